@@ -1,0 +1,2 @@
+#include "CStrataCRC.h"
+uint32_t strata_crc32c(uint32_t crc, const void *buf, size_t len) { (void)buf; (void)len; return crc; }
