@@ -1,0 +1,101 @@
+import Foundation
+
+/// Limits every backend applies to appended events.
+public struct EventLimits: Sendable, Hashable {
+    /// The largest event (type + content type + metadata + data), in bytes. Default 4 MiB.
+    public var maxEventSize: Int
+    /// Creates limits.
+    public init(maxEventSize: Int = 4 * 1024 * 1024) { self.maxEventSize = maxEventSize }
+    /// The defaults.
+    public static let `default` = EventLimits()
+}
+
+/// The rules for names, shared by every backend.
+public enum Naming {
+    /// The name of the stream of all events.
+    public static let allStream = "$all"
+    /// Longest stream name and event type, in UTF-8 bytes.
+    public static let maxNameBytes = 255
+
+    /// Checks a stream name an application may write to: 1–255 UTF-8 bytes, no control
+    /// characters, not starting with `$` (reserved).
+    public static func validateStreamName(_ name: String) throws {
+        try validateReadableStreamName(name)
+        if name.utf8.first == UInt8(ascii: "$") {
+            throw StrataError.invalidStreamName(name, reason: "names starting with \"$\" are reserved")
+        }
+    }
+
+    /// Checks a stream name for reading: the same rules, but `$`-names are allowed.
+    public static func validateReadableStreamName(_ name: String) throws {
+        let count = name.utf8.count
+        if count == 0 { throw StrataError.invalidStreamName(name, reason: "it is empty") }
+        if count > maxNameBytes {
+            throw StrataError.invalidStreamName(name, reason: "it is \(count) UTF-8 bytes; the limit is \(maxNameBytes)")
+        }
+        if containsControl(name) { throw StrataError.invalidStreamName(name, reason: "it contains a control character") }
+    }
+
+    /// Checks an event type: 1–255 UTF-8 bytes, no control characters.
+    public static func validateEventType(_ type: String) throws {
+        let count = type.utf8.count
+        if count == 0 { throw StrataError.invalidEventType(type, reason: "it is empty") }
+        if count > maxNameBytes {
+            throw StrataError.invalidEventType(type, reason: "it is \(count) UTF-8 bytes; the limit is \(maxNameBytes)")
+        }
+        if containsControl(type) { throw StrataError.invalidEventType(type, reason: "it contains a control character") }
+    }
+
+    static func containsControl(_ s: String) -> Bool {
+        for b in s.utf8 where b < 0x20 || b == 0x7F { return true }
+        // C1 controls (U+0080–U+009F) are encoded as C2 80 … C2 9F.
+        var previous: UInt8 = 0
+        for b in s.utf8 {
+            if previous == 0xC2 && b >= 0x80 && b <= 0x9F { return true }
+            previous = b
+        }
+        return false
+    }
+}
+
+/// Checks a whole append before any backend touches its state. Every backend calls this, so
+/// every backend rejects the same input with the same error.
+public enum AppendValidation {
+    /// Validates requests and their events; throws the first problem found.
+    public static func validate(_ requests: [AppendRequest], limits: EventLimits) throws {
+        if requests.isEmpty { throw StrataError.invalidAppend(reason: "no streams given") }
+        var streams = Set<String>()
+        var ids = Set<UUID>()
+        for request in requests {
+            try Naming.validateStreamName(request.stream)
+            if !streams.insert(request.stream).inserted {
+                throw StrataError.invalidAppend(reason: "stream \"\(request.stream)\" appears twice in one append")
+            }
+            if request.events.isEmpty {
+                throw StrataError.invalidAppend(reason: "no events for stream \"\(request.stream)\"")
+            }
+            for event in request.events {
+                try validate(event, limits: limits)
+                if !ids.insert(event.id).inserted {
+                    throw StrataError.invalidAppend(reason: "event id \(event.id) appears twice in one append")
+                }
+            }
+        }
+    }
+
+    /// Validates one event.
+    public static func validate(_ event: EventData, limits: EventLimits) throws {
+        try Naming.validateEventType(event.type)
+        let size = event.encodedSize
+        if size > limits.maxEventSize {
+            throw StrataError.eventTooLarge(id: event.id.uuidString, size: size, limit: limits.maxEventSize)
+        }
+        let contentTypeBytes = event.contentType.rawValue.utf8.count
+        if contentTypeBytes > Naming.maxNameBytes {
+            throw StrataError.invalidEvent(id: event.id.uuidString, reason: "content type is \(contentTypeBytes) bytes; the limit is \(Naming.maxNameBytes)")
+        }
+        if let metadata = event.metadata, !metadata.isEmpty, !JSONSyntax.isObject(metadata) {
+            throw StrataError.invalidEvent(id: event.id.uuidString, reason: "metadata must be a JSON object")
+        }
+    }
+}

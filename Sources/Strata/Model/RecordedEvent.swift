@@ -1,0 +1,60 @@
+import Foundation
+
+/// An event as the store recorded it: the appended event plus its place in the store.
+public struct RecordedEvent: Sendable, Hashable {
+    /// The event's id, as appended.
+    public let id: UUID
+    /// The stream the event belongs to.
+    public let stream: String
+    /// The event's 1-based number inside its stream.
+    public let revision: UInt64
+    /// The event's 1-based number in the whole store (`$all`): strictly increasing, no gaps.
+    public let position: UInt64
+    /// When the store recorded the event: microseconds since 1970-01-01T00:00:00Z.
+    public let recordedAtMicroseconds: Int64
+    /// The event type.
+    public let type: String
+    /// How to interpret ``data``.
+    public let contentType: ContentType
+    /// The payload bytes.
+    public let data: Data
+    /// The metadata bytes (a JSON object), if any.
+    public let metadata: Data?
+
+    /// Creates a recorded event. Backends call this; applications receive them from reads.
+    public init(id: UUID, stream: String, revision: UInt64, position: UInt64, recordedAtMicroseconds: Int64,
+                type: String, contentType: ContentType = .json, data: Data, metadata: Data?) {
+        self.id = id
+        self.stream = stream
+        self.revision = revision
+        self.position = position
+        self.recordedAtMicroseconds = recordedAtMicroseconds
+        self.type = type
+        self.contentType = contentType
+        self.data = data
+        self.metadata = metadata
+    }
+
+    /// The recorded time as a `Date` (UTC).
+    public var recordedAt: Date { Date(timeIntervalSince1970: Double(recordedAtMicroseconds) / 1_000_000) }
+
+    /// The tags carried in the metadata's `"tags"` array (empty when there are none).
+    public var tags: [String] { EventTags.parse(metadata) }
+}
+
+/// Reads the `"tags"` array of an event's metadata.
+enum EventTags {
+    static func parse(_ metadata: Data?) -> [String] {
+        guard let metadata, !metadata.isEmpty,
+              let object = try? JSONSerialization.jsonObject(with: metadata) as? [String: Any],
+              let tags = object["tags"] as? [Any] else { return [] }
+        return tags.compactMap { $0 as? String }
+    }
+}
+
+/// The current time in microseconds since the Unix epoch, UTC.
+public func currentMicroseconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1_000
+}

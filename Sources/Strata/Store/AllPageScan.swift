@@ -1,0 +1,78 @@
+/// The `$all` page walk shared by backends that can fetch an event by position: applies the
+/// origin, direction, filter and page bounds, and bounds the work of one page for sparse filters.
+public enum AllPageScan {
+    /// The most positions one page examines before returning (possibly with no events).
+    public static let maxScanPerPage = 65_536
+
+    /// Walks positions `firstPosition...head` and returns one page.
+    public static func scan(head: UInt64, firstPosition: UInt64, origin: ReadOrigin, direction: ReadDirection,
+                            filter: EventFilter, maxCount: Int,
+                            event: (UInt64) throws -> RecordedEvent) rethrows -> AllPage {
+        var events: [RecordedEvent] = []
+        guard maxCount > 0 else { return AllPage(events: [], next: origin.position(default: firstPosition), scannedThrough: 0) }
+        switch direction {
+        case .forward:
+            var p: UInt64
+            switch origin {
+            case .start: p = firstPosition
+            case .end: return AllPage(events: [], next: nil, scannedThrough: head)
+            case .at(let at): p = Swift.max(at, firstPosition)
+            }
+            var scanned = 0
+            while p <= head {
+                if events.count == maxCount || scanned == maxScanPerPage {
+                    return AllPage(events: events, next: p, scannedThrough: p - 1)
+                }
+                let e = try event(p)
+                if filter.isEmpty || filter.matches(stream: e.stream, type: e.type) { events.append(e) }
+                p += 1
+                scanned += 1
+            }
+            return AllPage(events: events, next: nil, scannedThrough: head)
+        case .backward:
+            var p: UInt64
+            switch origin {
+            case .start, .end: p = head
+            case .at(let at): p = Swift.min(at, head)
+            }
+            var scanned = 0
+            while p >= firstPosition && p > 0 {
+                if events.count == maxCount || scanned == maxScanPerPage {
+                    return AllPage(events: events, next: p, scannedThrough: p + 1)
+                }
+                let e = try event(p)
+                if filter.isEmpty || filter.matches(stream: e.stream, type: e.type) { events.append(e) }
+                p -= 1
+                scanned += 1
+            }
+            return AllPage(events: events, next: nil, scannedThrough: firstPosition)
+        }
+    }
+}
+
+extension ReadOrigin {
+    func position(default value: UInt64) -> UInt64 {
+        if case .at(let p) = self { return p }
+        return value
+    }
+}
+
+/// The order of stream names in listings: ascending by UTF-8 bytes, the same on every backend.
+public enum StreamOrder {
+    /// Whether `a` sorts before `b`.
+    public static func less(_ a: String, _ b: String) -> Bool {
+        a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+}
+
+/// Checks stream metadata before a backend stores it.
+public enum StreamMetadataValidation {
+    /// Throws ``StrataError/invalidArgument(_:)`` for negative limits or custom data that is not a JSON object.
+    public static func validate(_ metadata: StreamMetadata) throws {
+        if let c = metadata.maxCount, c < 0 { throw StrataError.invalidArgument("maxCount must not be negative") }
+        if let a = metadata.maxAge, !(a >= 0) { throw StrataError.invalidArgument("maxAge must be a non-negative number of seconds") }
+        if let custom = metadata.custom, !JSONSyntax.isObject(custom) {
+            throw StrataError.invalidArgument("custom stream metadata must be a JSON object")
+        }
+    }
+}

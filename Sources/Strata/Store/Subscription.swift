@@ -1,0 +1,155 @@
+/// What a subscription delivers.
+public enum SubscriptionMessage: Sendable, Hashable {
+    /// The next event.
+    case event(RecordedEvent)
+    /// A filtered `$all` subscription has examined every position up to this one: a consumer
+    /// may store it as its checkpoint even though no matching event came.
+    case checkpoint(UInt64)
+    /// The subscription has delivered everything recorded so far (up to this position for
+    /// `$all`, this revision for a stream) and is now live. Sent once.
+    case caughtUp(UInt64)
+
+    /// The event, if this message carries one.
+    public var event: RecordedEvent? {
+        if case .event(let e) = self { return e }
+        return nil
+    }
+}
+
+/// A catch-up subscription: reads from its start, then follows new events live. It is pull
+/// based: it reads the next page only when the consumer asks, so a slow consumer holds back
+/// reading (back-pressure) and memory stays bounded by one page. Catch-up and live use the same
+/// position-ordered reads, so the hand-over can neither skip nor repeat an event.
+public struct Subscription: AsyncSequence, Sendable {
+    public typealias Element = SubscriptionMessage
+
+    /// What a subscription follows.
+    public enum Target: Sendable, Hashable {
+        /// Every stream, optionally filtered.
+        case all(EventFilter)
+        /// One stream.
+        case stream(String)
+    }
+
+    /// Events read per page.
+    public static let pageSize = 512
+
+    let store: any EventStore
+    let target: Target
+    let start: SubscriptionStart
+
+    /// Creates a subscription on a store (the `subscribe` methods of ``EventStore`` call this).
+    public init(store: any EventStore, target: Target, start: SubscriptionStart) {
+        self.store = store
+        self.target = target
+        self.start = start
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(store: store, target: target, start: start) }
+
+    /// Only the events, without checkpoints and the caught-up marker.
+    public var events: AsyncThrowingCompactMapSequence<Subscription, RecordedEvent> {
+        compactMap { $0.event }
+    }
+
+    /// The iterator: a cursor, one page of buffered messages, and a wait when at the head.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let store: any EventStore
+        let target: Target
+        let start: SubscriptionStart
+        /// Next position (for `$all`) or revision (for a stream) to read; nil until resolved.
+        var cursor: UInt64?
+        var buffer: [SubscriptionMessage] = []
+        var index = 0
+        var caughtUpSent = false
+        /// When the last read reached the head: the head position to wait beyond.
+        var waitAfter: UInt64?
+
+        init(store: any EventStore, target: Target, start: SubscriptionStart) {
+            self.store = store
+            self.target = target
+            self.start = start
+        }
+
+        public mutating func next() async throws -> SubscriptionMessage? {
+            while index == buffer.count {
+                if Task.isCancelled { return nil }
+                buffer.removeAll(keepingCapacity: true)
+                index = 0
+                if let head = waitAfter {
+                    do {
+                        try await store.waitForAppends(after: head)
+                    } catch is CancellationError {
+                        return nil
+                    }
+                    waitAfter = nil
+                }
+                switch target {
+                case .all(let filter): try await fillFromAll(filter)
+                case .stream(let name): try await fillFromStream(name)
+                }
+            }
+            defer { index += 1 }
+            return buffer[index]
+        }
+
+        private mutating func fillFromAll(_ filter: EventFilter) async throws {
+            if cursor == nil {
+                switch start {
+                case .start: cursor = 1
+                case .after(let p): cursor = p + 1
+                case .end: cursor = try await store.headPosition() + 1
+                }
+            }
+            let from = cursor!
+            let page = try await store.readAllPage(from: .at(from), direction: .forward, filter: filter, maxCount: Subscription.pageSize)
+            for event in page.events { buffer.append(.event(event)) }
+            let lastEvent = page.events.last?.position ?? 0
+            if let next = page.next {
+                cursor = next
+            } else {
+                cursor = Swift.max(from, page.scannedThrough + 1)
+            }
+            if !filter.isEmpty && page.scannedThrough >= from && page.scannedThrough > lastEvent {
+                buffer.append(.checkpoint(page.scannedThrough))
+            }
+            if page.next == nil {
+                if !caughtUpSent {
+                    caughtUpSent = true
+                    buffer.append(.caughtUp(page.scannedThrough))
+                }
+                if page.events.isEmpty { waitAfter = Swift.max(page.scannedThrough, from - 1) }
+            }
+        }
+
+        private mutating func fillFromStream(_ name: String) async throws {
+            let head = try await store.headPosition()
+            if cursor == nil {
+                switch start {
+                case .start: cursor = 1
+                case .after(let r): cursor = r + 1
+                case .end:
+                    let info = try await store.streamInfo(name)
+                    if info.isTombstoned { throw StrataError.streamTombstoned(name) }
+                    cursor = info.lastRevision + 1
+                }
+            }
+            var page: StreamPage
+            do {
+                page = try await store.readStreamPage(name, from: .at(cursor!), direction: .forward, maxCount: Subscription.pageSize)
+            } catch StrataError.streamNotFound {
+                page = StreamPage(events: [], next: nil)
+            }
+            for event in page.events { buffer.append(.event(event)) }
+            if let last = page.events.last { cursor = last.revision + 1 }
+            if let next = page.next { cursor = next }
+            if page.next == nil {
+                if !caughtUpSent {
+                    caughtUpSent = true
+                    buffer.append(.caughtUp((cursor ?? 1) - 1))
+                }
+                if page.events.isEmpty { waitAfter = head }
+            }
+        }
+    }
+}

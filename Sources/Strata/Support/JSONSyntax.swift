@@ -1,0 +1,160 @@
+import Foundation
+
+/// A fast, allocation-free JSON syntax check (RFC 8259), used on the append path where parsing
+/// into objects would cost far more than the check itself.
+public enum JSONSyntax {
+    /// The deepest nesting accepted.
+    public static let maxDepth = 512
+
+    /// Whether the bytes are one valid JSON value whose top level is an object.
+    public static func isObject(_ data: Data) -> Bool {
+        data.withUnsafeBytes { raw in
+            var p = Parser(bytes: raw)
+            p.skipSpace()
+            guard p.peek() == UInt8(ascii: "{") else { return false }
+            guard p.value(depth: 0) else { return false }
+            p.skipSpace()
+            return p.index == raw.count
+        }
+    }
+
+    /// Whether the bytes are one valid JSON value of any kind.
+    public static func isValid(_ data: Data) -> Bool {
+        data.withUnsafeBytes { raw in
+            var p = Parser(bytes: raw)
+            p.skipSpace()
+            guard p.value(depth: 0) else { return false }
+            p.skipSpace()
+            return p.index == raw.count
+        }
+    }
+
+    private struct Parser {
+        let bytes: UnsafeRawBufferPointer
+        var index = 0
+
+        init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+        func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
+
+        mutating func skipSpace() {
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x09, 0x0A, 0x0D: index += 1
+                default: return
+                }
+            }
+        }
+
+        mutating func value(depth: Int) -> Bool {
+            guard depth < JSONSyntax.maxDepth, let c = peek() else { return false }
+            switch c {
+            case UInt8(ascii: "{"): return object(depth: depth + 1)
+            case UInt8(ascii: "["): return array(depth: depth + 1)
+            case UInt8(ascii: "\""): return string()
+            case UInt8(ascii: "t"): return literal("true")
+            case UInt8(ascii: "f"): return literal("false")
+            case UInt8(ascii: "n"): return literal("null")
+            default: return number()
+            }
+        }
+
+        mutating func literal(_ word: StaticString) -> Bool {
+            let n = word.utf8CodeUnitCount
+            guard index + n <= bytes.count else { return false }
+            let w = word.utf8Start
+            for i in 0..<n where bytes[index + i] != w[i] { return false }
+            index += n
+            return true
+        }
+
+        mutating func object(depth: Int) -> Bool {
+            index += 1
+            skipSpace()
+            if peek() == UInt8(ascii: "}") { index += 1; return true }
+            while true {
+                skipSpace()
+                guard peek() == UInt8(ascii: "\""), string() else { return false }
+                skipSpace()
+                guard peek() == UInt8(ascii: ":") else { return false }
+                index += 1
+                skipSpace()
+                guard value(depth: depth) else { return false }
+                skipSpace()
+                switch peek() {
+                case UInt8(ascii: ","): index += 1
+                case UInt8(ascii: "}"): index += 1; return true
+                default: return false
+                }
+            }
+        }
+
+        mutating func array(depth: Int) -> Bool {
+            index += 1
+            skipSpace()
+            if peek() == UInt8(ascii: "]") { index += 1; return true }
+            while true {
+                skipSpace()
+                guard value(depth: depth) else { return false }
+                skipSpace()
+                switch peek() {
+                case UInt8(ascii: ","): index += 1
+                case UInt8(ascii: "]"): index += 1; return true
+                default: return false
+                }
+            }
+        }
+
+        mutating func string() -> Bool {
+            index += 1
+            while index < bytes.count {
+                let c = bytes[index]
+                if c == UInt8(ascii: "\"") { index += 1; return true }
+                if c < 0x20 { return false }
+                if c == UInt8(ascii: "\\") {
+                    index += 1
+                    guard let e = peek() else { return false }
+                    switch e {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
+                         UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                        index += 1
+                    case UInt8(ascii: "u"):
+                        guard index + 4 < bytes.count else { return false }
+                        for i in 1...4 where !isHex(bytes[index + i]) { return false }
+                        index += 5
+                    default: return false
+                    }
+                } else {
+                    index += 1
+                }
+            }
+            return false
+        }
+
+        func isHex(_ c: UInt8) -> Bool {
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
+        }
+
+        mutating func digits() -> Int {
+            let start = index
+            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 { index += 1 }
+            return index - start
+        }
+
+        mutating func number() -> Bool {
+            if peek() == UInt8(ascii: "-") { index += 1 }
+            guard let first = peek(), first >= 0x30, first <= 0x39 else { return false }
+            if first == 0x30 { index += 1 } else { _ = digits() }
+            if peek() == UInt8(ascii: ".") {
+                index += 1
+                guard digits() > 0 else { return false }
+            }
+            if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+                index += 1
+                if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
+                guard digits() > 0 else { return false }
+            }
+            return true
+        }
+    }
+}
