@@ -1,0 +1,66 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A small shared-memory page (the `HEAD` file, mapped by every process that opens the
+/// directory) where writers publish the end of the log after each batch. Other processes compare
+/// it with what they have indexed to notice appends without scanning or listing files. It is a
+/// hint: the log itself is the truth, and a stale or zeroed hint only costs a rescan.
+final class HeadHint: @unchecked Sendable {
+    // Safe to share: the mapping lives as long as this object, values are 8-byte aligned
+    // words (atomic on the platforms we run on), and writers publish only under the directory lock.
+    struct Value: Equatable {
+        var lastSegmentFirstPosition: UInt64
+        var lastSegmentEnd: UInt64
+        var head: UInt64
+    }
+
+    static let fileName = "HEAD"
+    private static let magic: UInt64 = 0x5354_5241_5441_4844 // "STRATAHD"
+    private let base: UnsafeMutableRawPointer
+    private let fd: Int32
+
+    init(directory: String) throws {
+        let path = directory + "/" + HeadHint.fileName
+        fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if fd < 0 { throw StrataErrorBridge.io(path, "open", errno) }
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw StrataErrorBridge.io(path, "fstat", errno) }
+        if st.st_size < 4096, ftruncate(fd, 4096) != 0 { throw StrataErrorBridge.io(path, "ftruncate", errno) }
+        guard let p = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), p != MAP_FAILED else {
+            throw StrataErrorBridge.io(path, "mmap", errno)
+        }
+        base = p
+    }
+
+    deinit {
+        munmap(base, 4096)
+        Glibc.close(fd)
+    }
+
+    private func word(_ i: Int) -> UnsafeMutablePointer<UInt64> {
+        (base + 8 * i).assumingMemoryBound(to: UInt64.self)
+    }
+
+    /// The published value, or nil when none was published yet.
+    func load() -> Value? {
+        guard UnsafeAtomicLoad.load(word(0)) == HeadHint.magic else { return nil }
+        return Value(lastSegmentFirstPosition: UnsafeAtomicLoad.load(word(1)), lastSegmentEnd: UnsafeAtomicLoad.load(word(2)),
+                     head: UnsafeAtomicLoad.load(word(3)))
+    }
+
+    /// Publishes a value. Call under the directory lock.
+    func store(_ v: Value) {
+        UnsafeAtomicLoad.store(word(1), v.lastSegmentFirstPosition)
+        UnsafeAtomicLoad.store(word(2), v.lastSegmentEnd)
+        UnsafeAtomicLoad.store(word(3), v.head)
+        UnsafeAtomicLoad.store(word(0), HeadHint.magic)
+    }
+}
+
+/// Volatile word access to shared memory (the compiler must not cache these loads).
+enum UnsafeAtomicLoad {
+    @inline(never) static func load(_ p: UnsafeMutablePointer<UInt64>) -> UInt64 { p.pointee }
+    @inline(never) static func store(_ p: UnsafeMutablePointer<UInt64>, _ v: UInt64) { p.pointee = v }
+}

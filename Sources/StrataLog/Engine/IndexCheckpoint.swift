@@ -1,0 +1,368 @@
+import Foundation
+import Strata
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The index checkpoint, `index.ckpt` (docs/FORMAT.md, "Index checkpoint"): the whole in-memory
+/// index saved as flat arrays so that opening a large store reads a few large blocks instead of
+/// replaying the log. It is only an accelerator: when it is missing, damaged, of another
+/// version, or does not match the segments on disk, the engine rebuilds the index from the log.
+enum IndexCheckpoint {
+    static let fileName = "index.ckpt"
+    static let magic: [UInt8] = Array("STRATAIX".utf8)
+    static let version: UInt32 = 1
+
+    static func exists(in directory: String) -> Bool {
+        access(directory + "/" + fileName, F_OK) == 0
+    }
+
+    // MARK: - Writing
+
+    /// Writes the index atomically (temporary file, fsync, rename).
+    static func write(_ index: LogIndex, to directory: String) throws {
+        let path = directory + "/" + fileName
+        let temporary = path + ".tmp"
+        let out = try BinaryFileWriter(path: temporary)
+        do {
+            out.bytes(magic)
+            out.u32(version)
+            out.u32(0)
+            out.u64(index.head)
+            out.u64(index.firstPosition)
+            out.i64(index.lastRecordedAt)
+            out.u64(UInt64(index.segments.count))
+            for s in index.segments {
+                out.u64(s.firstPosition)
+                out.u64(UInt64(s.end))
+                out.i64(s.lastRecordedAt)
+                // The CRC field of the last committed record lets a reader check that the log
+                // still holds what the checkpoint describes.
+                out.u32(lastRecordChecksum(s))
+                out.u64(UInt64(s.offsets.count))
+                out.array(s.offsets)
+            }
+            out.u64(UInt64(index.streams.count))
+            for stream in index.streams {
+                let name = Array(stream.name.utf8)
+                out.u16(UInt16(name.count))
+                out.bytes(name)
+                out.u64(stream.deletedThrough)
+                out.u8(stream.tombstoned ? 1 : 0)
+                out.i64(stream.metadata.maxCount.map(Int64.init) ?? -1)
+                out.u64((stream.metadata.maxAge ?? Double.nan).bitPattern)
+                out.u64(stream.metadata.truncateBefore ?? 0)
+                if let custom = stream.metadata.custom {
+                    out.u32(UInt32(custom.count))
+                    out.bytes(Array(custom))
+                } else {
+                    out.u32(UInt32.max)
+                }
+                out.u64(UInt64(stream.positions.count))
+                out.array(stream.positions)
+            }
+            out.u64(UInt64(index.ids.count))
+            out.u64(UInt64(index.ids.capacity))
+            out.array(index.ids.slots)
+            try out.finish()
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        if rename(temporary, path) != 0 { throw StrataErrorBridge.io(path, "rename", errno) }
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+
+    static func lastRecordChecksum(_ s: SegmentEntry) -> UInt32 {
+        guard s.end > SegmentHeader.size else { return 0 }
+        return s.bytes.loadUnaligned(fromByteOffset: lastRecordOffset(s), as: UInt32.self)
+    }
+
+    /// The offset of the CRC field of the record that ends at `s.end`: found by walking from the
+    /// last event (control records may follow it).
+    static func lastRecordOffset(_ s: SegmentEntry) -> Int {
+        var at = s.offsets.last.map(Int.init) ?? SegmentHeader.size
+        while true {
+            let length = Int(s.bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian)
+            let next = at + RecordFormat.frameSize + length
+            if next >= s.end || length == 0 { return at + 4 }
+            at = next
+        }
+    }
+
+    // MARK: - Loading
+
+    struct Loaded {
+        /// The segment (index into the files) and offset the replay continues from.
+        let segmentIndex: Int
+        let end: Int
+    }
+
+    /// Loads the checkpoint into `index` when it is valid for these segment files.
+    static func load(directory: String, segmentFiles: [LogEngine.SegmentFileName], engine: LogEngine, into index: LogIndex) -> Loaded? {
+        let path = directory + "/" + fileName
+        guard let input = try? BinaryFileReader(path: path) else { return nil }
+        do {
+            guard try input.bytes(8) == magic, try input.u32() == version else { return nil }
+            _ = try input.u32()
+            let head = try input.u64()
+            let firstPosition = try input.u64()
+            let lastRecordedAt = try input.i64()
+            let segmentCount = Int(try input.u64())
+            guard segmentCount <= 10_000_000 else { return nil }
+            var segments: [(first: UInt64, end: Int, lastRecordedAt: Int64, crc: UInt32, offsets: [UInt32])] = []
+            for _ in 0..<segmentCount {
+                let first = try input.u64()
+                let end = Int(try input.u64())
+                let last = try input.i64()
+                let crc = try input.u32()
+                let count = Int(try input.u64())
+                segments.append((first, end, last, crc, try input.array(UInt32.self, count: count)))
+            }
+            let streamCount = Int(try input.u64())
+            var streams: [StreamEntry] = []
+            streams.reserveCapacity(streamCount)
+            var streamIDs: [String: Int] = Dictionary(minimumCapacity: streamCount)
+            for i in 0..<streamCount {
+                let nameLength = Int(try input.u16())
+                let name = String(decoding: try input.bytes(nameLength), as: UTF8.self)
+                var entry = StreamEntry(name: name)
+                entry.deletedThrough = try input.u64()
+                entry.tombstoned = try input.u8() != 0
+                let maxCount = try input.i64()
+                let maxAge = Double(bitPattern: try input.u64())
+                let truncateBefore = try input.u64()
+                let customLength = try input.u32()
+                let custom: Data? = customLength == UInt32.max ? nil : Data(try input.bytes(Int(customLength)))
+                entry.metadata = StreamMetadata(maxCount: maxCount < 0 ? nil : Int(maxCount), maxAge: maxAge.isNaN ? nil : maxAge,
+                                                truncateBefore: truncateBefore == 0 ? nil : truncateBefore, custom: custom)
+                entry.positions = try input.array(UInt64.self, count: Int(try input.u64()))
+                streamIDs[name] = i
+                streams.append(entry)
+            }
+            let idCount = Int(try input.u64())
+            let idCapacity = Int(try input.u64())
+            guard idCapacity >= 16, idCapacity.nonzeroBitCount == 1 else { return nil }
+            let slots = try input.array(UInt64.self, count: idCapacity * 2)
+            guard try input.finishVerifyingChecksum() else { return nil }
+
+            // Match the checkpoint's segments with the files: files at the front may be gone
+            // (retention); every other checkpoint segment must be on disk, in order.
+            guard let lastCovered = segments.last else { return nil }
+            let filePositions = segmentFiles.map(\.firstPosition)
+            guard let lastFileIndex = filePositions.firstIndex(of: lastCovered.first) else { return nil }
+            let dropped = segments.count - (lastFileIndex + 1)
+            guard dropped >= 0 else { return nil }
+            let kept = Array(segments[dropped...])
+            guard kept.map(\.first) == Array(filePositions[0...lastFileIndex]) else { return nil }
+
+            var entries: [SegmentEntry] = []
+            for (i, s) in kept.enumerated() {
+                let entry = try engine.openSegment(segmentFiles[i])
+                guard s.end <= entry.bytes.count else { return nil }
+                entry.offsets = s.offsets
+                entry.end = s.end
+                entry.lastRecordedAt = s.lastRecordedAt
+                entries.append(entry)
+            }
+            // The log must still hold the last record the checkpoint covers.
+            let last = entries[entries.count - 1]
+            if last.end > SegmentHeader.size {
+                let crcOffset = lastRecordOffset(last)
+                guard last.bytes.loadUnaligned(fromByteOffset: crcOffset, as: UInt32.self) == kept[kept.count - 1].crc,
+                      case .record(let view) = RecordDecoder.decode(last.bytes, at: crcOffset - 4), view.end == last.end else {
+                    return nil
+                }
+            }
+            index.head = head
+            index.firstPosition = entries.first.map { Swift.max(firstPosition, $0.firstPosition) } ?? firstPosition
+            index.lastRecordedAt = lastRecordedAt
+            index.segments = entries
+            index.streams = streams
+            index.streamIDs = streamIDs
+            index.ids = IDTable(slots: slots, count: idCount)
+            return Loaded(segmentIndex: entries.count - 1, end: last.end)
+        } catch {
+            return nil
+        }
+    }
+}
+
+extension LogEngine {
+    /// Saves the index checkpoint. Writer thread (or open, before the writer starts).
+    func writeCheckpoint() throws {
+        try IndexCheckpoint.write(index, to: directory)
+        checkpointHead = index.head
+    }
+}
+
+extension LogIndex {
+    /// Empties the index (before a rebuild from the log).
+    func reset() {
+        head = 0
+        firstPosition = 1
+        segments = []
+        streamIDs = [:]
+        streams = []
+        ids = IDTable()
+        lastRecordedAt = 0
+    }
+}
+
+/// Buffered binary output with a running CRC32C, for the checkpoint.
+final class BinaryFileWriter {
+    private let fd: Int32
+    private let path: String
+    private var buffer: [UInt8] = []
+    private var crc: UInt32 = 0
+    private var error: (any Error)?
+
+    init(path: String) throws {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 { throw StrataErrorBridge.io(path, "open", errno) }
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    deinit { close(fd) }
+
+    func u8(_ v: UInt8) { buffer.append(v); flushIfFull() }
+    func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { buffer.append(contentsOf: $0) }; flushIfFull() }
+    func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { buffer.append(contentsOf: $0) }; flushIfFull() }
+    func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { buffer.append(contentsOf: $0) }; flushIfFull() }
+    func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
+    func bytes(_ v: [UInt8]) { buffer.append(contentsOf: v); flushIfFull() }
+
+    /// Writes an array of little-endian integers as one block.
+    func array<T: FixedWidthInteger>(_ values: [T]) {
+        flush()
+        values.withUnsafeBytes { raw in
+            crc = CRC32C.checksum(raw, continuing: crc)
+            writeAll(raw)
+        }
+    }
+
+    private func flushIfFull() { if buffer.count >= 1 << 20 { flush() } }
+
+    private func flush() {
+        guard !buffer.isEmpty else { return }
+        buffer.withUnsafeBytes { raw in
+            crc = CRC32C.checksum(raw, continuing: crc)
+            writeAll(raw)
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private func writeAll(_ raw: UnsafeRawBufferPointer) {
+        var done = 0
+        while done < raw.count && error == nil {
+            let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                error = StrataErrorBridge.io(path, "write", errno)
+                return
+            }
+            done += n
+        }
+    }
+
+    /// Appends the CRC and syncs.
+    func finish() throws {
+        flush()
+        var trailer = crc.littleEndian
+        withUnsafeBytes(of: &trailer) { writeAll($0) }
+        if let error { throw error }
+        if fsync(fd) != 0 { throw StrataErrorBridge.io(path, "fsync", errno) }
+    }
+}
+
+/// Buffered binary input with a running CRC32C, for the checkpoint.
+final class BinaryFileReader {
+    private let fd: Int32
+    private let path: String
+    private var buffer: [UInt8] = []
+    private var index = 0
+    private var crc: UInt32 = 0
+
+    struct Truncated: Error {}
+
+    init(path: String) throws {
+        self.path = path
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw StrataErrorBridge.io(path, "open", errno) }
+    }
+
+    deinit { close(fd) }
+
+    private func fill(_ count: Int) throws {
+        if buffer.count - index >= count { return }
+        let rest = Array(buffer[index...])
+        buffer = rest
+        index = 0
+        var chunk = [UInt8](repeating: 0, count: Swift.max(1 << 20, count))
+        while buffer.count < count {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; throw StrataErrorBridge.io(path, "read", errno) }
+            if n == 0 { throw Truncated() }
+            buffer.append(contentsOf: chunk[0..<n])
+        }
+    }
+
+    func bytes(_ count: Int) throws -> [UInt8] {
+        try fill(count)
+        let out = Array(buffer[index..<index + count])
+        out.withUnsafeBytes { crc = CRC32C.checksum($0, continuing: crc) }
+        index += count
+        return out
+    }
+
+    private func integer<T: FixedWidthInteger>(_: T.Type) throws -> T {
+        let size = MemoryLayout<T>.size
+        try fill(size)
+        let v = buffer.withUnsafeBytes { raw in
+            crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[index..<index + size]), continuing: crc)
+            return T(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: T.self))
+        }
+        index += size
+        return v
+    }
+
+    func u8() throws -> UInt8 { try integer(UInt8.self) }
+    func u16() throws -> UInt16 { try integer(UInt16.self) }
+    func u32() throws -> UInt32 { try integer(UInt32.self) }
+    func u64() throws -> UInt64 { try integer(UInt64.self) }
+    func i64() throws -> Int64 { try integer(Int64.self) }
+
+    /// Reads `count` integers straight into a new array.
+    func array<T: FixedWidthInteger>(_: T.Type, count: Int) throws -> [T] {
+        let byteCount = count * MemoryLayout<T>.stride
+        guard count >= 0, byteCount < 1 << 40 else { throw Truncated() }
+        let fromBuffer = Swift.min(byteCount, buffer.count - index)
+        return try [T](unsafeUninitializedCapacity: count) { out, initialized in
+            let raw = UnsafeMutableRawBufferPointer(out)
+            buffer.withUnsafeBytes { src in
+                raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[index..<index + fromBuffer]))
+            }
+            index += fromBuffer
+            var done = fromBuffer
+            while done < byteCount {
+                let n = read(fd, raw.baseAddress! + done, byteCount - done)
+                if n < 0 { if errno == EINTR { continue }; throw StrataErrorBridge.io(path, "read", errno) }
+                if n == 0 { throw Truncated() }
+                done += n
+            }
+            crc = CRC32C.checksum(UnsafeRawBufferPointer(raw), continuing: crc)
+            initialized = count
+        }
+    }
+
+    /// Reads the trailing CRC and checks it, and that nothing follows.
+    func finishVerifyingChecksum() throws -> Bool {
+        let expected = crc
+        try fill(4)
+        let stored = buffer.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: index, as: UInt32.self)) }
+        index += 4
+        return stored == expected
+    }
+}

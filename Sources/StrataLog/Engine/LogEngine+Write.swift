@@ -1,0 +1,301 @@
+import Foundation
+import Strata
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The planner's view of the index.
+struct IndexSource: AppendStateSource {
+    let index: LogIndex
+    func writeState(of stream: String) throws -> StreamWriteState { index.writeState(of: stream) }
+    func location(ofEvent id: UUID) throws -> EventLocation? { try index.location(ofEvent: id) }
+    func firstEvent(matching query: EventQuery, after position: UInt64) throws -> UInt64? {
+        try index.firstEvent(matching: query, after: position)
+    }
+}
+
+/// A record of the batch being written, kept to update the index once the bytes are stored.
+private enum PendingRecord {
+    case event(stream: String, revision: UInt64, position: UInt64, id: UUID, offset: Int)
+    case control(kind: RecordKind, stream: String, revision: UInt64, payload: Data, custom: Data?)
+}
+
+/// How to finish one queued operation once its batch is stored.
+private enum Completion {
+    case results(CheckedContinuation<[AppendResult], any Error>, [AppendResult])
+    case done(CheckedContinuation<Void, any Error>)
+    case failed(WriteQueue.Operation, any Error)
+
+    func finish() {
+        switch self {
+        case .results(let c, let r): c.resume(returning: r)
+        case .done(let c): c.resume()
+        case .failed(let op, let error): op.fail(error)
+        }
+    }
+
+    func fail(_ error: any Error) {
+        switch self {
+        case .results(let c, _): c.resume(throwing: error)
+        case .done(let c): c.resume(throwing: error)
+        case .failed(let op, let e): op.fail(e)
+        }
+    }
+}
+
+extension LogEngine {
+    /// Starts the writer thread.
+    func startWriter() {
+        let thread = Thread { [self] in self.writerLoop() }
+        thread.name = "strata-log-writer"
+        thread.start()
+    }
+
+    private func writerLoop() {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 20)
+        var dirtySince: Date?
+        var closeContinuation: CheckedContinuation<Void, any Error>?
+        while closeContinuation == nil {
+            var deadline: Date?
+            if case .interval(let ms) = configuration.durability, let since = dirtySince {
+                deadline = since.addingTimeInterval(Double(ms) / 1000)
+            }
+            let batch = queue.takeBatch(deadline: deadline)
+            if batch.isEmpty {
+                syncDirty(&dirtySince)
+                continue
+            }
+            var work: [WriteQueue.Operation] = []
+            for op in batch {
+                if case .close(let c) = op { closeContinuation = c } else { work.append(op) }
+            }
+            if !work.isEmpty { process(work, buffer: &buffer, dirtySince: &dirtySince) }
+            if case .interval(let ms) = configuration.durability, let since = dirtySince,
+               Date().timeIntervalSince(since) * 1000 >= Double(ms) {
+                syncDirty(&dirtySince)
+            }
+            if failure == nil, index.head >= checkpointHead + Swift.max(1_000_000, checkpointHead) {
+                try? writeCheckpoint()
+            }
+        }
+        // Closing: sync, checkpoint, release.
+        var result: Result<Void, any Error> = .success(())
+        if failure == nil {
+            do {
+                if let file = index.lastSegment?.file, dirtySince != nil || configuration.durability != .fsync {
+                    try StrataErrorBridge.run { try file.sync() }
+                }
+                if index.head != checkpointHead || !IndexCheckpoint.exists(in: directory) { try writeCheckpoint() }
+            } catch {
+                result = .failure(error)
+            }
+        }
+        withIndexLock { closed = true }
+        notifier.close()
+        closeContinuation?.resume(with: result)
+    }
+
+    private func syncDirty(_ dirtySince: inout Date?) {
+        guard dirtySince != nil, let file = index.lastSegment?.file else { return }
+        do {
+            try StrataErrorBridge.run { try file.sync() }
+            dirtySince = nil
+        } catch {
+            withIndexLock { failure = (error as? StrataError) ?? .io(path: file.path, operation: "fdatasync", reason: "\(error)") }
+        }
+    }
+
+    /// Plans, writes and applies one group-commit batch.
+    private func process(_ batch: [WriteQueue.Operation], buffer: inout [UInt8], dirtySince: inout Date?) {
+        if let failure {
+            let error = StrataError.storeClosed(reason: "stopped after an I/O failure: \(failure)")
+            batch.forEach { $0.fail(error) }
+            return
+        }
+        do {
+            try StrataErrorBridge.run { try directoryLock.lock() }
+        } catch {
+            batch.forEach { $0.fail(error) }
+            return
+        }
+        defer { directoryLock.unlock() }
+        do {
+            try catchUp()
+        } catch {
+            withIndexLock { failure = (error as? StrataError) ?? .io(path: directory, operation: "catch up", reason: "\(error)") }
+            batch.forEach { $0.fail(error) }
+            return
+        }
+
+        var planner = AppendPlanner(source: IndexSource(index: index), head: index.head)
+        let now = Swift.max(currentMicroseconds(), index.lastRecordedAt)
+        buffer.removeAll(keepingCapacity: true)
+        var pending: [PendingRecord] = []
+        var completions: [Completion] = []
+        completions.reserveCapacity(batch.count)
+        for op in batch {
+            do {
+                switch op {
+                case .append(let requests, let condition, let c):
+                    switch try planner.plan(requests, condition: condition) {
+                    case .idempotent(let results):
+                        completions.append(.results(c, results))
+                    case .write(let results, let range):
+                        for planned in planner.events[range] {
+                            let offset = buffer.count
+                            try encode(planned, at: now, into: &buffer)
+                            pending.append(.event(stream: planned.stream, revision: planned.revision, position: planned.position,
+                                                  id: planned.event.id, offset: offset))
+                        }
+                        completions.append(.results(c, results))
+                    }
+                case .control(let control, let c):
+                    let record = try plan(control, planner: &planner)
+                    try encodeControl(record, at: now, into: &buffer)
+                    pending.append(record)
+                    completions.append(.done(c))
+                case .refresh(let c):
+                    completions.append(.done(c))
+                case .close:
+                    preconditionFailure("close is handled by the writer loop")
+                }
+            } catch {
+                completions.append(.failed(op, error))
+            }
+        }
+
+        var head = index.head
+        if !buffer.isEmpty {
+            do {
+                let segment = try segment(forWriting: buffer.count, firstPosition: index.head + 1, now: now)
+                let base = segment.end
+                try buffer.withUnsafeBytes { bytes in
+                    try StrataErrorBridge.run { try segment.file!.write(bytes, at: base) }
+                }
+                switch configuration.durability {
+                case .fsync: try StrataErrorBridge.run { try segment.file!.sync() }
+                case .interval, .none: if dirtySince == nil { dirtySince = Date() }
+                }
+                try withIndexLock {
+                    for record in pending {
+                        switch record {
+                        case .event(let stream, let revision, let position, let id, let offset):
+                            index.addEvent(stream: stream, revision: revision, position: position, id: id, offset: base + offset,
+                                           recordedAt: now, segment: segment)
+                        case .control(let kind, let stream, let revision, let payload, let custom):
+                            try index.applyControl(kind: kind, stream: stream, revision: revision, payload: payload, custom: custom)
+                        }
+                    }
+                    segment.end = base + buffer.count
+                    publishHint()
+                    head = index.head
+                }
+            } catch {
+                let stored = (error as? StrataError) ?? .io(path: directory, operation: "write", reason: "\(error)")
+                withIndexLock { failure = stored }
+                completions.forEach { $0.fail(stored) }
+                return
+            }
+        }
+        completions.forEach { $0.finish() }
+        notifier.advance(to: head)
+    }
+
+    /// Checks a control operation against planned state and returns its record.
+    private func plan(_ control: ControlOperation, planner: inout AppendPlanner<IndexSource>) throws -> PendingRecord {
+        switch control {
+        case .setMetadata(let stream, let metadata):
+            let state = try planner.writeState(of: stream)
+            if state.isTombstoned { throw StrataError.streamTombstoned(stream) }
+            return .control(kind: .streamMetadata, stream: stream, revision: state.lastRevision,
+                            payload: StreamMetadataCoding.encode(metadata), custom: metadata.custom)
+        case .delete(let stream, let expected, let mode):
+            let state = try planner.writeState(of: stream)
+            try state.check(expected, stream: stream)
+            switch mode {
+            case .soft:
+                guard state.exists else { throw StrataError.streamNotFound(stream) }
+                planner.setPlannedState(StreamWriteState(lastRevision: state.lastRevision, exists: false, isTombstoned: false), of: stream)
+                return .control(kind: .streamSoftDelete, stream: stream, revision: state.lastRevision, payload: Data(), custom: nil)
+            case .tombstone:
+                planner.setPlannedState(StreamWriteState(lastRevision: state.lastRevision, exists: false, isTombstoned: true), of: stream)
+                return .control(kind: .streamTombstone, stream: stream, revision: state.lastRevision, payload: Data(), custom: nil)
+            }
+        }
+    }
+
+    private func encode(_ planned: PlannedEvent, at now: Int64, into buffer: inout [UInt8]) throws {
+        var stream = planned.stream
+        var type = planned.event.type
+        var contentType = planned.event.contentType.isJSON ? "" : planned.event.contentType.rawValue
+        let event = planned.event
+        try stream.withUTF8 { s in
+            try type.withUTF8 { t in
+                try contentType.withUTF8 { c in
+                    try event.data.withUnsafeBytes { d in
+                        try (event.metadata ?? Data()).withUnsafeBytes { m in
+                            let fields = RecordFields(kind: .event, flags: planned.endsAppend ? .commit : [], position: planned.position,
+                                                      revision: planned.revision, recordedAtMicros: now, id: event.id,
+                                                      stream: UnsafeRawBufferPointer(s), type: UnsafeRawBufferPointer(t),
+                                                      contentType: UnsafeRawBufferPointer(c), metadata: m, data: d)
+                            try RecordEncoder.append(fields, to: &buffer)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func encodeControl(_ record: PendingRecord, at now: Int64, into buffer: inout [UInt8]) throws {
+        guard case .control(let kind, let streamName, let revision, let payload, let custom) = record else { return }
+        var stream = streamName
+        var type: String
+        switch kind {
+        case .streamMetadata: type = "$metadata"
+        case .streamSoftDelete: type = "$deleted"
+        case .streamTombstone: type = "$tombstone"
+        case .event: type = "$event"
+        }
+        try stream.withUTF8 { s in
+            try type.withUTF8 { t in
+                try payload.withUnsafeBytes { d in
+                    try (custom ?? Data()).withUnsafeBytes { m in
+                        let fields = RecordFields(kind: kind, flags: .commit, position: 0, revision: revision, recordedAtMicros: now,
+                                                  id: UUID(), stream: UnsafeRawBufferPointer(s), type: UnsafeRawBufferPointer(t),
+                                                  contentType: UnsafeRawBufferPointer(start: nil, count: 0), metadata: m, data: d)
+                        try RecordEncoder.append(fields, to: &buffer)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The segment to write `bytes` into: the last one, or a new one when it is full, when the
+    /// UTC day changed (with `rollDaily`), or when there is none.
+    private func segment(forWriting bytes: Int, firstPosition: UInt64, now: Int64) throws -> SegmentEntry {
+        if let last = index.lastSegment, let _ = last.file, !last.compressed {
+            let hasRecords = last.end > SegmentHeader.size
+            let full = last.end + bytes > last.bytes.count
+            let newDay = configuration.rollDaily && LogEngine.utcDay(now) != LogEngine.utcDay(last.createdAtMicros)
+            if !hasRecords && !full { return last }
+            if !full && !newDay { return last }
+        }
+        let previous = index.lastSegment
+        let file = try StrataErrorBridge.run {
+            try SegmentFile.create(directory: segmentsDirectory, firstPosition: firstPosition, createdAtMicros: now,
+                                   preallocate: Swift.max(configuration.segmentSize, bytes + SegmentHeader.size))
+        }
+        let entry = try SegmentEntry(file: file)
+        withIndexLock {
+            if index.segments.isEmpty { index.firstPosition = firstPosition }
+            index.segments.append(entry)
+        }
+        if let previous { sealed(previous, now: now) }
+        return entry
+    }
+
+    static func utcDay(_ micros: Int64) -> Int64 {
+        micros >= 0 ? micros / 86_400_000_000 : (micros - 86_399_999_999) / 86_400_000_000
+    }
+}

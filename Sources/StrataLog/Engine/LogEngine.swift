@@ -1,0 +1,235 @@
+import Foundation
+import Strata
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The embedded engine behind ``LogEventStore``: one data directory, its segments and indexes.
+///
+/// Concurrency: one writer thread performs every change to the log and to the index (appends,
+/// deletes, metadata, catching up with other processes, retention, checkpoints), taking the
+/// directory lock per batch so that several processes take turns. Readers run on the caller's
+/// task, take the index lock only to copy the locations they need, and decode records from the
+/// segments' immutable mappings outside the lock.
+final class LogEngine: @unchecked Sendable {
+    // Safe to share: `index` is mutated only by the writer thread while holding `indexLock`, and
+    // read by other threads only under `indexLock`; the writer's own unlocked reads cannot race
+    // with a mutation because it is the only mutator. `failure` and `closed` are guarded by `indexLock`.
+    let directory: String
+    let segmentsDirectory: String
+    let configuration: LogConfiguration
+    let directoryLock: DirectoryLock
+    let hint: HeadHint
+    let indexLock = NSLock()
+    let index = LogIndex()
+    let notifier: AppendNotifier
+    var failure: StrataError?
+    var closed = false
+    /// Head position covered by the index checkpoint on disk.
+    var checkpointHead: UInt64 = 0
+    let queue = WriteQueue()
+
+    init(directory: String, configuration: LogConfiguration) throws {
+        guard configuration.segmentSize >= 4096 else { throw StrataError.invalidArgument("segmentSize must be at least 4096 bytes") }
+        var dir = directory
+        while dir.count > 1 && dir.hasSuffix("/") { dir.removeLast() }
+        self.directory = dir
+        self.segmentsDirectory = dir + "/" + SegmentFile.directoryName
+        self.configuration = configuration
+        try LogEngine.makeDirectories(dir)
+        let lock = try StrataErrorBridge.run { try DirectoryLock(directory: dir) }
+        try StrataErrorBridge.run { try lock.lock() }
+        defer { lock.unlock() }
+        self.directoryLock = lock
+        _ = try StrataErrorBridge.run { try Manifest.loadOrCreate(in: dir) }
+        try LogEngine.makeDirectories(dir + "/" + SegmentFile.directoryName)
+        self.hint = try HeadHint(directory: dir)
+        self.notifier = AppendNotifier()
+        try recover()
+        notifier.advance(to: index.head)
+        publishHint()
+    }
+
+    static func makeDirectories(_ path: String) throws {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, 0o755) != 0 && errno != EEXIST {
+                throw StrataErrorBridge.io(current, "mkdir", errno)
+            }
+        }
+    }
+
+    // MARK: - Segment files on disk
+
+    struct SegmentFileName: Comparable {
+        let firstPosition: UInt64
+        let path: String
+        let compressed: Bool
+        static func < (a: SegmentFileName, b: SegmentFileName) -> Bool { a.firstPosition < b.firstPosition }
+    }
+
+    /// The segment files, oldest first; when a segment exists both plain and compressed (a
+    /// compression was interrupted), the plain file wins.
+    func listSegmentFiles() throws -> [SegmentFileName] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: segmentsDirectory) else {
+            throw StrataErrorBridge.io(segmentsDirectory, "list", errno)
+        }
+        var byPosition: [UInt64: SegmentFileName] = [:]
+        for name in names {
+            guard let parsed = SegmentFile.firstPosition(fromFileName: name) else { continue }
+            let entry = SegmentFileName(firstPosition: parsed.firstPosition, path: segmentsDirectory + "/" + name, compressed: parsed.compressed)
+            if let existing = byPosition[parsed.firstPosition], !existing.compressed { continue }
+            byPosition[parsed.firstPosition] = entry
+        }
+        return byPosition.values.sorted()
+    }
+
+    func openSegment(_ name: SegmentFileName) throws -> SegmentEntry {
+        if name.compressed { return try SegmentEntry(compressedPath: name.path) }
+        let file = try StrataErrorBridge.run { try SegmentFile.open(path: name.path, writable: true) }
+        return try SegmentEntry(file: file)
+    }
+
+    // MARK: - Opening and recovery
+
+    /// Loads the index (from the checkpoint when it is valid, else from the log), replays the
+    /// log past it, and cuts a torn tail. Runs under the directory lock.
+    private func recover() throws {
+        var files = try listSegmentFiles()
+        // A crash while creating a segment can leave an empty last segment; it holds nothing.
+        if let last = files.last, !last.compressed, files.count > 0 {
+            if let file = try? SegmentFile.open(path: last.path, writable: true) {
+                let bytes = try StrataErrorBridge.run { try file.mappedBytes() }
+                let empty = bytes.count < SegmentHeader.size + RecordFormat.frameSize
+                    || RecordDecoder.nonzeroEnd(in: bytes, range: SegmentHeader.size..<bytes.count) == SegmentHeader.size
+                file.close()
+                if empty && files.count > 1 { unlink(last.path); files.removeLast() }
+            } else if files.count > 1 {
+                // An unreadable header on the newest file: a segment whose creation was cut short.
+                unlink(last.path)
+                files.removeLast()
+            }
+        }
+        var resumeSegment = 0
+        var resumeOffset = SegmentHeader.size
+        if let loaded = IndexCheckpoint.load(directory: directory, segmentFiles: files, engine: self, into: index) {
+            resumeSegment = loaded.segmentIndex
+            resumeOffset = loaded.end
+            checkpointHead = index.head
+        } else {
+            index.reset()
+        }
+        let headBefore = index.head
+        for i in resumeSegment..<files.count {
+            let entry: SegmentEntry
+            if i < index.segments.count {
+                entry = index.segments[i]
+            } else {
+                entry = try openSegment(files[i])
+                if index.segments.isEmpty { index.firstPosition = entry.firstPosition }
+                index.segments.append(entry)
+            }
+            let start = i == resumeSegment ? resumeOffset : SegmentHeader.size
+            let isLast = i == files.count - 1
+            try scan(entry, from: start, isLast: isLast, cutTornTail: true)
+        }
+        if index.head > headBefore + 1_000_000 { try? writeCheckpoint() }
+    }
+
+    /// Reads the committed records of a segment from `start` into the index. In the last segment
+    /// a torn tail (anything after the last commit record that is not followed by committed
+    /// records) is cut when `cutTornTail` is set; anything else invalid is corruption.
+    func scan(_ entry: SegmentEntry, from start: Int, isLast: Bool, cutTornTail: Bool) throws {
+        let outcome = try RecordDecoder.scan(entry.bytes, from: start, inspectTail: isLast && cutTornTail) { view in
+            try index.apply(view, in: entry)
+        }
+        entry.end = outcome.committedEnd
+        if !isLast {
+            if let problem = outcome.corruption(path: entry.path, sealed: true) { throw StrataErrorBridge.convert(problem) }
+            return
+        }
+        guard cutTornTail, outcome.committedEnd < entry.bytes.count else { return }
+        if outcome.corruption(path: entry.path, sealed: false) != nil,
+           let later = LogEngine.findCommittedRecord(in: entry.bytes, after: outcome.stopOffset, beyond: index.head) {
+            throw StrataError.corruption(path: entry.path, offset: Int64(outcome.stopOffset),
+                                         reason: "an invalid record is followed by committed records (at offset \(later)); run `strata verify` — the store will not cut them")
+        }
+        if let file = entry.file, outcome.committedEnd < entry.bytes.count,
+           RecordDecoder.nonzeroEnd(in: entry.bytes, range: outcome.committedEnd..<entry.bytes.count) > outcome.committedEnd {
+            try StrataErrorBridge.run { _ = try file.discardTail(from: outcome.committedEnd) }
+        }
+    }
+
+    /// Looks for a well-formed commit record with a position beyond `head` anywhere after
+    /// `offset`: evidence that damage is in the middle of the log rather than at its torn tail.
+    static func findCommittedRecord(in bytes: UnsafeRawBufferPointer, after offset: Int, beyond head: UInt64) -> Int? {
+        var at = offset + 1
+        let limit = bytes.count - RecordFormat.fixedRecordSize
+        while at <= limit {
+            let length = Int(bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian)
+            if length >= RecordFormat.fixedBodySize && at + RecordFormat.frameSize + length <= bytes.count,
+               case .record(let view) = RecordDecoder.decode(bytes, at: at), view.isCommit, view.position > head {
+                return at
+            }
+            at += 1
+        }
+        return nil
+    }
+
+    // MARK: - Other processes
+
+    /// Publishes the end of the log for other processes. Writer thread, under the directory lock.
+    func publishHint() {
+        let last = index.lastSegment
+        hint.store(HeadHint.Value(lastSegmentFirstPosition: last?.firstPosition ?? 0, lastSegmentEnd: UInt64(last?.end ?? 0),
+                                  head: index.head))
+    }
+
+    /// Whether the hint says the log has more than the index holds (another process appended).
+    func hintIsAhead() -> Bool {
+        guard let v = hint.load() else { return false }
+        indexLock.lock()
+        defer { indexLock.unlock() }
+        let last = index.lastSegment
+        return v.head != index.head || v.lastSegmentFirstPosition != (last?.firstPosition ?? 0)
+            || v.lastSegmentEnd != UInt64(last?.end ?? 0)
+    }
+
+    /// Reads what other processes appended since the index was last brought up to date.
+    /// Writer thread only.
+    func catchUp() throws {
+        if let last = index.lastSegment {
+            try withIndexLock { try scan(last, from: last.end, isLast: true, cutTornTail: false) }
+        }
+        let known = index.lastSegment?.firstPosition ?? 0
+        let newer = try listSegmentFiles().filter { $0.firstPosition > known }
+        for name in newer {
+            let entry = try openSegment(name)
+            try withIndexLock {
+                if index.segments.isEmpty { index.firstPosition = entry.firstPosition }
+                index.segments.append(entry)
+                try scan(entry, from: SegmentHeader.size, isLast: true, cutTornTail: false)
+            }
+        }
+    }
+
+    func withIndexLock<T>(_ body: () throws -> T) rethrows -> T {
+        indexLock.lock()
+        defer { indexLock.unlock() }
+        return try body()
+    }
+
+    func checkUsable() throws {
+        try withIndexLock {
+            if let failure { throw StrataError.storeClosed(reason: "stopped after an I/O failure: \(failure)") }
+            if closed { throw StrataError.storeClosed(reason: "close() was called") }
+        }
+    }
+
+    /// Brings the index up to date when another process appended.
+    func refreshIfNeeded() async throws {
+        try checkUsable()
+        if hintIsAhead() { try await queue.submitRefresh(self) }
+    }
+}

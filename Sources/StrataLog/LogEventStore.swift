@@ -1,0 +1,132 @@
+import Foundation
+import Strata
+
+/// The embedded event store: one data directory of append-only segment files with CRC-checked
+/// records, group commit, crash recovery and checkpointed indexes. The default backend.
+///
+/// ```swift
+/// let store = try LogEventStore(directory: "./strata-data")
+/// try await store.append(to: "order-1", events: [EventData(type: "placed", json: #"{"total":42}"#)])
+/// for try await event in store.readAll() { print(event.position, event.type) }
+/// try await store.close()
+/// ```
+///
+/// Several processes may open the same directory: each appends under the directory lock in
+/// turn, and each sees the others' events (subscriptions follow them within milliseconds).
+public final class LogEventStore: EventStore {
+    let engine: LogEngine
+
+    /// Opens (or creates) the store in `directory`, recovering from a crash if needed: a torn
+    /// tail is cut, indexes are loaded from their checkpoint or rebuilt from the log.
+    ///
+    /// - Throws: ``StrataError/unsupportedFormat(path:found:supported:)`` for a directory of
+    ///   another format or version, ``StrataError/corruption(path:offset:reason:)`` when damage
+    ///   is found that is not a torn tail, ``StrataError/io(path:operation:reason:)``.
+    public init(directory: String, configuration: LogConfiguration = LogConfiguration()) throws {
+        engine = try LogEngine(directory: directory, configuration: configuration)
+        engine.startWriter()
+    }
+
+    /// Checks every byte of a store's segments and reports each problem with its file and
+    /// offset. Safe to run while another process uses the store.
+    public static func verify(directory: String, progress: (@Sendable (VerifyProgress) -> Void)? = nil) throws -> VerifyReport {
+        try LogVerifier.verify(directory: directory, progress: progress)
+    }
+
+    /// The data directory.
+    public var directory: String { engine.directory }
+
+    public func append(_ requests: [AppendRequest], condition: AppendCondition?) async throws -> [AppendResult] {
+        try AppendValidation.validate(requests, limits: engine.configuration.limits)
+        try engine.checkUsable()
+        return try await engine.queue.submitAppend(requests, condition: condition)
+    }
+
+    public func readStreamPage(_ stream: String, from origin: ReadOrigin, direction: ReadDirection, maxCount: Int) async throws -> StreamPage {
+        try Naming.validateReadableStreamName(stream)
+        try await engine.refreshIfNeeded()
+        return try engine.readStreamPage(stream, from: origin, direction: direction, maxCount: maxCount)
+    }
+
+    public func readAllPage(from origin: ReadOrigin, direction: ReadDirection, filter: EventFilter, maxCount: Int) async throws -> AllPage {
+        try await engine.refreshIfNeeded()
+        return try engine.readAllPage(from: origin, direction: direction, filter: filter, maxCount: maxCount)
+    }
+
+    public func streamInfo(_ stream: String) async throws -> StreamInfo {
+        try Naming.validateReadableStreamName(stream)
+        try await engine.refreshIfNeeded()
+        return try engine.streamInfo(stream)
+    }
+
+    public func listStreamsPage(prefix: String, after: String?, maxCount: Int) async throws -> [String] {
+        try await engine.refreshIfNeeded()
+        return engine.withIndexLock {
+            let names = engine.index.sortedStreamNames()
+            var lo = 0
+            if let after {
+                var hi = names.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if StreamOrder.less(after, names[mid]) { hi = mid } else { lo = mid + 1 }
+                }
+            } else if !prefix.isEmpty {
+                var hi = names.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if StreamOrder.less(names[mid], prefix) { lo = mid + 1 } else { hi = mid }
+                }
+            }
+            var out: [String] = []
+            while lo < names.count && out.count < maxCount {
+                let name = names[lo]
+                if name.hasPrefix(prefix) {
+                    out.append(name)
+                } else if StreamOrder.less(prefix, name) {
+                    break
+                }
+                lo += 1
+            }
+            return out
+        }
+    }
+
+    public func deleteStream(_ stream: String, expectedRevision: ExpectedRevision, mode: DeleteMode) async throws {
+        try Naming.validateStreamName(stream)
+        try engine.checkUsable()
+        try await engine.queue.submitControl(.delete(stream: stream, expected: expectedRevision, mode: mode))
+    }
+
+    public func setStreamMetadata(_ stream: String, _ metadata: StreamMetadata) async throws {
+        try Naming.validateStreamName(stream)
+        try StreamMetadataValidation.validate(metadata)
+        try engine.checkUsable()
+        try await engine.queue.submitControl(.setMetadata(stream: stream, metadata: metadata))
+    }
+
+    public func headPosition() async throws -> UInt64 {
+        try await engine.refreshIfNeeded()
+        return engine.withIndexLock { engine.index.head }
+    }
+
+    public func stats() async throws -> StoreStats {
+        try await engine.refreshIfNeeded()
+        return engine.stats()
+    }
+
+    public func waitForAppends(after position: UInt64) async throws {
+        while true {
+            try await engine.refreshIfNeeded()
+            if engine.withIndexLock({ engine.index.head }) > position { return }
+            // In-process appends wake the notifier at once; the timeout bounds how long an
+            // append by another process waits to be noticed.
+            try await engine.notifier.wait(after: position, timeout: .milliseconds(10))
+            try engine.checkUsable()
+        }
+    }
+
+    public func close() async throws {
+        if engine.withIndexLock({ engine.closed }) { return }
+        try await engine.queue.submitClose()
+    }
+}

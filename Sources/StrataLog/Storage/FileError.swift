@@ -1,0 +1,53 @@
+import Glibc
+
+/// A failure reading or writing the files of a data directory, with the path and what to do.
+enum FileError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A system call failed; `operation` names it (`open`, `pwrite`, `fdatasync`, …).
+    case io(path: String, operation: String, errno: Int32)
+    /// Bytes on disk break the format at `offset` (a byte offset into the file at `path`).
+    case corrupt(path: String, offset: Int, reason: String)
+    /// The file declares a format or version this build does not read.
+    case unsupportedFormat(path: String, found: String, supported: Int)
+    /// The directory holds files but no `manifest.json`: it is not a Strata log directory.
+    case notAStrataDirectory(path: String)
+
+    var description: String {
+        switch self {
+        case let .io(path, operation, code):
+            return "\(operation) failed for '\(path)': \(Self.message(for: code)) (errno \(code))."
+                + Self.hint(for: code)
+        case let .corrupt(path, offset, reason):
+            return "'\(path)' is corrupt at byte offset \(offset): \(reason). "
+                + "Run `strata verify` on the data directory to list every damaged file, "
+                + "and restore the file from a backup or replica."
+        case let .unsupportedFormat(path, found, supported):
+            return "'\(path)' uses \(found), but this build of Strata reads version \(supported) only. "
+                + "Open it with the Strata release that wrote it, or upgrade Strata."
+        case let .notAStrataDirectory(path):
+            return "'\(path)' is not empty and has no manifest.json, so it is not a Strata log directory. "
+                + "Point Strata at an empty or new directory, or at one it created."
+        }
+    }
+
+    private static func message(for code: Int32) -> String {
+        guard let text = strerror(code) else { return "unknown error" }
+        return String(cString: text)
+    }
+
+    private static func hint(for code: Int32) -> String {
+        switch code {
+        case ENOSPC, EDQUOT: return " Free disk space or raise the quota, then retry."
+        case EACCES, EPERM, EROFS: return " Check the directory's permissions and that the file system is writable."
+        case ENOENT: return " Check that the path exists."
+        case EMFILE, ENFILE: return " Raise the open-file limit (ulimit -n)."
+        default: return ""
+        }
+    }
+}
+
+extension FileError {
+    /// An `.io` error from the current `errno`.
+    static func lastIO(path: String, operation: String) -> FileError {
+        .io(path: path, operation: operation, errno: errno)
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Glibc
+
+/// `manifest.json`, the file that makes a directory a Strata log directory and says which
+/// format version its files use (docs/FORMAT.md, "Data directory").
+///
+///     {"format":"strata-log","version":1,"createdAt":"2025-01-31T12:00:00Z"}
+struct Manifest: Equatable, Sendable {
+    static let fileName = "manifest.json"
+    static let formatName = "strata-log"
+    static let currentVersion = 1
+
+    var format: String
+    var version: Int
+    var createdAt: Date
+
+    /// The manifest's JSON, one line, fields in the documented order.
+    var json: String {
+        #"{"format":"\#(format)","version":\#(version),"createdAt":"\#(createdAt.formatted(.iso8601))"}"# + "\n"
+    }
+
+    /// Writes a new manifest in `directory`, creating the directory (and its parents) when
+    /// missing. Atomic and durable: a temporary file is fsynced, renamed, and the directory fsynced.
+    ///
+    /// - Throws: `FileError.io` with `EEXIST` when a manifest is already there.
+    @discardableResult
+    static func create(in directory: String, createdAt: Date = Date()) throws -> Manifest {
+        let path = directory + "/" + fileName
+        try createDirectories(directory)
+        if access(path, F_OK) == 0 {
+            throw FileError.io(path: path, operation: "create", errno: EEXIST)
+        }
+        // Whole seconds: the ISO 8601 text keeps no more, and load must give back what create returned.
+        let manifest = Manifest(
+            format: formatName, version: currentVersion,
+            createdAt: Date(timeIntervalSince1970: createdAt.timeIntervalSince1970.rounded(.down))
+        )
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileError.lastIO(path: temporary, operation: "open") }
+        do {
+            try Array(manifest.json.utf8).withUnsafeBytes {
+                try SegmentFile.writeFully(fd: fd, $0, at: 0, path: temporary)
+            }
+            if fsync(fd) != 0 { throw FileError.lastIO(path: temporary, operation: "fsync") }
+            close(fd)
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        if rename(temporary, path) != 0 { throw FileError.lastIO(path: path, operation: "rename") }
+        try SegmentFile.syncDirectory(directory)
+        return manifest
+    }
+
+    /// Reads and checks the manifest of `directory`.
+    ///
+    /// - Throws: `FileError.notAStrataDirectory` when there is no manifest,
+    ///   `FileError.unsupportedFormat` for another format or a version other than 1,
+    ///   `FileError.corrupt` when the file is not the expected JSON.
+    static func load(from directory: String) throws -> Manifest {
+        let path = directory + "/" + fileName
+        guard let data = FileManager.default.contents(atPath: path) else {
+            if access(path, F_OK) == 0 { throw FileError.lastIO(path: path, operation: "read") }
+            throw FileError.notAStrataDirectory(path: directory)
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw FileError.corrupt(path: path, offset: 0, reason: "not a JSON object")
+        }
+        guard let format = object["format"] as? String else {
+            throw FileError.corrupt(path: path, offset: 0, reason: "no \"format\" string")
+        }
+        guard format == formatName else {
+            throw FileError.unsupportedFormat(path: path, found: "format \"\(format)\"", supported: currentVersion)
+        }
+        guard let version = object["version"] as? Int else {
+            throw FileError.corrupt(path: path, offset: 0, reason: "no integer \"version\"")
+        }
+        guard version == currentVersion else {
+            throw FileError.unsupportedFormat(path: path, found: "format version \(version)", supported: currentVersion)
+        }
+        guard let text = object["createdAt"] as? String, let createdAt = try? Date(text, strategy: .iso8601) else {
+            throw FileError.corrupt(path: path, offset: 0, reason: "no ISO 8601 \"createdAt\"")
+        }
+        return Manifest(format: format, version: version, createdAt: createdAt)
+    }
+
+    /// Loads the manifest of `directory`, or creates one when the directory is missing or holds
+    /// nothing but a `LOCK` file and dot-files. Call it while holding the directory's lock.
+    ///
+    /// - Throws: `FileError.notAStrataDirectory` when the directory holds other files but no manifest.
+    static func loadOrCreate(in directory: String, createdAt: Date = Date()) throws -> Manifest {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        if entries.contains(fileName) { return try load(from: directory) }
+        let others = entries.filter { $0 != DirectoryLock.fileName && !$0.hasPrefix(".") && $0 != fileName + ".tmp" }
+        guard others.isEmpty else { throw FileError.notAStrataDirectory(path: directory) }
+        return try create(in: directory, createdAt: createdAt)
+    }
+
+    /// `mkdir -p`, reporting the failing directory and its errno.
+    private static func createDirectories(_ directory: String) throws {
+        var path = directory.hasPrefix("/") ? "" : "."
+        for component in directory.split(separator: "/") {
+            path += "/" + component
+            if mkdir(path, 0o755) != 0 && errno != EEXIST {
+                throw FileError.lastIO(path: path, operation: "mkdir")
+            }
+        }
+    }
+}

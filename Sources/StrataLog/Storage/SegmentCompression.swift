@@ -1,0 +1,166 @@
+import CZlib
+import Glibc
+
+/// Gzip compression of sealed segments (docs/FORMAT.md, "Compressed segments").
+///
+/// A `.seg.gz` file is a standard gzip file (`zcat` and `gzip -t` read it) holding the segment's
+/// exact bytes; readers decompress it whole and treat the bytes like a mapped segment.
+enum SegmentCompression {
+    private static let chunkSize = 1 << 20
+
+    /// Compresses the sealed segment at `path` (`….seg`) to `….seg.gz` and removes the original.
+    ///
+    /// Crash-safe: the gzip file is written as `….seg.gz.tmp`, fsynced and renamed, the directory
+    /// fsynced, and only then is the `.seg` removed. After a crash either file may remain; both
+    /// hold the same segment.
+    /// - Returns: the path of the `.seg.gz` file.
+    static func compress(segmentAt path: String) throws -> String {
+        let output = path + ".gz"
+        let temporary = output + ".tmp"
+        let input = open(path, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw FileError.lastIO(path: path, operation: "open") }
+        defer { close(input) }
+
+        var headerBytes = [UInt8](repeating: 0, count: SegmentHeader.size)
+        let headerRead = try headerBytes.withUnsafeMutableBytes { try SegmentFile.readFully(fd: input, $0, at: 0, path: path) }
+        _ = try headerBytes.withUnsafeBytes {
+            try SegmentHeader(decoding: UnsafeRawBufferPointer(rebasing: $0[0..<headerRead]), path: path)
+        }
+
+        let out = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard out >= 0 else { throw FileError.lastIO(path: temporary, operation: "open") }
+        do {
+            try deflateFile(from: input, path: path, to: out, outputPath: temporary)
+            if fsync(out) != 0 { throw FileError.lastIO(path: temporary, operation: "fsync") }
+            close(out)
+        } catch {
+            close(out)
+            unlink(temporary)
+            throw error
+        }
+        if rename(temporary, output) != 0 { throw FileError.lastIO(path: output, operation: "rename") }
+        let directory = parentDirectory(of: path)
+        try SegmentFile.syncDirectory(directory)
+        if unlink(path) != 0 { throw FileError.lastIO(path: path, operation: "unlink") }
+        try SegmentFile.syncDirectory(directory)
+        return output
+    }
+
+    /// The segment bytes stored in the gzip file at `path`, checked by gzip's CRC-32 and length
+    /// trailer and by the segment header.
+    static func decompress(path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError.lastIO(path: path, operation: "open") }
+        defer { close(fd) }
+        var info = stat()
+        if fstat(fd, &info) != 0 { throw FileError.lastIO(path: path, operation: "fstat") }
+        var compressed = [UInt8](repeating: 0, count: Int(info.st_size))
+        let read = try compressed.withUnsafeMutableBytes { try SegmentFile.readFully(fd: fd, $0, at: 0, path: path) }
+        compressed.removeLast(compressed.count - read)
+
+        var result: [UInt8] = []
+        if compressed.count >= 18 {
+            // The gzip trailer's ISIZE (size mod 2^32) is a good capacity hint; never trusted beyond that.
+            let hint = compressed.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: $0.count - 4, as: UInt32.self)) }
+            result.reserveCapacity(Int(Swift.min(hint, 1 << 30)))
+        }
+        try inflate(compressed, path: path, into: &result)
+        _ = try result.withUnsafeBytes { try SegmentHeader(decoding: $0, path: path) }
+        return result
+    }
+
+    // MARK: - zlib
+
+    private static func deflateFile(from input: Int32, path: String, to output: Int32, outputPath: String) throws {
+        var stream = z_stream()
+        // windowBits 15 + 16: a gzip wrapper instead of zlib's.
+        let status = deflateInit2_(
+            &stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
+            zlibVersion(), Int32(MemoryLayout<z_stream>.size)
+        )
+        guard status == Z_OK else { throw zlibError(path: outputPath, operation: "deflateInit2", status: status, stream: stream) }
+        defer { deflateEnd(&stream) }
+
+        var inBuffer = [UInt8](repeating: 0, count: chunkSize)
+        var outBuffer = [UInt8](repeating: 0, count: chunkSize)
+        var offset = 0
+        var finished = false
+        while !finished {
+            let count = try inBuffer.withUnsafeMutableBytes { try SegmentFile.readFully(fd: input, $0, at: offset, path: path) }
+            offset += count
+            let flush = count < chunkSize ? Z_FINISH : Z_NO_FLUSH
+            try inBuffer.withUnsafeMutableBufferPointer { inPointer in
+                stream.next_in = inPointer.baseAddress
+                stream.avail_in = UInt32(count)
+                repeat {
+                    let produced = try outBuffer.withUnsafeMutableBufferPointer { outPointer -> Int in
+                        stream.next_out = outPointer.baseAddress
+                        stream.avail_out = UInt32(outPointer.count)
+                        let status = deflate(&stream, flush)
+                        guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
+                            throw zlibError(path: outputPath, operation: "deflate", status: status, stream: stream)
+                        }
+                        if status == Z_STREAM_END { finished = true }
+                        return outPointer.count - Int(stream.avail_out)
+                    }
+                    try outBuffer.withUnsafeBytes {
+                        try SegmentFile.writeFully(fd: output, UnsafeRawBufferPointer(rebasing: $0[0..<produced]), at: Int(stream.total_out) - produced, path: outputPath)
+                    }
+                } while stream.avail_out == 0 || (flush == Z_FINISH && !finished)
+            }
+        }
+    }
+
+    private static func inflate(_ compressed: [UInt8], path: String, into result: inout [UInt8]) throws {
+        var stream = z_stream()
+        let status = inflateInit2_(&stream, 15 + 16, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        guard status == Z_OK else { throw zlibError(path: path, operation: "inflateInit2", status: status, stream: stream) }
+        defer { inflateEnd(&stream) }
+
+        var input = compressed
+        var outBuffer = [UInt8](repeating: 0, count: chunkSize)
+        try input.withUnsafeMutableBufferPointer { inPointer in
+            stream.next_in = inPointer.baseAddress
+            stream.avail_in = UInt32(inPointer.count)
+            while true {
+                let (status, produced) = outBuffer.withUnsafeMutableBufferPointer { outPointer -> (Int32, Int) in
+                    stream.next_out = outPointer.baseAddress
+                    stream.avail_out = UInt32(outPointer.count)
+                    let status = CZlib.inflate(&stream, Z_NO_FLUSH)
+                    return (status, outPointer.count - Int(stream.avail_out))
+                }
+                result.append(contentsOf: outBuffer[0..<produced])
+                switch status {
+                case Z_STREAM_END:
+                    // gzip allows several members one after the other (`cat a.gz b.gz`).
+                    if stream.avail_in == 0 { return }
+                    let reset = inflateReset(&stream)
+                    guard reset == Z_OK else { throw zlibError(path: path, operation: "inflateReset", status: reset, stream: stream) }
+                case Z_OK:
+                    continue
+                case Z_BUF_ERROR where stream.avail_in == 0:
+                    throw FileError.corrupt(path: path, offset: Int(stream.total_in), reason: "gzip data ends early (file truncated)")
+                default:
+                    throw zlibError(path: path, operation: "inflate", status: status, stream: stream)
+                }
+            }
+        }
+    }
+
+    private static func zlibError(path: String, operation: String, status: Int32, stream: z_stream) -> FileError {
+        let message = stream.msg.map { String(cString: $0) } ?? "zlib status \(status)"
+        switch status {
+        case Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR:
+            return .corrupt(path: path, offset: Int(stream.total_in), reason: "\(operation): \(message)")
+        case Z_MEM_ERROR:
+            return .io(path: path, operation: operation, errno: ENOMEM)
+        default:
+            return .io(path: path, operation: "\(operation) (\(message))", errno: EIO)
+        }
+    }
+
+    private static func parentDirectory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}

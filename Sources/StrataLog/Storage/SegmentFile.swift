@@ -1,0 +1,369 @@
+import Glibc
+import Synchronization
+
+/// The 64-byte header at the start of every segment file (docs/FORMAT.md, "Segment header").
+struct SegmentHeader: Equatable, Sendable {
+    static let size = 64
+    /// "STRATASG".
+    static let magic: [UInt8] = Array("STRATASG".utf8)
+
+    /// The position the segment's first event has or will have.
+    var firstPosition: UInt64
+    /// When the segment was created, in microseconds since the Unix epoch (UTC).
+    var createdAtMicros: Int64
+
+    /// The 64 header bytes, checksum included.
+    func encoded() -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: Self.size)
+        bytes.withUnsafeMutableBytes { p in
+            p.copyBytes(from: Self.magic)
+            p.storeBytes(of: RecordFormat.version.littleEndian, toByteOffset: 8, as: UInt32.self)
+            p.storeBytes(of: UInt32(Self.size).littleEndian, toByteOffset: 12, as: UInt32.self)
+            p.storeBytes(of: firstPosition.littleEndian, toByteOffset: 16, as: UInt64.self)
+            p.storeBytes(of: createdAtMicros.littleEndian, toByteOffset: 24, as: Int64.self)
+            let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: p[0..<60]))
+            p.storeBytes(of: crc.littleEndian, toByteOffset: 60, as: UInt32.self)
+        }
+        return bytes
+    }
+
+    /// Reads and checks a header: magic, then version (an unknown one may lay out the rest
+    /// differently), then checksum, header size and reserved bytes. `path` is for errors.
+    init(decoding bytes: UnsafeRawBufferPointer, path: String) throws(FileError) {
+        guard bytes.count >= Self.size else {
+            throw .corrupt(path: path, offset: 0, reason: "\(bytes.count) bytes, shorter than the \(Self.size)-byte segment header")
+        }
+        guard bytes[0..<8].elementsEqual(Self.magic) else {
+            throw .corrupt(path: path, offset: 0, reason: "no STRATASG magic: not a Strata segment file")
+        }
+        let version = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+        guard version == RecordFormat.version else {
+            throw .unsupportedFormat(path: path, found: "segment format version \(version)", supported: Int(RecordFormat.version))
+        }
+        let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 60, as: UInt32.self))
+        let actual = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<60]))
+        guard stored == actual else {
+            throw .corrupt(path: path, offset: 0, reason: "segment header checksum mismatch")
+        }
+        let headerSize = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
+        guard headerSize == UInt32(Self.size) else {
+            throw .corrupt(path: path, offset: 12, reason: "header size \(headerSize), expected \(Self.size)")
+        }
+        guard bytes[32..<60].allSatisfy({ $0 == 0 }) else {
+            throw .corrupt(path: path, offset: 32, reason: "reserved header bytes 32..<60 are not zero")
+        }
+        firstPosition = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+        createdAtMicros = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: 24, as: Int64.self))
+    }
+
+    init(firstPosition: UInt64, createdAtMicros: Int64) {
+        self.firstPosition = firstPosition
+        self.createdAtMicros = createdAtMicros
+    }
+}
+
+/// One segment file: a header and records, written with `pwrite` and read through a shared,
+/// read-only memory mapping (docs/FORMAT.md, "Segment file").
+///
+/// Sendable because every stored property is: the descriptor and header never change, and the
+/// mapping state sits behind a `Mutex`. Two rules the type cannot check, both kept by the engine:
+/// one writer issues `write`/`sync`/`discardTail`/`seal` at a time, and `close()` runs after every
+/// other call on the file has returned (it invalidates every buffer handed out).
+final class SegmentFile: Sendable {
+    /// The folder of a data directory that holds the segments.
+    static let directoryName = "segments"
+    static let fileExtension = ".seg"
+    static let compressedExtension = ".seg.gz"
+
+    /// `{firstPosition as 20 zero-padded digits}.seg` (or `.seg.gz`).
+    static func fileName(firstPosition: UInt64, compressed: Bool = false) -> String {
+        let digits = String(firstPosition)
+        return String(repeating: "0", count: 20 - digits.count) + digits
+            + (compressed ? compressedExtension : fileExtension)
+    }
+
+    /// The first position a segment file name encodes, or nil when the name is not a segment's.
+    static func firstPosition(fromFileName name: String) -> (firstPosition: UInt64, compressed: Bool)? {
+        let compressed: Bool
+        let stem: Substring
+        if name.hasSuffix(compressedExtension) {
+            compressed = true
+            stem = name.dropLast(compressedExtension.count)
+        } else if name.hasSuffix(fileExtension) {
+            compressed = false
+            stem = name.dropLast(fileExtension.count)
+        } else {
+            return nil
+        }
+        guard stem.utf8.count == 20, stem.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+              let position = UInt64(stem) else { return nil }
+        return (position, compressed)
+    }
+
+    let path: String
+    let header: SegmentHeader
+    let isWritable: Bool
+    private let descriptor: Int32
+    private let state: Mutex<State>
+
+    private struct Mapping {
+        let base: UnsafeMutableRawPointer
+        let count: Int
+        var buffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+    }
+
+    private struct State {
+        var fileSize: Int
+        var isClosed = false
+        var mapping: Mapping?
+        /// Mappings replaced by `remapIfGrown`, kept until `close()` because readers may hold them.
+        var retired: [Mapping] = []
+    }
+
+    var firstPosition: UInt64 { header.firstPosition }
+    var createdAtMicros: Int64 { header.createdAtMicros }
+    /// The file's size as this process knows it: its size at open, grown by writes and `remapIfGrown`.
+    var fileSize: Int { state.withLock { $0.fileSize } }
+
+    private init(path: String, descriptor: Int32, header: SegmentHeader, fileSize: Int, writable: Bool) {
+        self.path = path
+        self.descriptor = descriptor
+        self.header = header
+        self.isWritable = writable
+        self.state = Mutex(State(fileSize: fileSize))
+    }
+
+    deinit {
+        close()
+    }
+
+    // MARK: - Creating and opening
+
+    /// Creates `directory/{firstPosition}.seg` with its header, preallocated to `bytes` so appends
+    /// do not grow the file. The file appears under its name only once header and allocation
+    /// are durable (written as `.tmp`, fsynced, renamed, directory fsynced).
+    ///
+    /// - Parameter directory: the segments folder itself (`<data>/segments`).
+    /// - Throws: `FileError.io`, with `EEXIST` when the segment already exists.
+    static func create(
+        directory: String, firstPosition: UInt64, createdAtMicros: Int64, preallocate bytes: Int
+    ) throws -> SegmentFile {
+        let path = directory + "/" + fileName(firstPosition: firstPosition)
+        let temporary = path + ".tmp"
+        if access(path, F_OK) == 0 {
+            throw FileError.io(path: path, operation: "create", errno: EEXIST)
+        }
+        let fd = Glibc.open(temporary, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileError.lastIO(path: temporary, operation: "open") }
+        do {
+            let size = Swift.max(bytes, SegmentHeader.size)
+            let status = posix_fallocate(fd, 0, off_t(size))
+            if status != 0 { throw FileError.io(path: temporary, operation: "posix_fallocate", errno: status) }
+            let header = SegmentHeader(firstPosition: firstPosition, createdAtMicros: createdAtMicros)
+            try header.encoded().withUnsafeBytes { try writeFully(fd: fd, $0, at: 0, path: temporary) }
+            if fsync(fd) != 0 { throw FileError.lastIO(path: temporary, operation: "fsync") }
+            if rename(temporary, path) != 0 { throw FileError.lastIO(path: path, operation: "rename") }
+            try syncDirectory(directory)
+            return SegmentFile(path: path, descriptor: fd, header: header, fileSize: size, writable: true)
+        } catch {
+            Glibc.close(fd)
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// Opens an existing segment and checks its header, and that the header's first position
+    /// matches the file name.
+    static func open(path: String, writable: Bool) throws -> SegmentFile {
+        let fd = Glibc.open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError.lastIO(path: path, operation: "open") }
+        do {
+            var info = stat()
+            if fstat(fd, &info) != 0 { throw FileError.lastIO(path: path, operation: "fstat") }
+            var bytes = [UInt8](repeating: 0, count: SegmentHeader.size)
+            let read = try bytes.withUnsafeMutableBytes { try readFully(fd: fd, $0, at: 0, path: path) }
+            let header = try bytes.withUnsafeBytes {
+                try SegmentHeader(decoding: UnsafeRawBufferPointer(rebasing: $0[0..<read]), path: path)
+            }
+            let name = path.split(separator: "/").last.map(String.init) ?? path
+            if let named = firstPosition(fromFileName: name), named.firstPosition != header.firstPosition {
+                throw FileError.corrupt(
+                    path: path, offset: 16,
+                    reason: "header says first position \(header.firstPosition), the file name says \(named.firstPosition)"
+                )
+            }
+            return SegmentFile(path: path, descriptor: fd, header: header, fileSize: Int(info.st_size), writable: writable)
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
+    }
+
+    // MARK: - Writing
+
+    /// Writes `bytes` at `offset` (≥ 64: the header is never rewritten), retrying short writes.
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+        precondition(isWritable, "write to a segment opened read-only")
+        precondition(offset >= SegmentHeader.size, "write at \(offset) would overwrite the segment header")
+        try checkOpen()
+        try Self.writeFully(fd: descriptor, bytes, at: offset, path: path)
+        state.withLock { $0.fileSize = Swift.max($0.fileSize, offset + bytes.count) }
+    }
+
+    /// Makes every write so far durable (`fdatasync`).
+    func sync() throws {
+        try checkOpen()
+        if fdatasync(descriptor) != 0 { throw FileError.lastIO(path: path, operation: "fdatasync") }
+    }
+
+    /// Cuts a torn tail: zeroes every byte from `committedEnd` to the last nonzero byte of the
+    /// file and syncs. Nothing before `committedEnd` is touched, and the file keeps its size and
+    /// preallocation, so readers mapping it in other processes keep valid mappings.
+    /// Returns how many bytes were zeroed.
+    @discardableResult
+    func discardTail(from committedEnd: Int) throws -> Int {
+        precondition(isWritable, "discardTail on a segment opened read-only")
+        precondition(committedEnd >= SegmentHeader.size, "committedEnd \(committedEnd) inside the segment header")
+        _ = try remapIfGrown()
+        let bytes = try mappedBytes()
+        guard committedEnd < bytes.count else { return 0 }
+        let end = RecordDecoder.nonzeroEnd(in: bytes, range: committedEnd..<bytes.count)
+        guard end > committedEnd else { return 0 }
+        let zeros = [UInt8](repeating: 0, count: Swift.min(end - committedEnd, 1 << 16))
+        var offset = committedEnd
+        try zeros.withUnsafeBytes { chunk in
+            while offset < end {
+                let count = Swift.min(chunk.count, end - offset)
+                try write(UnsafeRawBufferPointer(rebasing: chunk[0..<count]), at: offset)
+                offset += count
+            }
+        }
+        try sync()
+        return end - committedEnd
+    }
+
+    /// Seals the segment once it is full: the file becomes the records up to `logicalEnd` plus
+    /// an 8-byte zero end marker (so a reader that mapped the preallocated file and reads the
+    /// next frame at `logicalEnd` stays within the file), and is fsynced.
+    func seal(at logicalEnd: Int) throws {
+        precondition(isWritable, "seal on a segment opened read-only")
+        precondition(logicalEnd >= SegmentHeader.size, "logicalEnd \(logicalEnd) inside the segment header")
+        try checkOpen()
+        let marker = [UInt8](repeating: 0, count: RecordFormat.frameSize)
+        try marker.withUnsafeBytes { try Self.writeFully(fd: descriptor, $0, at: logicalEnd, path: path) }
+        let size = logicalEnd + RecordFormat.frameSize
+        if ftruncate(descriptor, off_t(size)) != 0 { throw FileError.lastIO(path: path, operation: "ftruncate") }
+        if fsync(descriptor) != 0 { throw FileError.lastIO(path: path, operation: "fsync") }
+        state.withLock { $0.fileSize = size }
+    }
+
+    // MARK: - Reading
+
+    /// The whole file as this process last sized it, mapped shared and read-only. For a
+    /// preallocated segment the mapping also shows later writes. Stays valid until `close()`.
+    func mappedBytes() throws -> UnsafeRawBufferPointer {
+        try state.withLock { state throws(FileError) -> UnsafeRawBufferPointer in
+            if state.isClosed { throw FileError.io(path: path, operation: "mmap", errno: EBADF) }
+            if let mapping = state.mapping { return mapping.buffer }
+            let mapping = try map(size: state.fileSize)
+            state.mapping = mapping
+            return mapping.buffer
+        }
+    }
+
+    /// Maps the file again when it is now larger than the current mapping (it grew past its
+    /// preallocation, here or in another process). Earlier buffers stay valid until `close()`.
+    /// Returns whether a new mapping was made.
+    @discardableResult
+    func remapIfGrown() throws -> Bool {
+        try checkOpen()
+        var info = stat()
+        if fstat(descriptor, &info) != 0 { throw FileError.lastIO(path: path, operation: "fstat") }
+        let size = Int(info.st_size)
+        return try state.withLock { state throws(FileError) -> Bool in
+            if state.isClosed { throw FileError.io(path: path, operation: "mmap", errno: EBADF) }
+            if size > state.fileSize { state.fileSize = size }
+            guard let current = state.mapping, current.count < state.fileSize else { return false }
+            let mapping = try map(size: state.fileSize)
+            state.retired.append(current)
+            state.mapping = mapping
+            return true
+        }
+    }
+
+    /// Scans the records of this segment (see `RecordDecoder.scan`), from the first record
+    /// unless told otherwise, up to `limit` or the end of the mapping.
+    func scan(
+        from start: Int = SegmentHeader.size,
+        until limit: Int? = nil,
+        verifyCRC: Bool = true,
+        inspectTail: Bool = true,
+        visit: (RecordView) throws -> Void
+    ) throws -> ScanOutcome {
+        _ = try remapIfGrown()
+        let bytes = try mappedBytes()
+        return try RecordDecoder.scan(bytes, from: start, until: limit, verifyCRC: verifyCRC, inspectTail: inspectTail, visit: visit)
+    }
+
+    /// Unmaps every mapping and closes the descriptor. Buffers handed out become invalid.
+    func close() {
+        let mappings: [Mapping]? = state.withLock { state in
+            if state.isClosed { return nil }
+            state.isClosed = true
+            defer { state.mapping = nil; state.retired = [] }
+            return state.retired + (state.mapping.map { [$0] } ?? [])
+        }
+        guard let mappings else { return }
+        for mapping in mappings { munmap(mapping.base, mapping.count) }
+        Glibc.close(descriptor)
+    }
+
+    // MARK: - System calls
+
+    private func checkOpen() throws {
+        if state.withLock({ $0.isClosed }) { throw FileError.io(path: path, operation: "use", errno: EBADF) }
+    }
+
+    private func map(size: Int) throws(FileError) -> Mapping {
+        guard let base = mmap(nil, size, PROT_READ, MAP_SHARED, descriptor, 0), base != MAP_FAILED else {
+            throw FileError.lastIO(path: path, operation: "mmap")
+        }
+        return Mapping(base: base, count: size)
+    }
+
+    /// `pwrite` until every byte is written, retrying on EINTR and short writes.
+    static func writeFully(fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String) throws {
+        var done = 0
+        while done < bytes.count {
+            let written = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw FileError.lastIO(path: path, operation: "pwrite")
+            }
+            done += written
+        }
+    }
+
+    /// `pread` until `bytes` is full or the file ends; returns the bytes read.
+    static func readFully(fd: Int32, _ bytes: UnsafeMutableRawBufferPointer, at offset: Int, path: String) throws -> Int {
+        var done = 0
+        while done < bytes.count {
+            let read = pread(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            if read < 0 {
+                if errno == EINTR { continue }
+                throw FileError.lastIO(path: path, operation: "pread")
+            }
+            if read == 0 { break }
+            done += read
+        }
+        return done
+    }
+
+    /// fsyncs a directory, so that file creations, renames and removals in it are durable.
+    static func syncDirectory(_ directory: String) throws {
+        let fd = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError.lastIO(path: directory, operation: "open") }
+        defer { Glibc.close(fd) }
+        if fsync(fd) != 0 { throw FileError.lastIO(path: directory, operation: "fsync") }
+    }
+}

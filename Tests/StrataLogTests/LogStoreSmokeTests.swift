@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+import Strata
+@testable import StrataLog
+
+@Suite("log store basics")
+struct LogStoreSmokeTests {
+    @Test("appends survive a reopen, with the index rebuilt or loaded from its checkpoint")
+    func reopen() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-smoke-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try LogEventStore(directory: dir, configuration: LogConfiguration(durability: .none, segmentSize: 64 * 1024))
+        for i in 0..<50 {
+            try await store.append(to: "s-\(i % 7)", events: (0..<20).map { j in EventData(type: "t\(j % 3)", json: #"{"i":\#(i),"j":\#(j)}"#) })
+        }
+        let all = try await store.readAll().collect()
+        #expect(all.count == 1000)
+        #expect(all.map(\.position) == Array(1...1000))
+        let s3 = try await store.readStream("s-3").collect()
+        #expect(s3.map(\.revision) == Array(1...UInt64(s3.count)))
+        try await store.close()
+
+        let again = try LogEventStore(directory: dir)
+        let all2 = try await again.readAll(direction: .backward).collect()
+        #expect(all2.map(\.position) == Array((1...1000).reversed()))
+        #expect(all2.reversed().map(\.id) == all.map(\.id))
+        let r = try await again.append(to: "s-3", events: [EventData(type: "x", json: "{}")])
+        #expect(r.firstPosition == 1001)
+        #expect(r.firstRevision == UInt64(s3.count + 1))
+        try await again.close()
+
+        // Without the checkpoint the index is rebuilt from the log.
+        try FileManager.default.removeItem(atPath: dir + "/index.ckpt")
+        let third = try LogEventStore(directory: dir)
+        #expect(try await third.headPosition() == 1001)
+        #expect(try await third.readStream("s-3").collect().count == s3.count + 1)
+        try await third.close()
+        let report = try LogEventStore.verify(directory: dir)
+        #expect(report.isOK, "\(report.problems)")
+        #expect(report.events == 1001)
+    }
+}
