@@ -329,6 +329,12 @@ struct RecordFormatTests {
         #expect(Support.isEnd(Support.decode(Array(buffer[0..<end]), at: end)))
     }
 
+    @Test("an offset past the end of the buffer is invalid, not a crash")
+    func offsetPastEnd() {
+        let bytes = Support.Record().encoded
+        #expect(Support.invalidOffset(of: Support.decode(bytes, at: bytes.count + 1)) == bytes.count + 1)
+    }
+
     @Test("a zero length with a nonzero checksum is invalid, not an end marker")
     func zeroLengthNonzeroChecksum() {
         var buffer = [UInt8](repeating: 0, count: 64)

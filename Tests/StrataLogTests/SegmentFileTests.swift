@@ -231,6 +231,37 @@ struct SegmentFileTests {
         #expect(outcome.corruption(path: segment.path, sealed: false).map { "\($0)" }?.contains("offset \(64 + boundary)") == true)
     }
 
+    @Test("a reader following the last segment treats a half-written batch as not written yet, then reads it once committed")
+    func readerFollowsWriter() throws {
+        let directory = try Support.TemporaryDirectory()
+        defer { directory.remove() }
+        let writer = try SegmentFile.create(directory: directory.path, firstPosition: 1, createdAtMicros: 0, preallocate: 64 << 10)
+        defer { writer.close() }
+        let reader = try SegmentFile.open(path: writer.path, writable: false)
+        defer { reader.close() }
+
+        var batch: [UInt8] = []
+        for index in 0..<3 {
+            var record = Support.Record()
+            record.position = UInt64(index + 1)
+            record.commit = index == 2
+            try record.encode(into: &batch)
+        }
+        let cut = batch.count - 10 // the write has reached the disk up to here
+        try batch[0..<cut].withUnsafeBytes { try writer.write($0, at: 64) }
+
+        var seen: [UInt64] = []
+        let early = try reader.scan(inspectTail: false) { seen.append($0.position) }
+        #expect(seen.isEmpty)
+        #expect(early.committedEnd == 64)
+        #expect(early.corruption(path: reader.path, sealed: false) == nil)
+
+        try batch[cut...].withUnsafeBytes { try writer.write($0, at: 64 + cut) }
+        let later = try reader.scan(from: early.committedEnd, inspectTail: false) { seen.append($0.position) }
+        #expect(seen == [1, 2, 3])
+        #expect(later.committedEnd == 64 + batch.count)
+    }
+
     @Test("sealing truncates the file to the records plus an 8-byte end marker, and a sealed scan is clean")
     func seal() throws {
         let directory = try Support.TemporaryDirectory()

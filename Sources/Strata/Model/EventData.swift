@@ -39,7 +39,7 @@ public struct EventData: Sendable, Hashable {
     public var metadata: Data?
 
     /// Creates an event from raw bytes.
-    public init(id: UUID = UUID(), type: String, data: Data, contentType: ContentType = .json, metadata: Data? = nil) {
+    public init(id: UUID = EventID.random(), type: String, data: Data, contentType: ContentType = .json, metadata: Data? = nil) {
         self.id = id
         self.type = type
         self.data = data
@@ -48,12 +48,12 @@ public struct EventData: Sendable, Hashable {
     }
 
     /// Creates an event whose data is the UTF-8 bytes of a JSON text.
-    public init(id: UUID = UUID(), type: String, json: String, metadata: String? = nil) {
+    public init(id: UUID = EventID.random(), type: String, json: String, metadata: String? = nil) {
         self.init(id: id, type: type, data: Data(json.utf8), contentType: .json, metadata: metadata.map { Data($0.utf8) })
     }
 
     /// Creates an event whose data is an `Encodable` value encoded as JSON.
-    public init<Payload: Encodable>(id: UUID = UUID(), type: String, encoding payload: Payload, tags: [String] = []) throws {
+    public init<Payload: Encodable>(id: UUID = EventID.random(), type: String, encoding payload: Payload, tags: [String] = []) throws {
         let data = try JSONEncoder().encode(payload)
         self.init(id: id, type: type, data: data, contentType: .json, metadata: tags.isEmpty ? nil : EventData.metadata(tags: tags))
     }

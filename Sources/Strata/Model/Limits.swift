@@ -66,6 +66,7 @@ public enum AppendValidation {
         if requests.isEmpty { throw StrataError.invalidAppend(reason: "no streams given") }
         var streams = Set<String>()
         var ids = Set<UUID>()
+        var lastType = ""
         for request in requests {
             try Naming.validateStreamName(request.stream)
             if !streams.insert(request.stream).inserted {
@@ -74,8 +75,14 @@ public enum AppendValidation {
             if request.events.isEmpty {
                 throw StrataError.invalidAppend(reason: "no events for stream \"\(request.stream)\"")
             }
+            ids.reserveCapacity(ids.count + request.events.count)
             for event in request.events {
-                try validate(event, limits: limits)
+                // Batches usually repeat one type: check each distinct run once.
+                if event.type != lastType {
+                    try Naming.validateEventType(event.type)
+                    lastType = event.type
+                }
+                try validateContent(event, limits: limits)
                 if !ids.insert(event.id).inserted {
                     throw StrataError.invalidAppend(reason: "event id \(event.id) appears twice in one append")
                 }
@@ -86,6 +93,11 @@ public enum AppendValidation {
     /// Validates one event.
     public static func validate(_ event: EventData, limits: EventLimits) throws {
         try Naming.validateEventType(event.type)
+        try validateContent(event, limits: limits)
+    }
+
+    /// Validates an event's size, content type and metadata (not its type).
+    static func validateContent(_ event: EventData, limits: EventLimits) throws {
         let size = event.encodedSize
         if size > limits.maxEventSize {
             throw StrataError.eventTooLarge(id: event.id.uuidString, size: size, limit: limits.maxEventSize)

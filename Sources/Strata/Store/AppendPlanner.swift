@@ -57,8 +57,18 @@ public protocol AppendStateSource {
     func writeState(of stream: String) throws -> StreamWriteState
     /// Where the event with this id was stored, if it was.
     func location(ofEvent id: UUID) throws -> EventLocation?
+    /// Whether any of these ids was stored (a batch check that backends can make cheaper than
+    /// one lookup per id). The default asks ``location(ofEvent:)`` for each.
+    func containsAny(of ids: [UUID]) throws -> Bool
     /// The position of the first committed event after `position` that matches `query`, if any.
     func firstEvent(matching query: EventQuery, after position: UInt64) throws -> UInt64?
+}
+
+extension AppendStateSource {
+    public func containsAny(of ids: [UUID]) throws -> Bool {
+        for id in ids where try location(ofEvent: id) != nil { return true }
+        return false
+    }
 }
 
 /// One event the planner placed.
@@ -95,7 +105,8 @@ public struct AppendPlanner<Source: AppendStateSource> {
     /// Every event planned so far, in position order.
     public private(set) var events: [PlannedEvent] = []
     private var streams: [String: StreamWriteState] = [:]
-    private var ids: [UUID: EventLocation] = [:]
+    /// Index in ``events`` of each id planned in this batch.
+    private var ids: [UUID: Int] = [:]
 
     /// Creates a planner over committed state whose head position is `head`.
     public init(source: Source, head: UInt64) {
@@ -144,7 +155,7 @@ public struct AppendPlanner<Source: AppendStateSource> {
                 position += 1
                 events.append(PlannedEvent(stream: request.stream, revision: revision, position: position, event: event,
                                            endsAppend: false))
-                ids[event.id] = EventLocation(stream: request.stream, revision: revision, position: position)
+                ids[event.id] = events.count - 1
                 _ = i
             }
             streams[request.stream] = StreamWriteState(lastRevision: revision, exists: true, isTombstoned: false)
@@ -164,7 +175,10 @@ public struct AppendPlanner<Source: AppendStateSource> {
     }
 
     private func location(of id: UUID) throws -> EventLocation? {
-        if let l = ids[id] { return l }
+        if let i = ids[id] {
+            let e = events[i]
+            return EventLocation(stream: e.stream, revision: e.revision, position: e.position)
+        }
         return try source.location(ofEvent: id)
     }
 
@@ -172,6 +186,10 @@ public struct AppendPlanner<Source: AppendStateSource> {
     /// consecutively and in order, at the place the expected revision names, the append already
     /// happened: return its results. Any other use of a known id is an error.
     private func idempotentResults(_ requests: [AppendRequest]) throws -> [AppendResult]? {
+        // The common case: every id is new. One batch question answers it.
+        var all: [UUID] = []
+        for request in requests { for event in request.events { all.append(event.id) } }
+        if !all.contains(where: { ids[$0] != nil }), try !source.containsAny(of: all) { return nil }
         var results: [AppendResult] = []
         var sawNew = false
         var sawKnown: (UUID, String)?
@@ -193,8 +211,8 @@ public struct AppendPlanner<Source: AppendStateSource> {
                 consistent = false
             }
             switch request.expectedRevision {
-            case .any, .streamExists: break
-            case .noStream: consistent = consistent && first.revision == 1
+            // `.noStream` may have recreated a soft-deleted stream, whose revisions continue.
+            case .any, .streamExists, .noStream: break
             case .exact(let n): consistent = consistent && first.revision == n + 1
             }
             if !consistent {

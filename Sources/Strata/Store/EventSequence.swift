@@ -45,6 +45,12 @@ public struct EventSequence: AsyncSequence, Sendable {
         }
 
         public mutating func next() async throws -> RecordedEvent? {
+            try await next(isolation: nil)
+        }
+
+        /// Runs on the caller's actor, so iterating costs no executor hop per event (only the
+        /// page fetch, once per page, leaves it).
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> RecordedEvent? {
             while index == buffer.count {
                 guard remaining > 0, let origin = next else { return nil }
                 try Task.checkCancellation()
@@ -85,6 +91,11 @@ public struct StreamNameSequence: AsyncSequence, Sendable {
         var finished = false
 
         public mutating func next() async throws -> String? {
+            try await next(isolation: nil)
+        }
+
+        /// Runs on the caller's actor (no executor hop per name).
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> String? {
             if index == buffer.count {
                 if finished { return nil }
                 buffer = try await fetch(last, 512)

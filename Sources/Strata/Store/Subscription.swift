@@ -72,6 +72,11 @@ public struct Subscription: AsyncSequence, Sendable {
         }
 
         public mutating func next() async throws -> SubscriptionMessage? {
+            try await next(isolation: nil)
+        }
+
+        /// Runs on the caller's actor: delivering a buffered message costs no executor hop.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> SubscriptionMessage? {
             while index == buffer.count {
                 if Task.isCancelled { return nil }
                 buffer.removeAll(keepingCapacity: true)
@@ -85,15 +90,15 @@ public struct Subscription: AsyncSequence, Sendable {
                     waitAfter = nil
                 }
                 switch target {
-                case .all(let filter): try await fillFromAll(filter)
-                case .stream(let name): try await fillFromStream(name)
+                case .all(let filter): try await fillFromAll(filter, isolation: actor)
+                case .stream(let name): try await fillFromStream(name, isolation: actor)
                 }
             }
             defer { index += 1 }
             return buffer[index]
         }
 
-        private mutating func fillFromAll(_ filter: EventFilter) async throws {
+        private mutating func fillFromAll(_ filter: EventFilter, isolation actor: isolated (any Actor)?) async throws {
             if cursor == nil {
                 switch start {
                 case .start: cursor = 1
@@ -122,7 +127,7 @@ public struct Subscription: AsyncSequence, Sendable {
             }
         }
 
-        private mutating func fillFromStream(_ name: String) async throws {
+        private mutating func fillFromStream(_ name: String, isolation actor: isolated (any Actor)?) async throws {
             let head = try await store.headPosition()
             if cursor == nil {
                 switch start {

@@ -6,9 +6,10 @@ public enum JSONSyntax {
     /// The deepest nesting accepted.
     public static let maxDepth = 512
 
-    /// Whether the bytes are one valid JSON value whose top level is an object.
+    /// Whether the bytes are one valid JSON value whose top level is an object (and valid UTF-8).
     public static func isObject(_ data: Data) -> Bool {
-        data.withUnsafeBytes { raw in
+        guard isUTF8(data) else { return false }
+        return data.withUnsafeBytes { raw in
             var p = Parser(bytes: raw)
             p.skipSpace()
             guard p.peek() == UInt8(ascii: "{") else { return false }
@@ -18,14 +19,23 @@ public enum JSONSyntax {
         }
     }
 
-    /// Whether the bytes are one valid JSON value of any kind.
+    /// Whether the bytes are one valid JSON value of any kind (and valid UTF-8).
     public static func isValid(_ data: Data) -> Bool {
-        data.withUnsafeBytes { raw in
+        guard isUTF8(data) else { return false }
+        return data.withUnsafeBytes { raw in
             var p = Parser(bytes: raw)
             p.skipSpace()
             guard p.value(depth: 0) else { return false }
             p.skipSpace()
             return p.index == raw.count
+        }
+    }
+
+    /// RFC 8259 requires UTF-8; ASCII (the usual case) is checked without decoding.
+    static func isUTF8(_ data: Data) -> Bool {
+        data.withUnsafeBytes { raw in
+            if !raw.contains(where: { $0 >= 0x80 }) { return true }
+            return String(validating: raw, as: UTF8.self) != nil
         }
     }
 

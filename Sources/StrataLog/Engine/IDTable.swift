@@ -48,6 +48,20 @@ struct IDTable {
         count += 1
     }
 
+    /// Touches the home slot of every id so that the cache misses of a batch overlap (the
+    /// loads are independent), making the lookups that follow hit the cache.
+    func prefetch(_ ids: [UUID]) {
+        let mask = capacity - 1
+        var sink: UInt64 = 0
+        slots.withUnsafeBufferPointer { s in
+            for id in ids { sink &+= s[2 * (Int(truncatingIfNeeded: IDTable.hash(id)) & mask)] }
+        }
+        IDTable.keep(sink)
+    }
+
+    /// Consumes a value so that the touching loop is not optimised away.
+    @_optimize(none) static func keep(_ value: UInt64) {}
+
     /// Calls `body` with every position whose id hash equals the id's, until it returns true.
     func firstPosition(for id: UUID, where body: (UInt64) throws -> Bool) rethrows -> UInt64? {
         let hash = IDTable.hash(id)

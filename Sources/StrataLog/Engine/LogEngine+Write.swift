@@ -9,6 +9,11 @@ struct IndexSource: AppendStateSource {
     let index: LogIndex
     func writeState(of stream: String) throws -> StreamWriteState { index.writeState(of: stream) }
     func location(ofEvent id: UUID) throws -> EventLocation? { try index.location(ofEvent: id) }
+    func containsAny(of ids: [UUID]) throws -> Bool {
+        index.ids.prefetch(ids)
+        for id in ids where try index.location(ofEvent: id) != nil { return true }
+        return false
+    }
     func firstEvent(matching query: EventQuery, after position: UInt64) throws -> UInt64? {
         try index.firstEvent(matching: query, after: position)
     }
@@ -262,7 +267,7 @@ extension LogEngine {
                 try payload.withUnsafeBytes { d in
                     try (custom ?? Data()).withUnsafeBytes { m in
                         let fields = RecordFields(kind: kind, flags: .commit, position: 0, revision: revision, recordedAtMicros: now,
-                                                  id: UUID(), stream: UnsafeRawBufferPointer(s), type: UnsafeRawBufferPointer(t),
+                                                  id: EventID.random(), stream: UnsafeRawBufferPointer(s), type: UnsafeRawBufferPointer(t),
                                                   contentType: UnsafeRawBufferPointer(start: nil, count: 0), metadata: m, data: d)
                         try RecordEncoder.append(fields, to: &buffer)
                     }

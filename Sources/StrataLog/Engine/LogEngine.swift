@@ -199,9 +199,18 @@ final class LogEngine: @unchecked Sendable {
     /// Reads what other processes appended since the index was last brought up to date.
     /// Writer thread only.
     func catchUp() throws {
-        if let last = index.lastSegment {
+        // The hint tells whether anything changed; it is rewritten by every writer after every
+        // batch, so an unchanged hint means nothing to read. A missing hint means scan.
+        let last = index.lastSegment
+        let hinted = hint.load()
+        if let v = hinted, v.head == index.head, v.lastSegmentFirstPosition == (last?.firstPosition ?? 0),
+           v.lastSegmentEnd == UInt64(last?.end ?? 0) {
+            return
+        }
+        if let last {
             try withIndexLock { try scan(last, from: last.end, isLast: true, cutTornTail: false) }
         }
+        if let v = hinted, v.lastSegmentFirstPosition == (last?.firstPosition ?? 0) { return }
         let known = index.lastSegment?.firstPosition ?? 0
         let newer = try listSegmentFiles().filter { $0.firstPosition > known }
         for name in newer {

@@ -81,7 +81,10 @@ enum RecordDecoder {
 
     @inline(__always)
     static func decode(_ buffer: UnsafeRawBufferPointer, at offset: Int, verifyCRC: Bool) -> RecordDecodeResult {
-        precondition(offset >= 0 && offset <= buffer.count, "offset \(offset) outside a buffer of \(buffer.count) bytes")
+        precondition(offset >= 0, "negative record offset \(offset)")
+        if offset > buffer.count {
+            return .invalid(offset: offset, reason: "offset past the readable end (\(buffer.count) bytes)")
+        }
         let available = buffer.count - offset
         if available < RecordFormat.frameSize {
             if isZero(buffer, offset..<buffer.count) { return .end }

@@ -1,0 +1,60 @@
+import Foundation
+
+/// SplitMix64 (Steele, Lea, Flood 2014): a tiny, fast PRNG whose whole state is one seed, so a
+/// property-test run is replayed exactly from the seed it printed. Every draw goes through the
+/// helpers below, never through the standard library's `random(in:using:)`, whose algorithm
+/// may change between Swift releases.
+struct SplitMix64 {
+    private(set) var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A number in `0..<n` (the tiny modulo bias does not matter here).
+    mutating func below(_ n: Int) -> Int {
+        precondition(n > 0)
+        return Int(next() % UInt64(n))
+    }
+
+    /// A number in `range`.
+    mutating func int(in range: ClosedRange<Int>) -> Int { range.lowerBound + below(range.count) }
+
+    /// A number in `range`.
+    mutating func uint64(in range: ClosedRange<UInt64>) -> UInt64 {
+        range.lowerBound + next() % (range.upperBound - range.lowerBound + 1)
+    }
+
+    /// True `percent` times in 100.
+    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
+
+    mutating func coin() -> Bool { next() & 1 == 1 }
+
+    mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
+
+    /// Up to `max` distinct items, in their original order.
+    mutating func subset<T>(_ items: [T], max: Int) -> [T] {
+        let count = int(in: 0...min(max, items.count))
+        var indices = Array(items.indices)
+        var chosen: [Int] = []
+        for _ in 0..<count { chosen.append(indices.remove(at: below(indices.count))) }
+        return chosen.sorted().map { items[$0] }
+    }
+
+    /// A version 4 UUID drawn from the generator.
+    mutating func uuid() -> UUID {
+        var words = (next(), next())
+        var bytes = withUnsafeBytes(of: &words) { $0.load(as: uuid_t.self) }
+        bytes.6 = (bytes.6 & 0x0F) | 0x40
+        bytes.8 = (bytes.8 & 0x3F) | 0x80
+        return UUID(uuid: bytes)
+    }
+
+    mutating func bytes(_ count: Int) -> Data { Data((0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }) }
+}

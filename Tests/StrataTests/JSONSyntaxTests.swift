@@ -1,0 +1,54 @@
+import Foundation
+import Strata
+import Testing
+
+@Suite("JSONSyntax")
+struct JSONSyntaxTests {
+    private func bytes(_ text: String) -> Data { Data(text.utf8) }
+
+    @Test("accepts valid JSON objects", arguments: [
+        "{}", " { } ", "\n\t{\"a\":1}\r\n", #"{"a":[1,-2.5e+3,0,0.5,1E-7,true,false,null]}"#, #"{"s":"x\"\\\/\b\f\n\r\t\u00e9\uD83D\uDE00"}"#,
+        #"{"nested":{"deeper":{"list":[[],[{}],{"k":"v"}]}}}"#, #"{"":""}"#, #"{"a":1,"a":2}"#, "{\"utf8\":\"ünï€😀\"}",
+    ])
+    func validObjects(_ text: String) {
+        #expect(JSONSyntax.isObject(bytes(text)))
+        #expect(JSONSyntax.isValid(bytes(text)))
+    }
+
+    @Test("rejects malformed documents", arguments: [
+        "", " ", "{", "}", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{,}", "{'a':1}", "{a:1}", "{\"a\":01}", "{\"a\":1.}",
+        "{\"a\":.5}", "{\"a\":-}", "{\"a\":1e}", "{\"a\":+1}", "{\"a\":tru}", "{\"a\":nul}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12G4\"}",
+        "{\"a\":\"\\u12\"}", "{\"a\":\"unterminated}", "{\"a\":\"raw\ncontrol\"}", "{} {}", "{}x", "[1,]", "[1 2]", "{\"a\" 1}",
+    ])
+    func malformed(_ text: String) {
+        #expect(!JSONSyntax.isObject(bytes(text)))
+        #expect(!JSONSyntax.isValid(bytes(text)))
+    }
+
+    @Test("isObject accepts only an object at the top level; isValid accepts any value")
+    func topLevel() {
+        for text in ["[]", "[1,{}]", "1", "-0.5e10", #""text""#, "true", "false", "null", " 7 "] {
+            #expect(!JSONSyntax.isObject(bytes(text)), "\(text)")
+            #expect(JSONSyntax.isValid(bytes(text)), "\(text)")
+        }
+    }
+
+    @Test("accepts nesting up to maxDepth containers and refuses one more")
+    func depthLimit() {
+        let depth = JSONSyntax.maxDepth
+        let deepest = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        #expect(JSONSyntax.isValid(bytes(deepest)))
+        let tooDeep = "[" + deepest + "]"
+        #expect(!JSONSyntax.isValid(bytes(tooDeep)))
+        let objects = String(repeating: #"{"a":"#, count: depth - 1) + "{}" + String(repeating: "}", count: depth - 1)
+        #expect(JSONSyntax.isObject(bytes(objects)))
+        #expect(!JSONSyntax.isObject(bytes(#"{"a":"# + objects + "}")))
+    }
+
+    @Test("refuses very deep nesting without exhausting the stack")
+    func hostileDepth() {
+        let n = 200_000
+        #expect(!JSONSyntax.isObject(bytes(String(repeating: #"{"a":"#, count: n))))
+        #expect(!JSONSyntax.isValid(bytes(String(repeating: "[", count: n) + String(repeating: "]", count: n))))
+    }
+}
