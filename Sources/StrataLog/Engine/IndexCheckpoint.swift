@@ -22,7 +22,8 @@ enum IndexCheckpoint {
     /// Writes the index atomically (temporary file, fsync, rename).
     static func write(_ index: LogIndex, to directory: String) throws {
         let path = directory + "/" + fileName
-        let temporary = path + ".tmp"
+        // A name of this process's own: several processes may checkpoint the same directory.
+        let temporary = path + ".\(getpid()).\(EventID.random().uuidString.prefix(8)).tmp"
         let out = try BinaryFileWriter(path: temporary)
         do {
             out.bytes(magic)

@@ -91,7 +91,9 @@ extension LogEngine {
                 if let file = index.lastSegment?.file, dirtySince != nil || configuration.durability != .fsync {
                     try StrataErrorBridge.run { try file.sync() }
                 }
-                if index.head != checkpointHead || !IndexCheckpoint.exists(in: directory) { try writeCheckpoint() }
+                // Only a process that wrote (or rebuilt a large index) saves the checkpoint, so
+                // that readers such as `strata read` close quickly.
+                if wroteSinceOpen && (index.head != checkpointHead || !IndexCheckpoint.exists(in: directory)) { try writeCheckpoint() }
             } catch {
                 result = .failure(error)
             }
@@ -193,6 +195,7 @@ extension LogEngine {
                         }
                     }
                     segment.end = base + buffer.count
+                    wroteSinceOpen = true
                     publishHint()
                     head = index.head
                 }

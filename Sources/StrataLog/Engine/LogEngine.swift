@@ -27,6 +27,8 @@ final class LogEngine: @unchecked Sendable {
     var closed = false
     /// Head position covered by the index checkpoint on disk.
     var checkpointHead: UInt64 = 0
+    /// Whether this process appended anything (writer thread only).
+    var wroteSinceOpen = false
     let queue = WriteQueue()
 
     init(directory: String, configuration: LogConfiguration) throws {

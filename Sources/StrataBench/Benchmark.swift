@@ -1,0 +1,134 @@
+import Foundation
+import Strata
+
+/// Runs the `strata bench` workloads against one backend and collects their results.
+///
+/// ```swift
+/// let report = try await Benchmark(backend: MemoryBenchBackend(), options: BenchOptions(scale: .quick)).run()
+/// ```
+public struct Benchmark<Backend: BenchBackend> {
+    /// Every result name, in the order the workloads run (ratios last).
+    public static var resultNames: [String] { workloads.flatMap(\.names) + ratios.map(\.name) }
+
+    let backend: Backend
+    let options: BenchOptions
+
+    /// Creates a benchmark.
+    public init(backend: Backend, options: BenchOptions) {
+        self.backend = backend
+        self.options = options
+    }
+
+    /// Runs the selected workloads in order and computes the ratios whose inputs ran.
+    /// - Throws: ``StrataError/invalidArgument(_:)`` when `only` selects nothing.
+    public func run() async throws -> BenchReport {
+        let selected = selection()
+        if selected.isEmpty {
+            throw StrataError.invalidArgument("--only \(options.only.joined(separator: ", ")) matches no benchmark; names: \(Self.resultNames.joined(separator: ", "))")
+        }
+        var results: [BenchResult] = []
+        var skipped: [(name: String, reason: String)] = []
+        var chosen: [Workload<Backend>] = []
+        for workload in Self.workloads where !selected.isDisjoint(with: workload.names) {
+            if workload.needsPersistence && !backend.persists {
+                for name in workload.names where selected.contains(name) {
+                    skipped.append((name, "the \(backend.name) backend does not persist, so there is nothing to reopen"))
+                }
+            } else {
+                chosen.append(workload)
+            }
+        }
+        for (i, workload) in chosen.enumerated() {
+            let names = workload.names.filter(selected.contains)
+            options.progress("[\(i + 1)/\(chosen.count)] \(names.joined(separator: ", "))")
+            let context = WorkloadContext(backend: backend, options: options, selected: Set(names))
+            results += try await workload.run(context).filter { selected.contains($0.name) }
+        }
+        for ratio in Self.ratios where selected.contains(ratio.name) {
+            guard let a = results.first(where: { $0.name == ratio.numerator })?.value,
+                  let b = results.first(where: { $0.name == ratio.denominator })?.value, b > 0 else { continue }
+            results.append(BenchResult(name: ratio.name, value: a / b, unit: "x"))
+        }
+        let machine = MachineInfo.collect(backend: backend.name, scale: options.scale == .quick ? "quick" : (options.scale == .full ? "full" : "custom"),
+                                          workDirectory: options.workDirectory)
+        return BenchReport(machine: machine, results: results, skipped: skipped)
+    }
+
+    /// The result names to produce: those matching a prefix, plus the inputs of selected ratios.
+    func selection() -> Set<String> {
+        let all = Self.resultNames
+        var selected = Set(all.filter { name in options.only.isEmpty || options.only.contains { name.hasPrefix($0) } })
+        for ratio in Self.ratios where selected.contains(ratio.name) {
+            selected.insert(ratio.numerator)
+            selected.insert(ratio.denominator)
+        }
+        return selected
+    }
+
+    struct Ratio {
+        let name: String
+        let numerator: String
+        let denominator: String
+    }
+
+    static var ratios: [Ratio] {
+        [
+            Ratio(name: "ratio.append.batch1000.sqlite", numerator: "append.batch1000.none", denominator: "sqlite.append.batch1000"),
+            Ratio(name: "ratio.append.batch1000.fsync.sqlite", numerator: "append.batch1000.fsync", denominator: "sqlite.append.batch1000.fsync"),
+            Ratio(name: "ratio.read.all.sqlite", numerator: "read.all", denominator: "sqlite.read.all"),
+        ]
+    }
+}
+
+/// What a benchmark run is told.
+public struct BenchOptions: Sendable {
+    /// How much work each workload does.
+    public var scale: BenchScale
+    /// Result-name prefixes to run; empty runs everything.
+    public var only: [String]
+    /// Where workloads create (and remove) their directories. The disk under it is what the
+    /// durable figures measure.
+    public var workDirectory: String
+    /// Measures opening the store in a directory, ideally in a fresh child process; nil
+    /// measures in this process.
+    public var openProbe: (@Sendable (String) async throws -> OpenMeasurement)?
+    /// Receives one line per workload started and per long preparation step.
+    public var progress: @Sendable (String) -> Void
+
+    /// Creates options.
+    public init(scale: BenchScale = .full, only: [String] = [], workDirectory: String = NSTemporaryDirectory(),
+                openProbe: (@Sendable (String) async throws -> OpenMeasurement)? = nil,
+                progress: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.scale = scale
+        self.only = only
+        self.workDirectory = workDirectory
+        self.openProbe = openProbe
+        self.progress = progress
+    }
+}
+
+/// What a workload gets to run with.
+struct WorkloadContext<Backend: BenchBackend> {
+    let backend: Backend
+    let options: BenchOptions
+    /// The names of this workload the run asked for.
+    let selected: Set<String>
+
+    var scale: BenchScale { options.scale }
+    var directory: String { options.workDirectory }
+
+    func wants(_ name: String) -> Bool { selected.contains(name) }
+}
+
+/// One workload: the results it produces and how to run it.
+struct Workload<Backend: BenchBackend> {
+    let names: [String]
+    var needsPersistence = false
+    let run: (WorkloadContext<Backend>) async throws -> [BenchResult]
+
+    init(_ names: [String], needsPersistence: Bool = false, run: @escaping (WorkloadContext<Backend>) async throws -> [BenchResult]) {
+        self.names = names
+        self.needsPersistence = needsPersistence
+        self.run = run
+    }
+}

@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import Strata
+import StrataBench
+
+/// `strata bench`: measures the backend named by --store against SQLite and the raw disk.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure appends, reads, subscriptions and open time, next to SQLite and the raw disk.",
+        discussion: """
+            The backend is the one --store names (file: runs the log engine, memory: the in-memory store);
+            the workloads create their own stores in fresh directories under --work-dir and remove them.
+            Prints a table of name, value, unit; with --json, one JSON object on stdout:
+              {"machine": {...}, "command": "...", "results": [{"name", "value", "unit"}, ...]}
+            Progress goes to stderr. Build with -c release before trusting the figures.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print one JSON object on stdout instead of a table.")
+    var json = false
+
+    @Flag(help: "A smaller run (open.1m and open.10m then use 100k and 1M events).")
+    var quick = false
+
+    @Option(help: ArgumentHelp("Run only results whose name starts with PREFIX (repeatable).", valueName: "PREFIX"))
+    var only: [String] = []
+
+    @Option(help: ArgumentHelp("Where the workloads' temporary stores go (default: the system temporary directory).", valueName: "DIR"))
+    var workDir: String?
+
+    func run() async throws {
+        let url = try global.storeURL()
+        let workDirectory = workDir ?? NSTemporaryDirectory()
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: workDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CommandFailure.usage("--work-dir \(workDirectory) is not a directory")
+        }
+        let options = BenchOptions(
+            scale: quick ? .quick : .full, only: only, workDirectory: workDirectory,
+            openProbe: { directory in try await OpenProbeCommand.runInChild(store: "file:\(directory)") },
+            progress: { line in
+                StandardOutput.stderr.writeLine("bench: " + line, flushing: true)
+            })
+        let report: BenchReport
+        switch url {
+        case .memory:
+            report = try await Benchmark(backend: MemoryBenchBackend(), options: options).run()
+        case .file:
+            report = try await StoreURL.runLogBenchmark(options)
+        }
+        for (name, reason) in report.skipped {
+            StandardOutput.stderr.writeLine("bench: skipped \(name): \(reason)", flushing: true)
+        }
+        #if DEBUG
+        StandardOutput.stderr.writeLine("bench: this was a debug build; compare only figures from `swift build -c release`", flushing: true)
+        #endif
+        let command = (["strata"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        if json {
+            StandardOutput.stdout.writeLine(BenchOutput.json(report, command: command))
+        } else {
+            StandardOutput.stdout.write(BenchOutput.table(report, command: command))
+        }
+        StandardOutput.stdout.flush()
+    }
+}
+
+/// How `bench` prints a report.
+enum BenchOutput {
+    /// One JSON object: machine, command, results (and skipped, when something was).
+    static func json(_ report: BenchReport, command: String) -> [UInt8] {
+        var out = JSONWriter()
+        out.beginObject()
+        out.key("machine")
+        out.beginObject()
+        for (key, value) in report.machine {
+            out.key(key)
+            switch value {
+            case .text(let text): out.string(text)
+            case .integer(let number): out.number(number)
+            }
+        }
+        out.endObject()
+        out.field("command", command)
+        out.key("results")
+        out.beginArray()
+        for result in report.results {
+            out.beginObject()
+            out.field("name", result.name)
+            out.key("value")
+            out.number(rounded(result))
+            out.field("unit", result.unit)
+            out.endObject()
+        }
+        out.endArray()
+        if !report.skipped.isEmpty {
+            out.key("skipped")
+            out.beginArray()
+            for (name, reason) in report.skipped {
+                out.beginObject()
+                out.field("name", name)
+                out.field("reason", reason)
+                out.endObject()
+            }
+            out.endArray()
+        }
+        out.endObject()
+        return out.bytes
+    }
+
+    /// A table: a few machine facts, then name, value, unit per line.
+    static func table(_ report: BenchReport, command: String) -> String {
+        var text = "command: \(command)\n"
+        for (key, value) in report.machine {
+            switch value {
+            case .text(let s): text += "\(key): \(s)\n"
+            case .integer(let n): text += "\(key): \(n)\n"
+            }
+        }
+        text += "\n"
+        let rows = [("name", "value", "unit")] + report.results.map { ($0.name, formatted($0), $0.unit) }
+        let nameWidth = rows.map(\.0.count).max() ?? 0
+        let valueWidth = rows.map(\.1.count).max() ?? 0
+        for (name, value, unit) in rows {
+            text += name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
+                + String(repeating: " ", count: valueWidth - value.count) + value + "  " + unit + "\n"
+        }
+        return text
+    }
+
+    /// Rates as whole numbers; times, sizes and ratios to three decimals.
+    static func rounded(_ result: BenchResult) -> Double {
+        result.unit.hasSuffix("/s") ? result.value.rounded() : (result.value * 1000).rounded() / 1000
+    }
+
+    static func formatted(_ result: BenchResult) -> String {
+        if result.unit.hasSuffix("/s") {
+            let digits = String(Int64(result.value.rounded()))
+            var grouped = ""
+            for (i, c) in digits.reversed().enumerated() {
+                if i > 0 && i % 3 == 0 { grouped.append(",") }
+                grouped.append(c)
+            }
+            return String(grouped.reversed())
+        }
+        return String(format: result.unit == "x" ? "%.2f" : "%.1f", result.value)
+    }
+}

@@ -1,0 +1,29 @@
+import ArgumentParser
+import Strata
+
+/// `strata streams`: lists existing streams.
+struct StreamsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "streams",
+        abstract: "List existing streams, one name per line, in ascending byte order."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Only streams whose name starts with this prefix.")
+    var prefix: String = ""
+
+    func run() async throws {
+        let store = try await global.storeURL().open(.existing)
+        do {
+            for try await name in store.listStreams(prefix: prefix) {
+                StandardOutput.stdout.writeLine(name)
+            }
+            StandardOutput.stdout.flush()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+    }
+}

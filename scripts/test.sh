@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The one test command (README and .ci/run call it): installs what the tests need when it is
+# missing, then builds and runs every test. Its last line is Swift Testing's summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export PATH="/opt/swift/usr/bin:$PATH"
+
+# System libraries the package links: zlib (gzip segments) and SQLite (the benchmark baseline).
+missing=()
+for pkg in zlib1g-dev libsqlite3-dev gzip; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]}"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+# Small counts by default; raise them for soak runs, e.g.
+#   STRATA_CRASH_ROUNDS=500 STRATA_PROPERTY_SEEDS=1...200 STRATA_PROPERTY_OPS=5000 scripts/test.sh
+export STRATA_CRASH_ROUNDS="${STRATA_CRASH_ROUNDS:-20}"
+
+swift build --build-tests
+swift test --skip-build --disable-xctest "$@"
