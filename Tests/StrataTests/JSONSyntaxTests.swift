@@ -33,6 +33,19 @@ struct JSONSyntaxTests {
         }
     }
 
+    @Test("rejects bytes that are not UTF-8 (RFC 8259 §8.1)", arguments: [
+        [0xFF], [0x80], [0xC0, 0x80], [0xE2, 0x82], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xC3],
+    ] as [[UInt8]])
+    func notUTF8(_ bad: [UInt8]) {
+        var inString = Data(#"{"a":""#.utf8)
+        inString.append(contentsOf: bad)
+        inString.append(contentsOf: Data(#""}"#.utf8))
+        #expect(!JSONSyntax.isObject(inString))
+        #expect(!JSONSyntax.isValid(inString))
+        // The same positions with well-formed multi-byte characters are fine.
+        #expect(JSONSyntax.isObject(Data("{\"a\":\"é€😀\"}".utf8)))
+    }
+
     @Test("accepts nesting up to maxDepth containers and refuses one more")
     func depthLimit() {
         let depth = JSONSyntax.maxDepth

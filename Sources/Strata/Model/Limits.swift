@@ -65,7 +65,7 @@ public enum AppendValidation {
     public static func validate(_ requests: [AppendRequest], limits: EventLimits) throws {
         if requests.isEmpty { throw StrataError.invalidAppend(reason: "no streams given") }
         var streams = Set<String>()
-        var ids = Set<UUID>()
+        var ids = UUIDMap(capacity: requests.count == 1 ? requests[0].events.count : 64)
         var lastType = ""
         for request in requests {
             try Naming.validateStreamName(request.stream)
@@ -75,7 +75,6 @@ public enum AppendValidation {
             if request.events.isEmpty {
                 throw StrataError.invalidAppend(reason: "no events for stream \"\(request.stream)\"")
             }
-            ids.reserveCapacity(ids.count + request.events.count)
             for event in request.events {
                 // Batches usually repeat one type: check each distinct run once.
                 if event.type != lastType {
@@ -83,7 +82,7 @@ public enum AppendValidation {
                     lastType = event.type
                 }
                 try validateContent(event, limits: limits)
-                if !ids.insert(event.id).inserted {
+                if !ids.insert(event.id, value: 0) {
                     throw StrataError.invalidAppend(reason: "event id \(event.id) appears twice in one append")
                 }
             }

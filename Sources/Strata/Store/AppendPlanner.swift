@@ -106,7 +106,7 @@ public struct AppendPlanner<Source: AppendStateSource> {
     public private(set) var events: [PlannedEvent] = []
     private var streams: [String: StreamWriteState] = [:]
     /// Index in ``events`` of each id planned in this batch.
-    private var ids: [UUID: Int] = [:]
+    private var ids = UUIDMap(capacity: 1024)
 
     /// Creates a planner over committed state whose head position is `head`.
     public init(source: Source, head: UInt64) {
@@ -143,6 +143,7 @@ public struct AppendPlanner<Source: AppendStateSource> {
         }
         // Every check passed: place the events.
         let firstIndex = events.count
+        events.reserveCapacity(events.count + requests.reduce(0) { $0 + $1.events.count })
         var results: [AppendResult] = []
         results.reserveCapacity(requests.count)
         var position = head
@@ -155,7 +156,7 @@ public struct AppendPlanner<Source: AppendStateSource> {
                 position += 1
                 events.append(PlannedEvent(stream: request.stream, revision: revision, position: position, event: event,
                                            endsAppend: false))
-                ids[event.id] = events.count - 1
+                ids.insert(event.id, value: events.count - 1)
                 _ = i
             }
             streams[request.stream] = StreamWriteState(lastRevision: revision, exists: true, isTombstoned: false)
@@ -188,6 +189,7 @@ public struct AppendPlanner<Source: AppendStateSource> {
     private func idempotentResults(_ requests: [AppendRequest]) throws -> [AppendResult]? {
         // The common case: every id is new. One batch question answers it.
         var all: [UUID] = []
+        all.reserveCapacity(requests.count == 1 ? requests[0].events.count : 16)
         for request in requests { for event in request.events { all.append(event.id) } }
         if !all.contains(where: { ids[$0] != nil }), try !source.containsAny(of: all) { return nil }
         var results: [AppendResult] = []
@@ -212,7 +214,7 @@ public struct AppendPlanner<Source: AppendStateSource> {
             }
             switch request.expectedRevision {
             // `.noStream` may have recreated a soft-deleted stream, whose revisions continue.
-            case .any, .streamExists, .noStream: break
+            case .any, .streamExists, .noStream, .exact(0): break
             case .exact(let n): consistent = consistent && first.revision == n + 1
             }
             if !consistent {

@@ -45,14 +45,12 @@ enum ConcurrencyChecks {
             }
         }
         var winners: [UInt64: [UUID]] = [:]
-        var losses = 0
         for attempt in attempts {
             switch attempt {
             case .won(let result, let id):
                 #expect(result.firstRevision == result.lastRevision)
                 winners[result.lastRevision, default: []].append(id)
             case .lost(let expected, let error):
-                losses += 1
                 if case .wrongExpectedRevision(let stream, let reported, let actual) = error {
                     #expect(stream == "contended" && reported == .exact(expected))
                     #expect(actual.map { $0 > expected } ?? false, "expected \(expected), actual \(String(describing: actual))")
@@ -70,7 +68,6 @@ enum ConcurrencyChecks {
         #expect(positions(stored) == Array(1...target))
         #expect(stored.map(\.id) == (1...target).map { winners[$0]?.first })
         #expect(try await store.headPosition() == target)
-        _ = losses
     }
 
     static func parallelStreams(_ c: ConformanceContext) async throws {

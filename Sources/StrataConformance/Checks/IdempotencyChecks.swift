@@ -13,6 +13,7 @@ enum IdempotencyChecks {
         ConformanceCheck("reusing an id in another stream fails with eventIdReused and stores nothing", reuseInOtherStream),
         ConformanceCheck("re-appending stored events at another place or in another order fails with eventIdReused", reuseElsewhere),
         ConformanceCheck("retrying a .noStream append that recreated a soft-deleted stream returns the original result", retryAfterSoftDelete),
+        ConformanceCheck("retrying an .exact(0) append that recreated a soft-deleted stream returns the original result", retryExactZeroAfterSoftDelete),
     ]
 
     static func retryAny(_ c: ConformanceContext) async throws {
@@ -101,18 +102,27 @@ enum IdempotencyChecks {
     }
 
     static func retryAfterSoftDelete(_ c: ConformanceContext) async throws {
-        let store = c.store
+        try await retryRecreation(c.store, expecting: .noStream)
+    }
+
+    static func retryExactZeroAfterSoftDelete(_ c: ConformanceContext) async throws {
+        try await retryRecreation(c.store, expecting: .exact(0))
+    }
+
+    /// Soft-deletes a stream, recreates it with `expected` (which means "no stream"), and retries that append.
+    private static func retryRecreation(_ store: any EventStore, expecting expected: ExpectedRevision,
+                                        sourceLocation: SourceLocation = #_sourceLocation) async throws {
         try await store.append(to: "s", events: samples(2))
         try await store.deleteStream("s", expectedRevision: .any, mode: .soft)
         let events = samples(2)
-        let original = try await store.append(to: "s", expectedRevision: .noStream, events: events)
-        #expect(original.firstRevision == 3)
+        let original = try await store.append(to: "s", expectedRevision: expected, events: events)
+        #expect(original.firstRevision == 3, sourceLocation: sourceLocation)
         let before = try await snapshot(store, streams: ["s"])
         do {
-            #expect(try await store.append(to: "s", expectedRevision: .noStream, events: events) == original)
+            #expect(try await store.append(to: "s", expectedRevision: expected, events: events) == original, sourceLocation: sourceLocation)
         } catch {
-            Issue.record("retrying the same .noStream append threw \(error)")
+            Issue.record("retrying the same append with expected revision \(expected) threw \(error)", sourceLocation: sourceLocation)
         }
-        #expect(try await snapshot(store, streams: ["s"]) == before)
+        #expect(try await snapshot(store, streams: ["s"]) == before, sourceLocation: sourceLocation)
     }
 }

@@ -182,6 +182,7 @@ enum IndexCheckpoint {
             index.segments = entries
             index.streams = streams
             index.streamIDs = streamIDs
+            index.forgetLastStream()
             index.ids = IDTable(slots: slots, count: idCount)
             return Loaded(segmentIndex: entries.count - 1, end: last.end)
         } catch {
@@ -206,6 +207,7 @@ extension LogIndex {
         segments = []
         streamIDs = [:]
         streams = []
+        forgetLastStream()
         ids = IDTable()
         lastRecordedAt = 0
     }

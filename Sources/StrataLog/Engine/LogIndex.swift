@@ -64,7 +64,8 @@ final class LogIndex {
     }
 
     func writeState(of name: String) -> StreamWriteState {
-        stream(name)?.writeState ?? .new
+        if let last = lastStream, last.name == name { return streams[last.id].writeState }
+        return stream(name)?.writeState ?? .new
     }
 
     /// Where an event id was stored (confirmed against the log), or nil.
@@ -101,13 +102,21 @@ final class LogIndex {
         return names
     }
 
+    /// Drops the lookup cache (when the stream table is replaced).
+    func forgetLastStream() { lastStream = nil }
+
     // MARK: - Applying records
 
+    /// The last stream looked up: batches usually append many events to one stream.
+    private var lastStream: (name: String, id: Int)?
+
     private func streamID(_ name: String) -> Int {
-        if let id = streamIDs[name] { return id }
+        if let last = lastStream, last.name == name { return last.id }
+        if let id = streamIDs[name] { lastStream = (name, id); return id }
         let id = streams.count
         streams.append(StreamEntry(name: name))
         streamIDs[name] = id
+        lastStream = (name, id)
         return id
     }
 
