@@ -80,7 +80,7 @@ public final class LogEventStore: EventStore {
             var out: [String] = []
             while lo < names.count && out.count < maxCount {
                 let name = names[lo]
-                if name.hasPrefix(prefix) {
+                if name.utf8.starts(with: prefix.utf8) {
                     out.append(name)
                 } else if StreamOrder.less(prefix, name) {
                     break

@@ -119,9 +119,9 @@ public final class InMemoryEventStore: EventStore {
         try state.withLock { s in
             try s.checkOpen()
             let names = s.streams.compactMap { name, record in
-                record.exists && name.hasPrefix(prefix) && (after.map { StreamOrder.less($0, name) } ?? true) ? name : nil
+                record.exists && name.utf8.starts(with: prefix.utf8) && (after.map { StreamOrder.less($0, name) } ?? true) ? name : nil
             }
-            return Array(names.sorted(by: StreamOrder.less).prefix(maxCount))
+            return Array(names.sorted(by: StreamOrder.less).prefix(Swift.max(0, maxCount)))
         }
     }
 

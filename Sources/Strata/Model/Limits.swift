@@ -34,6 +34,9 @@ public enum Naming {
             throw StrataError.invalidStreamName(name, reason: "it is \(count) UTF-8 bytes; the limit is \(maxNameBytes)")
         }
         if containsControl(name) { throw StrataError.invalidStreamName(name, reason: "it contains a control character") }
+        if !isNFC(name) {
+            throw StrataError.invalidStreamName(name, reason: "it is not in Unicode normalization form C (NFC); normalize it first")
+        }
     }
 
     /// Checks an event type: 1–255 UTF-8 bytes, no control characters.
@@ -44,6 +47,17 @@ public enum Naming {
             throw StrataError.invalidEventType(type, reason: "it is \(count) UTF-8 bytes; the limit is \(maxNameBytes)")
         }
         if containsControl(type) { throw StrataError.invalidEventType(type, reason: "it contains a control character") }
+        if !isNFC(type) {
+            throw StrataError.invalidEventType(type, reason: "it is not in Unicode normalization form C (NFC); normalize it first")
+        }
+    }
+
+    /// Names are identities compared byte for byte. Swift compares strings by canonical
+    /// equivalence, so two names could be equal as strings yet differ on disk; requiring NFC
+    /// makes string equality and byte equality the same thing. ASCII is always NFC.
+    static func isNFC(_ s: String) -> Bool {
+        if s.utf8.allSatisfy({ $0 < 0x80 }) { return true }
+        return s.precomposedStringWithCanonicalMapping.utf8.elementsEqual(s.utf8)
     }
 
     static func containsControl(_ s: String) -> Bool {

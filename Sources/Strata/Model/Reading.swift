@@ -28,7 +28,7 @@ public enum SubscriptionStart: Sendable, Hashable {
 
 /// A filter for `$all` reads and subscriptions. Empty lists mean "no constraint".
 public struct EventFilter: Sendable, Hashable {
-    /// Stream-name prefixes, any of which matches.
+    /// Stream-name prefixes, any of which matches (compared byte for byte, as UTF-8).
     public var streamPrefixes: [String]
     /// Event types, any of which matches.
     public var eventTypes: Set<String>
@@ -47,7 +47,7 @@ public struct EventFilter: Sendable, Hashable {
     public func matches(stream: String, type: String) -> Bool {
         if !eventTypes.isEmpty && !eventTypes.contains(type) { return false }
         if streamPrefixes.isEmpty { return true }
-        for prefix in streamPrefixes where stream.hasPrefix(prefix) { return true }
+        for prefix in streamPrefixes where stream.utf8.starts(with: prefix.utf8) { return true }
         return false
     }
 }

@@ -67,7 +67,7 @@ public struct StoreStats: Sendable, Hashable {
     public let headPosition: UInt64
     /// The first position still stored (retention may have dropped older ones); 1 when nothing was dropped.
     public let firstPosition: UInt64
-    /// Number of streams ever written.
+    /// Number of streams the store knows: ever written to, or given metadata or a tombstone.
     public let streamCount: Int
     /// Bytes used on disk (0 for memory stores).
     public let bytesOnDisk: Int64

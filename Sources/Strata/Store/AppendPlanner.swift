@@ -122,6 +122,10 @@ public struct AppendPlanner<Source: AppendStateSource> {
 
     /// Plans one atomic append of (already validated) requests.
     public mutating func plan(_ requests: [AppendRequest], condition: AppendCondition?) throws -> AppendPlan {
+        // A tombstone wins over everything, idempotent retries included (KurrentDB's order).
+        for request in requests where try writeState(of: request.stream).isTombstoned {
+            throw StrataError.streamTombstoned(request.stream)
+        }
         if let idempotent = try idempotentResults(requests) { return .idempotent(idempotent) }
         if let condition {
             let after = condition.after ?? 0

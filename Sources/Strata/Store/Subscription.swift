@@ -102,7 +102,7 @@ public struct Subscription: AsyncSequence, Sendable {
             if cursor == nil {
                 switch start {
                 case .start: cursor = 1
-                case .after(let p): cursor = p + 1
+                case .after(let p): cursor = p == UInt64.max ? p : p + 1
                 case .end: cursor = try await store.headPosition() + 1
                 }
             }
@@ -132,7 +132,7 @@ public struct Subscription: AsyncSequence, Sendable {
             if cursor == nil {
                 switch start {
                 case .start: cursor = 1
-                case .after(let r): cursor = r + 1
+                case .after(let r): cursor = r == UInt64.max ? r : r + 1
                 case .end:
                     let info = try await store.streamInfo(name)
                     if info.isTombstoned { throw StrataError.streamTombstoned(name) }

@@ -23,7 +23,13 @@ public struct UUIDMap {
     private static func slot(_ id: UUID, _ mask: Int) -> Int {
         let (a, b) = withUnsafeBytes(of: id.uuid) { ($0.loadUnaligned(fromByteOffset: 0, as: UInt64.self),
                                                      $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
-        return Int(truncatingIfNeeded: ((a ^ b) &* 0x9E37_79B9_7F4A_7C15) >> 17) & mask
+        // A full 64-bit mix: ids that differ in any byte (random, or sequential in their last
+        // bytes) spread over the table.
+        var h = (a &* 0x9E37_79B9_7F4A_7C15) ^ b
+        h ^= h >> 31
+        h = h &* 0xBF58_476D_1CE4_E5B9
+        h ^= h >> 29
+        return Int(truncatingIfNeeded: h) & mask
     }
 
     /// The value for `id`, if present.
