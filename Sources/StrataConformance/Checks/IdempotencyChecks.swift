@@ -14,6 +14,7 @@ enum IdempotencyChecks {
         ConformanceCheck("re-appending stored events at another place or in another order fails with eventIdReused", reuseElsewhere),
         ConformanceCheck("retrying a .noStream append that recreated a soft-deleted stream returns the original result", retryAfterSoftDelete),
         ConformanceCheck("retrying an .exact(0) append that recreated a soft-deleted stream returns the original result", retryExactZeroAfterSoftDelete),
+        ConformanceCheck("retrying an append into a stream tombstoned since fails with streamTombstoned", retryAfterTombstone),
     ]
 
     static func retryAny(_ c: ConformanceContext) async throws {
@@ -124,5 +125,17 @@ enum IdempotencyChecks {
             Issue.record("retrying the same append with expected revision \(expected) threw \(error)", sourceLocation: sourceLocation)
         }
         #expect(try await snapshot(store, streams: ["s"]) == before, sourceLocation: sourceLocation)
+    }
+
+    static func retryAfterTombstone(_ c: ConformanceContext) async throws {
+        let store = c.store
+        let events = [sample("a"), sample("b")]
+        try await store.append(to: "gone", expectedRevision: .noStream, events: events)
+        try await store.deleteStream("gone", expectedRevision: .any, mode: .tombstone)
+        let head = try await store.headPosition()
+        await expectThrows(.streamTombstoned, "a retry after the tombstone") {
+            try await store.append(to: "gone", expectedRevision: .noStream, events: events)
+        }
+        #expect(try await store.headPosition() == head)
     }
 }

@@ -15,7 +15,29 @@ enum ValidationChecks {
         ConformanceCheck("appending an event whose content type is over 255 bytes fails with invalidEvent and stores nothing", longContentType),
         ConformanceCheck("appending to an empty, too long, control-character or $-reserved stream name fails with invalidStreamName and stores nothing", badStreamNames),
         ConformanceCheck("an append with no streams, no events, a stream twice or an id twice fails with invalidAppend and stores nothing", malformedAppends),
+        ConformanceCheck("names not in Unicode NFC are refused and stream prefixes compare bytes", unicodeNames),
     ]
+
+    static func unicodeNames(_ c: ConformanceContext) async throws {
+        let store = c.store
+        let composed = "caf\u{E9}"        // NFC
+        let decomposed = "cafe\u{301}"    // the same text, NFD: equal as Swift strings
+        #expect(composed == decomposed)
+        try await store.append(to: composed, event: sample())
+        let before = try await store.headPosition()
+        await expectThrows(.invalidStreamName, "an NFD stream name") {
+            try await store.append(to: decomposed, events: [sample()])
+        }
+        await expectThrows(.invalidEventType, "an NFD event type") {
+            try await store.append(to: "other", events: [EventData(type: decomposed, json: "{}")])
+        }
+        #expect(try await store.headPosition() == before)
+        // Prefixes are bytes: "caf" is a byte prefix of "café" (NFC), "cafe" is not.
+        #expect(try await store.listStreams(prefix: "caf").collect() == [composed])
+        #expect(try await store.listStreams(prefix: "cafe").collect() == [])
+        let byPrefix = try await store.readAll(filter: EventFilter(streamPrefixes: ["caf"])).collect()
+        #expect(byPrefix.map(\.stream) == [composed])
+    }
 
     /// Appends one good event elsewhere (so the head is not 0), then runs `bad` expecting
     /// `kind`, checking that neither the target stream nor the head changed.
