@@ -39,7 +39,7 @@ enum IndexCheckpoint {
                 out.i64(s.lastRecordedAt)
                 // The CRC field of the last committed record lets a reader check that the log
                 // still holds what the checkpoint describes.
-                out.u32(lastRecordChecksum(s))
+                out.u32(try lastRecordChecksum(s))
                 out.u64(UInt64(s.offsets.count))
                 out.array(s.offsets)
             }
@@ -75,17 +75,24 @@ enum IndexCheckpoint {
         if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 
-    static func lastRecordChecksum(_ s: SegmentEntry) -> UInt32 {
+    /// The CRC field of a segment's last committed record (0 when it has none), remembered so
+    /// that a checkpoint does not decompress sealed segments to find it again.
+    static func lastRecordChecksum(_ s: SegmentEntry) throws -> UInt32 {
+        if let known = s.lastRecordCRC { return known }
         guard s.end > SegmentHeader.size else { return 0 }
-        return s.bytes.loadUnaligned(fromByteOffset: lastRecordOffset(s), as: UInt32.self)
+        let bytes = try s.bytes
+        let crc = bytes.loadUnaligned(fromByteOffset: try lastRecordOffset(s), as: UInt32.self)
+        s.lastRecordCRC = crc
+        return crc
     }
 
     /// The offset of the CRC field of the record that ends at `s.end`: found by walking from the
     /// last event (control records may follow it).
-    static func lastRecordOffset(_ s: SegmentEntry) -> Int {
+    static func lastRecordOffset(_ s: SegmentEntry) throws -> Int {
+        let bytes = try s.bytes
         var at = s.offsets.last.map(Int.init) ?? SegmentHeader.size
         while true {
-            let length = Int(s.bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian)
+            let length = Int(bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian)
             let next = at + RecordFormat.frameSize + length
             if next >= s.end || length == 0 { return at + 4 }
             at = next
@@ -161,18 +168,22 @@ enum IndexCheckpoint {
             var entries: [SegmentEntry] = []
             for (i, s) in kept.enumerated() {
                 let entry = try engine.openSegment(segmentFiles[i])
-                guard s.end <= entry.bytes.count else { return nil }
+                // Only the newest segment is read here: compressed sealed ones stay compressed
+                // until a read needs them.
+                if i == kept.count - 1 { guard s.end <= (try entry.bytes).count else { return nil } }
                 entry.offsets = s.offsets
                 entry.end = s.end
                 entry.lastRecordedAt = s.lastRecordedAt
+                entry.lastRecordCRC = s.crc
                 entries.append(entry)
             }
             // The log must still hold the last record the checkpoint covers.
             let last = entries[entries.count - 1]
             if last.end > SegmentHeader.size {
-                let crcOffset = lastRecordOffset(last)
-                guard last.bytes.loadUnaligned(fromByteOffset: crcOffset, as: UInt32.self) == kept[kept.count - 1].crc,
-                      case .record(let view) = RecordDecoder.decode(last.bytes, at: crcOffset - 4), view.end == last.end else {
+                let crcOffset = try lastRecordOffset(last)
+                let bytes = try last.bytes
+                guard bytes.loadUnaligned(fromByteOffset: crcOffset, as: UInt32.self) == kept[kept.count - 1].crc,
+                      case .record(let view) = RecordDecoder.decode(bytes, at: crcOffset - 4), view.end == last.end else {
                     return nil
                 }
             }

@@ -195,6 +195,7 @@ extension LogEngine {
                         }
                     }
                     segment.end = base + buffer.count
+                    segment.lastRecordCRC = nil
                     wroteSinceOpen = true
                     publishHint()
                     head = index.head
@@ -284,8 +285,8 @@ extension LogEngine {
     private func segment(forWriting bytes: Int, firstPosition: UInt64, now: Int64) throws -> SegmentEntry {
         if let last = index.lastSegment, let _ = last.file, !last.compressed {
             let hasRecords = last.end > SegmentHeader.size
-            let full = last.end + bytes > last.bytes.count
-            let newDay = configuration.rollDaily && LogEngine.utcDay(now) != LogEngine.utcDay(last.createdAtMicros)
+            let full = last.end + bytes > (try last.bytes).count
+            let newDay = configuration.rollDaily && LogEngine.utcDay(now) != LogEngine.utcDay(last.createdAtMicros ?? now)
             if !hasRecords && !full { return last }
             if !full && !newDay { return last }
         }

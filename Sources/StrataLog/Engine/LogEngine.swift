@@ -88,7 +88,7 @@ final class LogEngine: @unchecked Sendable {
     }
 
     func openSegment(_ name: SegmentFileName) throws -> SegmentEntry {
-        if name.compressed { return try SegmentEntry(compressedPath: name.path) }
+        if name.compressed { return SegmentEntry(compressedPath: name.path, firstPosition: name.firstPosition) }
         let file = try StrataErrorBridge.run { try SegmentFile.open(path: name.path, writable: true) }
         return try SegmentEntry(file: file)
     }
@@ -98,6 +98,7 @@ final class LogEngine: @unchecked Sendable {
     /// Loads the index (from the checkpoint when it is valid, else from the log), replays the
     /// log past it, and cuts a torn tail. Runs under the directory lock.
     private func recover() throws {
+        removeLeftovers()
         var files = try listSegmentFiles()
         // A crash while creating a segment can leave an empty last segment; it holds nothing.
         if let last = files.last, !last.compressed, files.count > 0 {
@@ -139,26 +140,57 @@ final class LogEngine: @unchecked Sendable {
         if index.head > headBefore + 1_000_000 { try? writeCheckpoint() }
     }
 
+    /// Deletes what interrupted file operations leave behind (docs/FORMAT.md, "Crash safety"):
+    /// temporary files, and the plain copy of a segment whose compression finished. Files that
+    /// another process may still be writing without the lock (checkpoints, compressions) are
+    /// only removed when they are over ten minutes old.
+    private func removeLeftovers() {
+        let now = Date()
+        func age(_ path: String) -> TimeInterval {
+            let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? now
+            return now.timeIntervalSince(modified ?? now)
+        }
+        let top = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in top where name.hasPrefix(IndexCheckpoint.fileName + ".") && name.hasSuffix(".tmp") {
+            let path = directory + "/" + name
+            if age(path) > 600 { unlink(path) }
+        }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: segmentsDirectory)) ?? []
+        let set = Set(names)
+        for name in names {
+            let path = segmentsDirectory + "/" + name
+            if name.hasSuffix(".seg.tmp") {
+                unlink(path)  // segments are created under the lock we hold
+            } else if name.hasSuffix(".seg.gz.tmp") {
+                if age(path) > 600 { unlink(path) }
+            } else if name.hasSuffix(SegmentFile.fileExtension), set.contains(name + ".gz") {
+                unlink(path)  // the .gz was renamed into place: the compression completed
+            }
+        }
+    }
+
     /// Reads the committed records of a segment from `start` into the index. In the last segment
     /// a torn tail (anything after the last commit record that is not followed by committed
     /// records) is cut when `cutTornTail` is set; anything else invalid is corruption.
     func scan(_ entry: SegmentEntry, from start: Int, isLast: Bool, cutTornTail: Bool) throws {
-        let outcome = try RecordDecoder.scan(entry.bytes, from: start, inspectTail: isLast && cutTornTail) { view in
+        let bytes = try entry.bytes
+        let outcome = try RecordDecoder.scan(bytes, from: start, inspectTail: isLast && cutTornTail) { view in
             try index.apply(view, in: entry)
         }
         entry.end = outcome.committedEnd
+        if outcome.committedRecords > 0 { entry.lastRecordCRC = nil }
         if !isLast {
             if let problem = outcome.corruption(path: entry.path, sealed: true) { throw StrataErrorBridge.convert(problem) }
             return
         }
-        guard cutTornTail, outcome.committedEnd < entry.bytes.count else { return }
+        guard cutTornTail, outcome.committedEnd < bytes.count else { return }
         if outcome.corruption(path: entry.path, sealed: false) != nil,
-           let later = LogEngine.findCommittedRecord(in: entry.bytes, after: outcome.stopOffset, beyond: index.head) {
+           let later = LogEngine.findCommittedRecord(in: bytes, after: outcome.stopOffset, beyond: index.head) {
             throw StrataError.corruption(path: entry.path, offset: Int64(outcome.stopOffset),
                                          reason: "an invalid record is followed by committed records (at offset \(later)); run `strata verify` — the store will not cut them")
         }
-        if let file = entry.file, outcome.committedEnd < entry.bytes.count,
-           RecordDecoder.nonzeroEnd(in: entry.bytes, range: outcome.committedEnd..<entry.bytes.count) > outcome.committedEnd {
+        if let file = entry.file, outcome.committedEnd < bytes.count,
+           RecordDecoder.nonzeroEnd(in: bytes, range: outcome.committedEnd..<bytes.count) > outcome.committedEnd {
             try StrataErrorBridge.run { _ = try file.discardTail(from: outcome.committedEnd) }
         }
     }

@@ -1,62 +1,77 @@
 import Foundation
 import Strata
+import Synchronization
 
 /// One segment as the index knows it: its bytes (a mapping of the file, or the decompressed
 /// contents of a `.seg.gz`), the offset of every event it holds, and where its records end.
 final class SegmentEntry: @unchecked Sendable {
-    // Safe to share: `bytes` is immutable for the entry's life (the mapping covers the whole
-    // preallocated file and is never remapped); `offsets`, `end` and `lastRecordedAt` are read
-    // and written only under the index lock.
+    // Safe to share: `mapped` is immutable for the entry's life (the mapping covers the whole
+    // preallocated file and is never remapped); the decompressed bytes of a `.seg.gz` are
+    // created once under `decompressed`'s lock and then never change; `offsets`, `end`,
+    // `lastRecordedAt` and `lastRecordCRC` are read and written only under the index lock.
     let firstPosition: UInt64
     let path: String
-    let createdAtMicros: Int64
+    /// When the segment was created (from its header); nil for a compressed segment not read yet.
+    let createdAtMicros: Int64?
     /// The open file, for the segment being written and uncompressed sealed ones.
     let file: SegmentFile?
-    /// Every readable byte of the segment.
-    let bytes: UnsafeRawBufferPointer
-    private let owned: UnsafeMutableRawBufferPointer?
+    private let mapped: UnsafeRawBufferPointer?
+    private let decompressed = Mutex<UnsafeMutableRawBufferPointer?>(nil)
     /// File offset of each event, by `position - firstPosition`.
     var offsets: [UInt32] = []
     /// Offset just past the last committed record.
     var end: Int = SegmentHeader.size
     /// The newest event's recorded time (0 when it has none).
     var lastRecordedAt: Int64 = 0
+    /// The CRC field of the last committed record, when known (for the index checkpoint).
+    var lastRecordCRC: UInt32?
     /// Whether the file is gzip-compressed.
-    let compressed: Bool
+    var compressed: Bool { mapped == nil }
 
     init(file: SegmentFile) throws {
         self.file = file
         self.firstPosition = file.firstPosition
         self.path = file.path
         self.createdAtMicros = file.createdAtMicros
-        self.bytes = try StrataErrorBridge.run { try file.mappedBytes() }
-        self.owned = nil
-        self.compressed = false
+        self.mapped = try StrataErrorBridge.run { try file.mappedBytes() }
     }
 
-    init(compressedPath: String) throws {
-        let contents = try StrataErrorBridge.run { try SegmentCompression.decompress(path: compressedPath) }
-        guard contents.count >= SegmentHeader.size else {
-            throw StrataError.corruption(path: compressedPath, offset: 0, reason: "decompressed segment shorter than its header")
-        }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: contents.count, alignment: 16)
-        contents.withUnsafeBytes { buffer.copyMemory(from: $0) }
-        let header = try StrataErrorBridge.run {
-            try SegmentHeader(decoding: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<SegmentHeader.size]),
-                              path: compressedPath)
-        }
+    /// A compressed segment; its contents are decompressed on first access.
+    init(compressedPath: String, firstPosition: UInt64) {
         self.file = nil
         self.path = compressedPath
-        self.firstPosition = header.firstPosition
-        self.createdAtMicros = header.createdAtMicros
-        self.bytes = UnsafeRawBufferPointer(buffer)
-        self.owned = buffer
-        self.compressed = true
+        self.firstPosition = firstPosition
+        self.createdAtMicros = nil
+        self.mapped = nil
     }
 
     deinit {
-        owned?.deallocate()
+        decompressed.withLock { $0?.deallocate() }
         file?.close()
+    }
+
+    /// Every readable byte of the segment: its mapping, or its decompressed contents.
+    var bytes: UnsafeRawBufferPointer {
+        get throws {
+            if let mapped { return mapped }
+            return try decompressed.withLock { storage -> UnsafeRawBufferPointer in
+                if let storage { return UnsafeRawBufferPointer(storage) }
+                let contents = try StrataErrorBridge.run { try SegmentCompression.decompress(path: path) }
+                guard contents.count >= SegmentHeader.size else {
+                    throw StrataError.corruption(path: path, offset: 0, reason: "decompressed segment shorter than its header")
+                }
+                let header = try StrataErrorBridge.run {
+                    try contents.withUnsafeBytes { try SegmentHeader(decoding: UnsafeRawBufferPointer(rebasing: $0[0..<SegmentHeader.size]), path: path) }
+                }
+                guard header.firstPosition == firstPosition else {
+                    throw StrataError.corruption(path: path, offset: 16, reason: "header says first position \(header.firstPosition), the file name says \(firstPosition)")
+                }
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: contents.count, alignment: 16)
+                contents.withUnsafeBytes { buffer.copyMemory(from: $0) }
+                storage = buffer
+                return UnsafeRawBufferPointer(buffer)
+            }
+        }
     }
 
     /// Positions stored here: `firstPosition ..< firstPosition + offsets.count`.
@@ -65,7 +80,7 @@ final class SegmentEntry: @unchecked Sendable {
 
     /// The decoded record at an event offset, CRC-checked.
     func record(at offset: Int) throws -> RecordView {
-        switch RecordDecoder.decode(bytes, at: offset) {
+        switch RecordDecoder.decode(try bytes, at: offset) {
         case .record(let view): return view
         case .end: throw StrataError.corruption(path: path, offset: Int64(offset), reason: "expected a record, found the end marker")
         case .invalid(let at, let reason): throw StrataError.corruption(path: path, offset: Int64(at), reason: reason)
