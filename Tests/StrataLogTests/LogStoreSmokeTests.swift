@@ -39,4 +39,30 @@ struct LogStoreSmokeTests {
         #expect(report.isOK, "\(report.problems)")
         #expect(report.events == 1001)
     }
+
+    @Test("after retention dropped segments, a store whose checkpoint is gone rebuilds its index from what is left")
+    func rebuildAfterRetention() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-retention-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let configuration = LogConfiguration(durability: .none, segmentSize: 16 * 1024, retention: LogRetention(maxBytes: 64 * 1024))
+        let store = try LogEventStore(directory: dir, configuration: configuration)
+        for i in 0..<600 {
+            try await store.append(to: "s-\(i % 3)", events: [EventData(type: "t", json: #"{"i":\#(i),"pad":"\#(String(repeating: "x", count: 200))"}"#)])
+        }
+        let stats = try await store.stats()
+        #expect(stats.firstPosition > 1)
+        let survivors = try await store.readAll().collect()
+        #expect(survivors.first?.position == stats.firstPosition)
+        let s1 = try await store.readStream("s-1").collect()
+        try await store.close()
+
+        try FileManager.default.removeItem(atPath: dir + "/index.ckpt")
+        let reopened = try LogEventStore(directory: dir, configuration: configuration)
+        #expect(try await reopened.readAll().collect().map(\.id) == survivors.map(\.id))
+        #expect(try await reopened.readStream("s-1").collect().map(\.revision) == s1.map(\.revision))
+        let next = try await reopened.append(to: "s-1", events: [EventData(type: "t", json: "{}")])
+        #expect(next.firstRevision == (s1.last?.revision ?? 0) + 1)
+        #expect(next.firstPosition == 601)
+        try await reopened.close()
+    }
 }

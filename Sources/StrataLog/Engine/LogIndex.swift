@@ -159,12 +159,23 @@ final class LogIndex {
         switch view.kind {
         case .event:
             let name = view.streamName
-            let expectedRevision = (streamIDs[name].map { streams[$0].lastRevision } ?? 0) + 1
-            guard view.position == head + 1, view.revision == expectedRevision,
+            let known = streamIDs[name].map { streams[$0] }
+            var expectedRevision = (known?.lastRevision ?? 0) + 1
+            // Retention dropped the segments before `firstPosition`: a stream whose stored events
+            // were all dropped continues at a higher revision. Its missing revisions get position
+            // 0, which no read returns.
+            if view.revision > expectedRevision, firstPosition > 1, (known?.positions.last ?? 0) < firstPosition {
+                let sid = streamID(name)
+                streams[sid].positions.append(contentsOf: repeatElement(0, count: Int(view.revision - expectedRevision)))
+                expectedRevision = view.revision
+            }
+            guard view.position == head + 1 || (head == 0 && view.position == firstPosition && firstPosition > 1),
+                  view.revision == expectedRevision,
                   view.position == segment.firstPosition + UInt64(segment.offsets.count) else {
                 throw StrataError.corruption(path: segment.path, offset: Int64(view.offset),
                                              reason: "event at position \(view.position), revision \(view.revision) of \(name) breaks the log's order (expected position \(head + 1), revision \(expectedRevision))")
             }
+            if head == 0 && firstPosition > 1 { head = firstPosition - 1 }
             addEvent(stream: name, revision: view.revision, position: view.position, id: view.id, offset: view.offset,
                      recordedAt: view.recordedAtMicros, segment: segment)
         default:
