@@ -41,8 +41,10 @@ let package = Package(
             ],
             swiftSettings: strictness
         ),
+        // A child process for the crash, multi-process and follow tests of StrataLog.
+        .executableTarget(name: "StrataTestWriter", dependencies: ["Strata", "StrataLog"], swiftSettings: strictness),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataConformance"], swiftSettings: strictness),
-        .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataConformance"], swiftSettings: strictness),
+        .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataConformance", "StrataTestWriter"], swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog"], swiftSettings: strictness),
     ]
 )

@@ -80,7 +80,7 @@ public enum AppendValidation {
         if requests.isEmpty { throw StrataError.invalidAppend(reason: "no streams given") }
         var streams = Set<String>()
         var ids = UUIDMap(capacity: requests.count == 1 ? requests[0].events.count : 64)
-        var lastType = ""
+        var lastType: String?
         for request in requests {
             try Naming.validateStreamName(request.stream)
             if !streams.insert(request.stream).inserted {

@@ -6,7 +6,7 @@ import Glibc
 
 extension LogEngine {
     /// Called by the writer when `segment` was sealed (a newer segment took over): compresses it
-    /// in the background when configured, and applies retention.
+    /// in the background when configured, and marks retention to run once the batch is stored.
     func sealed(_ segment: SegmentEntry, now: Int64) {
         if configuration.compressSealedSegments, let path = segment.file?.path {
             // The segment stays mapped in this process; other processes pick up the .seg.gz
@@ -15,31 +15,89 @@ extension LogEngine {
                 _ = try? SegmentCompression.compress(segmentAt: path)
             }
         }
-        applyRetention(now: now)
+        retentionDue = configuration.retention != nil
     }
 
-    /// Drops the oldest sealed segments that retention no longer keeps. Writer thread.
-    func applyRetention(now: Int64) {
-        guard let retention = configuration.retention else { return }
-        while index.segments.count > 1 {
-            let oldest = index.segments[0]
+    /// Drops the oldest sealed segments that retention no longer keeps. Writer thread, under the
+    /// directory lock, between batches. Before any file is removed, the state that only those
+    /// segments recorded — stream metadata, deletes, tombstones, and the last revision of
+    /// streams whose every event goes — is appended again, so that a rebuild of the index from
+    /// the log alone still knows it.
+    func applyRetention(now: Int64, buffer: inout [UInt8]) {
+        guard let retention = configuration.retention, failure == nil else { return }
+        var dropCount = 0
+        var total = index.segments.reduce(Int64(0)) { $0 + Int64($1.end) }
+        while dropCount < index.segments.count - 1 {
+            let oldest = index.segments[dropCount]
             var drop = false
             if let maxAge = retention.maxAge, oldest.lastRecordedAt > 0,
                oldest.lastRecordedAt < now - Int64(maxAge * 1_000_000) {
                 drop = true
             }
-            if let maxBytes = retention.maxBytes {
-                let total = index.segments.reduce(Int64(0)) { $0 + Int64($1.end) }
-                if total > maxBytes { drop = true }
+            if let maxBytes = retention.maxBytes, total > maxBytes { drop = true }
+            guard drop else { break }
+            total -= Int64(oldest.end)
+            dropCount += 1
+        }
+        guard dropCount > 0 else { return }
+        let newFirst = index.segments[dropCount].firstPosition
+        do {
+            try carryStreamStateForward(before: newFirst, now: now, buffer: &buffer)
+        } catch {
+            // Keep every segment: nothing is lost, retention simply waits for the next seal.
+            return
+        }
+        let dropped = Array(index.segments[0..<dropCount])
+        withIndexLock {
+            index.segments.removeFirst(dropCount)
+            index.firstPosition = newFirst
+        }
+        for segment in dropped {
+            unlink(segmentsDirectory + "/" + SegmentFile.fileName(firstPosition: segment.firstPosition))
+            unlink(segmentsDirectory + "/" + SegmentFile.fileName(firstPosition: segment.firstPosition, compressed: true))
+        }
+    }
+
+    /// Appends control records restating every stream's non-default state, and the last
+    /// revision of streams whose stored events all lie before `firstKept`.
+    private func carryStreamStateForward(before firstKept: UInt64, now: Int64, buffer: inout [UInt8]) throws {
+        var records: [PendingRecord] = []
+        for stream in index.streams {
+            let lastPosition = stream.positions.last(where: { $0 != 0 }) ?? 0
+            if stream.lastRevision > 0 && lastPosition < firstKept {
+                records.append(.control(kind: .streamRevision, stream: stream.name, revision: stream.lastRevision, payload: Data(), custom: nil))
             }
-            guard drop else { return }
-            withIndexLock {
-                index.segments.removeFirst()
-                index.firstPosition = index.segments[0].firstPosition
+            if !stream.metadata.isEmpty {
+                records.append(.control(kind: .streamMetadata, stream: stream.name, revision: stream.lastRevision,
+                                        payload: StreamMetadataCoding.encode(stream.metadata), custom: stream.metadata.custom))
             }
-            let plain = segmentsDirectory + "/" + SegmentFile.fileName(firstPosition: oldest.firstPosition)
-            unlink(plain)
-            unlink(segmentsDirectory + "/" + SegmentFile.fileName(firstPosition: oldest.firstPosition, compressed: true))
+            if stream.deletedThrough > 0 {
+                records.append(.control(kind: .streamSoftDelete, stream: stream.name, revision: stream.deletedThrough, payload: Data(), custom: nil))
+            }
+            if stream.tombstoned {
+                records.append(.control(kind: .streamTombstone, stream: stream.name, revision: stream.lastRevision, payload: Data(), custom: nil))
+            }
+        }
+        guard !records.isEmpty, let segment = index.lastSegment, let file = segment.file else { return }
+        buffer.removeAll(keepingCapacity: true)
+        for record in records { try encodeControl(record, at: now, into: &buffer) }
+        let base = segment.end
+        guard base + buffer.count <= (try segment.bytes).count else {
+            throw StrataError.invalidArgument("no room to restate stream state before retention")
+        }
+        try buffer.withUnsafeBytes { bytes in try StrataErrorBridge.run { try file.write(bytes, at: base) } }
+        // Always synced: the segments are removed right after, and the restated state must be
+        // on disk first.
+        try StrataErrorBridge.run { try file.sync() }
+        try withIndexLock {
+            for record in records {
+                if case .control(let kind, let stream, let revision, let payload, let custom) = record {
+                    try index.applyControl(kind: kind, stream: stream, revision: revision, payload: payload, custom: custom)
+                }
+            }
+            segment.end = base + buffer.count
+            segment.lastRecordCRC = nil
+            publishHint()
         }
     }
 }

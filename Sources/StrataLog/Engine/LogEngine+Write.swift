@@ -20,7 +20,7 @@ struct IndexSource: AppendStateSource {
 }
 
 /// A record of the batch being written, kept to update the index once the bytes are stored.
-private enum PendingRecord {
+enum PendingRecord {
     case event(stream: String, revision: UInt64, position: UInt64, id: UUID, offset: Int)
     case control(kind: RecordKind, stream: String, revision: UInt64, payload: Data, custom: Data?)
 }
@@ -209,6 +209,10 @@ extension LogEngine {
         }
         completions.forEach { $0.finish() }
         notifier.advance(to: head)
+        if retentionDue {
+            retentionDue = false
+            applyRetention(now: now, buffer: &buffer)
+        }
     }
 
     /// Checks a control operation against planned state and returns its record.
@@ -256,7 +260,7 @@ extension LogEngine {
         }
     }
 
-    private func encodeControl(_ record: PendingRecord, at now: Int64, into buffer: inout [UInt8]) throws {
+    func encodeControl(_ record: PendingRecord, at now: Int64, into buffer: inout [UInt8]) throws {
         guard case .control(let kind, let streamName, let revision, let payload, let custom) = record else { return }
         var stream = streamName
         var type: String
@@ -264,6 +268,7 @@ extension LogEngine {
         case .streamMetadata: type = "$metadata"
         case .streamSoftDelete: type = "$deleted"
         case .streamTombstone: type = "$tombstone"
+        case .streamRevision: type = "$revision"
         case .event: type = "$event"
         }
         try stream.withUTF8 { s in

@@ -29,6 +29,8 @@ final class LogEngine: @unchecked Sendable {
     var checkpointHead: UInt64 = 0
     /// Whether this process appended anything (writer thread only).
     var wroteSinceOpen = false
+    /// Whether a segment was sealed in this batch, so retention should run after it (writer thread).
+    var retentionDue = false
     let queue = WriteQueue()
 
     init(directory: String, configuration: LogConfiguration) throws {
@@ -39,6 +41,12 @@ final class LogEngine: @unchecked Sendable {
         self.segmentsDirectory = dir + "/" + SegmentFile.directoryName
         self.configuration = configuration
         try LogEngine.makeDirectories(dir)
+        // Refuse a directory that holds something else before creating any file in it.
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        if !entries.contains(Manifest.fileName),
+           entries.contains(where: { $0 != DirectoryLock.fileName && $0 != HeadHint.fileName && !$0.hasPrefix(".") && $0 != Manifest.fileName + ".tmp" }) {
+            throw StrataErrorBridge.convert(FileError.notAStrataDirectory(path: dir))
+        }
         let lock = try StrataErrorBridge.run { try DirectoryLock(directory: dir) }
         try StrataErrorBridge.run { try lock.lock() }
         defer { lock.unlock() }
@@ -135,7 +143,7 @@ final class LogEngine: @unchecked Sendable {
             }
             let start = i == resumeSegment ? resumeOffset : SegmentHeader.size
             let isLast = i == files.count - 1
-            try scan(entry, from: start, isLast: isLast, cutTornTail: true)
+            try scan(entry, from: start, isLast: isLast, cutTornTail: true, thorough: true)
         }
         if index.head > headBefore + 1_000_000 { try? writeCheckpoint() }
     }
@@ -169,12 +177,14 @@ final class LogEngine: @unchecked Sendable {
         }
     }
 
-    /// Reads the committed records of a segment from `start` into the index. In the last segment
-    /// a torn tail (anything after the last commit record that is not followed by committed
-    /// records) is cut when `cutTornTail` is set; anything else invalid is corruption.
-    func scan(_ entry: SegmentEntry, from start: Int, isLast: Bool, cutTornTail: Bool) throws {
+    /// Reads the committed records of a segment from `start` into the index. In the last
+    /// segment, with `cutTornTail` (only under the directory lock), what follows the last commit
+    /// record is cut unless committed records follow it (then it is corruption: refuse). With
+    /// `thorough`, the whole rest of the file is inspected even after a clean end marker (open);
+    /// otherwise only when the scan did not stop cleanly (catching up between batches).
+    func scan(_ entry: SegmentEntry, from start: Int, isLast: Bool, cutTornTail: Bool, thorough: Bool = false) throws {
         let bytes = try entry.bytes
-        let outcome = try RecordDecoder.scan(bytes, from: start, inspectTail: isLast && cutTornTail) { view in
+        let outcome = try RecordDecoder.scan(bytes, from: start, inspectTail: isLast && cutTornTail && thorough) { view in
             try index.apply(view, in: entry)
         }
         entry.end = outcome.committedEnd
@@ -184,13 +194,19 @@ final class LogEngine: @unchecked Sendable {
             return
         }
         guard cutTornTail, outcome.committedEnd < bytes.count else { return }
-        if outcome.corruption(path: entry.path, sealed: false) != nil,
-           let later = LogEngine.findCommittedRecord(in: bytes, after: outcome.stopOffset, beyond: index.head) {
+        var clean = false
+        switch outcome.stop {
+        case .end, .limit: clean = !outcome.hasUncommittedRecords && !outcome.nonzeroBytesAfterStop
+        case .invalid: clean = false
+        }
+        if clean { return }
+        let tailEnd = RecordDecoder.nonzeroEnd(in: bytes, range: outcome.committedEnd..<bytes.count)
+        guard tailEnd > outcome.committedEnd else { return }
+        if let later = LogEngine.findCommittedRecord(in: bytes, after: outcome.stopOffset, beyond: index.head) {
             throw StrataError.corruption(path: entry.path, offset: Int64(outcome.stopOffset),
                                          reason: "an invalid record is followed by committed records (at offset \(later)); run `strata verify` — the store will not cut them")
         }
-        if let file = entry.file, outcome.committedEnd < bytes.count,
-           RecordDecoder.nonzeroEnd(in: bytes, range: outcome.committedEnd..<bytes.count) > outcome.committedEnd {
+        if let file = entry.file {
             try StrataErrorBridge.run { _ = try file.discardTail(from: outcome.committedEnd) }
         }
     }
@@ -233,26 +249,39 @@ final class LogEngine: @unchecked Sendable {
     /// Reads what other processes appended since the index was last brought up to date.
     /// Writer thread only.
     func catchUp() throws {
-        // The hint tells whether anything changed; it is rewritten by every writer after every
-        // batch, so an unchanged hint means nothing to read. A missing hint means scan.
+        // Under the directory lock. The hint says what other writers published; a writer killed
+        // after writing but before publishing leaves records at our end offset or a segment
+        // named after the next position, so those are checked too (one load, one access call).
         let last = index.lastSegment
+        let next = index.head + 1
+        var unpublished = false
+        if let last, let bytes = try? last.bytes, last.end + RecordFormat.frameSize <= bytes.count,
+           bytes.loadUnaligned(fromByteOffset: last.end, as: UInt64.self) != 0 {
+            unpublished = true
+        }
+        let nextPath = segmentsDirectory + "/" + SegmentFile.fileName(firstPosition: next)
+        let newerFile = last?.firstPosition != next && access(nextPath, F_OK) == 0
         let hinted = hint.load()
-        if let v = hinted, v.head == index.head, v.lastSegmentFirstPosition == (last?.firstPosition ?? 0),
-           v.lastSegmentEnd == UInt64(last?.end ?? 0) {
-            return
+        let hintMatches = hinted.map { v in
+            v.head == index.head && v.lastSegmentFirstPosition == (last?.firstPosition ?? 0) && v.lastSegmentEnd == UInt64(last?.end ?? 0)
+        } ?? false
+        if hintMatches && !unpublished && !newerFile { return }
+        let sameSegment = hinted.map { $0.lastSegmentFirstPosition == (last?.firstPosition ?? 0) } ?? false
+        let mayHaveNewer = newerFile || !sameSegment
+        var newer: [SegmentFileName] = []
+        if mayHaveNewer {
+            let known = last?.firstPosition ?? 0
+            newer = try listSegmentFiles().filter { $0.firstPosition > known }
         }
         if let last {
-            try withIndexLock { try scan(last, from: last.end, isLast: true, cutTornTail: false) }
+            try withIndexLock { try scan(last, from: last.end, isLast: newer.isEmpty, cutTornTail: true) }
         }
-        if let v = hinted, v.lastSegmentFirstPosition == (last?.firstPosition ?? 0) { return }
-        let known = index.lastSegment?.firstPosition ?? 0
-        let newer = try listSegmentFiles().filter { $0.firstPosition > known }
-        for name in newer {
+        for (i, name) in newer.enumerated() {
             let entry = try openSegment(name)
             try withIndexLock {
                 if index.segments.isEmpty { index.firstPosition = entry.firstPosition }
                 index.segments.append(entry)
-                try scan(entry, from: SegmentHeader.size, isLast: true, cutTornTail: false)
+                try scan(entry, from: SegmentHeader.size, isLast: i == newer.count - 1, cutTornTail: true)
             }
         }
     }

@@ -147,6 +147,11 @@ final class LogIndex {
             streams[sid].deletedThrough = revision
         case .streamTombstone:
             streams[sid].tombstoned = true
+        case .streamRevision:
+            let have = streams[sid].lastRevision
+            if revision > have {
+                streams[sid].positions.append(contentsOf: repeatElement(0, count: Int(revision - have)))
+            }
         case .event:
             preconditionFailure("events are not control records")
         }

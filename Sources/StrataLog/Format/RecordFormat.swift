@@ -54,6 +54,10 @@ enum RecordKind: UInt8, Sendable, CaseIterable {
     case streamSoftDelete = 3
     /// The stream was deleted for good; position 0.
     case streamTombstone = 4
+    /// The stream's revisions reached at least this record's revision; position 0. Retention
+    /// writes it (with the other stream state) before dropping the segments that held the
+    /// stream's events, so that revisions are never reused after a rebuild from the log.
+    case streamRevision = 5
 
     /// Whether records of this kind carry a global position (only events do).
     var hasPosition: Bool { self == .event }
