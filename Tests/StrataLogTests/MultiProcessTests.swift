@@ -228,6 +228,9 @@ extension MultiProcessTests {
         // its batch did not fit, at the start of a new segment it had just created.
         var path = try #require(FaultTest.plainSegmentPaths(dir).last)
         var end = try FaultTest.readSegment(path).recordsEnd
+        // Like every writer, the dead one bumped the lock generation in HEAD (FORMAT.md, "HEAD")
+        // as soon as it held the lock, before touching any segment.
+        try FaultTest.bumpLockGeneration(dir)
         if inNewSegment {
             let segment = try SegmentFile.create(directory: dir + "/segments", firstPosition: head + 1,
                                                  createdAtMicros: currentMicroseconds(), preallocate: Self.segmentSize)

@@ -11,6 +11,18 @@ import Glibc
 /// `StrataTestWriter` child process, temporary directories, a seeded generator, bounded waits and
 /// a reader of segment files that follows docs/FORMAT.md independently of the engine's decoder.
 enum FaultTest {
+    /// Adds 1 to the lock generation word of the `HEAD` file (offset 32), as a writer does right
+    /// after taking the directory lock.
+    static func bumpLockGeneration(_ dir: String) throws {
+        let handle = try #require(FileHandle(forUpdatingAtPath: dir + "/HEAD"))
+        defer { try? handle.close() }
+        try handle.seek(toOffset: 32)
+        let word = try #require(try handle.read(upToCount: 8))
+        let value = word.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) } &+ 1
+        try handle.seek(toOffset: 32)
+        try handle.write(contentsOf: withUnsafeBytes(of: value.littleEndian) { Data($0) })
+    }
+
     // MARK: - Temporary directories
 
     /// A fresh path under the temporary directory (not created).

@@ -50,6 +50,15 @@ final class HeadHint: @unchecked Sendable {
                      head: UnsafeAtomicLoad.load(word(3)))
     }
 
+    /// Bumps the lock generation and returns the value it had. Every writer calls this right
+    /// after taking the directory lock, before touching any file: a writer that finds the
+    /// generation it left knows no other process held the lock in between.
+    func takeLockGeneration() -> UInt64 {
+        let previous = UnsafeAtomicLoad.load(word(4))
+        UnsafeAtomicLoad.store(word(4), previous &+ 1)
+        return previous
+    }
+
     /// Publishes a value. Call under the directory lock.
     func store(_ v: Value) {
         UnsafeAtomicLoad.store(word(1), v.lastSegmentFirstPosition)

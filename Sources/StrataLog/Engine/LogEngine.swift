@@ -27,6 +27,9 @@ final class LogEngine: @unchecked Sendable {
     var closed = false
     /// Head position covered by the index checkpoint on disk.
     var checkpointHead: UInt64 = 0
+    /// The lock generation this process left in `HEAD` when it last released the lock (writer
+    /// thread only); nil before the first batch.
+    var lockGeneration: UInt64?
     /// Whether this process appended anything (writer thread only).
     var wroteSinceOpen = false
     /// Whether a segment was sealed in this batch, so retention should run after it (writer thread).
@@ -249,9 +252,18 @@ final class LogEngine: @unchecked Sendable {
     /// Reads what other processes appended since the index was last brought up to date.
     /// Writer thread only.
     func catchUp() throws {
-        // Under the directory lock. The hint says what other writers published; a writer killed
-        // after writing but before publishing leaves records at our end offset or a segment
-        // named after the next position, so those are checked too (one load, one access call).
+        // Under the directory lock. When no other process took the lock since our last batch,
+        // there is nothing to read.
+        let generation = hint.takeLockGeneration()
+        if let mine = lockGeneration, mine == generation {
+            lockGeneration = generation &+ 1
+            return
+        }
+        // Set only once caught up: a failed catch-up is retried by the next batch.
+        lockGeneration = nil
+        // The hint says what other writers published; a writer killed after writing but before
+        // publishing leaves records at our end offset or a segment named after the next
+        // position, so those are checked too.
         let last = index.lastSegment
         let next = index.head + 1
         var unpublished = false
@@ -265,7 +277,10 @@ final class LogEngine: @unchecked Sendable {
         let hintMatches = hinted.map { v in
             v.head == index.head && v.lastSegmentFirstPosition == (last?.firstPosition ?? 0) && v.lastSegmentEnd == UInt64(last?.end ?? 0)
         } ?? false
-        if hintMatches && !unpublished && !newerFile { return }
+        if hintMatches && !unpublished && !newerFile {
+            lockGeneration = generation &+ 1
+            return
+        }
         let sameSegment = hinted.map { $0.lastSegmentFirstPosition == (last?.firstPosition ?? 0) } ?? false
         let mayHaveNewer = newerFile || !sameSegment
         var newer: [SegmentFileName] = []
@@ -284,6 +299,7 @@ final class LogEngine: @unchecked Sendable {
                 try scan(entry, from: SegmentHeader.size, isLast: i == newer.count - 1, cutTornTail: true)
             }
         }
+        lockGeneration = generation &+ 1
     }
 
     func withIndexLock<T>(_ body: () throws -> T) rethrows -> T {
