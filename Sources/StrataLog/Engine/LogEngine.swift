@@ -110,21 +110,9 @@ final class LogEngine: @unchecked Sendable {
     /// log past it, and cuts a torn tail. Runs under the directory lock.
     private func recover() throws {
         removeLeftovers()
-        var files = try listSegmentFiles()
-        // A crash while creating a segment can leave an empty last segment; it holds nothing.
-        if let last = files.last, !last.compressed, files.count > 0 {
-            if let file = try? SegmentFile.open(path: last.path, writable: true) {
-                let bytes = try StrataErrorBridge.run { try file.mappedBytes() }
-                let empty = bytes.count < SegmentHeader.size + RecordFormat.frameSize
-                    || RecordDecoder.nonzeroEnd(in: bytes, range: SegmentHeader.size..<bytes.count) == SegmentHeader.size
-                file.close()
-                if empty && files.count > 1 { unlink(last.path); files.removeLast() }
-            } else if files.count > 1 {
-                // An unreadable header on the newest file: a segment whose creation was cut short.
-                unlink(last.path)
-                files.removeLast()
-            }
-        }
+        let files = try listSegmentFiles()
+        // Recovery may cut torn tails: make every other process catch up fully next time.
+        _ = hint.takeLockGeneration()
         var resumeSegment = 0
         var resumeOffset = SegmentHeader.size
         if let loaded = IndexCheckpoint.load(directory: directory, segmentFiles: files, engine: self, into: index) {
@@ -141,6 +129,7 @@ final class LogEngine: @unchecked Sendable {
                 entry = index.segments[i]
             } else {
                 entry = try openSegment(files[i])
+                if !usable(entry, isNewest: i == files.count - 1) { continue }
                 if index.segments.isEmpty { index.firstPosition = entry.firstPosition }
                 index.segments.append(entry)
             }
@@ -178,6 +167,19 @@ final class LogEngine: @unchecked Sendable {
                 unlink(path)  // the .gz was renamed into place: the compression completed
             }
         }
+    }
+
+    /// Whether a segment belongs in the index. A segment that holds no record yet is left out
+    /// unless it is the newest and named after the next position (then the writer fills it): a
+    /// writer killed right after creating a segment leaves such a file, and another may have
+    /// written those positions elsewhere since. Such files are never deleted, because a live
+    /// process may be about to write into one it adopted.
+    func usable(_ entry: SegmentEntry, isNewest: Bool) -> Bool {
+        guard let file = entry.file, let bytes = try? entry.bytes,
+              bytes.count >= SegmentHeader.size + RecordFormat.frameSize,
+              bytes.loadUnaligned(fromByteOffset: SegmentHeader.size, as: UInt64.self) == 0 else { return true }
+        _ = file
+        return isNewest && entry.firstPosition == index.head + 1
     }
 
     /// Reads the committed records of a segment from `start` into the index. In the last
@@ -293,6 +295,7 @@ final class LogEngine: @unchecked Sendable {
         }
         for (i, name) in newer.enumerated() {
             let entry = try openSegment(name)
+            if !usable(entry, isNewest: i == newer.count - 1) { continue }
             try withIndexLock {
                 if index.segments.isEmpty { index.firstPosition = entry.firstPosition }
                 index.segments.append(entry)

@@ -66,6 +66,17 @@ enum LogVerifier {
             defer { file?.close() }
             do {
                 func check(_ buffer: UnsafeRawBufferPointer) {
+                    // A segment without records (left by a writer killed right after creating
+                    // it) holds nothing: it takes no part in position order.
+                    let empty = buffer.count >= SegmentHeader.size + 8
+                        && buffer.loadUnaligned(fromByteOffset: SegmentHeader.size, as: UInt64.self) == 0
+                    if empty {
+                        let outcome = RecordDecoder.scan(buffer, from: SegmentHeader.size, inspectTail: true) { _ in }
+                        if let corruption = outcome.corruption(path: path, sealed: !isLast), case .corrupt(_, let offset, let reason) = corruption {
+                            problems.append(VerifyProblem(path: path, offset: Int64(offset), reason: reason))
+                        }
+                        return
+                    }
                     if let expected = expectedPosition, first != expected {
                         problems.append(VerifyProblem(path: path, offset: 16, reason: "segment starts at position \(first), expected \(expected) (a segment is missing)"))
                     }
