@@ -40,17 +40,6 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
-/// SplitMix64, so that a run can be replayed from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let command = arguments.first else { fail("usage: StrataTestWriter append|follow --dir D …") }
@@ -90,7 +79,7 @@ do {
         guard let prefix = options["stream-prefix"] else { fail("--stream-prefix is required") }
         let batch = max(1, intOption("batch", default: 5)!)
         let count = intOption("count", default: nil)
-        var rng = SplitMix64(state: UInt64(intOption("seed", default: Int(getpid()))!))
+        var rng = SplitMix64(seed: UInt64(intOption("seed", default: Int(getpid()))!))
         var sequence = 0
         var done = 0
         while count.map({ done < $0 }) ?? true {

@@ -1,22 +1,13 @@
 import Foundation
+import Strata
 import Testing
 @testable import StrataLog
 
 /// Helpers shared by RecordFormatTests and SegmentFileTests, namespaced to stay out of the way
 /// of other suites in this test target.
 enum FormatTestSupport {
-    /// SplitMix64: a tiny seeded generator, so a failing case can be replayed from its seed.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    /// SplitMix64 (from Strata), so a failing case can be replayed from its seed.
+    typealias SeededGenerator = SplitMix64
 
     /// A record's content held in owned values, for building and comparing.
     struct Record: Equatable {

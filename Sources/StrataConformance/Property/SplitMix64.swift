@@ -1,22 +1,10 @@
 import Foundation
+import Strata
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny, fast PRNG whose whole state is one seed, so a
-/// property-test run is replayed exactly from the seed it printed. Every draw goes through the
-/// helpers below, never through the standard library's `random(in:using:)`, whose algorithm
-/// may change between Swift releases.
-struct SplitMix64 {
-    private(set) var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+/// Draws for the property test. Every draw goes through these helpers, never through the
+/// standard library's `random(in:using:)`, whose algorithm may change between Swift releases,
+/// so a run is replayed exactly from the seed it printed.
+extension SplitMix64 {
     /// A number in `0..<n` (the tiny modulo bias does not matter here).
     mutating func below(_ n: Int) -> Int {
         precondition(n > 0)

@@ -59,6 +59,9 @@ final class HeadHint: @unchecked Sendable {
         return previous
     }
 
+    /// The lock generation, unchanged (for a lock holder that will not modify any file).
+    var lockGeneration: UInt64 { UnsafeAtomicLoad.load(word(4)) }
+
     /// Publishes a value. Call under the directory lock.
     func store(_ v: Value) {
         UnsafeAtomicLoad.store(word(1), v.lastSegmentFirstPosition)

@@ -127,8 +127,9 @@ extension LogEngine {
             return
         }
         defer { directoryLock.unlock() }
+        let willWrite = batch.contains { if case .refresh = $0 { return false } else { return true } }
         do {
-            try catchUp()
+            try catchUp(willWrite: willWrite)
         } catch {
             withIndexLock { failure = (error as? StrataError) ?? .io(path: directory, operation: "catch up", reason: "\(error)") }
             batch.forEach { $0.fail(error) }

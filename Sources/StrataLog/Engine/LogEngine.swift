@@ -253,46 +253,28 @@ final class LogEngine: @unchecked Sendable {
 
     /// Reads what other processes appended since the index was last brought up to date.
     /// Writer thread only.
-    func catchUp() throws {
+    /// - Parameter willWrite: whether this lock holder may modify files (appends, deletes); a
+    ///   batch that only refreshes leaves the generation alone, so writers are not made to
+    ///   catch up after every follower's refresh.
+    func catchUp(willWrite: Bool) throws {
         // Under the directory lock. When no other process took the lock since our last batch,
         // there is nothing to read.
+        if let mine = lockGeneration, mine == hint.lockGeneration {
+            if willWrite { lockGeneration = hint.takeLockGeneration() &+ 1 }
+            return
+        }
+        // Catching up may cut a torn tail: always a modification.
         let generation = hint.takeLockGeneration()
-        if let mine = lockGeneration, mine == generation {
-            lockGeneration = generation &+ 1
-            return
-        }
-        // Set only once caught up: a failed catch-up is retried by the next batch.
-        lockGeneration = nil
-        // The hint says what other writers published; a writer killed after writing but before
-        // publishing leaves records at our end offset or a segment named after the next
-        // position, so those are checked too.
+        // Another process held the lock. Its published hint may be incomplete (a writer killed
+        // after writing, before publishing), so read the log itself: the rest of our newest
+        // segment, then every newer segment file, in order.
+        lockGeneration = nil  // set again only once caught up: a failed catch-up is retried
         let last = index.lastSegment
-        let next = index.head + 1
-        var unpublished = false
-        if let last, let bytes = try? last.bytes, last.end + RecordFormat.frameSize <= bytes.count,
-           bytes.loadUnaligned(fromByteOffset: last.end, as: UInt64.self) != 0 {
-            unpublished = true
-        }
-        let nextPath = segmentsDirectory + "/" + SegmentFile.fileName(firstPosition: next)
-        let newerFile = last?.firstPosition != next && access(nextPath, F_OK) == 0
-        let hinted = hint.load()
-        let hintMatches = hinted.map { v in
-            v.head == index.head && v.lastSegmentFirstPosition == (last?.firstPosition ?? 0) && v.lastSegmentEnd == UInt64(last?.end ?? 0)
-        } ?? false
-        if hintMatches && !unpublished && !newerFile {
-            lockGeneration = generation &+ 1
-            return
-        }
-        let sameSegment = hinted.map { $0.lastSegmentFirstPosition == (last?.firstPosition ?? 0) } ?? false
-        let mayHaveNewer = newerFile || !sameSegment
-        var newer: [SegmentFileName] = []
-        if mayHaveNewer {
-            let known = last?.firstPosition ?? 0
-            newer = try listSegmentFiles().filter { $0.firstPosition > known }
-        }
         if let last {
-            try withIndexLock { try scan(last, from: last.end, isLast: newer.isEmpty, cutTornTail: true) }
+            try withIndexLock { try scan(last, from: last.end, isLast: true, cutTornTail: true) }
         }
+        let known = last?.firstPosition ?? 0
+        let newer = try listSegmentFiles().filter { $0.firstPosition > known }
         for (i, name) in newer.enumerated() {
             let entry = try openSegment(name)
             if !usable(entry, isNewest: i == newer.count - 1) { continue }

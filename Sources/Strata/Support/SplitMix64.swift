@@ -1,0 +1,19 @@
+/// SplitMix64 (Steele, Lea and Flood, 2014): a tiny seeded random number generator whose whole
+/// state is one word, so a test, simulation or benchmark that prints its seed can be replayed
+/// exactly. Not for anything that needs unpredictability (event ids use ``EventID``).
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    /// The current state.
+    public private(set) var state: UInt64
+
+    /// Creates a generator from a seed.
+    public init(seed: UInt64) { state = seed }
+
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
