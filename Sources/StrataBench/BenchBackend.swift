@@ -24,9 +24,13 @@ public protocol BenchBackend: Sendable {
 /// The in-memory reference store: for trying the workloads out; durability has no effect and
 /// nothing persists, so open-time workloads are skipped.
 public struct MemoryBenchBackend: BenchBackend {
+    /// Creates the in-memory benchmark backend.
     public init() {}
+    /// The backend's name in results.
     public var name: String { "memory" }
+    /// Nothing persists, so open-time workloads are skipped.
     public var persists: Bool { false }
+    /// Opens a fresh in-memory store (the directory is unused).
     public func open(directory: String, durability: BenchDurability) async throws -> InMemoryEventStore {
         InMemoryEventStore()
     }

@@ -65,6 +65,7 @@ public protocol AppendStateSource {
 }
 
 extension AppendStateSource {
+    /// Asks ``location(ofEvent:)`` for each id.
     public func containsAny(of ids: [UUID]) throws -> Bool {
         for id in ids where try location(ofEvent: id) != nil { return true }
         return false

@@ -44,6 +44,7 @@ public struct EventSequence: AsyncSequence, Sendable {
             self.fetch = fetch
         }
 
+        /// The next event (see ``next(isolation:)``).
         public mutating func next() async throws -> RecordedEvent? {
             try await next(isolation: nil)
         }
@@ -90,6 +91,7 @@ public struct StreamNameSequence: AsyncSequence, Sendable {
         var last: String?
         var finished = false
 
+        /// The next name (see ``next(isolation:)``).
         public mutating func next() async throws -> String? {
             try await next(isolation: nil)
         }

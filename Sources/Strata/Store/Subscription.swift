@@ -71,6 +71,7 @@ public struct Subscription: AsyncSequence, Sendable {
             self.start = start
         }
 
+        /// The next message (see ``next(isolation:)``).
         public mutating func next() async throws -> SubscriptionMessage? {
             try await next(isolation: nil)
         }
