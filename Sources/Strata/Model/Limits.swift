@@ -28,28 +28,22 @@ public enum Naming {
 
     /// Checks a stream name for reading: the same rules, but `$`-names are allowed.
     public static func validateReadableStreamName(_ name: String) throws {
-        let count = name.utf8.count
-        if count == 0 { throw StrataError.invalidStreamName(name, reason: "it is empty") }
-        if count > maxNameBytes {
-            throw StrataError.invalidStreamName(name, reason: "it is \(count) UTF-8 bytes; the limit is \(maxNameBytes)")
-        }
-        if containsControl(name) { throw StrataError.invalidStreamName(name, reason: "it contains a control character") }
-        if !isNFC(name) {
-            throw StrataError.invalidStreamName(name, reason: "it is not in Unicode normalization form C (NFC); normalize it first")
-        }
+        if let reason = nameProblem(name) { throw StrataError.invalidStreamName(name, reason: reason) }
     }
 
-    /// Checks an event type: 1–255 UTF-8 bytes, no control characters.
+    /// Checks an event type: 1–255 UTF-8 bytes, no control characters, NFC.
     public static func validateEventType(_ type: String) throws {
-        let count = type.utf8.count
-        if count == 0 { throw StrataError.invalidEventType(type, reason: "it is empty") }
-        if count > maxNameBytes {
-            throw StrataError.invalidEventType(type, reason: "it is \(count) UTF-8 bytes; the limit is \(maxNameBytes)")
-        }
-        if containsControl(type) { throw StrataError.invalidEventType(type, reason: "it contains a control character") }
-        if !isNFC(type) {
-            throw StrataError.invalidEventType(type, reason: "it is not in Unicode normalization form C (NFC); normalize it first")
-        }
+        if let reason = nameProblem(type) { throw StrataError.invalidEventType(type, reason: reason) }
+    }
+
+    /// What is wrong with a stream name or event type, if anything: the rules both share.
+    static func nameProblem(_ name: String) -> String? {
+        let count = name.utf8.count
+        if count == 0 { return "it is empty" }
+        if count > maxNameBytes { return "it is \(count) UTF-8 bytes; the limit is \(maxNameBytes)" }
+        if containsControl(name) { return "it contains a control character" }
+        if !isNFC(name) { return "it is not in Unicode normalization form C (NFC); normalize it first" }
+        return nil
     }
 
     /// Names are identities compared byte for byte. Swift compares strings by canonical

@@ -51,7 +51,8 @@ public enum AllPageScan {
 }
 
 extension ReadOrigin {
-    func position(default value: UInt64) -> UInt64 {
+    /// The position or revision of `.at(n)`; `value` for `.start` and `.end`.
+    public func position(default value: UInt64) -> UInt64 {
         if case .at(let p) = self { return p }
         return value
     }

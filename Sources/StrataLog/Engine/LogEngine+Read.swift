@@ -55,7 +55,7 @@ extension LogEngine {
                 if upper >= first && upper > 0 { scanRuns = runs(lower, upper) }
             }
         }
-        guard maxCount > 0 else { return AllPage(events: [], next: origin.position(orDefault: lower), scannedThrough: 0) }
+        guard maxCount > 0 else { return AllPage(events: [], next: origin.position(default: lower), scannedThrough: 0) }
         var events: [RecordedEvent] = []
         events.reserveCapacity(Swift.min(maxCount, 1024))
         switch direction {
@@ -160,12 +160,5 @@ extension LogEngine {
                               details: ["backend": "log", "directory": directory, "segments": String(index.segments.count),
                                         "durability": "\(configuration.durability)", "formatVersion": "1"])
         }
-    }
-}
-
-extension ReadOrigin {
-    func position(orDefault value: UInt64) -> UInt64 {
-        if case .at(let p) = self { return p }
-        return value
     }
 }
