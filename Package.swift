@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Strata", targets: ["Strata"]),
         .library(name: "StrataLog", targets: ["StrataLog"]),
         .library(name: "StrataConformance", targets: ["StrataConformance"]),
+        .library(name: "StrataConsumers", targets: ["StrataConsumers"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
     ],
     dependencies: [
@@ -28,6 +29,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // The embedded log engine: the default backend.
         .target(name: "StrataLog", dependencies: ["Strata", "CStrataCRC", "CZlib"], swiftSettings: strictness),
+        // Checkpointed consumers, projectors' engine: checkpoint stores, parking, groups.
+        .target(name: "StrataConsumers", dependencies: ["Strata"], swiftSettings: strictness),
         // The backend conformance suite, run by every backend's tests.
         .target(name: "StrataConformance", dependencies: ["Strata"], swiftSettings: strictness),
         // The benchmark workloads behind `strata bench`.
