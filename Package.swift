@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "StrataLog", targets: ["StrataLog"]),
         .library(name: "StrataConformance", targets: ["StrataConformance"]),
         .library(name: "StrataConsumers", targets: ["StrataConsumers"]),
+        .library(name: "StrataModel", targets: ["StrataModel"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
     ],
     dependencies: [
@@ -31,6 +32,8 @@ let package = Package(
         .target(name: "StrataLog", dependencies: ["Strata", "CStrataCRC", "CZlib"], swiftSettings: strictness),
         // Checkpointed consumers, projectors' engine: checkpoint stores, parking, groups.
         .target(name: "StrataConsumers", dependencies: ["Strata"], swiftSettings: strictness),
+        // Typed events, upcasters, reducers, aggregates, snapshots, relations, projectors.
+        .target(name: "StrataModel", dependencies: ["Strata", "StrataConsumers"], swiftSettings: strictness),
         // The backend conformance suite, run by every backend's tests.
         .target(name: "StrataConformance", dependencies: ["Strata"], swiftSettings: strictness),
         // The benchmark workloads behind `strata bench`.

@@ -34,6 +34,11 @@ public enum StrataError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidArgument(String)
     /// The backend cannot do this.
     case unsupported(String)
+    /// A stored event could not be turned into its Swift type: `field` is the coding path
+    /// (`"name.given"`, or empty for the whole payload).
+    case eventDecodingFailed(position: UInt64, type: String, field: String, reason: String)
+    /// A wait ran out of time.
+    case timedOut(String)
 
     /// A UUID kept as its string, so that the error stays Hashable and printable.
     public typealias UUIDString = String
@@ -74,6 +79,10 @@ public enum StrataError: Error, Sendable, Hashable, CustomStringConvertible {
             "invalid argument: \(reason)"
         case .unsupported(let feature):
             "unsupported by this backend: \(feature)"
+        case .eventDecodingFailed(let position, let type, let field, let reason):
+            "cannot decode event at position \(position) of type \(quoted(type))\(field.isEmpty ? "" : ", field \(quoted(field))"): \(reason)"
+        case .timedOut(let what):
+            "timed out \(what)"
         }
     }
 }

@@ -1,0 +1,262 @@
+import Foundation
+import Strata
+
+/// A named reader of `$all` that resumes from its checkpoint, catches up, goes live, and saves
+/// its checkpoint after handling each batch.
+///
+/// ```swift
+/// let consumer = CheckpointedConsumer(name: "emails", store: store, checkpoints: checkpoints) { events, _ in
+///     for event in events { try await send(event) }
+/// }
+/// consumer.start()
+/// try await consumer.waitUntilCaughtUp(timeout: .seconds(10))
+/// ```
+///
+/// - Delivery: events arrive in position order, in batches of at most
+///   ``ConsumerOptions/batchSize``. With a transactional ``CheckpointStore`` (SQLite, PostgreSQL)
+///   the handler's writes and the checkpoint commit together: each event takes effect once. With
+///   a file or memory store the checkpoint is saved after the handler returns, so a crash in
+///   between re-delivers at most that batch (at-least-once).
+/// - Failures: when a batch fails, its events are retried one at a time with backoff; an event
+///   that still fails is parked with its error (or stops the consumer, see
+///   ``ConsumerOptions/parkFailures``). The checkpoint never passes an event that is neither
+///   handled nor parked.
+/// - Events appended while the consumer catches up are delivered after it, in order.
+public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable {
+    /// The handler: a batch of events in position order, and the checkpoint store's transaction.
+    public typealias Handler = @Sendable ([RecordedEvent], Checkpoints.Transaction) async throws -> Void
+
+    /// The consumer's name: the key of its checkpoint and parked events.
+    public let name: String
+    /// The store read.
+    public let store: any EventStore
+    /// Where the checkpoint and parked events live.
+    public let checkpoints: Checkpoints
+    /// Reading and failure options.
+    public let options: ConsumerOptions
+
+    private let handler: Handler
+    private let progress = ConsumerProgress()
+    private let gate = AsyncSerialGate()
+    private let task = LockedBox<Task<Void, Never>?>(nil)
+
+    /// Creates a consumer; it does nothing until ``start()`` or ``run()``.
+    public init(name: String, store: any EventStore, checkpoints: Checkpoints,
+                options: ConsumerOptions = ConsumerOptions(), handler: @escaping Handler) {
+        self.name = name
+        self.store = store
+        self.checkpoints = checkpoints
+        self.options = options
+        self.handler = handler
+    }
+
+    // MARK: Running
+
+    /// Runs the consumer in the calling task until the task is cancelled (then it returns) or an
+    /// error stops it (then it throws: a store error, or a handler error when parking is off).
+    public func run() async throws {
+        progress.update { $0 = ConsumerProgress.Snapshot(); $0.isRunning = true }
+        do {
+            try await loop()
+        } catch {
+            let cancelled = error is CancellationError || Task.isCancelled
+            progress.stop(reason: cancelled ? "stopped" : "\(error)")
+            if cancelled { return }
+            throw error
+        }
+        progress.stop(reason: "stopped")
+    }
+
+    /// Starts the consumer in a background task. Errors that stop it are kept as
+    /// ``ConsumerStatus/lastError``. Starting a started consumer does nothing.
+    public func start() {
+        task.withLock { task in
+            guard task == nil else { return }
+            task = Task { [self] in
+                do { try await run() } catch { progress.update { $0.lastError = "\(error)" } }
+            }
+        }
+    }
+
+    /// Stops a consumer started with ``start()`` and waits until it has stopped. A batch being
+    /// handled is interrupted; its checkpoint is not saved, so it is handled again next time.
+    public func stop() async {
+        let running = task.withLock { task -> Task<Void, Never>? in
+            defer { task = nil }
+            return task
+        }
+        running?.cancel()
+        await running?.value
+    }
+
+    // MARK: Watching
+
+    /// Notifications from now on (caught up, idle, retries, parked events).
+    public func notifications() -> AsyncStream<ConsumerNotification> { progress.notifications() }
+
+    /// Waits until the consumer has reached the head of the store once since it started.
+    /// - Throws: ``StrataError/timedOut(_:)``, or ``StrataError/storeClosed(reason:)`` when the
+    ///   consumer stops first.
+    public func waitUntilCaughtUp(timeout: Duration = .seconds(30)) async throws {
+        try await progress.wait(for: "consumer \(name) to catch up", timeout: timeout) { $0.hasCaughtUp }
+    }
+
+    /// Waits until the consumer has handled (or parked, or skipped as filtered out) every event
+    /// up to `position`.
+    public func waitUntilProcessed(through position: UInt64, timeout: Duration = .seconds(30)) async throws {
+        try await progress.wait(for: "consumer \(name) to reach position \(position)", timeout: timeout) {
+            $0.position >= position
+        }
+    }
+
+    /// Waits until the consumer has handled everything appended so far and is waiting for more.
+    public func waitUntilIdle(timeout: Duration = .seconds(30)) async throws {
+        let head = try await store.headPosition()
+        try await progress.wait(for: "consumer \(name) to become idle", timeout: timeout) {
+            $0.isIdle && $0.position >= head
+        }
+    }
+
+    /// The consumer's checkpoint, the store's head, its lag and its last error.
+    public func status() async throws -> ConsumerStatus {
+        let snapshot = progress.current
+        return ConsumerStatus(name: name, checkpoint: try await checkpoints.checkpoint(for: name),
+                              head: try await store.headPosition(), lastError: snapshot.lastError,
+                              hasCaughtUp: snapshot.hasCaughtUp, isRunning: snapshot.isRunning)
+    }
+
+    // MARK: Parked events
+
+    /// Parked events in position order, strictly after `position`, at most `limit`.
+    public func parked(after position: UInt64? = nil, limit: Int = 100) async throws -> [ParkedEvent] {
+        try await checkpoints.parked(consumer: name, after: position, limit: limit)
+    }
+
+    /// Hands a parked event to the handler again; when it succeeds the entry is removed. The
+    /// checkpoint does not move. Runs between batches, never beside one.
+    /// - Throws: the handler's error (the entry stays parked), or
+    ///   ``StrataError/invalidArgument(_:)`` when nothing is parked there or the event is gone.
+    public func replayParked(position: UInt64) async throws {
+        try await gate.run { [self] in
+            guard try await checkpoints.parked(consumer: name, after: position - 1, limit: 1).first?.position == position else {
+                throw StrataError.invalidArgument("consumer \(name) has no parked event at position \(position)")
+            }
+            let page = try await store.readAllPage(from: .at(position), direction: .forward, filter: EventFilter(), maxCount: 1)
+            guard let event = page.events.first, event.position == position else {
+                throw StrataError.invalidArgument("the event at position \(position) is no longer readable (deleted or expired); skip it instead")
+            }
+            let checkpoint = try await checkpoints.checkpoint(for: name) ?? 0
+            try await checkpoints.commit(consumer: name, through: checkpoint) { transaction in
+                try await handler([event], transaction)
+            }
+            try await checkpoints.unpark(consumer: name, position: position)
+        }
+    }
+
+    /// Drops a parked event without handling it.
+    public func skipParked(position: UInt64) async throws {
+        try await gate.run { [self] in try await checkpoints.unpark(consumer: name, position: position) }
+    }
+
+    // MARK: The loop
+
+    private func loop() async throws {
+        var position = try await checkpoints.checkpoint(for: name) ?? 0
+        var saved = position
+        progress.update { $0.position = position }
+        while true {
+            try Task.checkCancellation()
+            let page = try await store.readAllPage(from: .at(position + 1), direction: .forward,
+                                                   filter: options.filter, maxCount: options.batchSize)
+            if let last = page.events.last {
+                progress.update { $0.isIdle = false }
+                try await gate.run { [self] in try await handle(page.events) }
+                position = last.position
+                saved = position
+                progress.update { $0.position = position }
+            }
+            guard page.next == nil else { continue }
+            // Reached the end: skip past filtered-out events, then wait for appends.
+            if page.scannedThrough > position {
+                position = page.scannedThrough
+                if position > saved {
+                    let through = position
+                    try await gate.run { [self] in try await checkpoints.commit(consumer: name, through: through) { _ in } }
+                    saved = position
+                }
+            }
+            let reached = position
+            let first = !progress.current.hasCaughtUp
+            progress.update { $0.position = reached; $0.hasCaughtUp = true; $0.isIdle = true }
+            if first { progress.notify(.caughtUp(position: reached)) }
+            progress.notify(.idle(position: reached))
+            try await store.waitForAppends(after: reached)
+        }
+    }
+
+    /// Handles one batch: all at once, and when that fails, event by event with retries.
+    private func handle(_ events: [RecordedEvent]) async throws {
+        do {
+            try await checkpoints.commit(consumer: name, through: events[events.count - 1].position) { transaction in
+                try await handler(events, transaction)
+            }
+            return
+        } catch {
+            if error is CancellationError || Task.isCancelled { throw error }
+            progress.update { $0.lastError = "\(error)" }
+            if events.count == 1 {
+                progress.notify(.retrying(position: events[0].position, attempt: 1, error: "\(error)"))
+                try await handleAlone(events[0], attemptsMade: 1)
+                return
+            }
+        }
+        for event in events { try await handleAlone(event, attemptsMade: 0) }
+    }
+
+    private func handleAlone(_ event: RecordedEvent, attemptsMade: Int) async throws {
+        var policy = options.retry
+        if attemptsMade > 0 {
+            policy.maxAttempts = max(0, policy.maxAttempts - attemptsMade)
+            if policy.maxAttempts > 0 { try await Task.sleep(for: options.retry.delay(afterAttempt: attemptsMade)) }
+        }
+        if policy.maxAttempts > 0 {
+            let outcome = try await policy.run(onFailure: { attempt, error in
+                progress.update { $0.lastError = "\(error)" }
+                progress.notify(.retrying(position: event.position, attempt: attempt + attemptsMade, error: "\(error)"))
+            }) {
+                try await checkpoints.commit(consumer: name, through: event.position) { transaction in
+                    try await handler([event], transaction)
+                }
+            }
+            switch outcome {
+            case .success: return
+            case .failure(let error, let attempts):
+                try await giveUp(event, error: error, attempts: attempts + attemptsMade)
+            }
+        } else {
+            try await giveUp(event, error: StrataError.invalidArgument(progress.current.lastError ?? "handler failed"),
+                             attempts: attemptsMade)
+        }
+    }
+
+    private func giveUp(_ event: RecordedEvent, error: any Error, attempts: Int) async throws {
+        guard options.parkFailures else { throw error }
+        let entry = ParkedEvent(consumer: name, position: event.position, stream: event.stream, revision: event.revision,
+                                type: event.type, error: progress.current.lastError ?? "\(error)", attempts: attempts)
+        try await checkpoints.park(entry)
+        try await checkpoints.commit(consumer: name, through: event.position) { _ in }
+        progress.notify(.parked(entry))
+    }
+}
+
+/// A value behind a lock.
+final class LockedBox<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Strata
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Checkpoints and parked events in a directory, one folder per consumer (format in
+/// docs/CONSUMERS.md, version 1).
+///
+/// Every change is a durable atomic file replacement (write, fsync, rename, fsync directory).
+/// The store cannot share a transaction with a read model, so consumers using it are
+/// at-least-once: a crash after a handler ran and before its checkpoint was saved re-delivers
+/// that batch.
+public struct FileCheckpointStore: CheckpointStore {
+    public typealias Transaction = Void
+
+    /// The directory holding one folder per consumer.
+    public let directory: String
+
+    /// Opens (creating when missing) a checkpoint directory.
+    public init(directory: String) throws {
+        self.directory = directory
+        try DurableFile.createDirectory(directory)
+    }
+
+    /// The names of the consumers that have a checkpoint or parked events here, sorted.
+    public func consumers() throws -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return entries.compactMap(SafeFileName.decode).sorted()
+    }
+
+    public func checkpoint(for consumer: String) async throws -> UInt64? {
+        try loadCheckpoint(consumer)
+    }
+
+    /// Reads a consumer's checkpoint synchronously (for tools).
+    public func loadCheckpoint(_ consumer: String) throws -> UInt64? {
+        let path = folder(consumer) + "/checkpoint.json"
+        guard let data = try DurableFile.read(path) else { return nil }
+        guard let record = try? JSONDecoder().decode(CheckpointRecord.self, from: data) else {
+            throw StrataError.corruption(path: path, offset: 0, reason: "not a checkpoint record")
+        }
+        guard record.version == CheckpointRecord.currentVersion else {
+            throw StrataError.unsupportedFormat(path: path, found: "checkpoint v\(record.version)",
+                                                supported: "checkpoint v\(CheckpointRecord.currentVersion)")
+        }
+        return record.position
+    }
+
+    public func commit<Result: Sendable>(
+        consumer: String, through position: UInt64, _ work: (Transaction) async throws -> Result
+    ) async throws -> Result {
+        let result = try await work(())
+        try save(consumer, position)
+        return result
+    }
+
+    public func resetCheckpoint(for consumer: String, to position: UInt64?) async throws {
+        if let position {
+            try save(consumer, position)
+        } else {
+            try DurableFile.remove(folder(consumer) + "/checkpoint.json")
+        }
+    }
+
+    public func park(_ entry: ParkedEvent) async throws {
+        let parked = folder(entry.consumer) + "/parked"
+        try DurableFile.createDirectory(parked)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try DurableFile.write(try encoder.encode(entry), to: parked + "/" + Self.fileName(entry.position))
+    }
+
+    public func parked(consumer: String, after position: UInt64?, limit: Int) async throws -> [ParkedEvent] {
+        guard limit > 0 else { return [] }
+        let parked = folder(consumer) + "/parked"
+        guard let dir = opendir(parked) else {
+            if errno == ENOENT { return [] }
+            throw StrataError.io(path: parked, operation: "opendir", reason: String(cString: strerror(errno)))
+        }
+        // Keep only the `limit` smallest positions after `position`: memory stays O(limit)
+        // however many events are parked.
+        var page: [UInt64] = []
+        let floor = position ?? 0
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard name.hasSuffix(".json"), name.count == 25, let p = UInt64(name.prefix(20)), p > floor else { continue }
+            if page.count == limit, let last = page.last, p >= last { continue }
+            let index = page.firstIndex { $0 > p } ?? page.endIndex
+            page.insert(p, at: index)
+            if page.count > limit { page.removeLast() }
+        }
+        closedir(dir)
+        let decoder = JSONDecoder()
+        return try page.compactMap { p in
+            let path = parked + "/" + Self.fileName(p)
+            guard let data = try DurableFile.read(path) else { return nil }
+            do { return try decoder.decode(ParkedEvent.self, from: data) } catch {
+                throw StrataError.corruption(path: path, offset: 0, reason: "not a parked-event record: \(error)")
+            }
+        }
+    }
+
+    public func unpark(consumer: String, position: UInt64) async throws {
+        try DurableFile.remove(folder(consumer) + "/parked/" + Self.fileName(position))
+    }
+
+    private func save(_ consumer: String, _ position: UInt64) throws {
+        let folder = folder(consumer)
+        try DurableFile.createDirectory(folder)
+        let record = CheckpointRecord(version: CheckpointRecord.currentVersion, position: position,
+                                      updatedAtMicroseconds: currentMicroseconds())
+        try DurableFile.write(try JSONEncoder().encode(record), to: folder + "/checkpoint.json")
+    }
+
+    private func folder(_ consumer: String) -> String { directory + "/" + SafeFileName.encode(consumer) }
+
+    private static func fileName(_ position: UInt64) -> String {
+        let digits = String(position)
+        return String(repeating: "0", count: 20 - digits.count) + digits + ".json"
+    }
+}
+
+/// The checkpoint file's content.
+struct CheckpointRecord: Codable {
+    static let currentVersion = 1
+    var version: Int
+    var position: UInt64
+    var updatedAtMicroseconds: Int64
+}
+
