@@ -61,7 +61,8 @@ enum ExitStatus {
             return ExitStatus.badInput
         case .wrongExpectedRevision, .eventIdReused, .appendConditionFailed:
             return ExitStatus.conflict
-        case .streamNotFound, .streamTombstoned, .unsupportedFormat, .corruption, .io, .storeClosed, .unsupported:
+        case .streamNotFound, .streamTombstoned, .unsupportedFormat, .corruption, .io, .storeClosed, .unsupported,
+             .eventDecodingFailed, .timedOut:
             return ExitStatus.failure
         }
     }
