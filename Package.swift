@@ -48,10 +48,11 @@ let package = Package(
             swiftSettings: strictness
         ),
         // A child process for the crash, multi-process and follow tests of StrataLog.
-        .executableTarget(name: "StrataTestWriter", dependencies: ["Strata", "StrataLog"], swiftSettings: strictness),
+        .executableTarget(name: "StrataTestWriter", dependencies: ["Strata", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataConformance"], swiftSettings: strictness),
-        .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataConformance", "StrataTestWriter"], swiftSettings: strictness),
+        .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataConformance", "StrataTestWriter"], swiftSettings: strictness),
         .testTarget(name: "StrataModelTests", dependencies: ["Strata", "StrataModel", "StrataConsumers"], swiftSettings: strictness),
+        .testTarget(name: "StrataConsumersTests", dependencies: ["Strata", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog"], swiftSettings: strictness),
     ]
 )

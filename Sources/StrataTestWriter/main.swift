@@ -9,11 +9,17 @@
 //   StrataTestWriter follow --dir D --count N
 //     subscribes to $all from the start, prints `caughtUp <position>` once it is live and
 //     `event <position> <stream> <revision>` per event; exits 0 after N events.
+//   StrataTestWriter consume --dir D --variant state|checkpoint --path P --batch N --until N
+//     runs a consumer (a StateFileConsumer whose snapshot file is P, or a CheckpointedConsumer
+//     over a FileCheckpointStore in folder P), prints `handled <position>` for each event its
+//     handler sees, and `done <position>` then exits 0 once it has processed position --until.
+//     The state variant exits 4 if an event arrives out of order or twice.
 //
 // Every line is written with one write(2) on stdout, unbuffered, so that a parent that kills
 // the process has read every line the process printed.
 import Foundation
 import Strata
+import StrataConsumers
 import StrataLog
 #if canImport(Glibc)
 import Glibc
@@ -108,6 +114,37 @@ do {
                     break
                 }
             }
+        }
+    case "consume":
+        guard let path = options["path"], let until = intOption("until", default: nil) else { fail("--path and --until are required") }
+        let consumerOptions = ConsumerOptions(batchSize: max(1, intOption("batch", default: 50)!), retry: .none, parkFailures: false)
+        switch options["variant"] {
+        case "state":
+            struct Tally: Codable, Sendable { var count = 0; var last: UInt64 = 0 }
+            let consumer = try StateFileConsumer(snapshotFile: path, store: store, options: consumerOptions, defaultState: Tally()) { tally, event in
+                emit("handled \(event.position)")
+                if event.position != tally.last + 1 {
+                    emit("out-of-order \(event.position) after \(tally.last)")
+                    exit(4)
+                }
+                tally.last = event.position
+                tally.count += 1
+            }
+            consumer.start()
+            try await consumer.waitUntilProcessed(through: UInt64(until), timeout: .seconds(60))
+            await consumer.stop()
+            emit("done \(consumer.state.last) \(consumer.state.count)")
+        case "checkpoint":
+            let consumer = CheckpointedConsumer(name: "killed", store: store, checkpoints: try FileCheckpointStore(directory: path),
+                                                options: consumerOptions) { events, _ in
+                for event in events { emit("handled \(event.position)") }
+            }
+            consumer.start()
+            try await consumer.waitUntilProcessed(through: UInt64(until), timeout: .seconds(60))
+            await consumer.stop()
+            emit("done \(try await consumer.status().checkpoint ?? 0)")
+        default:
+            fail("--variant must be state or checkpoint")
         }
     default:
         fail("unknown command \(command)")

@@ -1,0 +1,123 @@
+import Foundation
+import Strata
+import StrataConsumers
+import Testing
+
+@Suite("State-file consumers and consumer groups")
+struct StateAndGroupTests {
+    struct Totals: Codable, Sendable, Equatable {
+        var count = 0
+        var sum = 0
+    }
+
+    @Test("a state-file consumer saves state and position together and resumes exactly after them")
+    func stateFile() async throws {
+        let store = InMemoryEventStore()
+        let dir = scratch("state")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let file = dir + "/totals.json"
+        for i in 1 ... 10 { try await store.append(to: "n", events: [tick(i)]) }
+        let apply: StateFileConsumer<Totals>.Handler = { totals, event in
+            guard let n = try JSONDecoder().decode([String: Int].self, from: event.data)["n"] else {
+                throw HandlerError(message: "no n at \(event.position)")
+            }
+            totals.count += 1
+            totals.sum += n
+        }
+        let first = try StateFileConsumer(snapshotFile: file, store: store, options: ConsumerOptions(batchSize: 4), defaultState: Totals(), handler: apply)
+        first.start()
+        try await first.waitUntilCaughtUp(timeout: .seconds(10))
+        await first.stop()
+        #expect(first.state == Totals(count: 10, sum: 55) && first.position == 10)
+
+        for i in 11 ... 12 { try await store.append(to: "n", events: [tick(i)]) }
+        let second = try StateFileConsumer(snapshotFile: file, store: store, defaultState: Totals(), handler: apply)
+        #expect(second.state == Totals(count: 10, sum: 55) && second.position == 10)
+        second.start()
+        try await second.waitUntilProcessed(through: 12, timeout: .seconds(10))
+        await second.stop()
+        #expect(second.state == Totals(count: 12, sum: 78))
+
+        // A batch whose handler throws changes neither state nor position.
+        try await store.append(to: "n", events: [EventData(type: "tick", json: #"{"m":1}"#)])
+        let third = try StateFileConsumer(snapshotFile: file, store: store, options: ConsumerOptions(retry: .none, parkFailures: false),
+                                          defaultState: Totals(), handler: apply)
+        await #expect(throws: (any Error).self) { try await third.run() }
+        #expect(third.state == Totals(count: 12, sum: 78) && third.position == 12)
+
+        // A file that is not a snapshot is a typed error.
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: dir + "/bad.json"))
+        #expect(throws: StrataError.self) {
+            _ = try StateFileConsumer(snapshotFile: dir + "/bad.json", store: store, defaultState: Totals(), handler: apply)
+        }
+    }
+
+    @Test("a group partitions by stream, keeps each stream in order, and hands a leaving member's partitions over")
+    func group() async throws {
+        let store = InMemoryEventStore()
+        let group = ConsumerGroup(name: "workers", store: store, checkpoints: MemoryCheckpointStore(),
+                                  options: ConsumerOptions(batchSize: 16), partitionCount: 8)
+        let seen = Collector<(member: String, stream: String, revision: UInt64)>()
+        let gate = Gate()
+        group.join("a") { event in seen.add(("a", event.stream, event.revision)) }
+        group.join("b") { event in
+            if event.stream == group.firstStream(ownedBy: "b", among: 12) { await gate.wait() }
+            seen.add(("b", event.stream, event.revision))
+        }
+        #expect(group.assignments().values.map(\.count).sorted() == [4, 4])
+        group.start()
+        for round in 1 ... 5 {
+            for s in 0 ..< 12 { try await store.append(to: "stream-\(s)", events: [tick(round * 100 + s)]) }
+        }
+        // Member b is stuck on its first event; it leaves, and a takes its partitions.
+        try await waitUntil { seen.values.contains { $0.member == "a" } }
+        group.leave("b")
+        await gate.open()
+        try await group.base.waitUntilProcessed(through: 60, timeout: .seconds(20))
+        await group.stop()
+        #expect(group.assignments() == ["a": Array(0 ..< 8)])
+        let events = seen.values
+        #expect(Set(events.map { "\($0.stream)#\($0.revision)" }).count == 60)
+        var last: [String: UInt64] = [:]
+        for e in events {
+            #expect(e.revision == (last[e.stream] ?? 0) + 1, "\(e.stream) out of order")
+            last[e.stream] = e.revision
+        }
+        // Before leaving, each stream went to the owner of its partition.
+        for e in events where e.member == "b" {
+            #expect(group.partition(of: e.stream) % 2 == 1)
+        }
+    }
+}
+
+extension ConsumerGroup {
+    /// The first of `stream-0 … stream-(n-1)` whose partition `member` owns.
+    func firstStream(ownedBy member: String, among n: Int) -> String? {
+        let owned = Set(assignments()[member] ?? [])
+        return (0 ..< n).map { "stream-\($0)" }.first { owned.contains(partition(of: $0)) }
+    }
+}
+
+/// A one-shot gate tasks wait on.
+actor Gate {
+    private var isOpen = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    func wait() async {
+        if isOpen { return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+    func open() {
+        isOpen = true
+        for w in waiters { w.resume() }
+        waiters.removeAll()
+    }
+}
+
+func waitUntil(_ limit: Duration = .seconds(10), _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + limit
+    while !condition() {
+        guard ContinuousClock.now < deadline else { throw StrataError.timedOut("waiting for a test condition") }
+        try await Task.sleep(for: .milliseconds(2))
+    }
+}
