@@ -15,7 +15,7 @@ struct StrataCommand: AsyncParsableCommand {
             """,
         subcommands: [
             InitCommand.self, AppendCommand.self, ReadCommand.self, TailCommand.self, StreamsCommand.self,
-            StatsCommand.self, VerifyCommand.self, BenchCommand.self, OpenProbeCommand.self,
+            StatsCommand.self, VerifyCommand.self, ConsumersCommand.self, BenchCommand.self, OpenProbeCommand.self,
         ]
     )
 
