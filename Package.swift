@@ -47,6 +47,11 @@ let package = Package(
             ],
             swiftSettings: strictness
         ),
+        // The runnable example of README's "Modeling" section: aggregates, a projector, consumers.
+        .executableTarget(
+            name: "AccountsExample", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataConsumers"],
+            path: "Examples/Accounts", swiftSettings: strictness
+        ),
         // A child process for the crash, multi-process and follow tests of StrataLog.
         .executableTarget(name: "StrataTestWriter", dependencies: ["Strata", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataConformance"], swiftSettings: strictness),

@@ -35,8 +35,11 @@ struct CLIProcess {
     }()
 
     /// Runs `strata ARGUMENTS` in `directory`, feeding `stdin`, and kills it after `timeout` seconds.
-    static func run(_ arguments: [String], in directory: URL, stdin: String? = nil, timeout: Double = 60) async throws -> Outcome {
-        let binary = try #require(executable, "the strata binary was not found next to the tests; run `swift build` first or set STRATA_CLI_PATH")
+    static func run(_ arguments: [String], in directory: URL, stdin: String? = nil, timeout: Double = 60,
+                    program: String = "strata") async throws -> Outcome {
+        let strata = try #require(executable, "the strata binary was not found next to the tests; run `swift build` first or set STRATA_CLI_PATH")
+        // Other programs of the package (the examples) are built next to `strata`.
+        let binary = program == "strata" ? strata : URL(fileURLWithPath: strata).deletingLastPathComponent().appendingPathComponent(program).path
         let id = UUID().uuidString
         let outURL = directory.appendingPathComponent(".out-\(id)")
         let errURL = directory.appendingPathComponent(".err-\(id)")
