@@ -21,6 +21,10 @@ public struct BenchScale: Sendable, Hashable {
     public var sqliteSingleFsync: Int
     /// Iterations of the raw write + fdatasync baseline.
     public var baselineIterations: Int
+    /// Events of the stream typed replay folds into an aggregate.
+    public var modelReplayEvents: Int = 1_000_000
+    /// Events a projector replays.
+    public var projectorEvents: Int = 200_000
 
     /// The full run: figures comparable to the targets in docs/BENCHMARKS.md.
     public static let full = BenchScale(
@@ -43,6 +47,7 @@ public struct BenchScale: Sendable, Hashable {
         latencySamples: 1_000,
         openSmall: 100_000, openLarge: 1_000_000,
         sqliteBatchNone: 100_000, sqliteBatchFsync: 50_000, sqliteSingleFsync: 300,
-        baselineIterations: 50
+        baselineIterations: 50,
+        modelReplayEvents: 200_000, projectorEvents: 50_000
     )
 }

@@ -99,6 +99,30 @@ extension Benchmark {
                 return results
             })
         }
+        list.append(Workload(["model.replay.raw", "model.replay.typed"]) { c in
+            let scratch = try ScratchDirectory(parent: c.directory, name: "model")
+            defer { scratch.remove() }
+            let store = try await c.backend.open(directory: scratch.path, durability: .none)
+            c.options.progress("  filling one stream with \(c.scale.modelReplayEvents) typed events")
+            try await ModelWorkloads.fillLedger(store, events: c.scale.modelReplayEvents, stream: "ledger-bench")
+            var results: [BenchResult] = []
+            if c.wants("model.replay.raw") {
+                results.append(BenchResult(name: "model.replay.raw", value: try await ModelWorkloads.rawReplay(store, events: c.scale.modelReplayEvents, stream: "ledger-bench"), unit: "events/s"))
+            }
+            if c.wants("model.replay.typed") {
+                results.append(BenchResult(name: "model.replay.typed", value: try await ModelWorkloads.typedReplay(store, events: c.scale.modelReplayEvents, stream: "ledger-bench"), unit: "events/s"))
+            }
+            try await store.close()
+            return results
+        })
+        list.append(Workload(["model.projector"]) { c in
+            let scratch = try ScratchDirectory(parent: c.directory, name: "projector")
+            defer { scratch.remove() }
+            let store = try await c.backend.open(directory: scratch.path, durability: .none)
+            let rate = try await ModelWorkloads.projector(store, events: c.scale.projectorEvents, streams: 1000)
+            try await store.close()
+            return [BenchResult(name: "model.projector", value: rate, unit: "events/s")]
+        })
         list.append(Workload(["baseline.write_fsync.end"]) { c in
             [BenchResult(name: "baseline.write_fsync.end", value: try DiskBaseline.writeFsync(iterations: c.scale.baselineIterations, in: c.directory), unit: "iterations/s")]
         })

@@ -175,22 +175,37 @@ public final class Projector: Sendable {
         }
     }
 
-    /// For each event type, the last revision of the stream holding it (from `revision` on).
+    /// For each event type, the last revision of `stream` that holds it, from `revision` on.
+    ///
+    /// What earlier batches learned is kept per stream (events never change, and a stream only
+    /// grows), so each stream is read once in all rather than once per batch: a replay stays
+    /// linear in the size of the log.
     private func latestRevisions(of stream: String, from revision: UInt64) async throws -> [String: UInt64] {
-        var latest: [String: UInt64] = [:]
-        var origin = ReadOrigin.at(revision)
-        do {
-            while true {
-                let page = try await store.readStreamPage(stream, from: origin, direction: .forward, maxCount: 1024)
-                for event in page.events { latest[event.type] = event.revision }
-                guard let next = page.next else { break }
-                origin = .at(next)
+        let info = try await store.streamInfo(stream)
+        var known = latestByStream.get(stream) ?? StreamTypes(scannedThrough: revision - 1, latest: [:])
+        if known.scannedThrough < revision - 1 { known = StreamTypes(scannedThrough: revision - 1, latest: [:]) }
+        if info.lastRevision > known.scannedThrough {
+            var origin = ReadOrigin.at(known.scannedThrough + 1)
+            do {
+                while true {
+                    let page = try await store.readStreamPage(stream, from: origin, direction: .forward, maxCount: 1024)
+                    for event in page.events {
+                        known.latest[event.type] = event.revision
+                        known.scannedThrough = event.revision
+                    }
+                    guard let next = page.next else { break }
+                    origin = .at(next)
+                }
+            } catch StrataError.streamNotFound {
+                return [:]
             }
-        } catch StrataError.streamNotFound {
-            return [:]
+            known.scannedThrough = max(known.scannedThrough, info.lastRevision)
+            latestByStream.set(stream, known)
         }
-        return latest
+        return known.latest
     }
+
+    private let latestByStream = StreamTypeCache()
 
     // MARK: Running
 
@@ -219,6 +234,29 @@ public final class Projector: Sendable {
             count += page.events.count
             guard let next = page.next else { return count }
             origin = .at(next)
+        }
+    }
+}
+
+/// What a projector knows of a stream: through which revision it has read it, and the last
+/// revision of each event type seen.
+struct StreamTypes: Sendable {
+    var scannedThrough: UInt64
+    var latest: [String: UInt64]
+}
+
+/// Per-stream ``StreamTypes``, bounded: cleared when it holds too many streams.
+final class StreamTypeCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [String: StreamTypes] = [:]
+    static let limit = 100_000
+
+    func get(_ stream: String) -> StreamTypes? { lock.withLock { entries[stream] } }
+
+    func set(_ stream: String, _ value: StreamTypes) {
+        lock.withLock {
+            if entries.count >= Self.limit, entries[stream] == nil { entries.removeAll(keepingCapacity: true) }
+            entries[stream] = value
         }
     }
 }
