@@ -313,7 +313,7 @@ struct SegmentFileTests {
         segment.close()
         let original = try fileBytes(path)
 
-        let compressedPath = try SegmentCompression.compress(segmentAt: path)
+        let compressedPath = try #require(try SegmentCompression.compress(segmentAt: path))
         #expect(compressedPath == path + ".gz")
         #expect(!FileManager.default.fileExists(atPath: path))
         #expect(!FileManager.default.fileExists(atPath: compressedPath + ".tmp"))
@@ -332,7 +332,7 @@ struct SegmentFileTests {
         try segment.seal(at: 64 + records.count)
         let path = segment.path
         segment.close()
-        let compressedPath = try SegmentCompression.compress(segmentAt: path)
+        let compressedPath = try #require(try SegmentCompression.compress(segmentAt: path))
         let compressed = try fileBytes(compressedPath)
         try Data(compressed[0..<(compressed.count / 2)]).write(to: URL(fileURLWithPath: compressedPath))
         #expect(throws: FileError.self) { try SegmentCompression.decompress(path: compressedPath) }

@@ -11,8 +11,11 @@ extension LogEngine {
         if configuration.compressSealedSegments, let path = segment.file?.path {
             // The segment stays mapped in this process; other processes pick up the .seg.gz
             // when they next open the directory. A failure leaves the plain segment in place.
+            let gate = compressionGate
+            gate.begin(path)
             Thread.detachNewThread {
-                _ = try? SegmentCompression.compress(segmentAt: path)
+                _ = try? SegmentCompression.compress(segmentAt: path) { rename in try gate.publish(path, rename) }
+                gate.end(path)
             }
         }
         retentionDue = configuration.retention != nil
@@ -53,8 +56,11 @@ extension LogEngine {
             index.firstPosition = newFirst
         }
         for segment in dropped {
-            unlink(segmentsDirectory + "/" + SegmentFile.fileName(firstPosition: segment.firstPosition))
-            unlink(segmentsDirectory + "/" + SegmentFile.fileName(firstPosition: segment.firstPosition, compressed: true))
+            let plain = segmentsDirectory + "/" + SegmentFile.fileName(firstPosition: segment.firstPosition)
+            compressionGate.drop(plain) {
+                unlink(plain)
+                unlink(segmentsDirectory + "/" + SegmentFile.fileName(firstPosition: segment.firstPosition, compressed: true))
+            }
         }
     }
 
@@ -98,6 +104,43 @@ extension LogEngine {
             segment.end = base + buffer.count
             segment.lastRecordCRC = nil
             publishHint()
+        }
+    }
+}
+
+/// Keeps background compression and retention apart: a segment retention drops while it is being
+/// compressed must not reappear as a `.seg.gz` when the compression finishes.
+final class CompressionGate: @unchecked Sendable {
+    private let lock = NSLock()
+    private var active: Set<String> = []
+    private var dropped: Set<String> = []
+
+    /// A compression of the segment at `path` starts.
+    func begin(_ path: String) { lock.withLock { _ = active.insert(path) } }
+
+    /// The compression ended (published, abandoned or failed).
+    func end(_ path: String) {
+        lock.withLock {
+            active.remove(path)
+            dropped.remove(path)
+        }
+    }
+
+    /// Runs `rename` unless the segment was dropped; returns whether it ran. Holding the lock
+    /// across the rename makes "dropped" and "published" exclusive.
+    func publish(_ path: String, _ rename: () throws -> Void) throws -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if dropped.contains(path) { return false }
+        try rename()
+        return true
+    }
+
+    /// Retention drops the segment at `path`: `remove` deletes its files, under the lock.
+    func drop(_ path: String, remove: () -> Void) {
+        lock.withLock {
+            if active.contains(path) { dropped.insert(path) }
+            remove()
         }
     }
 }

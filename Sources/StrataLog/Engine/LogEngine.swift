@@ -34,6 +34,8 @@ final class LogEngine: @unchecked Sendable {
     var wroteSinceOpen = false
     /// Whether a segment was sealed in this batch, so retention should run after it (writer thread).
     var retentionDue = false
+    /// Keeps retention from racing background compressions.
+    let compressionGate = CompressionGate()
     let queue = WriteQueue()
 
     init(directory: String, configuration: LogConfiguration) throws {

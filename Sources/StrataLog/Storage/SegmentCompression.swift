@@ -13,8 +13,15 @@ enum SegmentCompression {
     /// Crash-safe: the gzip file is written as `….seg.gz.tmp`, fsynced and renamed, the directory
     /// fsynced, and only then is the `.seg` removed. After a crash either file may remain; both
     /// hold the same segment.
-    /// - Returns: the path of the `.seg.gz` file.
-    static func compress(segmentAt path: String) throws -> String {
+    ///
+    /// Retention may drop the segment while it is being compressed. `gate` runs the rename and
+    /// returns `false` (without renaming) when the segment was dropped in this process; and when
+    /// the plain file is found gone after the rename (dropped by another process), the new
+    /// `.seg.gz` is removed too. Either way no dropped segment comes back.
+    /// - Returns: the path of the `.seg.gz` file, or `nil` when the segment was dropped.
+    @discardableResult
+    static func compress(segmentAt path: String,
+                         gate: (_ rename: () throws -> Void) throws -> Bool = { rename in try rename(); return true }) throws -> String? {
         let output = path + ".gz"
         let temporary = output + ".tmp"
         let input = open(path, O_RDONLY | O_CLOEXEC)
@@ -38,10 +45,22 @@ enum SegmentCompression {
             unlink(temporary)
             throw error
         }
-        if rename(temporary, output) != 0 { throw FileError.lastIO(path: output, operation: "rename") }
+        let published = try gate {
+            if rename(temporary, output) != 0 { throw FileError.lastIO(path: output, operation: "rename") }
+        }
+        guard published else {
+            unlink(temporary)
+            return nil
+        }
         let directory = parentDirectory(of: path)
         try SegmentFile.syncDirectory(directory)
-        if unlink(path) != 0 { throw FileError.lastIO(path: path, operation: "unlink") }
+        if unlink(path) != 0 {
+            guard errno == ENOENT else { throw FileError.lastIO(path: path, operation: "unlink") }
+            // Retention in another process dropped the segment meanwhile.
+            unlink(output)
+            try SegmentFile.syncDirectory(directory)
+            return nil
+        }
         try SegmentFile.syncDirectory(directory)
         return output
     }
