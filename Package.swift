@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "StrataLog", targets: ["StrataLog"]),
         .library(name: "StrataConformance", targets: ["StrataConformance"]),
         .library(name: "StrataConsumers", targets: ["StrataConsumers"]),
+        .library(name: "StrataSQLite", targets: ["StrataSQLite"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
     ],
     dependencies: [
@@ -25,29 +26,36 @@ let package = Package(
         .target(name: "CStrataCRC"),
         // System zlib, for gzip-compressed sealed segments.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        // System SQLite, used only as the benchmark's baseline.
+        // System SQLite: the SQLite backend and the benchmark's raw baseline.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // The embedded log engine: the default backend.
         .target(name: "StrataLog", dependencies: ["Strata", "CStrataCRC", "CZlib"], swiftSettings: strictness),
         // Checkpointed consumers, projectors' engine: checkpoint stores, parking, groups.
         .target(name: "StrataConsumers", dependencies: ["Strata"], swiftSettings: strictness),
+        // The SQLite backend: one database file, group commit, several processes, transactional checkpoints.
+        .target(name: "StrataSQLite", dependencies: ["Strata", "StrataConsumers", "CSQLite"], swiftSettings: strictness),
         // The backend conformance suite, run by every backend's tests.
         .target(name: "StrataConformance", dependencies: ["Strata"], swiftSettings: strictness),
         // The benchmark workloads behind `strata bench`.
-        .target(name: "StrataBench", dependencies: ["Strata", "StrataLog", "CSQLite"], swiftSettings: strictness),
+        .target(name: "StrataBench", dependencies: ["Strata", "StrataLog", "StrataSQLite"], swiftSettings: strictness),
         // The command-line tool.
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "Strata", "StrataLog", "StrataBench",
+                "Strata", "StrataLog", "StrataSQLite", "StrataBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictness
         ),
         // A child process for the crash, multi-process and follow tests of StrataLog.
         .executableTarget(name: "StrataTestWriter", dependencies: ["Strata", "StrataLog"], swiftSettings: strictness),
+        // A child process for the multi-process tests of StrataSQLite.
+        .executableTarget(name: "StrataSQLiteTestWriter", dependencies: ["Strata", "StrataSQLite"], swiftSettings: strictness),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataConformance"], swiftSettings: strictness),
         .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataConformance", "StrataTestWriter"], swiftSettings: strictness),
+        .testTarget(name: "StrataSQLiteTests",
+                    dependencies: ["Strata", "StrataSQLite", "StrataConsumers", "StrataConformance", "StrataSQLiteTestWriter"],
+                    swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog"], swiftSettings: strictness),
     ]
 )
