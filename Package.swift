@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataConformance"], swiftSettings: strictness),
         .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataConformance", "StrataTestWriter"], swiftSettings: strictness),
         .testTarget(name: "StrataSQLiteTests",
-                    dependencies: ["Strata", "StrataSQLite", "StrataConsumers", "StrataConformance", "StrataSQLiteTestWriter"],
+                    dependencies: ["Strata", "StrataSQLite", "StrataConsumers", "StrataConformance", "StrataSQLiteTestWriter", "CSQLite"],
                     swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog"], swiftSettings: strictness),
     ]

@@ -126,6 +126,9 @@ public final class SQLiteEventStore: EventStore {
             "schema": "v\(SQLiteSchema.version)",
             "synchronous": configuration.synchronous.rawValue,
             "sqlite": SQLiteConnection.libraryVersion,
+            // Group commit at work: operations per transaction since this store opened.
+            "transactions": String(writer.transactions.load(ordering: .relaxed)),
+            "operations": String(writer.operationsCommitted.load(ordering: .relaxed)),
         ])
     }
 

@@ -53,24 +53,41 @@ package final class SQLiteConnection: @unchecked Sendable {
         }
     }
 
-    /// Compiles a statement the caller owns.
+    /// Compiles one statement the caller owns.
+    /// - Throws: ``SQLiteError`` for invalid SQL, or for text holding more than one statement.
     package func prepare(_ sql: String) throws -> SQLiteStatement {
         var statement: OpaquePointer?
-        let rc = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
+        var extra = ""
+        let rc = sql.withCString { text -> Int32 in
+            var tail: UnsafePointer<CChar>?
+            let rc = sqlite3_prepare_v2(handle, text, -1, &statement, &tail)
+            if rc == SQLITE_OK, let tail { extra = String(cString: tail) }
+            return rc
+        }
         guard rc == SQLITE_OK, let statement else {
             throw SQLiteError(code: sqlite3_extended_errcode(handle), message: lastError, operation: "prepare \(sql)", path: path)
         }
-        return SQLiteStatement(statement, connection: self, sql: sql)
+        let compiled = SQLiteStatement(statement, connection: self, sql: sql)
+        if extra.contains(where: { !$0.isWhitespace && $0 != ";" }) {
+            throw SQLiteError(code: SQLITE_MISUSE, message: "one SQL statement at a time; the text goes on with \"\(extra.prefix(40))\"",
+                              operation: "prepare \(sql)", path: path)
+        }
+        return compiled
     }
 
     /// A statement compiled once per connection and kept; the caller resets it after use
-    /// (``SQLiteStatement/reset()``), normally with `defer`.
+    /// (``SQLiteStatement/reset()``), normally with `defer`. The cache holds at most
+    /// ``maxCachedStatements`` (it starts over when full, for callers that vary their SQL text).
     package func cached(_ sql: String) throws -> SQLiteStatement {
         if let statement = statements[sql] { return statement }
         let statement = try prepare(sql)
+        if statements.count >= SQLiteConnection.maxCachedStatements { statements.removeAll() }
         statements[sql] = statement
         return statement
     }
+
+    /// The most statements one connection keeps compiled.
+    package static let maxCachedStatements = 256
 
     /// Runs one statement of the cache that returns no rows, with parameters bound by `bind`.
     package func run(_ sql: String, _ bind: (SQLiteStatement) -> Void = { _ in }) throws {

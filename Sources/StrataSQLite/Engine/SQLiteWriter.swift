@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import Synchronization
 
 /// The one writer of a ``SQLiteEventStore``: a thread that owns the write connection, takes
 /// every operation queued since its last transaction and runs them in one `BEGIN IMMEDIATE`
@@ -51,6 +52,9 @@ final class SQLiteWriter: @unchecked Sendable {
     private let db: SQLiteConnection
     private let notifier: AppendNotifier
     private let maxBatchEvents: Int
+    /// Group-commit transactions committed since the store opened, and the operations they held.
+    let transactions = Atomic<Int>(0)
+    let operationsCommitted = Atomic<Int>(0)
 
     init(db: SQLiteConnection, notifier: AppendNotifier, maxBatchEvents: Int) {
         self.db = db
@@ -163,6 +167,8 @@ final class SQLiteWriter: @unchecked Sendable {
             for op in batch { op.fail(reported) }
             return
         }
+        transactions.add(1, ordering: .relaxed)
+        operationsCommitted.add(batch.count, ordering: .relaxed)
         for completion in completions { completion.finish() }
         notifier.advance(to: head)
     }
