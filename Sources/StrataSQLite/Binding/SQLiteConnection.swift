@@ -16,8 +16,13 @@ package final class SQLiteConnection: @unchecked Sendable {
     private var statements: [String: SQLiteStatement] = [:]
     private var isClosed = false
 
+    /// Process-wide settings, applied once before the first connection opens: without memory
+    /// statistics, SQLite's allocator takes no global mutex.
+    private static let configured: Bool = strata_sqlite3_disable_memory_statistics() == SQLITE_OK
+
     /// Opens (creating when missing, unless `readOnly`) a database file.
     package init(path: String, readOnly: Bool = false) throws {
+        _ = SQLiteConnection.configured
         self.path = path
         var handle: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
