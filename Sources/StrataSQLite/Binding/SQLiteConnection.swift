@@ -150,6 +150,9 @@ package struct SQLiteError: Error, CustomStringConvertible {
 
     /// The database is locked by another connection (after the busy timeout, if any).
     package var isBusy: Bool { code & 0xFF == SQLITE_BUSY || code & 0xFF == SQLITE_LOCKED }
+    /// A UNIQUE or PRIMARY KEY constraint failed.
+    /// (`SQLITE_CONSTRAINT_UNIQUE` and `SQLITE_CONSTRAINT_PRIMARYKEY`, macros Swift does not import.)
+    package var isUniqueViolation: Bool { code == SQLITE_CONSTRAINT | (8 << 8) || code == SQLITE_CONSTRAINT | (6 << 8) }
     /// The file is not a SQLite database.
     package var isNotADatabase: Bool { code & 0xFF == SQLITE_NOTADB }
 

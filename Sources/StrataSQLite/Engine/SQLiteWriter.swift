@@ -137,14 +137,17 @@ final class SQLiteWriter: @unchecked Sendable {
         }
     }
 
-    /// Runs one group-commit transaction.
-    private func process(_ batch: [Operation]) {
+    /// Runs one group-commit transaction. The first try skips looking up new event ids
+    /// (``TransactionState/assumesNewIDs``); when an INSERT then meets a stored id, the
+    /// transaction is rolled back and the batch runs again with every lookup, which decides
+    /// exactly as the first try would have had it looked.
+    private func process(_ batch: [Operation], lookingUpIDs: Bool = false) {
         var completions: [Completion] = []
         completions.reserveCapacity(batch.count)
         var head: UInt64 = 0
         do {
             try db.run("BEGIN IMMEDIATE")
-            let state = TransactionState(db: db)
+            let state = TransactionState(db: db, assumesNewIDs: !lookingUpIDs)
             head = UInt64(bitPattern: try db.integer("SELECT COALESCE(MAX(position), 0) FROM strata_events"))
             // Recorded times never go backwards along $all, even if the clock does.
             let lastRecorded = try db.integer("SELECT recorded_at FROM strata_events WHERE position = ?") { $0.bind(1, head) }
@@ -161,6 +164,10 @@ final class SQLiteWriter: @unchecked Sendable {
             }
             head = planner.head
             try db.run("COMMIT")
+        } catch let error as SQLiteError where error.isUniqueViolation && !lookingUpIDs {
+            db.rollbackQuietly()
+            process(batch, lookingUpIDs: true)
+            return
         } catch {
             db.rollbackQuietly()
             let reported = (error as? SQLiteError)?.strataError ?? error
@@ -180,7 +187,17 @@ final class SQLiteWriter: @unchecked Sendable {
                        now: Int64) throws -> Completion {
         switch op {
         case .append(let requests, let appendCondition, let c):
-            switch try planner.plan(requests, condition: appendCondition) {
+            let plan: AppendPlan
+            do {
+                plan = try planner.plan(requests, condition: appendCondition)
+            } catch is StrataError where state.assumesNewIDs {
+                // Idempotency is decided before the checks that failed: decide again with the
+                // ids looked up (a failed plan leaves the planner unchanged).
+                state.assumesNewIDs = false
+                defer { state.assumesNewIDs = true }
+                plan = try planner.plan(requests, condition: appendCondition)
+            }
+            switch plan {
             case .idempotent(let results):
                 return .results(c, results)
             case .write(let results, _):

@@ -4,12 +4,22 @@ import Strata
 /// The append planner's view of the database inside the writer's open transaction. Every
 /// answer is read from the file inside that transaction (never from a cache kept between
 /// transactions), so appends by other processes are always seen.
+///
+/// While ``assumesNewIDs`` is set, ``containsAny(of:)`` answers "none" without looking: the
+/// unique index on `strata_events.id` then catches a stored id at INSERT, and the writer runs
+/// the batch again with lookups (see `SQLiteWriter`). Retries are rare; the lookup of every id
+/// of every append is not.
 final class TransactionState: AppendStateSource {
     let db: SQLiteConnection
+    /// Whether to skip the lookup of new ids (the optimistic path).
+    var assumesNewIDs: Bool
     /// Stream rows read or written in this transaction, by name (nil: the stream is unknown).
     private var rows: [String: StreamRow?] = [:]
 
-    init(db: SQLiteConnection) { self.db = db }
+    init(db: SQLiteConnection, assumesNewIDs: Bool) {
+        self.db = db
+        self.assumesNewIDs = assumesNewIDs
+    }
 
     /// The stream's row in this transaction, if it has one.
     func row(_ stream: String) throws -> StreamRow? {
@@ -40,6 +50,7 @@ final class TransactionState: AppendStateSource {
     }
 
     func containsAny(of ids: [UUID]) throws -> Bool {
+        if assumesNewIDs { return false }
         let query = try db.cached("SELECT 1 FROM strata_events WHERE id = ?")
         for id in ids {
             query.bind(1, id)
