@@ -57,6 +57,15 @@ public final class SQLiteEventStore: EventStore {
         writer.start()
     }
 
+    /// A store released without `close()` still stops its writer thread and closes its connections.
+    deinit {
+        guard !closed.load(ordering: .acquiring) else { return }
+        writer.stopWithoutWaiting()
+        readers.close()
+        watcher.close()
+        notifier.close()
+    }
+
     private func checkOpen() throws {
         if closed.load(ordering: .acquiring) { throw StrataError.storeClosed(reason: "close() was called") }
     }

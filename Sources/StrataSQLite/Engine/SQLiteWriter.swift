@@ -15,7 +15,8 @@ final class SQLiteWriter: @unchecked Sendable {
         case append([AppendRequest], AppendCondition?, CheckedContinuation<[AppendResult], any Error>)
         case delete(stream: String, expected: ExpectedRevision, mode: DeleteMode, CheckedContinuation<Void, any Error>)
         case setMetadata(stream: String, metadata: StreamMetadata, CheckedContinuation<Void, any Error>)
-        case close(CheckedContinuation<Void, any Error>)
+        /// Stop after everything queued before; resume the continuation, if any, once stopped.
+        case close(CheckedContinuation<Void, any Error>?)
 
         var eventCount: Int {
             guard case .append(let requests, _, _) = self else { return 1 }
@@ -25,7 +26,8 @@ final class SQLiteWriter: @unchecked Sendable {
         func fail(_ error: any Error) {
             switch self {
             case .append(_, _, let c): c.resume(throwing: error)
-            case .delete(_, _, _, let c), .setMetadata(_, _, let c), .close(let c): c.resume(throwing: error)
+            case .delete(_, _, _, let c), .setMetadata(_, _, let c): c.resume(throwing: error)
+            case .close(let c): c?.resume(throwing: error)
             }
         }
     }
@@ -88,6 +90,9 @@ final class SQLiteWriter: @unchecked Sendable {
         try await withCheckedThrowingContinuation { enqueue(.close($0)) }
     }
 
+    /// Asks the thread to stop after the queued work without waiting (a store released unclosed).
+    func stopWithoutWaiting() { enqueue(.close(nil)) }
+
     private func enqueue(_ operation: Operation) {
         condition.lock()
         guard accepting else {
@@ -123,15 +128,15 @@ final class SQLiteWriter: @unchecked Sendable {
     private func run() {
         while true {
             var batch = takeBatch()
-            var closing: CheckedContinuation<Void, any Error>?
+            var closing: CheckedContinuation<Void, any Error>??
             if case .close(let c) = batch.last {
-                closing = c
+                closing = .some(c)
                 batch.removeLast()
             }
             if !batch.isEmpty { process(batch) }
             if let closing {
                 db.close()
-                closing.resume()
+                closing?.resume()
                 return
             }
         }
