@@ -45,4 +45,23 @@ struct SQLiteCLITests {
             #expect(outcome.status == 2 && outcome.stderr.contains("unknown store URL"), "\(url): \(outcome)")
         }
     }
+
+    @Test("bench --store sqlite: measures the SQLite backend next to raw SQLite and removes its files")
+    func bench() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let outcome = try await CLIProcess.run(
+            ["bench", "--store", "sqlite:unused.db", "--quick", "--json", "--only", "append.batch1.fsync", "--only", "sqlite.append.batch1.fsync",
+             "--work-dir", dir.url.path], in: dir.url, timeout: 120)
+        #expect(outcome.status == 0, "\(outcome)")
+        let report = try jsonObject(try #require(outcome.lines.first))
+        let machine = try #require(report["machine"] as? [String: Any])
+        #expect(machine["backend"] as? String == "sqlite")
+        let results = try #require(report["results"] as? [[String: Any]])
+        #expect(results.map { $0["name"] as? String } == ["append.batch1.fsync", "sqlite.append.batch1.fsync"])
+        #expect(results.allSatisfy { ((($0["value"] as? NSNumber)?.doubleValue) ?? 0) > 0 })
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.url.path).filter { $0.hasPrefix("strata-bench") }
+        #expect(leftovers.isEmpty, "workload directories are removed")
+        #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("unused.db").path))
+    }
 }

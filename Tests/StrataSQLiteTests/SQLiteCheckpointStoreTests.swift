@@ -154,6 +154,40 @@ struct SQLiteCheckpointStoreTests {
         try await store.close()
     }
 
+    @Test("an append that waits past the busy timeout for a held checkpoint transaction fails with io, stores nothing, and the store goes on")
+    func appendWaitsForLock() async throws {
+        let dir = TestFiles.directory("busy")
+        defer { TestFiles.remove(dir) }
+        let configuration = SQLiteConfiguration(busyTimeoutMilliseconds: 200)
+        let store = try SQLiteEventStore(path: dir + "/events.db", configuration: configuration)
+        let checkpoints = try SQLiteCheckpointStore(sharing: store)
+        let (lockHeld, announceLockHeld) = AsyncStream<Void>.makeStream()
+        let (releaseSignal, releaseLock) = AsyncStream<Void>.makeStream()
+        let holder = Task {
+            try await checkpoints.commit(consumer: "slow", through: 1) { tx in
+                try tx.execute("CREATE TABLE slow(n INTEGER)")
+                announceLockHeld.yield()
+                for await _ in releaseSignal { break } // hold the write lock until the test says so
+            }
+        }
+        for await _ in lockHeld { break }
+        do {
+            try await store.append(to: "s", event: EventData(type: "e", json: "{}"))
+            Issue.record("the append succeeded while another connection held the write lock")
+        } catch let error as StrataError {
+            guard case .io(_, _, let reason) = error else { throw error }
+            #expect(reason.contains("locked"), "\(reason)")
+        }
+        releaseLock.yield()
+        try await holder.value
+        #expect(try await checkpoints.checkpoint(for: "slow") == 1)
+        #expect(try await store.headPosition() == 0)
+        let result = try await store.append(to: "s", event: EventData(type: "e", json: "{}"))
+        #expect(result.firstPosition == 1 && result.firstRevision == 1)
+        try await checkpoints.close()
+        try await store.close()
+    }
+
     @Test("reset sets or forgets a checkpoint")
     func reset() async throws {
         let (store, checkpoints, dir) = try await Self.fixture("reset")
