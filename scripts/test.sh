@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 export PATH="/opt/swift/usr/bin:$PATH"
 
-# System libraries the package links: zlib (gzip segments) and SQLite (the benchmark baseline).
+# System libraries the package links: zlib (gzip segments) and SQLite (the SQLite backend and the
+# benchmark baseline).
 missing=()
 for pkg in zlib1g-dev libsqlite3-dev gzip; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -15,7 +15,9 @@ public struct BenchScale: Sendable, Hashable {
     /// Events of the stores behind `open.1m` and `open.10m`.
     public var openSmall: Int
     public var openLarge: Int
-    /// Events SQLite appends in batches of 1000 (sync off and full) and singly with sync full.
+    /// Events raw SQLite appends in batches of 1000 (sync off and full) and singly with sync full:
+    /// the counts of the matching `append.*` workloads, so that each ratio compares tables of
+    /// the same size (an index's insert cost grows with the table).
     public var sqliteBatchNone: Int
     public var sqliteBatchFsync: Int
     public var sqliteSingleFsync: Int
@@ -34,7 +36,7 @@ public struct BenchScale: Sendable, Hashable {
         readEvents: 1_000_000, readStreams: 1_000,
         latencySamples: 5_000,
         openSmall: 1_000_000, openLarge: 10_000_000,
-        sqliteBatchNone: 500_000, sqliteBatchFsync: 200_000, sqliteSingleFsync: 2_000,
+        sqliteBatchNone: 2_000_000, sqliteBatchFsync: 1_000_000, sqliteSingleFsync: 2_000,
         baselineIterations: 200
     )
 
@@ -46,7 +48,7 @@ public struct BenchScale: Sendable, Hashable {
         readEvents: 200_000, readStreams: 200,
         latencySamples: 1_000,
         openSmall: 100_000, openLarge: 1_000_000,
-        sqliteBatchNone: 100_000, sqliteBatchFsync: 50_000, sqliteSingleFsync: 300,
+        sqliteBatchNone: 200_000, sqliteBatchFsync: 100_000, sqliteSingleFsync: 300,
         baselineIterations: 50,
         modelReplayEvents: 200_000, projectorEvents: 50_000
     )

@@ -10,7 +10,8 @@ struct StrataCommand: AsyncParsableCommand {
         abstract: "Append, read, follow and check Strata event stores.",
         discussion: """
             Every command takes --store URL: file:PATH (the embedded log engine, default \
-            \(StoreURL.defaultText)) or memory: (a fresh store that lives as long as the command).
+            \(StoreURL.defaultText)), sqlite:PATH (one SQLite database file, e.g. sqlite:./events.db) \
+            or memory: (a fresh store that lives as long as the command).
             Exit status: 0 success, 1 store failure or corruption found, 2 bad input, 3 conflict.
             """,
         subcommands: [
@@ -62,7 +63,7 @@ struct StrataCommand: AsyncParsableCommand {
 
 /// Options every command accepts.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The store: file:PATH or memory:.", valueName: "URL"))
+    @Option(name: .long, help: ArgumentHelp("The store: file:PATH, sqlite:PATH or memory:.", valueName: "URL"))
     var store: String = StoreURL.defaultText
 
     /// The parsed store URL.

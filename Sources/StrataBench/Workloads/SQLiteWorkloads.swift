@@ -1,24 +1,19 @@
 import Foundation
 import Strata
+import StrataSQLite
 
-/// The same appends and reads on SQLite through the C API: WAL, the events table with a global
-/// autoincrement position and UNIQUE(stream, revision), prepared statements, one transaction
-/// per batch that reads the stream's last revision and inserts the batch. Reads build the same
-/// `RecordedEvent` values a Strata read returns, so the comparison includes that cost on both sides.
+/// The same appends and reads on SQLite through the C API, written by hand into the schema the
+/// SQLite backend uses (`SQLiteSchema`, docs/SQLITE.md): WAL, prepared statements, one
+/// transaction per batch that reads the stream's row, inserts the batch and moves the stream's
+/// last revision. No idempotency check, no group commit, no planner: the floor a backend on
+/// this schema can approach. Reads build the same `RecordedEvent` values a Strata read returns,
+/// so the comparison includes that cost on both sides.
 enum SQLiteWorkloads {
-    static let schema = """
-        CREATE TABLE IF NOT EXISTS events(
-            position INTEGER PRIMARY KEY AUTOINCREMENT,
-            stream TEXT, revision INTEGER, id BLOB, type TEXT, data BLOB, metadata BLOB, recorded_at INTEGER,
-            UNIQUE(stream, revision));
-        """
-
-    /// A database in WAL mode with `synchronous` FULL (an fsync per commit) or OFF.
+    /// A database with the backend's schema and pragmas; `synchronous` FULL (an fsync per
+    /// commit) for `fsync`, OFF for `none` (what the SQLite backend uses for the same durability).
     static func open(_ path: String, durability: BenchDurability) throws -> SQLiteConnection {
         let db = try SQLiteConnection(path: path)
-        try db.execute("PRAGMA journal_mode=WAL;")
-        try db.execute("PRAGMA synchronous=\(durability == .fsync ? "FULL" : "OFF");")
-        try db.execute(schema)
+        try SQLiteSchema.prepare(db, configuration: SQLiteBenchBackend.configuration(durability))
         return db
     }
 
@@ -54,14 +49,17 @@ enum SQLiteWorkloads {
             }
         }
         let db = try open(path, durability: .none)
-        let select = try db.prepare("SELECT position, stream, revision, id, type, data, metadata, recorded_at FROM events ORDER BY position")
+        let select = try db.prepare("""
+            SELECT e.position, s.name, e.revision, e.id, e.recorded_at, e.type, e.content_type, e.metadata, e.data
+            FROM strata_events e JOIN strata_streams s ON s.id = e.stream_id ORDER BY e.position
+            """)
         var count = 0
         var last: RecordedEvent?
         let start = Stopwatch.now()
         while try select.step() {
-            last = RecordedEvent(id: select.uuid(3), stream: select.text(1), revision: UInt64(select.int64(2)),
-                                 position: UInt64(select.int64(0)), recordedAtMicroseconds: select.int64(7),
-                                 type: select.text(4), data: select.data(5) ?? Data(), metadata: select.data(6))
+            last = RecordedEvent(id: select.uuid(3) ?? UUID(), stream: select.text(1), revision: select.uint64(2),
+                                 position: select.uint64(0), recordedAtMicroseconds: select.int64(4), type: select.text(5),
+                                 contentType: ContentType(select.text(6)), data: select.data(8), metadata: select.optionalData(7))
             count += 1
         }
         let seconds = Stopwatch.seconds(since: start)
@@ -70,37 +68,57 @@ enum SQLiteWorkloads {
         return Double(count) / seconds
     }
 
-    /// Appends one batch to one stream in one transaction, as a SQLite backend would.
+    /// Appends one batch to one stream in one transaction, by hand.
     final class BatchWriter {
-        let begin, commit, lastRevision, insert: SQLiteStatement
+        let begin, commit, streamRow, newStream, insert, moveRevision: SQLiteStatement
+        let db: SQLiteConnection
 
         init(_ db: SQLiteConnection) throws {
+            self.db = db
             begin = try db.prepare("BEGIN IMMEDIATE")
             commit = try db.prepare("COMMIT")
-            lastRevision = try db.prepare("SELECT COALESCE(MAX(revision), 0) FROM events WHERE stream = ?")
-            insert = try db.prepare("INSERT INTO events(stream, revision, id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            streamRow = try db.prepare("SELECT id, last_revision FROM strata_streams WHERE name = ?")
+            newStream = try db.prepare("INSERT INTO strata_streams(name) VALUES (?)")
+            insert = try db.prepare(SQLiteSchema.insertEvent)
+            moveRevision = try db.prepare("UPDATE strata_streams SET last_revision = ? WHERE id = ?")
         }
 
         func append(_ events: [EventData], to stream: String) throws {
             try begin.step()
             begin.reset()
-            lastRevision.bind(1, stream)
-            try lastRevision.step()
-            var revision = lastRevision.int64(0)
-            lastRevision.reset()
+            streamRow.bind(1, stream)
+            var streamID: Int64
+            var revision: Int64 = 0
+            if try streamRow.step() {
+                streamID = streamRow.int64(0)
+                revision = streamRow.int64(1)
+                streamRow.reset()
+            } else {
+                streamRow.reset()
+                newStream.bind(1, stream)
+                try newStream.step()
+                newStream.reset()
+                streamID = db.lastInsertRowID
+            }
             let now = currentMicroseconds()
             for event in events {
                 revision += 1
-                insert.bind(1, stream)
-                insert.bind(2, revision)
-                insert.bind(3, event.id)
-                insert.bind(4, event.type)
-                insert.bind(5, event.data)
-                if let metadata = event.metadata { insert.bind(6, metadata) } else { insert.bindNull(6) }
-                insert.bind(7, now)
+                insert.bindNull(1) // SQLite assigns the next position
+                insert.bind(2, streamID)
+                insert.bind(3, revision)
+                insert.bind(4, event.id)
+                insert.bind(5, now)
+                insert.bind(6, event.type)
+                insert.bind(7, event.contentType.rawValue)
+                insert.bind(8, event.metadata)
+                insert.bind(9, event.data)
                 try insert.step()
                 insert.reset()
             }
+            moveRevision.bind(1, revision)
+            moveRevision.bind(2, streamID)
+            try moveRevision.step()
+            moveRevision.reset()
             try commit.step()
             commit.reset()
         }

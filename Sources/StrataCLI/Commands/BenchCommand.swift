@@ -9,7 +9,8 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Measure appends, reads, subscriptions and open time, next to SQLite and the raw disk.",
         discussion: """
-            The backend is the one --store names (file: runs the log engine, memory: the in-memory store);
+            The backend is the one --store names (file: runs the log engine, sqlite: the SQLite backend,
+            memory: the in-memory store; the path is not used);
             the workloads create their own stores in fresh directories under --work-dir and remove them.
             Prints a table of name, value, unit; with --json, one JSON object on stdout:
               {"machine": {...}, "command": "...", "results": [{"name", "value", "unit"}, ...]}
@@ -40,7 +41,10 @@ struct BenchCommand: AsyncParsableCommand {
         }
         let options = BenchOptions(
             scale: quick ? .quick : .full, only: only, workDirectory: workDirectory,
-            openProbe: { directory in try await OpenProbeCommand.runInChild(store: "file:\(directory)") },
+            openProbe: { directory in
+                let store = if case .sqlite = url { "sqlite:" + SQLiteBenchBackend.databasePath(in: directory) } else { "file:\(directory)" }
+                return try await OpenProbeCommand.runInChild(store: store)
+            },
             progress: { line in
                 StandardOutput.stderr.writeLine("bench: " + line, flushing: true)
             })
@@ -50,6 +54,8 @@ struct BenchCommand: AsyncParsableCommand {
             report = try await Benchmark(backend: MemoryBenchBackend(), options: options).run()
         case .file:
             report = try await StoreURL.runLogBenchmark(options)
+        case .sqlite:
+            report = try await Benchmark(backend: SQLiteBenchBackend(), options: options).run()
         }
         for (name, reason) in report.skipped {
             StandardOutput.stderr.writeLine("bench: skipped \(name): \(reason)", flushing: true)

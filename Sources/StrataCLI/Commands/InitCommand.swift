@@ -19,7 +19,7 @@ struct InitCommand: AsyncParsableCommand {
         switch url {
         case .memory:
             StandardOutput.stdout.writeLine("memory: stores need no initialization; nothing persists")
-        case .file(let path):
+        case .file(let path), .sqlite(let path):
             StandardOutput.stdout.writeLine(existed ? "store at \(path) is ready (head position \(head))" : "created store at \(path)")
         }
         StandardOutput.stdout.flush()

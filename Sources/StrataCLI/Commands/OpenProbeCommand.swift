@@ -15,7 +15,14 @@ struct OpenProbeCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let measurement = try await StoreURL.measureLogOpen(try global.storeURL())
+        let url = try global.storeURL()
+        let measurement: OpenMeasurement
+        if case .sqlite(let path) = url {
+            guard url.exists else { throw CommandFailure.noStore(path: path) }
+            measurement = try await OpenWorkload.measure(SQLiteBenchBackend(), directory: (path as NSString).deletingLastPathComponent)
+        } else {
+            measurement = try await StoreURL.measureLogOpen(url)
+        }
         var out = JSONWriter()
         out.beginObject()
         out.key("milliseconds")

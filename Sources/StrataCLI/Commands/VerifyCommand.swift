@@ -20,6 +20,9 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let url = try global.storeURL()
+        if case .sqlite(let path) = url {
+            throw CommandFailure.notApplicable("verify checks file: stores; check a SQLite file with `sqlite3 \(path) 'PRAGMA integrity_check'`")
+        }
         guard case .file(let path) = url else {
             throw CommandFailure.notApplicable("verify checks file: stores; \(url) has nothing on disk")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataSQLite
 
 /// Where a command's store lives, parsed from `--store`. The only place that knows URL schemes.
 enum StoreURL: Equatable, CustomStringConvertible {
@@ -7,6 +8,9 @@ enum StoreURL: Equatable, CustomStringConvertible {
     case file(path: String)
     /// A fresh in-memory store: `memory:`. Nothing persists after the command ends.
     case memory
+    /// The SQLite backend in one database file: `sqlite:PATH` (`sqlite:./events.db`,
+    /// `sqlite:/abs/events.db`, or `sqlite://PATH`).
+    case sqlite(path: String)
 
     /// The default when `--store` is not given.
     static let defaultText = "file:./strata-data"
@@ -16,6 +20,13 @@ enum StoreURL: Equatable, CustomStringConvertible {
     init(parsing text: String) throws {
         if text == "memory:" || text == "memory://" {
             self = .memory
+            return
+        }
+        if text.hasPrefix("sqlite:") {
+            var path = String(text.dropFirst("sqlite:".count))
+            if path.hasPrefix("//") { path.removeFirst(2) }
+            guard !path.isEmpty, !path.hasSuffix("/") else { throw StrataError.unknownStoreURL(text) }
+            self = .sqlite(path: path)
             return
         }
         if text.hasPrefix("file:") {
@@ -32,6 +43,7 @@ enum StoreURL: Equatable, CustomStringConvertible {
         switch self {
         case .file(let path): "file:\(path)"
         case .memory: "memory:"
+        case .sqlite(let path): "sqlite:\(path)"
         }
     }
 
@@ -43,13 +55,16 @@ enum StoreURL: Equatable, CustomStringConvertible {
         case existing
     }
 
-    /// Whether the store's directory already exists (always true for memory stores).
+    /// Whether the store's directory (or database file) already exists (always true for memory stores).
     var exists: Bool {
         switch self {
         case .memory: return true
         case .file(let path):
             var isDirectory: ObjCBool = false
             return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+        case .sqlite(let path):
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
         }
     }
 
@@ -63,6 +78,11 @@ enum StoreURL: Equatable, CustomStringConvertible {
                 throw CommandFailure.noStore(path: path)
             }
             return try StoreURL.openLog(directory: path)
+        case .sqlite(let path):
+            if access == .existing && !exists {
+                throw CommandFailure.noStore(path: path)
+            }
+            return try SQLiteEventStore(path: path)
         }
     }
 }

@@ -1,0 +1,119 @@
+import Foundation
+import Strata
+
+/// Strata's tables in a SQLite file, version 1 (docs/SQLITE.md describes every column). Every
+/// table is prefixed `strata_`, so an application may keep its own tables (read models) in the
+/// same file.
+package enum SQLiteSchema {
+    /// The schema version this build writes and reads.
+    package static let version = 1
+
+    /// The tables and indexes of version 1.
+    package static let tables = """
+        CREATE TABLE strata_meta(
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE strata_streams(
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            last_revision INTEGER NOT NULL DEFAULT 0,
+            deleted_through INTEGER NOT NULL DEFAULT 0,
+            tombstoned INTEGER NOT NULL DEFAULT 0,
+            max_count INTEGER,
+            max_age REAL,
+            truncate_before INTEGER,
+            custom BLOB
+        );
+        CREATE TABLE strata_events(
+            position INTEGER PRIMARY KEY,
+            stream_id INTEGER NOT NULL,
+            revision INTEGER NOT NULL,
+            id BLOB NOT NULL,
+            recorded_at INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            metadata BLOB,
+            data BLOB NOT NULL
+        );
+        CREATE UNIQUE INDEX strata_events_id ON strata_events(id);
+        CREATE UNIQUE INDEX strata_events_stream ON strata_events(stream_id, revision);
+        CREATE TABLE strata_checkpoints(
+            consumer TEXT PRIMARY KEY,
+            position INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE strata_parked(
+            consumer TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            stream TEXT NOT NULL,
+            revision INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            error TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            parked_at INTEGER NOT NULL,
+            PRIMARY KEY(consumer, position)
+        ) WITHOUT ROWID;
+        """
+
+    /// The insert of one event, shared by the backend and the benchmark's raw baseline.
+    package static let insertEvent = """
+        INSERT INTO strata_events(position, stream_id, revision, id, recorded_at, type, content_type, metadata, data) \
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
+    /// Puts a connection into the mode every Strata connection uses (WAL, the busy timeout, a
+    /// larger page cache), then creates the tables in an empty file or checks the version of an
+    /// existing one.
+    ///
+    /// - Throws: ``StrataError/unsupportedFormat(path:found:supported:)`` for a file written by a
+    ///   newer Strata or a file that is not a SQLite database; ``StrataError/io(path:operation:reason:)``.
+    package static func prepare(_ db: SQLiteConnection, configuration: SQLiteConfiguration) throws {
+        try SQLiteError.mapped {
+            db.setBusyTimeout(milliseconds: configuration.busyTimeoutMilliseconds)
+            let mode = try journalMode(db)
+            if mode != "wal" {
+                throw StrataError.io(path: db.path, operation: "PRAGMA journal_mode=WAL",
+                                     reason: "SQLite kept journal mode \(mode); WAL needs a local file system with shared memory")
+            }
+            try db.execute("PRAGMA synchronous=\(configuration.synchronous.pragma); PRAGMA cache_size=-\(configuration.cacheKiB)")
+            if try installedVersion(db) == SQLiteSchema.version { return }
+            try db.execute("BEGIN IMMEDIATE")
+            do {
+                // Another connection may have created the tables since the check above.
+                if try installedVersion(db) == nil {
+                    try db.execute(tables)
+                    try db.execute("INSERT INTO strata_meta(key, value) VALUES ('schema_version', '\(version)')")
+                }
+                try db.execute("COMMIT")
+            } catch {
+                db.rollbackQuietly()
+                throw error
+            }
+        }
+    }
+
+    /// Switches to WAL (persistent in the file) and returns the mode SQLite reports.
+    private static func journalMode(_ db: SQLiteConnection) throws -> String {
+        let statement = try db.prepare("PRAGMA journal_mode=WAL")
+        return try statement.step() ? statement.text(0).lowercased() : ""
+    }
+
+    /// The version in `strata_meta`, or nil when the file has no Strata tables yet.
+    /// - Throws: ``StrataError/unsupportedFormat(path:found:supported:)`` for another version
+    ///   or a `strata_meta` without a readable version.
+    static func installedVersion(_ db: SQLiteConnection) throws -> Int? {
+        let exists = try db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'strata_meta'")
+        guard try exists.step() else { return nil }
+        let query = try db.prepare("SELECT value FROM strata_meta WHERE key = 'schema_version'")
+        guard try query.step(), let found = Int(query.text(0)) else {
+            throw StrataError.unsupportedFormat(path: db.path, found: "a strata_meta table without a schema version",
+                                                supported: "Strata SQLite schema v\(version)")
+        }
+        // Version 1 is the first; a later version adds its migration from older ones here.
+        if found != version {
+            throw StrataError.unsupportedFormat(path: db.path, found: "Strata SQLite schema v\(found)", supported: "Strata SQLite schema v\(version)")
+        }
+        return found
+    }
+}
