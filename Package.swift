@@ -13,6 +13,9 @@ let package = Package(
         .library(name: "StrataLog", targets: ["StrataLog"]),
         .library(name: "StrataConformance", targets: ["StrataConformance"]),
         .library(name: "StrataConsumers", targets: ["StrataConsumers"]),
+        .library(name: "StrataSchema", targets: ["StrataSchema"]),
+        .executable(name: "strata-codegen", targets: ["StrataCodegen"]),
+        .plugin(name: "StrataCodegenPlugin", targets: ["StrataCodegenPlugin"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
     ],
     dependencies: [
@@ -31,6 +34,12 @@ let package = Package(
         .target(name: "StrataLog", dependencies: ["Strata", "CStrataCRC", "CZlib"], swiftSettings: strictness),
         // Checkpointed consumers, projectors' engine: checkpoint stores, parking, groups.
         .target(name: "StrataConsumers", dependencies: ["Strata"], swiftSettings: strictness),
+        // Event schemas: config loading, validation at append, Swift code generation.
+        .target(name: "StrataSchema", dependencies: ["Strata"], swiftSettings: strictness),
+        // The code generator alone, for the build-tool plugin (which must not need the whole CLI).
+        .executableTarget(name: "StrataCodegen", dependencies: ["StrataSchema"], swiftSettings: strictness),
+        // Generates Swift from a target's events/ folder at build time.
+        .plugin(name: "StrataCodegenPlugin", capability: .buildTool(), dependencies: ["StrataCodegen"]),
         // The backend conformance suite, run by every backend's tests.
         .target(name: "StrataConformance", dependencies: ["Strata"], swiftSettings: strictness),
         // The benchmark workloads behind `strata bench`.
@@ -39,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "Strata", "StrataLog", "StrataBench",
+                "Strata", "StrataLog", "StrataBench", "StrataSchema",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictness
@@ -48,6 +57,7 @@ let package = Package(
         .executableTarget(name: "StrataTestWriter", dependencies: ["Strata", "StrataLog"], swiftSettings: strictness),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataConformance"], swiftSettings: strictness),
         .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataConformance", "StrataTestWriter"], swiftSettings: strictness),
+        .testTarget(name: "StrataSchemaTests", dependencies: ["Strata", "StrataSchema"], exclude: ["Fixtures"], swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog"], swiftSettings: strictness),
     ]
 )

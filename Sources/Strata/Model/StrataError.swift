@@ -34,6 +34,9 @@ public enum StrataError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidArgument(String)
     /// The backend cannot do this.
     case unsupported(String)
+    /// An event's data or metadata break its type's schema. `violations` lists every one, each
+    /// `JSON-PATH: reason` (for example `$.data.name.family: required property is missing`).
+    case schemaViolation(id: UUIDString, type: String, violations: [String])
 
     /// A UUID kept as its string, so that the error stays Hashable and printable.
     public typealias UUIDString = String
@@ -74,6 +77,8 @@ public enum StrataError: Error, Sendable, Hashable, CustomStringConvertible {
             "invalid argument: \(reason)"
         case .unsupported(let feature):
             "unsupported by this backend: \(feature)"
+        case .schemaViolation(let id, let type, let violations):
+            "event \(id) of type \(quoted(type)) breaks its schema: \(violations.joined(separator: "; "))"
         }
     }
 }

@@ -57,7 +57,7 @@ enum ExitStatus {
         guard let error = error as? StrataError else { return ExitStatus.failure }
         switch error {
         case .invalidEventType, .invalidStreamName, .eventTooLarge, .invalidEvent, .invalidAppend, .unknownStoreURL,
-             .invalidArgument:
+             .invalidArgument, .schemaViolation:
             return ExitStatus.badInput
         case .wrongExpectedRevision, .eventIdReused, .appendConditionFailed:
             return ExitStatus.conflict

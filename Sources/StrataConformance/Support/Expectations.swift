@@ -7,7 +7,7 @@ import Testing
 enum ErrorKind: String, Sendable {
     case invalidEventType, invalidStreamName, eventTooLarge, invalidEvent, invalidAppend, wrongExpectedRevision
     case eventIdReused, appendConditionFailed, streamNotFound, streamTombstoned, unknownStoreURL, unsupportedFormat
-    case corruption, io, storeClosed, invalidArgument, unsupported
+    case corruption, io, storeClosed, invalidArgument, unsupported, schemaViolation
 }
 
 extension StrataError {
@@ -30,6 +30,7 @@ extension StrataError {
         case .storeClosed: .storeClosed
         case .invalidArgument: .invalidArgument
         case .unsupported: .unsupported
+        case .schemaViolation: .schemaViolation
         }
     }
 }
