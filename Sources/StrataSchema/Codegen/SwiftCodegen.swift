@@ -1,4 +1,5 @@
 import Foundation
+import Strata
 
 /// Generates Swift source from event schemas (valkyr's `printEvents`, for Swift): one Codable
 /// struct per event, nested types for objects, enums and `anyOf`, a typealias or type per shared
@@ -52,7 +53,7 @@ public enum SwiftCodegen {
                 try FileManager.default.createDirectory(at: output.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try bytes.write(to: output, options: .atomic)
             } catch {
-                throw EventSchemaError.unreadable(path: output.path, reason: "cannot write: \(error.localizedDescription)")
+                throw StrataError.io(path: output.path, operation: "write", reason: error.localizedDescription)
             }
             written = true
         }
@@ -247,7 +248,7 @@ struct SwiftPrinter {
         var caseNames = NameScope(reserved: SwiftNames.unusableMembers)
         let typeNames = Set(events.map(\.name))
         let cases = events.map { event in
-            let base = SwiftNames.memberName(event.name)
+            let base = SwiftNames.memberName(event.eventType ?? event.name)
             return (caseNames.claim(typeNames.contains(base) ? base + "Event" : base), event.name)
         }
         line("/// Every event of the schema. Decode a stored event with `init(type:data:)`; check events at")
