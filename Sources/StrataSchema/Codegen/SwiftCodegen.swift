@@ -33,6 +33,13 @@ public enum SwiftCodegen {
         public let definitions: Int
         /// Whether the output file was written (`false`: it already held exactly this source).
         public let written: Bool
+
+        /// Creates an outcome.
+        public init(events: Int, definitions: Int, written: Bool) {
+            self.events = events
+            self.definitions = definitions
+            self.written = written
+        }
     }
 
     /// Loads the configs of `input`, generates Swift, and writes it to `output` unless the file

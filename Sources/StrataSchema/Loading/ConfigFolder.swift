@@ -15,7 +15,7 @@ enum ConfigFolder {
             do {
                 return File(relativePath: relative, bytes: try Data(contentsOf: url))
             } catch {
-                throw EventSchemaError.unreadable(path: url.path, reason: error.localizedDescription)
+                throw EventSchemaError.unreadable(path: folder.relativePath + "/" + relative, reason: error.localizedDescription)
             }
         }
     }
@@ -24,7 +24,7 @@ enum ConfigFolder {
     static func relativePaths(_ folder: URL) throws -> [String] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw EventSchemaError.unreadable(path: folder.path, reason: "no such folder")
+            throw EventSchemaError.unreadable(path: folder.relativePath, reason: "no such folder")
         }
         var result: [String] = []
         try collect(folder, prefix: "", into: &result)

@@ -21,14 +21,14 @@ public struct EventSchemaSet: Sendable {
 
     /// Loads every `*.json` file in `folder` and its subfolders: one event config per file, and
     /// `$definitions.json` files with shared definitions. Hidden files and folders are skipped.
-    /// Files are named in errors by their path relative to `folder`, prefixed with `folder`'s path.
+    /// Errors name files by `folder` as given (relative or absolute) joined with their path inside it.
     ///
     /// - Throws: ``EventSchemaError`` naming the file at fault; ``EventSchemaError/noEvents(folder:)``
     ///   when the folder holds no event config.
     public init(folder: URL) throws {
         let files = try ConfigFolder.read(folder)
-        let loader = try ConfigLoader.load(files.map { ($0.relativePath, $0.bytes) }, displayRoot: folder.path)
-        if loader.events.isEmpty { throw EventSchemaError.noEvents(folder: folder.path) }
+        let loader = try ConfigLoader.load(files.map { ($0.relativePath, $0.bytes) }, displayRoot: folder.relativePath)
+        if loader.events.isEmpty { throw EventSchemaError.noEvents(folder: folder.relativePath) }
         self.init(loader)
     }
 
