@@ -114,8 +114,15 @@ public struct ObjectRules: Sendable, Equatable {
         self.index = index
     }
 
-    /// Whether any property may be absent.
-    var requiredCount: Int { properties.count { !$0.optional } }
+    /// The index of the property named `key`. Small objects (the usual event) are scanned, which
+    /// beats hashing the key.
+    func position(of key: String) -> Int? {
+        if properties.count <= 8 {
+            for i in properties.indices where properties[i].name == key { return i }
+            return nil
+        }
+        return index[key]
+    }
 }
 
 /// One declared property of an object.

@@ -104,13 +104,19 @@ struct SchemaValidator {
         for (i, member) in members.enumerated() {
             path.append(.key(member.key))
             defer { path.removeLast() }
-            if i > 0, members[0..<i].contains(where: { $0.key == member.key }) {
-                report("the key appears more than once in the object")
-                continue
-            }
-            if let p = rules.index[member.key] {
+            if let p = rules.position(of: member.key) {
+                let seen = declared > 64 ? presentList[p] : presentBits & (1 << UInt64(p)) != 0
+                if seen {
+                    report("the key appears more than once in the object")
+                    continue
+                }
                 if declared > 64 { presentList[p] = true } else { presentBits |= 1 << UInt64(p) }
                 check(member.value, rules.properties[p].schema)
+                continue
+            }
+            // Undeclared keys are rare: a linear look back finds repeats among them.
+            if i > 0, members[0..<i].contains(where: { $0.key == member.key }) {
+                report("the key appears more than once in the object")
                 continue
             }
             switch rules.additional {

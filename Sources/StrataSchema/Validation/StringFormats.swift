@@ -1,16 +1,20 @@
 /// The `format` checks, on UTF-8 bytes without regular expressions.
 enum StringFormats {
     static func matches(_ s: String, _ format: StringFormat) -> Bool {
-        let bytes = Array(s.utf8)
-        switch format {
-        case .dateTime: return isDateTime(bytes)
-        case .date: return bytes.count == 10 && isDate(bytes[...])
-        case .uuid: return isUUID(bytes)
-        case .email: return isEmail(bytes)
+        var s = s
+        return s.withUTF8 { bytes in
+            switch format {
+            case .dateTime: isDateTime(bytes)
+            case .date: bytes.count == 10 && isDate(bytes[...])
+            case .uuid: isUUID(bytes)
+            case .email: isEmail(bytes)
+            }
         }
     }
 
-    private static func digits(_ bytes: ArraySlice<UInt8>) -> Int? {
+    typealias Bytes = UnsafeBufferPointer<UInt8>
+
+    private static func digits(_ bytes: Slice<Bytes>) -> Int? {
         guard !bytes.isEmpty else { return nil }
         var v = 0
         for c in bytes {
@@ -21,7 +25,7 @@ enum StringFormats {
     }
 
     /// `YYYY-MM-DD` with a real day of that month (leap years included).
-    static func isDate(_ b: ArraySlice<UInt8>) -> Bool {
+    static func isDate(_ b: Slice<Bytes>) -> Bool {
         let s = b.startIndex
         guard b.count == 10, b[s + 4] == 0x2D, b[s + 7] == 0x2D,
               let year = digits(b[s..<s + 4]), let month = digits(b[s + 5..<s + 7]), let day = digits(b[s + 8..<s + 10]),
@@ -32,7 +36,7 @@ enum StringFormats {
     }
 
     /// RFC 3339 `date-time`: `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; `T` and `Z` in either case.
-    static func isDateTime(_ b: [UInt8]) -> Bool {
+    static func isDateTime(_ b: Bytes) -> Bool {
         guard b.count >= 20, isDate(b[0..<10]), b[10] == 0x54 || b[10] == 0x74,
               b[13] == 0x3A, b[16] == 0x3A,
               let hour = digits(b[11..<13]), let minute = digits(b[14..<16]), let second = digits(b[17..<19]),
@@ -52,10 +56,10 @@ enum StringFormats {
     }
 
     /// 8-4-4-4-12 hexadecimal digits, either case.
-    static func isUUID(_ b: [UInt8]) -> Bool {
+    static func isUUID(_ b: Bytes) -> Bool {
         guard b.count == 36 else { return false }
         for (i, c) in b.enumerated() {
-            if [8, 13, 18, 23].contains(i) {
+            if i == 8 || i == 13 || i == 18 || i == 23 {
                 if c != 0x2D { return false }
             } else if !((0x30...0x39).contains(c) || (0x41...0x46).contains(c) || (0x61...0x66).contains(c)) {
                 return false
@@ -67,7 +71,7 @@ enum StringFormats {
     /// `local@domain`: exactly one `@`; a non-empty local part without spaces or control
     /// characters; a domain of non-empty dot-separated labels of letters, digits and hyphens
     /// (not starting or ending with a hyphen).
-    static func isEmail(_ b: [UInt8]) -> Bool {
+    static func isEmail(_ b: Bytes) -> Bool {
         guard let at = b.firstIndex(of: 0x40), at > 0, at < b.count - 1, !b[(at + 1)...].contains(0x40) else { return false }
         if b[..<at].contains(where: { $0 <= 0x20 || $0 == 0x7F }) { return false }
         for label in b[(at + 1)...].split(separator: 0x2E, omittingEmptySubsequences: false) {
