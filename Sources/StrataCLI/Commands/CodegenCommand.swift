@@ -15,6 +15,9 @@ struct CodegenCommand: ParsableCommand {
             """
     )
 
+    /// Accepted like every command's, and unused: codegen works on files only.
+    @OptionGroup var global: GlobalOptions
+
     @Option(help: ArgumentHelp("The folder of event configs.", valueName: "DIR"))
     var input: String
 
