@@ -15,6 +15,9 @@ let package = Package(
         .library(name: "StrataConsumers", targets: ["StrataConsumers"]),
         .library(name: "StrataModel", targets: ["StrataModel"]),
         .library(name: "StrataSQLite", targets: ["StrataSQLite"]),
+        .library(name: "StrataSchema", targets: ["StrataSchema"]),
+        .executable(name: "strata-codegen", targets: ["StrataCodegen"]),
+        .plugin(name: "StrataCodegenPlugin", targets: ["StrataCodegenPlugin"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
     ],
     dependencies: [
@@ -37,6 +40,12 @@ let package = Package(
         .target(name: "StrataModel", dependencies: ["Strata", "StrataConsumers"], swiftSettings: strictness),
         // The SQLite backend: one database file, group commit, several processes, transactional checkpoints.
         .target(name: "StrataSQLite", dependencies: ["Strata", "StrataConsumers", "CSQLite"], swiftSettings: strictness),
+        // Event schemas: config loading, validation at append, Swift code generation.
+        .target(name: "StrataSchema", dependencies: ["Strata"], swiftSettings: strictness),
+        // The code generator alone, for the build-tool plugin (which must not need the whole CLI).
+        .executableTarget(name: "StrataCodegen", dependencies: ["StrataSchema"], swiftSettings: strictness),
+        // Generates Swift from a target's events/ folder at build time.
+        .plugin(name: "StrataCodegenPlugin", capability: .buildTool(), dependencies: ["StrataCodegen"]),
         // The backend conformance suite, run by every backend's tests.
         .target(name: "StrataConformance", dependencies: ["Strata"], swiftSettings: strictness),
         // The benchmark workloads behind `strata bench`.
@@ -45,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "Strata", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataBench",
+                "Strata", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataBench", "StrataSchema",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictness
@@ -66,6 +75,7 @@ let package = Package(
         .testTarget(name: "StrataSQLiteTests",
                     dependencies: ["Strata", "StrataSQLite", "StrataConsumers", "StrataConformance", "StrataSQLiteTestWriter", "CSQLite"],
                     swiftSettings: strictness),
+        .testTarget(name: "StrataSchemaTests", dependencies: ["Strata", "StrataSchema"], exclude: ["Fixtures"], swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
     ]
 )

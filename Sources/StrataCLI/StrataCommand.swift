@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataSchema
 
 /// `strata`: the command-line tool for Strata stores.
 @main
@@ -16,7 +17,7 @@ struct StrataCommand: AsyncParsableCommand {
             """,
         subcommands: [
             InitCommand.self, AppendCommand.self, ReadCommand.self, TailCommand.self, StreamsCommand.self,
-            StatsCommand.self, VerifyCommand.self, ConsumersCommand.self, BenchCommand.self, OpenProbeCommand.self,
+            StatsCommand.self, VerifyCommand.self, ConsumersCommand.self, CodegenCommand.self, BenchCommand.self, OpenProbeCommand.self,
         ]
     )
 
@@ -36,6 +37,8 @@ struct StrataCommand: AsyncParsableCommand {
             }
             status = ExitStatus.success
         } catch let error as StrataError {
+            status = report(error.description, status: ExitStatus.of(error))
+        } catch let error as EventSchemaError {
             status = report(error.description, status: ExitStatus.of(error))
         } catch let error as CommandFailure {
             status = report(error.description, status: ExitStatus.of(error))

@@ -89,7 +89,7 @@ public struct EventCodec: Sendable {
             version += 1
         }
         guard let json else { return (type, recorded.data) }
-        return (type, try json.encoded())
+        return (type, json.jsonData)
     }
 
     static func describe(_ error: DecodingError, position: UInt64, type: String) -> StrataError {

@@ -1,4 +1,5 @@
 import Foundation
+import Strata
 
 /// Typed event metadata: who did it, why, and tags for conditional appends.
 ///

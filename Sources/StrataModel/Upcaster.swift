@@ -1,4 +1,5 @@
 import Foundation
+import Strata
 
 /// Turns the payload of an older version of an event type into the next version.
 ///
@@ -10,7 +11,7 @@ import Foundation
 /// // v1 had "name": "Ada Lovelace"; v2 has "name": {"given", "family"}.
 /// Upcaster(type: "user:created", from: 1) { payload in
 ///     let parts = payload["name"]?.stringValue?.split(separator: " ") ?? []
-///     payload["name"] = ["given": .string(String(parts.first ?? "")), "family": .string(parts.dropFirst().joined(separator: " "))]
+///     payload[member: "name"] = ["given": .string(String(parts.first ?? "")), "family": .string(parts.dropFirst().joined(separator: " "))]
 /// }
 /// ```
 public struct Upcaster: Sendable {

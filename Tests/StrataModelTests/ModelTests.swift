@@ -56,7 +56,7 @@ struct TypedEventTests {
         try await store.append(to: "user-1", events: [EventData(type: "user:created", json: #"{"name":"Ada Lovelace","email":"ada@x"}"#)])
         let upcaster = Upcaster(type: "user:created", from: 1) { payload in
             let parts = (payload["name"]?.stringValue ?? "").split(separator: " ").map(String.init)
-            payload["name"] = ["given": .string(parts.first ?? ""), "family": .string(parts.dropFirst().joined(separator: " "))]
+            payload[member: "name"] = ["given": .string(parts.first ?? ""), "family": .string(parts.dropFirst().joined(separator: " "))]
         }
         let upcasting = EventCodec(registry: codec.registry, upcasters: [upcaster])
         let state = try await Repository(store: store, codec: upcasting).reduce(stream: "user-1", using: userReducer)

@@ -39,6 +39,9 @@ public enum StrataError: Error, Sendable, Hashable, CustomStringConvertible {
     case eventDecodingFailed(position: UInt64, type: String, field: String, reason: String)
     /// A wait ran out of time.
     case timedOut(String)
+    /// An event's data or metadata break its type's schema. `violations` lists every one, each
+    /// `JSON-PATH: reason` (for example `$.data.name.family: required property is missing`).
+    case schemaViolation(id: UUIDString, type: String, violations: [String])
 
     /// A UUID kept as its string, so that the error stays Hashable and printable.
     public typealias UUIDString = String
@@ -83,6 +86,8 @@ public enum StrataError: Error, Sendable, Hashable, CustomStringConvertible {
             "cannot decode event at position \(position) of type \(quoted(type))\(field.isEmpty ? "" : ", field \(quoted(field))"): \(reason)"
         case .timedOut(let what):
             "timed out \(what)"
+        case .schemaViolation(let id, let type, let violations):
+            "event \(id) of type \(quoted(type)) breaks its schema: \(violations.joined(separator: "; "))"
         }
     }
 }

@@ -1,4 +1,5 @@
 import Strata
+import StrataSchema
 
 /// A failure that belongs to the command line rather than to the store.
 enum CommandFailure: Error, CustomStringConvertible {
@@ -40,7 +41,7 @@ enum ExitStatus {
     static let success: Int32 = 0
     /// The store failed or refused (I/O, not found, tombstoned, closed), or `verify` found corruption.
     static let failure: Int32 = 1
-    /// Bad input: arguments, store URL, stream name, event type, event content, bulk lines.
+    /// Bad input: arguments, store URL, stream name, event type, event content, bulk lines, event configs.
     static let badInput: Int32 = 2
     /// A concurrency conflict: wrong expected revision, reused event id, failed append condition.
     static let conflict: Int32 = 3
@@ -54,10 +55,11 @@ enum ExitStatus {
             case .batchFailed(_, _, let error): return ExitStatus.of(error)
             }
         }
+        if error is EventSchemaError { return ExitStatus.badInput }
         guard let error = error as? StrataError else { return ExitStatus.failure }
         switch error {
         case .invalidEventType, .invalidStreamName, .eventTooLarge, .invalidEvent, .invalidAppend, .unknownStoreURL,
-             .invalidArgument:
+             .invalidArgument, .schemaViolation:
             return ExitStatus.badInput
         case .wrongExpectedRevision, .eventIdReused, .appendConditionFailed:
             return ExitStatus.conflict

@@ -7,7 +7,7 @@ import Testing
 enum ErrorKind: String, Sendable {
     case invalidEventType, invalidStreamName, eventTooLarge, invalidEvent, invalidAppend, wrongExpectedRevision
     case eventIdReused, appendConditionFailed, streamNotFound, streamTombstoned, unknownStoreURL, unsupportedFormat
-    case corruption, io, storeClosed, invalidArgument, unsupported, eventDecodingFailed, timedOut
+    case corruption, io, storeClosed, invalidArgument, unsupported, eventDecodingFailed, timedOut, schemaViolation
 }
 
 extension StrataError {
@@ -32,6 +32,7 @@ extension StrataError {
         case .unsupported: .unsupported
         case .eventDecodingFailed: .eventDecodingFailed
         case .timedOut: .timedOut
+        case .schemaViolation: .schemaViolation
         }
     }
 }

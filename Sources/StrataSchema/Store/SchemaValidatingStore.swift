@@ -1,0 +1,72 @@
+import Strata
+
+/// An ``EventStore`` that checks every appended event against an ``EventSchemaSet`` before
+/// handing the append to the store it wraps. Everything else is forwarded unchanged.
+///
+/// An append is refused, with nothing stored, when any event of any request has a type no
+/// config declares (``StrataError/invalidEventType(_:reason:)``) or data or metadata that break
+/// its schema (``StrataError/schemaViolation(id:type:violations:)``, listing every violation of
+/// that event by JSON path). One bad event in a batch, or in any stream of a multi-stream
+/// append, refuses the whole append.
+///
+/// ```swift
+/// let store = SchemaValidatingStore(InMemoryEventStore(), schemas: try EventSchemaSet(folder: eventsFolder))
+/// try await store.append(to: "user-1", event: EventData(type: "user:created", json: #"{"email":"a@b.c"}"#))
+/// ```
+public struct SchemaValidatingStore<Base: EventStore>: EventStore {
+    /// The store that holds the events.
+    public let base: Base
+    /// The schemas appends are checked against.
+    public let schemas: EventSchemaSet
+
+    /// Wraps `base`, checking appends against `schemas`.
+    public init(_ base: Base, schemas: EventSchemaSet) {
+        self.base = base
+        self.schemas = schemas
+    }
+
+    public func append(_ requests: [AppendRequest], condition: AppendCondition?) async throws -> [AppendResult] {
+        try schemas.check(requests)
+        return try await base.append(requests, condition: condition)
+    }
+
+    public func readStreamPage(_ stream: String, from origin: ReadOrigin, direction: ReadDirection, maxCount: Int) async throws -> StreamPage {
+        try await base.readStreamPage(stream, from: origin, direction: direction, maxCount: maxCount)
+    }
+
+    public func readAllPage(from origin: ReadOrigin, direction: ReadDirection, filter: EventFilter, maxCount: Int) async throws -> AllPage {
+        try await base.readAllPage(from: origin, direction: direction, filter: filter, maxCount: maxCount)
+    }
+
+    public func streamInfo(_ stream: String) async throws -> StreamInfo {
+        try await base.streamInfo(stream)
+    }
+
+    public func listStreamsPage(prefix: String, after: String?, maxCount: Int) async throws -> [String] {
+        try await base.listStreamsPage(prefix: prefix, after: after, maxCount: maxCount)
+    }
+
+    public func deleteStream(_ stream: String, expectedRevision: ExpectedRevision, mode: DeleteMode) async throws {
+        try await base.deleteStream(stream, expectedRevision: expectedRevision, mode: mode)
+    }
+
+    public func setStreamMetadata(_ stream: String, _ metadata: StreamMetadata) async throws {
+        try await base.setStreamMetadata(stream, metadata)
+    }
+
+    public func headPosition() async throws -> UInt64 {
+        try await base.headPosition()
+    }
+
+    public func stats() async throws -> StoreStats {
+        try await base.stats()
+    }
+
+    public func waitForAppends(after position: UInt64) async throws {
+        try await base.waitForAppends(after: position)
+    }
+
+    public func close() async throws {
+        try await base.close()
+    }
+}
