@@ -17,10 +17,9 @@ struct CodegenCompileTests {
 
     static let roundTripMain = #"""
         import Foundation
+        import StrataModel
         import StrataSchema
 
-        /// Stands in for StrataModel's protocol: the generated structs must satisfy it.
-        protocol DomainEvent: Codable, Sendable { static var eventType: String { get } }
         func typeName<E: DomainEvent>(_ type: E.Type) -> String { E.eventType }
 
         let encoder = JSONEncoder()
@@ -33,6 +32,10 @@ struct CodegenCompileTests {
             let meta = event.eventType == UserCreated.eventType ? Data(#"{"auditor":"ops"}"#.utf8) : nil
             let violations = schemas.validate(type: event.eventType, data: data, meta: meta)
             print(event.eventType, String(decoding: data, as: UTF8.self), violations.isEmpty ? "valid" : "\(violations)")
+            // The enum is an EventSet: StrataModel's codec writes and reads it back.
+            let codec = EventCodec()
+            let stored = try codec.eventData(event)
+            guard try Event.decode(type: stored.type, payload: stored.data, codec: codec) == event else { fatalError("EventSet round trip") }
             switch event {
             case .userCreated(let e): print("name:", e.name.given, e.name.family, e.address?.country?.rawValue ?? "-")
             case .orderPlaced(let e):
@@ -98,7 +101,8 @@ struct CodegenCompileTests {
                 platforms: [.macOS(.v15)],
                 dependencies: [.package(path: \(SwiftLiteral.quote(repo.path)))],
                 targets: [
-                    .executableTarget(name: "RoundTrip", dependencies: [.product(name: "StrataSchema", package: "\(identity)")]),
+                    .executableTarget(name: "RoundTrip", dependencies: [.product(name: "StrataSchema", package: "\(identity)"),
+                                                                         .product(name: "StrataModel", package: "\(identity)")]),
                     .executableTarget(name: "PluginUser", exclude: ["events", "strata-codegen.json"],
                                       plugins: [.plugin(name: "StrataCodegenPlugin", package: "\(identity)")]),
                 ]
@@ -106,7 +110,7 @@ struct CodegenCompileTests {
 
             """, to: package.appendingPathComponent("Package.swift"))
         let schemas = try EventSchemaSet(folder: SchemaTestSupport.fixtureEvents)
-        let generated = try SwiftCodegen.source(for: schemas, options: CodegenOptions(conformances: ["DomainEvent"], imports: ["Dispatch"]))
+        let generated = try SwiftCodegen.source(for: schemas, options: CodegenOptions(conformances: ["DomainEvent"], imports: ["StrataModel"]))
         try Self.write(generated, to: package.appendingPathComponent("Sources/RoundTrip/Events.swift"))
         try Self.write(Self.roundTripMain, to: package.appendingPathComponent("Sources/RoundTrip/main.swift"))
         try Self.write(Self.pluginUserMain, to: package.appendingPathComponent("Sources/PluginUser/main.swift"))

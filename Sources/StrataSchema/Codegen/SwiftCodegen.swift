@@ -313,6 +313,29 @@ struct SwiftPrinter {
             if planner.usesJSONValue { p.jsonValue(ns) }
             if planner.usesJSONNull { p.jsonNull() }
         }
+        if options.conformances.contains("DomainEvent") { eventSetConformance(ns, cases: cases) }
+    }
+
+    /// With `--conform DomainEvent` (StrataModel), the enum is an `EventSet` too, so reducers,
+    /// aggregates and projectors can take it as their event type.
+    private mutating func eventSetConformance(_ ns: String, cases: [(String, String)]) {
+        line()
+        line("extension \(ns): EventSet {")
+        line("    public static func decode(type: String, payload: Data, codec: EventCodec) throws -> \(ns)? {")
+        line("        switch type {")
+        for (name, type) in cases {
+            line("        case \(type).eventType: return .\(SwiftNames.escaped(name))(try codec.decodePayload(\(type).self, from: payload))")
+        }
+        line("        default: return nil")
+        line("        }")
+        line("    }")
+        line()
+        line("    public func encodePayload(codec: EventCodec) throws -> (type: String, version: Int, data: Data) {")
+        line("        switch self {")
+        for (name, _) in cases { line("        case .\(SwiftNames.escaped(name))(let event): return try event.encodePayload(codec: codec)") }
+        line("        }")
+        line("    }")
+        line("}")
     }
 
     private mutating func jsonValue(_ ns: String) {
