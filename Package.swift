@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "StrataLog", targets: ["StrataLog"]),
         .library(name: "StrataConformance", targets: ["StrataConformance"]),
         .library(name: "StrataConsumers", targets: ["StrataConsumers"]),
+        .library(name: "StrataJSON", targets: ["StrataJSON"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
     ],
     dependencies: [
@@ -31,10 +32,12 @@ let package = Package(
         .target(name: "StrataLog", dependencies: ["Strata", "CStrataCRC", "CZlib"], swiftSettings: strictness),
         // Checkpointed consumers, projectors' engine: checkpoint stores, parking, groups.
         .target(name: "StrataConsumers", dependencies: ["Strata"], swiftSettings: strictness),
+        // Fast JSON coding of Codable payloads (Foundation only, no Strata dependency).
+        .target(name: "StrataJSON", swiftSettings: strictness),
         // The backend conformance suite, run by every backend's tests.
         .target(name: "StrataConformance", dependencies: ["Strata"], swiftSettings: strictness),
         // The benchmark workloads behind `strata bench`.
-        .target(name: "StrataBench", dependencies: ["Strata", "StrataLog", "CSQLite"], swiftSettings: strictness),
+        .target(name: "StrataBench", dependencies: ["Strata", "StrataLog", "StrataJSON", "CSQLite"], swiftSettings: strictness),
         // The command-line tool.
         .executableTarget(
             name: "StrataCLI",
@@ -48,6 +51,7 @@ let package = Package(
         .executableTarget(name: "StrataTestWriter", dependencies: ["Strata", "StrataLog"], swiftSettings: strictness),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataConformance"], swiftSettings: strictness),
         .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataConformance", "StrataTestWriter"], swiftSettings: strictness),
+        .testTarget(name: "StrataJSONTests", dependencies: ["StrataJSON", "Strata", "StrataConformance"], swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog"], swiftSettings: strictness),
     ]
 )

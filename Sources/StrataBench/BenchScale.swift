@@ -21,6 +21,8 @@ public struct BenchScale: Sendable, Hashable {
     public var sqliteSingleFsync: Int
     /// Iterations of the raw write + fdatasync baseline.
     public var baselineIterations: Int
+    /// Payloads decoded and encoded by StrataJSON in `json.*` (Foundation's coders do a fifth).
+    public var jsonEvents: Int
 
     /// The full run: figures comparable to the targets in docs/BENCHMARKS.md.
     public static let full = BenchScale(
@@ -31,7 +33,8 @@ public struct BenchScale: Sendable, Hashable {
         latencySamples: 5_000,
         openSmall: 1_000_000, openLarge: 10_000_000,
         sqliteBatchNone: 500_000, sqliteBatchFsync: 200_000, sqliteSingleFsync: 2_000,
-        baselineIterations: 200
+        baselineIterations: 200,
+        jsonEvents: 1_000_000
     )
 
     /// A quick run (about a tenth of the work); `open.1m` and `open.10m` use 100k and 1M events.
@@ -43,6 +46,7 @@ public struct BenchScale: Sendable, Hashable {
         latencySamples: 1_000,
         openSmall: 100_000, openLarge: 1_000_000,
         sqliteBatchNone: 100_000, sqliteBatchFsync: 50_000, sqliteSingleFsync: 300,
-        baselineIterations: 50
+        baselineIterations: 50,
+        jsonEvents: 200_000
     )
 }

@@ -1,0 +1,105 @@
+/// The keyed container of one object being written. Members are written as they come.
+struct JSONKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
+    let state: JSONEncodingState
+    let depth: Int
+    let id: UInt32
+
+    var codingPath: [any CodingKey] { state.codingPath(depth, id) }
+
+    mutating func encodeNil(forKey key: Key) throws {
+        try state.beginMember(depth, id, key: key.stringValue)
+        state.out.append("null")
+    }
+
+    mutating func encode(_ value: Bool, forKey key: Key) throws {
+        try state.beginMember(depth, id, key: key.stringValue)
+        state.out.append(value ? "true" : "false")
+    }
+    mutating func encode(_ value: String, forKey key: Key) throws {
+        try state.beginMember(depth, id, key: key.stringValue)
+        state.out.appendString(value)
+    }
+    mutating func encode(_ value: Double, forKey key: Key) throws {
+        try state.checkFinite(value, path: codingPath + [key])
+        try state.beginMember(depth, id, key: key.stringValue)
+        state.out.appendFloatingPoint(value.description)
+    }
+    mutating func encode(_ value: Float, forKey key: Key) throws {
+        try state.checkFinite(value, path: codingPath + [key])
+        try state.beginMember(depth, id, key: key.stringValue)
+        state.out.appendFloatingPoint(value.description)
+    }
+    mutating func encode(_ value: Int, forKey key: Key) throws {
+        try state.beginMember(depth, id, key: key.stringValue)
+        state.out.appendInteger(value)
+    }
+    mutating func encode(_ value: Int8, forKey key: Key) throws {
+        try state.beginMember(depth, id, key: key.stringValue)
+        state.out.appendInteger(value)
+    }
+    mutating func encode(_ value: Int16, forKey key: Key) throws {
+        try state.beginMember(depth, id, key: key.stringValue)
+        state.out.appendInteger(value)
+    }
+    mutating func encode(_ value: Int32, forKey key: Key) throws {
+        try state.beginMember(depth, id, key: key.stringValue)
+        state.out.appendInteger(value)
+    }
+    mutating func encode(_ value: Int64, forKey key: Key) throws {
+        try state.beginMember(depth, id, key: key.stringValue)
+        state.out.appendInteger(value)
+    }
+    mutating func encode(_ value: UInt, forKey key: Key) throws {
+        try state.beginMember(depth, id, key: key.stringValue)
+        state.out.appendInteger(value)
+    }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws {
+        try state.beginMember(depth, id, key: key.stringValue)
+        state.out.appendInteger(value)
+    }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws {
+        try state.beginMember(depth, id, key: key.stringValue)
+        state.out.appendInteger(value)
+    }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws {
+        try state.beginMember(depth, id, key: key.stringValue)
+        state.out.appendInteger(value)
+    }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws {
+        try state.beginMember(depth, id, key: key.stringValue)
+        state.out.appendInteger(value)
+    }
+
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        try state.beginMember(depth, id, key: key.stringValue)
+        try state.encodeValue(value)
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+        guard (try? state.beginMember(depth, id, key: key.stringValue)) != nil else {
+            return KeyedEncodingContainer(JSONKeyedEncodingContainer<NestedKey>(state: state, depth: 0, id: 0))
+        }
+        let (nestedDepth, nestedID) = state.pushObject()
+        return KeyedEncodingContainer(JSONKeyedEncodingContainer<NestedKey>(state: state, depth: nestedDepth, id: nestedID))
+    }
+
+    mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+        guard (try? state.beginMember(depth, id, key: key.stringValue)) != nil else {
+            return JSONUnkeyedEncodingContainer(state: state, depth: 0, id: 0)
+        }
+        let (nestedDepth, nestedID) = state.pushArray()
+        return JSONUnkeyedEncodingContainer(state: state, depth: nestedDepth, id: nestedID)
+    }
+
+    mutating func superEncoder() -> any Encoder { encoder(forKey: StrataJSONKey.super.stringValue) }
+
+    mutating func superEncoder(forKey key: Key) -> any Encoder { encoder(forKey: key.stringValue) }
+
+    private func encoder(forKey key: String) -> any Encoder {
+        guard (try? state.beginMember(depth, id, key: key)) != nil else {
+            return JSONValueEncoder(state: state, depth: 0, id: 0)
+        }
+        let (slotDepth, slotID) = state.pushSlot()
+        return JSONValueEncoder(state: state, depth: slotDepth, id: slotID)
+    }
+}

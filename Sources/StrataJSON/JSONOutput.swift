@@ -1,0 +1,172 @@
+/// The growable byte buffer the encoder writes into, kept between calls.
+final class JSONOutput {
+    private(set) var base: UnsafeMutablePointer<UInt8>
+    private(set) var capacity: Int
+    var count = 0
+
+    init(capacity: Int = 1024) {
+        self.capacity = capacity
+        base = .allocate(capacity: capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    @inline(__always)
+    func reserve(_ n: Int) {
+        if count + n > capacity { grow(n) }
+    }
+
+    private func grow(_ n: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < count + n { newCapacity *= 2 }
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        bigger.update(from: base, count: count)
+        base.deallocate()
+        base = bigger
+        capacity = newCapacity
+    }
+
+    @inline(__always)
+    func appendByte(_ b: UInt8) {
+        reserve(1)
+        base[count] = b
+        count += 1
+    }
+
+    @inline(__always)
+    func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        reserve(bytes.count)
+        UnsafeMutableRawPointer(base + count).copyMemory(from: source, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    func append(_ literal: StaticString) {
+        append(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    /// Writes a non-negative number with at least `width` digits, zero-padded.
+    func appendDigits(_ value: Int, width: Int) {
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 { digits += 1; rest /= 10 }
+        let n = max(digits, width)
+        reserve(n)
+        var v = value
+        for i in stride(from: n - 1, through: 0, by: -1) {
+            base[count + i] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
+            v /= 10
+        }
+        count += n
+    }
+
+    /// Writes an integer in decimal.
+    @inline(__always)
+    func appendInteger<T: FixedWidthInteger>(_ value: T) {
+        reserve(40)
+        if T.bitWidth > 64 {
+            var text = String(value)
+            text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+            return
+        }
+        var magnitude = UInt64(truncatingIfNeeded: value.magnitude)
+        if value < 0 {
+            base[count] = UInt8(ascii: "-")
+            count += 1
+        }
+        var digits = 1
+        var probe = magnitude / 10
+        while probe > 0 { digits += 1; probe /= 10 }
+        var i = count + digits - 1
+        repeat {
+            base[i] = UInt8(truncatingIfNeeded: 0x30 + magnitude % 10)
+            magnitude /= 10
+            i -= 1
+        } while magnitude > 0
+        count += digits
+    }
+
+    /// Writes a finite floating-point number in its shortest form that reads back the same,
+    /// as Foundation writes it (`100` rather than `100.0`, `1e-05`, `1.5e+300`).
+    func appendFloatingPoint(_ text: String) {
+        var text = text
+        text.withUTF8 { utf8 in
+            var n = utf8.count
+            if n >= 2 && utf8[n - 2] == UInt8(ascii: ".") && utf8[n - 1] == UInt8(ascii: "0") { n -= 2 }
+            append(UnsafeRawBufferPointer(start: utf8.baseAddress, count: n))
+        }
+    }
+
+    /// Writes a string in quotes: `"` `\` and control characters escaped, everything else
+    /// (including non-ASCII, as UTF-8) as it is.
+    @inline(__always)
+    func appendString(_ string: String) {
+        var string = string
+        string.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
+    }
+
+    func appendEscaped(_ utf8: UnsafeRawBufferPointer) {
+        let n = utf8.count
+        reserve(n + 2)
+        base[count] = UInt8(ascii: "\"")
+        count += 1
+        guard let source = utf8.baseAddress else {
+            base[count] = UInt8(ascii: "\"")
+            count += 1
+            return
+        }
+        var start = 0
+        var i = 0
+        while i < n {
+            // Eight bytes at a time while none needs escaping.
+            while i + 8 <= n && !JSONOutput.needsEscape(source.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { i += 8 }
+            guard i < n else { break }
+            let c = source.load(fromByteOffset: i, as: UInt8.self)
+            if c >= 0x20 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") {
+                i += 1
+                continue
+            }
+            append(UnsafeRawBufferPointer(start: source + start, count: i - start))
+            appendEscape(c)
+            i += 1
+            start = i
+        }
+        append(UnsafeRawBufferPointer(start: source + start, count: n - start))
+        appendByte(UInt8(ascii: "\""))
+    }
+
+    /// Whether any byte of the word is `"`, `\` or below 0x20.
+    @inline(__always)
+    static func needsEscape(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quotes = w ^ (ones &* 0x22)
+        let slashes = w ^ (ones &* 0x5C)
+        return (((quotes &- ones) & ~quotes) | ((slashes &- ones) & ~slashes) | ((w &- ones &* 0x20) & ~w)) & highs != 0
+    }
+
+    private static let hexDigits: StaticString = "0123456789abcdef"
+
+    private func appendEscape(_ c: UInt8) {
+        reserve(6)
+        base[count] = UInt8(ascii: "\\")
+        switch c {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): base[count + 1] = c
+        case 0x0A: base[count + 1] = UInt8(ascii: "n")
+        case 0x0D: base[count + 1] = UInt8(ascii: "r")
+        case 0x09: base[count + 1] = UInt8(ascii: "t")
+        case 0x08: base[count + 1] = UInt8(ascii: "b")
+        case 0x0C: base[count + 1] = UInt8(ascii: "f")
+        default:
+            let hex = JSONOutput.hexDigits.utf8Start
+            base[count + 1] = UInt8(ascii: "u")
+            base[count + 2] = UInt8(ascii: "0")
+            base[count + 3] = UInt8(ascii: "0")
+            base[count + 4] = hex[Int(c >> 4)]
+            base[count + 5] = hex[Int(c & 0xF)]
+            count += 6
+            return
+        }
+        count += 2
+    }
+}

@@ -1,0 +1,94 @@
+/// The encoder of one value's place; it is also that place's single-value container.
+struct JSONValueEncoder: Encoder, SingleValueEncodingContainer {
+    let state: JSONEncodingState
+    let depth: Int
+    let id: UInt32
+
+    var codingPath: [any CodingKey] { state.codingPath(depth, id) }
+    var userInfo: [CodingUserInfoKey: Any] { state.userInfo }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        if !state.openObject(depth, id) {
+            state.deferredError = .invalidValue(type, .init(codingPath: codingPath, debugDescription: "Asked for a keyed container where a value of another kind was already encoded."))
+        }
+        return KeyedEncodingContainer(JSONKeyedEncodingContainer<Key>(state: state, depth: depth, id: id))
+    }
+
+    func unkeyedContainer() -> any UnkeyedEncodingContainer {
+        if !state.openArray(depth, id) {
+            state.deferredError = .invalidValue([Any].self, .init(codingPath: codingPath, debugDescription: "Asked for an unkeyed container where a value of another kind was already encoded."))
+        }
+        return JSONUnkeyedEncodingContainer(state: state, depth: depth, id: id)
+    }
+
+    func singleValueContainer() -> any SingleValueEncodingContainer { self }
+
+    mutating func encodeNil() throws {
+        try state.beginSingleValue(depth, id, codingPath: codingPath, value: Optional<Any>.none as Any)
+        state.out.append("null")
+    }
+
+    mutating func encode(_ value: Bool) throws {
+        try state.beginSingleValue(depth, id, codingPath: codingPath, value: value)
+        state.out.append(value ? "true" : "false")
+    }
+    mutating func encode(_ value: String) throws {
+        try state.beginSingleValue(depth, id, codingPath: codingPath, value: value)
+        state.out.appendString(value)
+    }
+    mutating func encode(_ value: Double) throws {
+        try state.checkFinite(value, path: codingPath)
+        try state.beginSingleValue(depth, id, codingPath: codingPath, value: value)
+        state.out.appendFloatingPoint(value.description)
+    }
+    mutating func encode(_ value: Float) throws {
+        try state.checkFinite(value, path: codingPath)
+        try state.beginSingleValue(depth, id, codingPath: codingPath, value: value)
+        state.out.appendFloatingPoint(value.description)
+    }
+    mutating func encode(_ value: Int) throws {
+        try state.beginSingleValue(depth, id, codingPath: codingPath, value: value)
+        state.out.appendInteger(value)
+    }
+    mutating func encode(_ value: Int8) throws {
+        try state.beginSingleValue(depth, id, codingPath: codingPath, value: value)
+        state.out.appendInteger(value)
+    }
+    mutating func encode(_ value: Int16) throws {
+        try state.beginSingleValue(depth, id, codingPath: codingPath, value: value)
+        state.out.appendInteger(value)
+    }
+    mutating func encode(_ value: Int32) throws {
+        try state.beginSingleValue(depth, id, codingPath: codingPath, value: value)
+        state.out.appendInteger(value)
+    }
+    mutating func encode(_ value: Int64) throws {
+        try state.beginSingleValue(depth, id, codingPath: codingPath, value: value)
+        state.out.appendInteger(value)
+    }
+    mutating func encode(_ value: UInt) throws {
+        try state.beginSingleValue(depth, id, codingPath: codingPath, value: value)
+        state.out.appendInteger(value)
+    }
+    mutating func encode(_ value: UInt8) throws {
+        try state.beginSingleValue(depth, id, codingPath: codingPath, value: value)
+        state.out.appendInteger(value)
+    }
+    mutating func encode(_ value: UInt16) throws {
+        try state.beginSingleValue(depth, id, codingPath: codingPath, value: value)
+        state.out.appendInteger(value)
+    }
+    mutating func encode(_ value: UInt32) throws {
+        try state.beginSingleValue(depth, id, codingPath: codingPath, value: value)
+        state.out.appendInteger(value)
+    }
+    mutating func encode(_ value: UInt64) throws {
+        try state.beginSingleValue(depth, id, codingPath: codingPath, value: value)
+        state.out.appendInteger(value)
+    }
+
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        try state.beginSingleValue(depth, id, codingPath: codingPath, value: value)
+        try state.encodeValue(value)
+    }
+}
