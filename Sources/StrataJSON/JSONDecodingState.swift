@@ -22,8 +22,7 @@ final class JSONDecodingState {
     private var scratchCapacity = 256
     /// snake_case keys already converted.
     private var camelCaseKeys: [String: String] = [:]
-    /// The last type seen not to be a `[String: Value]` dictionary, to skip the conformance check.
-    private var lastPlainType: ObjectIdentifier?
+    private let types = CodableTypeCache()
 
     /// What `bytes` points at between decodes and for empty input.
     private let empty: UnsafeMutablePointer<UInt8>
@@ -86,6 +85,9 @@ final class JSONDecodingState {
         }
         return path
     }
+
+    /// The hot-path view of the current input.
+    var view: JSONView { JSONView(tokens: tokens, bytes: bytes, convertsSnakeCase: convertsSnakeCase) }
 
     // MARK: - Tokens
 
@@ -384,32 +386,46 @@ final class JSONDecodingState {
 
     // MARK: - Values of any type
 
-    /// Decodes a value of any type: dates, data, URLs, decimals and `[String: Value]` by this
-    /// decoder's own rules, everything else through its `init(from:)`.
+    /// Decodes a value of any type: dates, data, URLs, decimals, arrays and `[String: Value]` by
+    /// this decoder's own rules, everything else through its `init(from:)`.
     func decodeValue<T: Decodable>(_ type: T.Type, at index: Int, path: CodingPathBox? = nil) throws -> T {
-        if T.self == Date.self {
-            return try decodeDate(at: index, path: path) as! T
-        }
-        if T.self == Data.self {
-            return try decodeData(at: index, path: path) as! T
-        }
+        if T.self == String.self { return reinterpret(try decodeString(at: index, path: path), as: T.self) }
+        if T.self == Int.self { return reinterpret(try decodeInteger(Int.self, at: index, path: path), as: T.self) }
+        if T.self == Double.self { return reinterpret(try decodeDouble(at: index, path: path), as: T.self) }
+        if T.self == Bool.self { return reinterpret(try decodeBool(at: index, path: path), as: T.self) }
+        if T.self == Date.self { return reinterpret(try decodeDate(at: index, path: path), as: T.self) }
+        if T.self == Data.self { return reinterpret(try decodeData(at: index, path: path), as: T.self) }
         if T.self == URL.self {
             let text = try decodeString(at: index, path: path)
             guard let url = URL(string: text) else {
                 throw DecodingError.dataCorrupted(.init(codingPath: path?.path ?? codingPath(of: index), debugDescription: "Invalid URL string \"\(text)\"."))
             }
-            return url as! T
+            return reinterpret(url, as: T.self)
         }
-        if T.self == Decimal.self {
-            return try decodeDecimal(at: index, path: path) as! T
-        }
-        if index >= 0, tokens[index].kind == .object {
-            let id = ObjectIdentifier(T.self)
-            if id != lastPlainType {
-                if let dictionary = T.self as? any StringKeyedDictionaryDecodable.Type {
-                    return try dictionary.init(strataJSON: self, object: index) as! T
+        if T.self == Decimal.self { return reinterpret(try decodeDecimal(at: index, path: path), as: T.self) }
+        if index >= 0 {
+            let kind = tokens[index].kind
+            if kind == .object || kind == .array {
+                let id = ObjectIdentifier(T.self)
+                var category = types.category(of: id)
+                if category == nil {
+                    if let dictionary = T.self as? any StringKeyedDictionaryDecodable.Type {
+                        category = .dictionary(dictionary)
+                    } else if let array = T.self as? any ArrayDecodable.Type {
+                        category = .array(array)
+                    } else {
+                        category = .plain
+                    }
+                    types.remember(id, category!)
                 }
-                lastPlainType = id
+                switch category! {
+                case .dictionary(let dictionary) where kind == .object:
+                    return try dictionary.decodeStrataJSON(self, object: index, as: T.self)
+                case .array(let array) where kind == .array:
+                    return try array.decodeStrataJSON(self, array: index, as: T.self)
+                default:
+                    break
+                }
             }
         }
         return try T(from: JSONValueDecoder(state: self, index: index, path: path))
@@ -503,17 +519,37 @@ final class CodingPathBox {
 /// `[String: Value]` dictionaries, which this decoder reads directly: keys as written (never
 /// converted from snake case, as in Foundation), values by their own rules.
 protocol StringKeyedDictionaryDecodable {
-    init(strataJSON state: JSONDecodingState, object: Int) throws
+    static func decodeStrataJSON<T>(_ state: JSONDecodingState, object: Int, as type: T.Type) throws -> T
 }
 
 extension Dictionary: StringKeyedDictionaryDecodable where Key == String, Value: Decodable {
-    init(strataJSON state: JSONDecodingState, object: Int) throws {
+    static func decodeStrataJSON<T>(_ state: JSONDecodingState, object: Int, as type: T.Type) throws -> T {
         state.markDictionary(object)
         var result: [String: Value] = [:]
         result.reserveCapacity(Int(state.tokens[object].length))
         for (key, value) in state.keys(of: object, converted: false) where result[key] == nil {
             result[key] = try state.decodeValue(Value.self, at: value)
         }
-        self = result
+        return reinterpret(result, as: T.self)
+    }
+}
+
+/// Arrays, which this decoder reads directly (one pass over the tape, the result's storage
+/// allocated once).
+protocol ArrayDecodable {
+    static func decodeStrataJSON<T>(_ state: JSONDecodingState, array: Int, as type: T.Type) throws -> T
+}
+
+extension Array: ArrayDecodable where Element: Decodable {
+    static func decodeStrataJSON<T>(_ state: JSONDecodingState, array: Int, as type: T.Type) throws -> T {
+        let count = Int(state.tokens[array].length)
+        var result: [Element] = []
+        result.reserveCapacity(count)
+        var element = array + 1
+        for _ in 0..<count {
+            result.append(try state.decodeValue(Element.self, at: element))
+            element = Int(state.tokens[element].next)
+        }
+        return reinterpret(result, as: T.self)
     }
 }

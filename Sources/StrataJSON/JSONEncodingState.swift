@@ -59,7 +59,7 @@ final class JSONEncodingState {
     private var memberStarts: [UInt32] = []
     private var sortScratch: [UInt8] = []
     private var snakeCaseKeys: [String: String] = [:]
-    private var lastPlainType: ObjectIdentifier?
+    private let types = CodableTypeCache()
     var busy = false
 
     init() {
@@ -360,33 +360,37 @@ final class JSONEncodingState {
     /// Writes a value of any type at the current position: dates, data, URLs, decimals and
     /// `[String: Value]` by this encoder's rules, everything else through its `encode(to:)`.
     func encodeValue<T: Encodable>(_ value: T) throws {
+        if T.self == String.self {
+            out.appendString(reinterpret(value, as: String.self))
+            return
+        }
+        if T.self == Int.self {
+            out.appendInteger(reinterpret(value, as: Int.self))
+            return
+        }
         if T.self == Date.self {
-            try encodeDate(value as! Date)
+            try encodeDate(reinterpret(value, as: Date.self))
             return
         }
         if T.self == Data.self {
-            try encodeData(value as! Data)
+            try encodeData(reinterpret(value, as: Data.self))
             return
         }
         if T.self == URL.self {
-            out.appendString((value as! URL).absoluteString)
+            out.appendString(reinterpret(value, as: URL.self).absoluteString)
             return
         }
         if T.self == Decimal.self {
-            let decimal = value as! Decimal
+            let decimal = reinterpret(value, as: Decimal.self)
             guard !decimal.isNaN else {
                 throw EncodingError.invalidValue(decimal, .init(codingPath: currentPath(), debugDescription: "Unable to encode Decimal.nan directly in JSON."))
             }
             out.appendFloatingPoint(decimal.description)
             return
         }
-        let id = ObjectIdentifier(T.self)
-        if id != lastPlainType {
-            if T.self is any StringKeyedDictionaryEncodable.Type {
-                try (value as! any StringKeyedDictionaryEncodable).encodeStrataJSON(self)
-                return
-            }
-            lastPlainType = id
+        if let dictionary = dictionaryType(T.self) {
+            try dictionary.encodeStrataJSON(value, into: self)
+            return
         }
         let (depth, frameID) = pushSlot()
         try value.encode(to: JSONValueEncoder(state: self, depth: depth, id: frameID))
@@ -394,10 +398,27 @@ final class JSONEncodingState {
         close(downTo: depth)
     }
 
+    /// `T` as a `[String: Value]` dictionary type, or nil.
+    @inline(__always)
+    private func dictionaryType<T>(_ type: T.Type) -> (any StringKeyedDictionaryEncodable.Type)? {
+        let id = ObjectIdentifier(T.self)
+        var category = types.category(of: id)
+        if category == nil {
+            if let dictionary = T.self as? any StringKeyedDictionaryEncodable.Type {
+                category = .encodableDictionary(dictionary)
+            } else {
+                category = .plain
+            }
+            types.remember(id, category!)
+        }
+        if case .encodableDictionary(let dictionary) = category! { return dictionary }
+        return nil
+    }
+
     /// Writes the whole output for `value`; throws as Foundation does when it encodes nothing.
     func encodeTopLevel<T: Encodable>(_ value: T) throws {
         if T.self == Date.self || T.self == Data.self || T.self == URL.self || T.self == Decimal.self
-            || T.self is any StringKeyedDictionaryEncodable.Type {
+            || dictionaryType(T.self) != nil {
             try encodeValue(value)
         } else {
             let (depth, frameID) = pushSlot()
@@ -482,16 +503,17 @@ final class JSONEncodingState {
 /// `[String: Value]` dictionaries, which this encoder writes directly: keys as they are (never
 /// converted to snake case, as in Foundation).
 protocol StringKeyedDictionaryEncodable {
-    func encodeStrataJSON(_ state: JSONEncodingState) throws
+    static func encodeStrataJSON<T>(_ value: T, into state: JSONEncodingState) throws
 }
 
 extension Dictionary: StringKeyedDictionaryEncodable where Key == String, Value: Encodable {
-    func encodeStrataJSON(_ state: JSONEncodingState) throws {
+    static func encodeStrataJSON<T>(_ value: T, into state: JSONEncodingState) throws {
+        let dictionary = reinterpret(value, as: [String: Value].self)
         let (depth, id) = state.pushObject()
-        for (key, value) in self {
+        for (key, element) in dictionary {
             try state.activate(depth, id)
             state.beginRawMember(depth, key: key)
-            try state.encodeValue(value)
+            try state.encodeValue(element)
         }
         try state.activate(depth, id)
         state.close(downTo: depth)

@@ -1,6 +1,8 @@
 /// The keyed container of one object being written. Members are written as they come.
 struct JSONKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
-    let state: JSONEncodingState
+    /// Not retained: the coder keeps its state alive for the whole call, and coders and
+    /// containers are valid only during it (see StrataJSONDecoder and StrataJSONEncoder).
+    unowned(unsafe) let state: JSONEncodingState
     let depth: Int
     let id: UInt32
 

@@ -118,8 +118,15 @@ final class JSONOutput {
         var start = 0
         var i = 0
         while i < n {
-            // Eight bytes at a time while none needs escaping.
-            while i + 8 <= n && !JSONOutput.needsEscape(source.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { i += 8 }
+            // Eight bytes at a time up to the first that needs escaping.
+            while i + 8 <= n {
+                let mask = JSONOutput.escapedBytes(UInt64(littleEndian: source.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+                if mask != 0 {
+                    i += mask.trailingZeroBitCount >> 3
+                    break
+                }
+                i += 8
+            }
             guard i < n else { break }
             let c = source.load(fromByteOffset: i, as: UInt8.self)
             if c >= 0x20 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") {
@@ -135,14 +142,11 @@ final class JSONOutput {
         appendByte(UInt8(ascii: "\""))
     }
 
-    /// Whether any byte of the word is `"`, `\` or below 0x20.
+    /// The high bit of every byte of the word (first byte lowest) that is `"`, `\` or below
+    /// 0x20, exactly.
     @inline(__always)
-    static func needsEscape(_ w: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        let quotes = w ^ (ones &* 0x22)
-        let slashes = w ^ (ones &* 0x5C)
-        return (((quotes &- ones) & ~quotes) | ((slashes &- ones) & ~slashes) | ((w &- ones &* 0x20) & ~w)) & highs != 0
+    static func escapedBytes(_ w: UInt64) -> UInt64 {
+        JSONParser.zeroBytes(w ^ 0x2222_2222_2222_2222) | JSONParser.zeroBytes(w ^ 0x5C5C_5C5C_5C5C_5C5C) | JSONParser.zeroBytes(w & 0xE0E0_E0E0_E0E0_E0E0)
     }
 
     private static let hexDigits: StaticString = "0123456789abcdef"

@@ -207,11 +207,14 @@ struct JSONParser {
         var p = pos + 1
         var flags: UInt8 = 0
         while true {
-            // Eight bytes at a time while none of them is a quote, a backslash, a control
-            // character or non-ASCII.
+            // Eight bytes at a time up to the first quote, backslash, control character or
+            // non-ASCII byte.
             while p + 8 <= end {
-                let w = UnsafeRawPointer(bytes + p).loadUnaligned(as: UInt64.self)
-                if JSONParser.hasSpecialByte(w) { break }
+                let mask = JSONParser.specialBytes(UInt64(littleEndian: UnsafeRawPointer(bytes + p).loadUnaligned(as: UInt64.self)))
+                if mask != 0 {
+                    p += mask.trailingZeroBitCount >> 3
+                    break
+                }
                 p += 8
             }
             guard p < end else { throw Failure(offset: quote, reason: "an unterminated string") }
@@ -232,15 +235,19 @@ struct JSONParser {
         pos = p + 1
     }
 
-    /// Whether any byte of the word is `"`, `\`, below 0x20, or 0x80 and above.
+    /// The high bit of every byte of the word (first byte lowest) that is `"`, `\`, below 0x20,
+    /// or 0x80 and above; exact, so the first set bit finds the first such byte.
     @inline(__always)
-    static func hasSpecialByte(_ w: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
+    static func specialBytes(_ w: UInt64) -> UInt64 {
         let highs: UInt64 = 0x8080_8080_8080_8080
-        let quotes = w ^ (ones &* 0x22)
-        let slashes = w ^ (ones &* 0x5C)
-        let found = ((quotes &- ones) & ~quotes) | ((slashes &- ones) & ~slashes) | ((w &- ones &* 0x20) & ~w) | w
-        return found & highs != 0
+        return zeroBytes(w ^ 0x2222_2222_2222_2222) | zeroBytes(w ^ 0x5C5C_5C5C_5C5C_5C5C) | zeroBytes(w & 0xE0E0_E0E0_E0E0_E0E0) | (w & highs)
+    }
+
+    /// The high bit of every zero byte of the word, exactly.
+    @inline(__always)
+    static func zeroBytes(_ v: UInt64) -> UInt64 {
+        let lows: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        return ~(((v & lows) &+ lows) | v | lows)
     }
 
     /// Checks the escape at `p` (a backslash); returns the offset after it.

@@ -1,7 +1,9 @@
 /// The unkeyed container over one array on the tape. A decode that throws does not move past
 /// the element, so the caller can try another type (as with Foundation).
 struct JSONUnkeyedDecodingContainer: UnkeyedDecodingContainer {
-    let state: JSONDecodingState
+    /// Not retained: the coder keeps its state alive for the whole call, and coders and
+    /// containers are valid only during it (see StrataJSONDecoder and StrataJSONEncoder).
+    unowned(unsafe) let state: JSONDecodingState
     let array: UInt32
     /// The tape index of the next element.
     var cursor: UInt32

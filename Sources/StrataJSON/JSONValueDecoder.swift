@@ -1,7 +1,9 @@
 /// The decoder of one value on the tape; it is also that value's single-value container, so
 /// asking for one allocates nothing.
 struct JSONValueDecoder: Decoder, SingleValueDecodingContainer {
-    let state: JSONDecodingState
+    /// Not retained: the coder keeps its state alive for the whole call, and coders and
+    /// containers are valid only during it (see StrataJSONDecoder and StrataJSONEncoder).
+    unowned(unsafe) let state: JSONDecodingState
     /// The value's tape index; -1 for the `null` of a missing `superDecoder(forKey:)` member.
     let index: Int
     /// The coding path, when it cannot be rebuilt from the tape.

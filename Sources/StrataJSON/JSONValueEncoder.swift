@@ -1,6 +1,8 @@
 /// The encoder of one value's place; it is also that place's single-value container.
 struct JSONValueEncoder: Encoder, SingleValueEncodingContainer {
-    let state: JSONEncodingState
+    /// Not retained: the coder keeps its state alive for the whole call, and coders and
+    /// containers are valid only during it (see StrataJSONDecoder and StrataJSONEncoder).
+    unowned(unsafe) let state: JSONEncodingState
     let depth: Int
     let id: UInt32
 
