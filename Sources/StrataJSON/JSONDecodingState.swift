@@ -54,7 +54,7 @@ final class JSONDecodingState {
         do {
             try parser.parseDocument()
         } catch {
-            let path = syntaxErrorPath(depth: parser.depth)
+            let path = syntaxErrorPath(depth: parser.depth, tokenCount: parser.count)
             let syntax = StrataJSONSyntaxError(offset: error.offset, reason: error.reason)
             throw DecodingError.dataCorrupted(.init(
                 codingPath: path,
@@ -71,12 +71,12 @@ final class JSONDecodingState {
     }
 
     /// The path to where parsing stopped: the members and elements that were open.
-    private func syntaxErrorPath(depth: Int) -> [any CodingKey] {
+    private func syntaxErrorPath(depth: Int, tokenCount: Int) -> [any CodingKey] {
         var path: [any CodingKey] = []
         for level in 0..<depth {
             let container = Int(tape.open[level])
             let member = Int(tape.member[level])
-            guard member != 0 else { break }
+            guard member != 0, member < tokenCount else { break }
             if tokens[container].kind == .object {
                 path.append(StrataJSONKey(stringValue: keyString(member, converted: false)))
             } else {

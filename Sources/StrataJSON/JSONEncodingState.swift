@@ -333,6 +333,8 @@ final class JSONEncodingState {
             let c = less(a, b)
             return c != 0 ? c < 0 : a.order < b.order
         }
+        // Of equal keys the last written stays; decided before the bytes move.
+        let keep = (0..<n).map { k in k + 1 == n || less(members[k], members[k + 1]) != 0 }
         let regionStart = Int(starts[starts.startIndex])
         sortScratch.removeAll(keepingCapacity: true)
         sortScratch.append(contentsOf: UnsafeBufferPointer(start: bytes + regionStart, count: end - regionStart))
@@ -340,7 +342,7 @@ final class JSONEncodingState {
         var wrote = false
         sortScratch.withUnsafeBufferPointer { copy in
             for k in 0..<n {
-                if k + 1 < n && less(members[k], members[k + 1]) == 0 { continue }
+                if !keep[k] { continue }
                 let m = members[k]
                 if wrote {
                     bytes[o] = UInt8(ascii: ",")

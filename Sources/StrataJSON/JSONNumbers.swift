@@ -165,8 +165,11 @@ enum JSONNumbers {
             value = exponent < 0 ? value / powersOf10Float[-exponent] : value * powersOf10Float[exponent]
             return negative ? -value : value
         }
+        // As in Foundation, a value beyond Float's range, or one that is not zero but rounds to
+        // zero, does not fit.
         let text = String(decoding: UnsafeBufferPointer(start: p, count: count), as: UTF8.self)
         guard let value = Float(text), value.isFinite else { return nil }
+        if value == 0 && double(p, count: count, integral: integral) != 0 { return nil }
         return value
     }
 }

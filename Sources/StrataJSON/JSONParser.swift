@@ -105,8 +105,8 @@ struct JSONParser {
                 throw Failure(offset: pos, reason: pos < end ? "unexpected \(describe(bytes[pos])), expected a string key" : "unexpected end of input, expected a string key")
             }
             let key = count
-            tape.member[depth - 1] = UInt32(truncatingIfNeeded: key)
             try parseString()
+            tape.member[depth - 1] = UInt32(truncatingIfNeeded: key)
             members += 1
             if !mayRepeat {
                 // A 128-slot filter over the keys seen: a clash means two keys may be equal, and
