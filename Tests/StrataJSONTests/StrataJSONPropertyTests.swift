@@ -161,6 +161,11 @@ struct StrataJSONPropertyTests {
                 trailingComma = (context.underlyingError as? StrataJSONSyntaxError)?.reason.contains("trailing comma") ?? false
             }
             if foundationAccepts && trailingComma { continue }
+            // Foundation's decoder also refuses some valid numbers (`0E9`, values that round to
+            // zero such as `1e-400`); JSONSerialization reads them, and so does StrataJSON.
+            if strataAccepts && !foundationAccepts && (try? JSONSerialization.jsonObject(with: Data(bytes), options: .fragmentsAllowed)) != nil {
+                continue
+            }
             #expect(strataAccepts == foundationAccepts, "seed \(seed) round \(round): \(String(decoding: bytes, as: UTF8.self).debugDescription) \(bytes)")
         }
     }
