@@ -25,127 +25,258 @@ struct JSONParser {
     }
 
     /// Parses one JSON text: a value with optional whitespace around it (and a UTF-8 byte order
-    /// mark before it).
+    /// mark before it). One loop over the bytes with an explicit stack of open containers, so
+    /// nothing recurses and the hot state stays in registers.
     mutating func parseDocument() throws(Failure) {
-        if end >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { pos = 3 }
-        skipWhitespace()
-        guard pos < end else { throw Failure(offset: pos, reason: pos == 0 ? "the input is empty" : "the input holds only whitespace") }
-        try parseValue()
-        skipWhitespace()
-        guard pos == end else { throw Failure(offset: pos, reason: "unexpected \(describe(bytes[pos])) after the JSON value") }
-        tape.count = count
-    }
-
-    @inline(__always)
-    mutating func skipWhitespace() {
-        while pos < end {
-            let c = bytes[pos]
-            guard c <= 0x20, c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 else { return }
-            pos += 1
+        let b = bytes
+        let e = end
+        let t = tokens
+        let open = tape.open
+        let member = tape.member
+        let seenLow = tape.seenLow
+        let seenHigh = tape.seenHigh
+        var p = 0
+        var n = 0
+        var level = 0
+        defer {
+            pos = p
+            count = n
+            depth = level
         }
-    }
+        if e >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF { p = 3 }
 
-    @inline(__always)
-    mutating func append(_ kind: JSONTokenKind, flags: UInt8 = 0, start: Int, length: Int) {
-        tokens[count] = JSONToken(kind: kind, flags: flags, start: UInt32(truncatingIfNeeded: start),
-                                  length: UInt32(truncatingIfNeeded: length), next: UInt32(truncatingIfNeeded: count + 1), hint: 0)
-        count += 1
-    }
-
-    mutating func parseValue() throws(Failure) {
-        guard pos < end else { throw Failure(offset: pos, reason: "unexpected end of input, expected a value") }
-        switch bytes[pos] {
-        case UInt8(ascii: "\""): try parseString()
-        case UInt8(ascii: "{"): try parseObject()
-        case UInt8(ascii: "["): try parseArray()
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try parseNumber()
-        case UInt8(ascii: "t"): try parseLiteral(.true, "true")
-        case UInt8(ascii: "f"): try parseLiteral(.false, "false")
-        case UInt8(ascii: "n"): try parseLiteral(.null, "null")
-        default: throw Failure(offset: pos, reason: "unexpected \(describe(bytes[pos])), expected a value")
-        }
-    }
-
-    mutating func parseLiteral(_ kind: JSONTokenKind, _ word: StaticString) throws(Failure) {
-        let n = word.utf8CodeUnitCount
-        let w = word.utf8Start
-        for i in 0..<n where pos + i >= end || bytes[pos + i] != w[i] {
-            throw Failure(offset: pos + i, reason: pos + i >= end ? "unexpected end of input in '\(word)'" : "unexpected \(describe(bytes[pos + i])) in '\(word)'")
-        }
-        append(kind, start: pos, length: n)
-        pos += n
-    }
-
-    mutating func push(_ index: Int) throws(Failure) {
-        guard depth < JSONTape.maxDepth else { throw Failure(offset: pos, reason: "nesting deeper than \(JSONTape.maxDepth) levels") }
-        tape.open[depth] = UInt32(truncatingIfNeeded: index)
-        tape.member[depth] = 0
-        depth += 1
-    }
-
-    mutating func parseObject() throws(Failure) {
-        let object = count
-        append(.object, start: pos, length: 0)
-        try push(object)
-        pos += 1
-        skipWhitespace()
-        if pos < end && bytes[pos] == UInt8(ascii: "}") {
-            pos += 1
-            depth -= 1
-            return
-        }
-        var members: UInt32 = 0
-        var seen: (UInt64, UInt64) = (0, 0)
-        var mayRepeat = false
-        while true {
-            guard pos < end, bytes[pos] == UInt8(ascii: "\"") else {
-                if pos < end && bytes[pos] == UInt8(ascii: "}") && members > 0 {
-                    throw Failure(offset: pos, reason: "a trailing comma before '}'")
-                }
-                throw Failure(offset: pos, reason: pos < end ? "unexpected \(describe(bytes[pos])), expected a string key" : "unexpected end of input, expected a string key")
+        @inline(__always)
+        func skipSpace() {
+            while p < e {
+                let c = b[p]
+                guard c <= 0x20, c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 else { return }
+                p &+= 1
             }
-            let key = count
-            try parseString()
-            tape.member[depth - 1] = UInt32(truncatingIfNeeded: key)
-            members += 1
-            if !mayRepeat {
-                // A 128-slot filter over the keys seen: a clash means two keys may be equal, and
-                // then lookups take the first match as Foundation does.
-                let bit = keyHash(key) & 127
-                if bit < 64 {
-                    if seen.0 & (1 << bit) != 0 { mayRepeat = true }
-                    seen.0 |= 1 << bit
+        }
+
+        @inline(__always)
+        func append(_ kind: JSONTokenKind, _ flags: UInt8, _ start: Int, _ length: Int) {
+            t[n] = JSONToken(kind: kind, flags: flags, start: UInt32(truncatingIfNeeded: start),
+                             length: UInt32(truncatingIfNeeded: length), next: UInt32(truncatingIfNeeded: n &+ 1), hint: 0)
+            n &+= 1
+        }
+
+        /// Scans the string whose opening quote is at `p` and appends its token.
+        @inline(__always)
+        func string() throws(Failure) {
+            let quote = p
+            var q = p &+ 1
+            var flags: UInt8 = 0
+            while true {
+                // Eight bytes at a time up to the first quote, backslash, control character or
+                // non-ASCII byte.
+                while q &+ 8 <= e {
+                    let mask = JSONParser.specialBytes(UInt64(littleEndian: UnsafeRawPointer(b + q).loadUnaligned(as: UInt64.self)))
+                    if mask != 0 {
+                        q &+= mask.trailingZeroBitCount &>> 3
+                        break
+                    }
+                    q &+= 8
+                }
+                guard q < e else { throw Failure(offset: quote, reason: "an unterminated string") }
+                let c = b[q]
+                if c == UInt8(ascii: "\"") { break }
+                if c == UInt8(ascii: "\\") {
+                    flags = JSONToken.escaped
+                    q = try escape(at: q)
+                } else if c < 0x20 {
+                    throw Failure(offset: q, reason: "an unescaped control character (\(describe(c))) in a string")
+                } else if c >= 0x80 {
+                    q = try utf8Sequence(at: q)
                 } else {
-                    if seen.1 & (1 << (bit - 64)) != 0 { mayRepeat = true }
-                    seen.1 |= 1 << (bit - 64)
+                    q &+= 1
                 }
             }
-            skipWhitespace()
-            guard pos < end, bytes[pos] == UInt8(ascii: ":") else {
-                throw Failure(offset: pos, reason: pos < end ? "unexpected \(describe(bytes[pos])), expected ':' after an object key" : "unexpected end of input, expected ':'")
-            }
-            pos += 1
-            skipWhitespace()
-            try parseValue()
-            tape.member[depth - 1] = 0
-            skipWhitespace()
-            guard pos < end else { throw Failure(offset: pos, reason: "unexpected end of input, expected ',' or '}'") }
-            let c = bytes[pos]
-            pos += 1
-            if c == UInt8(ascii: ",") {
-                skipWhitespace()
-                continue
-            }
-            if c == UInt8(ascii: "}") { break }
-            throw Failure(offset: pos - 1, reason: "unexpected \(describe(c)), expected ',' or '}'")
+            append(.string, flags, quote &+ 1, q &- quote &- 1)
+            p = q &+ 1
         }
-        tokens[object].length = members
-        tokens[object].next = UInt32(truncatingIfNeeded: count)
-        if mayRepeat { tokens[object].flags = JSONToken.mayRepeatKeys }
-        depth -= 1
+
+        /// Scans the number starting at `p` and appends its token.
+        @inline(__always)
+        func number() throws(Failure) {
+            let start = p
+            var q = p
+            var flags: UInt8 = 0
+            if b[q] == UInt8(ascii: "-") {
+                flags |= JSONToken.negative
+                q &+= 1
+            }
+            guard q < e, b[q] &- 0x30 < 10 else {
+                throw Failure(offset: q, reason: q < e ? "unexpected \(describe(b[q])) in a number, expected a digit" : "unexpected end of input in a number")
+            }
+            if b[q] == 0x30 {
+                q &+= 1
+                if q < e, b[q] &- 0x30 < 10 { throw Failure(offset: start, reason: "a number with a leading zero") }
+            } else {
+                while q < e, b[q] &- 0x30 < 10 { q &+= 1 }
+            }
+            if q < e, b[q] == UInt8(ascii: ".") {
+                flags |= JSONToken.fractional
+                q &+= 1
+                let digits = q
+                while q < e, b[q] &- 0x30 < 10 { q &+= 1 }
+                guard q > digits else { throw Failure(offset: q, reason: "a number with no digits after '.'") }
+            }
+            if q < e, b[q] | 0x20 == UInt8(ascii: "e") {
+                flags |= JSONToken.fractional
+                q &+= 1
+                if q < e, b[q] == UInt8(ascii: "+") || b[q] == UInt8(ascii: "-") { q &+= 1 }
+                let digits = q
+                while q < e, b[q] &- 0x30 < 10 { q &+= 1 }
+                guard q > digits else { throw Failure(offset: q, reason: "a number with no digits in its exponent") }
+            }
+            append(.number, flags, start, q &- start)
+            p = q
+        }
+
+        @inline(__always)
+        func literal(_ kind: JSONTokenKind, _ word: StaticString) throws(Failure) {
+            let length = word.utf8CodeUnitCount
+            let w = word.utf8Start
+            for i in 0..<length where p &+ i >= e || b[p &+ i] != w[i] {
+                throw Failure(offset: p &+ i, reason: p &+ i >= e ? "unexpected end of input in '\(word)'" : "unexpected \(describe(b[p &+ i])) in '\(word)'")
+            }
+            append(kind, 0, p, length)
+            p &+= length
+        }
+
+        @inline(__always)
+        func push(_ index: Int) throws(Failure) {
+            guard level < JSONTape.maxDepth else { throw Failure(offset: p, reason: "nesting deeper than \(JSONTape.maxDepth) levels") }
+            open[level] = UInt32(truncatingIfNeeded: index)
+            member[level] = 0
+            seenLow[level] = 0
+            seenHigh[level] = 0
+            level &+= 1
+        }
+
+        enum Expecting { case value, afterValue, key }
+        skipSpace()
+        guard p < e else { throw Failure(offset: p, reason: p == 0 ? "the input is empty" : "the input holds only whitespace") }
+        var expecting = Expecting.value
+        while true {
+            switch expecting {
+            case .value:
+                guard p < e else { throw Failure(offset: p, reason: "unexpected end of input, expected a value") }
+                switch b[p] {
+                case UInt8(ascii: "\""):
+                    try string()
+                    expecting = .afterValue
+                case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    try number()
+                    expecting = .afterValue
+                case UInt8(ascii: "{"):
+                    let object = n
+                    append(.object, 0, p, 0)
+                    try push(object)
+                    p &+= 1
+                    skipSpace()
+                    if p < e && b[p] == UInt8(ascii: "}") {
+                        p &+= 1
+                        level &-= 1
+                        expecting = .afterValue
+                    } else {
+                        expecting = .key
+                    }
+                case UInt8(ascii: "["):
+                    let array = n
+                    append(.array, 0, p, 0)
+                    try push(array)
+                    p &+= 1
+                    skipSpace()
+                    if p < e && b[p] == UInt8(ascii: "]") {
+                        p &+= 1
+                        level &-= 1
+                        expecting = .afterValue
+                    } else {
+                        t[array].length = 1
+                        member[level &- 1] = 1
+                    }
+                case UInt8(ascii: "t"):
+                    try literal(.true, "true")
+                    expecting = .afterValue
+                case UInt8(ascii: "f"):
+                    try literal(.false, "false")
+                    expecting = .afterValue
+                case UInt8(ascii: "n"):
+                    try literal(.null, "null")
+                    expecting = .afterValue
+                default:
+                    throw Failure(offset: p, reason: "unexpected \(describe(b[p])), expected a value")
+                }
+            case .afterValue:
+                if level == 0 {
+                    skipSpace()
+                    guard p == e else { throw Failure(offset: p, reason: "unexpected \(describe(b[p])) after the JSON value") }
+                    tape.count = n
+                    return
+                }
+                let top = level &- 1
+                let container = Int(open[top])
+                member[top] = 0
+                skipSpace()
+                let isObject = t[container].kind == .object
+                guard p < e else {
+                    throw Failure(offset: p, reason: isObject ? "unexpected end of input, expected ',' or '}'" : "unexpected end of input, expected ',' or ']'")
+                }
+                let c = b[p]
+                p &+= 1
+                if c == UInt8(ascii: ",") {
+                    skipSpace()
+                    if isObject {
+                        if p < e && b[p] == UInt8(ascii: "}") { throw Failure(offset: p, reason: "a trailing comma before '}'") }
+                        expecting = .key
+                    } else {
+                        if p < e && b[p] == UInt8(ascii: "]") { throw Failure(offset: p, reason: "a trailing comma before ']'") }
+                        t[container].length &+= 1
+                        member[top] = 1
+                        expecting = .value
+                    }
+                } else if c == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                    t[container].next = UInt32(truncatingIfNeeded: n)
+                    level = top
+                } else {
+                    throw Failure(offset: p &- 1, reason: "unexpected \(describe(c)), expected ',' or '\(isObject ? "}" : "]")'")
+                }
+            case .key:
+                guard p < e, b[p] == UInt8(ascii: "\"") else {
+                    throw Failure(offset: p, reason: p < e ? "unexpected \(describe(b[p])), expected a string key" : "unexpected end of input, expected a string key")
+                }
+                let key = n
+                try string()
+                let top = level &- 1
+                member[top] = UInt32(truncatingIfNeeded: key)
+                let object = Int(open[top])
+                t[object].length &+= 1
+                if t[object].flags & JSONToken.mayRepeatKeys == 0 {
+                    // A 128-slot filter over the keys seen: a clash means two keys may be equal,
+                    // and then lookups take the first match, as Foundation does.
+                    let bit = keyHash(key)
+                    if bit < 64 {
+                        if seenLow[top] & (1 &<< bit) != 0 { t[object].flags |= JSONToken.mayRepeatKeys }
+                        seenLow[top] |= 1 &<< bit
+                    } else {
+                        if seenHigh[top] & (1 &<< (bit &- 64)) != 0 { t[object].flags |= JSONToken.mayRepeatKeys }
+                        seenHigh[top] |= 1 &<< (bit &- 64)
+                    }
+                }
+                skipSpace()
+                guard p < e, b[p] == UInt8(ascii: ":") else {
+                    throw Failure(offset: p, reason: p < e ? "unexpected \(describe(b[p])), expected ':' after an object key" : "unexpected end of input, expected ':'")
+                }
+                p &+= 1
+                skipSpace()
+                expecting = .value
+            }
+        }
     }
 
-    /// A hash of a key's length and first and last bytes (escapes included as written).
+    /// A hash of a key's length and first and last bytes (escapes included as written), 0..<128.
     @inline(__always)
     func keyHash(_ key: Int) -> UInt64 {
         let token = tokens[key]
@@ -154,85 +285,16 @@ struct JSONParser {
         var h = UInt64(n) &* 0x9E37_79B9_7F4A_7C15
         if n > 0 {
             var word: UInt64 = 0
-            if start + 8 <= end {
-                word = UnsafeRawPointer(bytes + start).loadUnaligned(as: UInt64.self)
-                if n < 8 { word &= (1 << (UInt64(n) * 8)) &- 1 }
+            if start &+ 8 <= end {
+                word = UInt64(littleEndian: UnsafeRawPointer(bytes + start).loadUnaligned(as: UInt64.self))
+                if n < 8 { word &= (1 &<< (UInt64(n) &* 8)) &- 1 }
             } else {
-                for i in 0..<min(n, 8) { word |= UInt64(bytes[start + i]) << (UInt64(i) * 8) }
+                for i in 0..<min(n, 8) { word |= UInt64(bytes[start &+ i]) &<< (UInt64(i) &* 8) }
             }
             h ^= word &* 0xBF58_476D_1CE4_E5B9
-            h ^= UInt64(bytes[start + n - 1]) &* 0x94D0_49BB_1331_11EB
+            h ^= UInt64(bytes[start &+ n &- 1]) &* 0x94D0_49BB_1331_11EB
         }
-        return h >> 57
-    }
-
-    mutating func parseArray() throws(Failure) {
-        let array = count
-        append(.array, start: pos, length: 0)
-        try push(array)
-        pos += 1
-        skipWhitespace()
-        if pos < end && bytes[pos] == UInt8(ascii: "]") {
-            pos += 1
-            depth -= 1
-            return
-        }
-        var elements: UInt32 = 0
-        while true {
-            if pos < end && bytes[pos] == UInt8(ascii: "]") && elements > 0 {
-                throw Failure(offset: pos, reason: "a trailing comma before ']'")
-            }
-            elements += 1
-            tokens[array].length = elements
-            tape.member[depth - 1] = 1
-            try parseValue()
-            tape.member[depth - 1] = 0
-            skipWhitespace()
-            guard pos < end else { throw Failure(offset: pos, reason: "unexpected end of input, expected ',' or ']'") }
-            let c = bytes[pos]
-            pos += 1
-            if c == UInt8(ascii: ",") {
-                skipWhitespace()
-                continue
-            }
-            if c == UInt8(ascii: "]") { break }
-            throw Failure(offset: pos - 1, reason: "unexpected \(describe(c)), expected ',' or ']'")
-        }
-        tokens[array].next = UInt32(truncatingIfNeeded: count)
-        depth -= 1
-    }
-
-    mutating func parseString() throws(Failure) {
-        let quote = pos
-        var p = pos + 1
-        var flags: UInt8 = 0
-        while true {
-            // Eight bytes at a time up to the first quote, backslash, control character or
-            // non-ASCII byte.
-            while p + 8 <= end {
-                let mask = JSONParser.specialBytes(UInt64(littleEndian: UnsafeRawPointer(bytes + p).loadUnaligned(as: UInt64.self)))
-                if mask != 0 {
-                    p += mask.trailingZeroBitCount >> 3
-                    break
-                }
-                p += 8
-            }
-            guard p < end else { throw Failure(offset: quote, reason: "an unterminated string") }
-            let c = bytes[p]
-            if c == UInt8(ascii: "\"") { break }
-            if c == UInt8(ascii: "\\") {
-                flags = JSONToken.escaped
-                p = try escape(at: p)
-            } else if c < 0x20 {
-                throw Failure(offset: p, reason: "an unescaped control character (\(describe(c))) in a string")
-            } else if c >= 0x80 {
-                p = try utf8Sequence(at: p)
-            } else {
-                p += 1
-            }
-        }
-        append(.string, flags: flags, start: quote + 1, length: p - quote - 1)
-        pos = p + 1
+        return h &>> 57
     }
 
     /// The high bit of every byte of the word (first byte lowest) that is `"`, `\`, below 0x20,
@@ -251,7 +313,7 @@ struct JSONParser {
     }
 
     /// Checks the escape at `p` (a backslash); returns the offset after it.
-    mutating func escape(at p: Int) throws(Failure) -> Int {
+    func escape(at p: Int) throws(Failure) -> Int {
         guard p + 1 < end else { throw Failure(offset: p, reason: "an unterminated escape") }
         switch bytes[p + 1] {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
@@ -329,44 +391,6 @@ struct JSONParser {
             throw Failure(offset: p + i, reason: "invalid UTF-8 (byte 0x\(String(bytes[p + i], radix: 16)))")
         }
         return p + length
-    }
-
-    mutating func parseNumber() throws(Failure) {
-        let start = pos
-        var p = pos
-        var flags: UInt8 = 0
-        if bytes[p] == UInt8(ascii: "-") {
-            flags |= JSONToken.negative
-            p += 1
-        }
-        guard p < end, bytes[p] >= 0x30, bytes[p] <= 0x39 else {
-            throw Failure(offset: p, reason: p < end ? "unexpected \(describe(bytes[p])) in a number, expected a digit" : "unexpected end of input in a number")
-        }
-        if bytes[p] == 0x30 {
-            p += 1
-            if p < end, bytes[p] >= 0x30, bytes[p] <= 0x39 {
-                throw Failure(offset: start, reason: "a number with a leading zero")
-            }
-        } else {
-            while p < end, bytes[p] >= 0x30, bytes[p] <= 0x39 { p += 1 }
-        }
-        if p < end, bytes[p] == UInt8(ascii: ".") {
-            flags |= JSONToken.fractional
-            p += 1
-            let digits = p
-            while p < end, bytes[p] >= 0x30, bytes[p] <= 0x39 { p += 1 }
-            guard p > digits else { throw Failure(offset: p, reason: "a number with no digits after '.'") }
-        }
-        if p < end, bytes[p] | 0x20 == UInt8(ascii: "e") {
-            flags |= JSONToken.fractional
-            p += 1
-            if p < end, bytes[p] == UInt8(ascii: "+") || bytes[p] == UInt8(ascii: "-") { p += 1 }
-            let digits = p
-            while p < end, bytes[p] >= 0x30, bytes[p] <= 0x39 { p += 1 }
-            guard p > digits else { throw Failure(offset: p, reason: "a number with no digits in its exponent") }
-        }
-        append(.number, flags: flags, start: start, length: p - start)
-        pos = p
     }
 
     func describe(_ c: UInt8) -> String {

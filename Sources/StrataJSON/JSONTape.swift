@@ -45,6 +45,9 @@ final class JSONTape {
     /// Per open container: the key of the member being parsed (objects), or 1 while an element
     /// is being parsed (arrays); 0 otherwise. Only error messages read it.
     let member: UnsafeMutablePointer<UInt32>
+    /// Per open object: a 128-bit filter of the key hashes seen (for repeated keys).
+    let seenLow: UnsafeMutablePointer<UInt64>
+    let seenHigh: UnsafeMutablePointer<UInt64>
     /// The number of valid entries.
     var count = 0
 
@@ -53,12 +56,16 @@ final class JSONTape {
         tokens = .allocate(capacity: capacity)
         open = .allocate(capacity: JSONTape.maxDepth + 1)
         member = .allocate(capacity: JSONTape.maxDepth + 1)
+        seenLow = .allocate(capacity: JSONTape.maxDepth + 1)
+        seenHigh = .allocate(capacity: JSONTape.maxDepth + 1)
     }
 
     deinit {
         tokens.deallocate()
         open.deallocate()
         member.deallocate()
+        seenLow.deallocate()
+        seenHigh.deallocate()
     }
 
     /// Makes room for the most tokens `byteCount` bytes can hold: every token after the first
