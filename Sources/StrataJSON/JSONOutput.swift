@@ -142,11 +142,16 @@ final class JSONOutput {
         appendByte(UInt8(ascii: "\""))
     }
 
-    /// The high bit of every byte of the word (first byte lowest) that is `"`, `\` or below
-    /// 0x20, exactly.
+    /// A word whose lowest set bit is the high bit of the first byte of `w` (first byte lowest)
+    /// that is `"`, `\\` or below 0x20; zero when there is none (bits above it may be false
+    /// positives).
     @inline(__always)
     static func escapedBytes(_ w: UInt64) -> UInt64 {
-        JSONParser.zeroBytes(w ^ 0x2222_2222_2222_2222) | JSONParser.zeroBytes(w ^ 0x5C5C_5C5C_5C5C_5C5C) | JSONParser.zeroBytes(w & 0xE0E0_E0E0_E0E0_E0E0)
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quotes = w ^ 0x2222_2222_2222_2222
+        let backslashes = w ^ 0x5C5C_5C5C_5C5C_5C5C
+        return (((quotes &- ones) & ~quotes) | ((backslashes &- ones) & ~backslashes) | ((w &- 0x2020_2020_2020_2020) & ~w))
+            & 0x8080_8080_8080_8080
     }
 
     private static let hexDigits: StaticString = "0123456789abcdef"

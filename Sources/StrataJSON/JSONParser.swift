@@ -297,19 +297,16 @@ struct JSONParser {
         return h &>> 57
     }
 
-    /// The high bit of every byte of the word (first byte lowest) that is `"`, `\`, below 0x20,
-    /// or 0x80 and above; exact, so the first set bit finds the first such byte.
+    /// A word whose lowest set bit is the high bit of the first byte of `w` (first byte lowest)
+    /// that is `"`, `\\`, below 0x20, or 0x80 and above; zero when there is none. Bits above the
+    /// lowest may be false positives (a borrow), so only the lowest one is meaningful.
     @inline(__always)
     static func specialBytes(_ w: UInt64) -> UInt64 {
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        return zeroBytes(w ^ 0x2222_2222_2222_2222) | zeroBytes(w ^ 0x5C5C_5C5C_5C5C_5C5C) | zeroBytes(w & 0xE0E0_E0E0_E0E0_E0E0) | (w & highs)
-    }
-
-    /// The high bit of every zero byte of the word, exactly.
-    @inline(__always)
-    static func zeroBytes(_ v: UInt64) -> UInt64 {
-        let lows: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
-        return ~(((v & lows) &+ lows) | v | lows)
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quotes = w ^ 0x2222_2222_2222_2222
+        let backslashes = w ^ 0x5C5C_5C5C_5C5C_5C5C
+        return (((quotes &- ones) & ~quotes) | ((backslashes &- ones) & ~backslashes) | ((w &- 0x2020_2020_2020_2020) & ~w) | w)
+            & 0x8080_8080_8080_8080
     }
 
     /// Checks the escape at `p` (a backslash); returns the offset after it.
