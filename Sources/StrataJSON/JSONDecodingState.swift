@@ -5,16 +5,18 @@ import Foundation
 final class JSONDecodingState {
     let tape = JSONTape()
     /// The input of the decode in progress. Valid only while it runs.
-    private(set) var bytes: UnsafePointer<UInt8>
-    private(set) var byteCount = 0
-    private(set) var tokens: UnsafeMutablePointer<JSONToken>
+    // The hot properties skip run-time exclusivity checks: the state belongs to one decode at a
+    // time, and no access to them is held across a call that could reach them again.
+    @exclusivity(unchecked) private(set) var bytes: UnsafePointer<UInt8>
+    @exclusivity(unchecked) private(set) var byteCount = 0
+    @exclusivity(unchecked) private(set) var tokens: UnsafeMutablePointer<JSONToken>
     /// Whether a decode is using this state (a `Decodable` that decodes another document with the
     /// same decoder gets a state of its own).
     var busy = false
 
     var dateStrategy: StrataJSONDecoder.DateDecodingStrategy = .deferredToDate
     var dataStrategy: StrataJSONDecoder.DataDecodingStrategy = .base64
-    var convertsSnakeCase = false
+    @exclusivity(unchecked) var convertsSnakeCase = false
     var userInfo: [CodingUserInfoKey: Any] = [:]
 
     /// Unescaped string bytes.

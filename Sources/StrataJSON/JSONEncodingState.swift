@@ -37,20 +37,22 @@ enum EncodingInterruption: Error {
 /// container after that is reported as ``EncodingInterruption/outOfOrder``.
 final class JSONEncodingState {
     let out = JSONOutput()
-    private var frames: UnsafeMutablePointer<EncodingFrame>
-    private var frameCapacity = 32
-    private(set) var frameCount = 0
-    private var nextID: UInt32 = 0
+    // The hot properties skip run-time exclusivity checks: the state belongs to one encode at a
+    // time, and no access to them is held across a call that could reach them again.
+    @exclusivity(unchecked) private var frames: UnsafeMutablePointer<EncodingFrame>
+    @exclusivity(unchecked) private var frameCapacity = 32
+    @exclusivity(unchecked) private(set) var frameCount = 0
+    @exclusivity(unchecked) private var nextID: UInt32 = 0
     /// Offset of the key written last (for coding paths).
-    private var lastKeyOffset: UInt32 = .max
+    @exclusivity(unchecked) private var lastKeyOffset: UInt32 = .max
     /// Set once the output cannot be streamed; every later write throws.
-    private(set) var interrupted = false
+    @exclusivity(unchecked) private(set) var interrupted = false
     /// A misuse found where the protocol gives no way to throw (asking a filled value for a
     /// container); thrown when the encode ends.
     var deferredError: EncodingError?
 
-    var sortsKeys = false
-    var convertsSnakeCase = false
+    @exclusivity(unchecked) var sortsKeys = false
+    @exclusivity(unchecked) var convertsSnakeCase = false
     var dateStrategy: StrataJSONEncoder.DateEncodingStrategy = .deferredToDate
     var dataStrategy: StrataJSONEncoder.DataEncodingStrategy = .base64
     var userInfo: [CodingUserInfoKey: Any] = [:]

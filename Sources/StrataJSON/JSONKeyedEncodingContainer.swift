@@ -1,75 +1,128 @@
 /// The keyed container of one object being written. Members are written as they come.
 struct JSONKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
-    /// Not retained: the coder keeps its state alive for the whole call, and coders and
-    /// containers are valid only during it (see StrataJSONDecoder and StrataJSONEncoder).
-    unowned(unsafe) let state: JSONEncodingState
+    /// Not retained: the encoder keeps its state alive for the whole call, and encoders and
+    /// containers are valid only during it (see StrataJSONEncoder). Used through
+    /// `_withUnsafeGuaranteedRef`, which costs no reference counting.
+    let unmanaged: Unmanaged<JSONEncodingState>
     let depth: Int
     let id: UInt32
+
+    init(state: JSONEncodingState, depth: Int, id: UInt32) {
+        self.unmanaged = Unmanaged.passUnretained(state)
+        self.depth = depth
+        self.id = id
+    }
+
+    /// The state, for calls off the hot path.
+    var state: JSONEncodingState { unmanaged.takeUnretainedValue() }
 
     var codingPath: [any CodingKey] { state.codingPath(depth, id) }
 
     mutating func encodeNil(forKey key: Key) throws {
-        try state.beginMember(depth, id, key: key.stringValue)
-        state.out.append("null")
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginMember(depth, id, key: key.stringValue)
+            s.out.append("null")
+        }
     }
 
     mutating func encode(_ value: Bool, forKey key: Key) throws {
-        try state.beginMember(depth, id, key: key.stringValue)
-        state.out.append(value ? "true" : "false")
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginMember(depth, id, key: key.stringValue)
+            s.out.append(value ? "true" : "false")
+        }
     }
+
     mutating func encode(_ value: String, forKey key: Key) throws {
-        try state.beginMember(depth, id, key: key.stringValue)
-        state.out.appendString(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginMember(depth, id, key: key.stringValue)
+            s.out.appendString(value)
+        }
     }
+
     mutating func encode(_ value: Double, forKey key: Key) throws {
-        try state.checkFinite(value, path: codingPath + [key])
-        try state.beginMember(depth, id, key: key.stringValue)
-        state.out.appendFloatingPoint(value.description)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.checkFinite(value, path: codingPath + [key])
+            try s.beginMember(depth, id, key: key.stringValue)
+            s.out.appendFloatingPoint(value.description)
+        }
     }
+
     mutating func encode(_ value: Float, forKey key: Key) throws {
-        try state.checkFinite(value, path: codingPath + [key])
-        try state.beginMember(depth, id, key: key.stringValue)
-        state.out.appendFloatingPoint(value.description)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.checkFinite(value, path: codingPath + [key])
+            try s.beginMember(depth, id, key: key.stringValue)
+            s.out.appendFloatingPoint(value.description)
+        }
     }
+
     mutating func encode(_ value: Int, forKey key: Key) throws {
-        try state.beginMember(depth, id, key: key.stringValue)
-        state.out.appendInteger(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginMember(depth, id, key: key.stringValue)
+            s.out.appendInteger(value)
+        }
     }
+
     mutating func encode(_ value: Int8, forKey key: Key) throws {
-        try state.beginMember(depth, id, key: key.stringValue)
-        state.out.appendInteger(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginMember(depth, id, key: key.stringValue)
+            s.out.appendInteger(value)
+        }
     }
+
     mutating func encode(_ value: Int16, forKey key: Key) throws {
-        try state.beginMember(depth, id, key: key.stringValue)
-        state.out.appendInteger(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginMember(depth, id, key: key.stringValue)
+            s.out.appendInteger(value)
+        }
     }
+
     mutating func encode(_ value: Int32, forKey key: Key) throws {
-        try state.beginMember(depth, id, key: key.stringValue)
-        state.out.appendInteger(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginMember(depth, id, key: key.stringValue)
+            s.out.appendInteger(value)
+        }
     }
+
     mutating func encode(_ value: Int64, forKey key: Key) throws {
-        try state.beginMember(depth, id, key: key.stringValue)
-        state.out.appendInteger(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginMember(depth, id, key: key.stringValue)
+            s.out.appendInteger(value)
+        }
     }
+
     mutating func encode(_ value: UInt, forKey key: Key) throws {
-        try state.beginMember(depth, id, key: key.stringValue)
-        state.out.appendInteger(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginMember(depth, id, key: key.stringValue)
+            s.out.appendInteger(value)
+        }
     }
+
     mutating func encode(_ value: UInt8, forKey key: Key) throws {
-        try state.beginMember(depth, id, key: key.stringValue)
-        state.out.appendInteger(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginMember(depth, id, key: key.stringValue)
+            s.out.appendInteger(value)
+        }
     }
+
     mutating func encode(_ value: UInt16, forKey key: Key) throws {
-        try state.beginMember(depth, id, key: key.stringValue)
-        state.out.appendInteger(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginMember(depth, id, key: key.stringValue)
+            s.out.appendInteger(value)
+        }
     }
+
     mutating func encode(_ value: UInt32, forKey key: Key) throws {
-        try state.beginMember(depth, id, key: key.stringValue)
-        state.out.appendInteger(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginMember(depth, id, key: key.stringValue)
+            s.out.appendInteger(value)
+        }
     }
+
     mutating func encode(_ value: UInt64, forKey key: Key) throws {
-        try state.beginMember(depth, id, key: key.stringValue)
-        state.out.appendInteger(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginMember(depth, id, key: key.stringValue)
+            s.out.appendInteger(value)
+        }
     }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {

@@ -1,8 +1,11 @@
 /// The growable byte buffer the encoder writes into, kept between calls.
+///
+/// Its properties skip Swift's run-time exclusivity checks: the buffer belongs to one encode at a
+/// time and no access to it overlaps another (none is held across a call that could reach it).
 final class JSONOutput {
-    private(set) var base: UnsafeMutablePointer<UInt8>
-    private(set) var capacity: Int
-    var count = 0
+    @exclusivity(unchecked) private(set) var base: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) private(set) var capacity: Int
+    @exclusivity(unchecked) var count = 0
 
     init(capacity: Int = 1024) {
         self.capacity = capacity
@@ -63,27 +66,36 @@ final class JSONOutput {
     /// Writes an integer in decimal.
     @inline(__always)
     func appendInteger<T: FixedWidthInteger>(_ value: T) {
-        reserve(40)
         if T.bitWidth > 64 {
             var text = String(value)
             text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
             return
         }
-        var magnitude = UInt64(truncatingIfNeeded: value.magnitude)
-        if value < 0 {
-            base[count] = UInt8(ascii: "-")
-            count += 1
+        appendDecimal(UInt64(truncatingIfNeeded: value.magnitude), negative: value < 0)
+    }
+
+    /// Writes a magnitude with an optional minus sign.
+    func appendDecimal(_ value: UInt64, negative: Bool) {
+        reserve(21)
+        var o = count
+        if negative {
+            base[o] = UInt8(ascii: "-")
+            o &+= 1
         }
         var digits = 1
-        var probe = magnitude / 10
-        while probe > 0 { digits += 1; probe /= 10 }
-        var i = count + digits - 1
+        var probe = value / 10
+        while probe > 0 {
+            digits &+= 1
+            probe /= 10
+        }
+        var magnitude = value
+        var i = o &+ digits &- 1
         repeat {
-            base[i] = UInt8(truncatingIfNeeded: 0x30 + magnitude % 10)
+            base[i] = UInt8(truncatingIfNeeded: 0x30 &+ magnitude % 10)
             magnitude /= 10
-            i -= 1
+            i &-= 1
         } while magnitude > 0
-        count += digits
+        count = o &+ digits
     }
 
     /// Writes a finite floating-point number in its shortest form that reads back the same,
@@ -107,39 +119,43 @@ final class JSONOutput {
 
     func appendEscaped(_ utf8: UnsafeRawBufferPointer) {
         let n = utf8.count
-        reserve(n + 2)
-        base[count] = UInt8(ascii: "\"")
-        count += 1
-        guard let source = utf8.baseAddress else {
-            base[count] = UInt8(ascii: "\"")
-            count += 1
-            return
-        }
-        var start = 0
-        var i = 0
-        while i < n {
-            // Eight bytes at a time up to the first that needs escaping.
-            while i + 8 <= n {
-                let mask = JSONOutput.escapedBytes(UInt64(littleEndian: source.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
-                if mask != 0 {
-                    i += mask.trailingZeroBitCount >> 3
-                    break
+        // Room for the worst case (every byte a six-byte escape) up front, so the loop writes
+        // through a local pointer.
+        reserve(n &* 6 &+ 2)
+        let out = base
+        var o = count
+        out[o] = UInt8(ascii: "\"")
+        o &+= 1
+        if let source = utf8.baseAddress {
+            var start = 0
+            var i = 0
+            while i < n {
+                // Eight bytes at a time up to the first that needs escaping.
+                while i &+ 8 <= n {
+                    let mask = JSONOutput.escapedBytes(UInt64(littleEndian: source.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+                    if mask != 0 {
+                        i &+= mask.trailingZeroBitCount &>> 3
+                        break
+                    }
+                    i &+= 8
                 }
-                i += 8
+                guard i < n else { break }
+                let c = source.load(fromByteOffset: i, as: UInt8.self)
+                if c >= 0x20 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") {
+                    i &+= 1
+                    continue
+                }
+                (out + o).update(from: source.assumingMemoryBound(to: UInt8.self) + start, count: i &- start)
+                o &+= i &- start
+                o = JSONOutput.writeEscape(c, to: out, at: o)
+                i &+= 1
+                start = i
             }
-            guard i < n else { break }
-            let c = source.load(fromByteOffset: i, as: UInt8.self)
-            if c >= 0x20 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") {
-                i += 1
-                continue
-            }
-            append(UnsafeRawBufferPointer(start: source + start, count: i - start))
-            appendEscape(c)
-            i += 1
-            start = i
+            (out + o).update(from: source.assumingMemoryBound(to: UInt8.self) + start, count: n &- start)
+            o &+= n &- start
         }
-        append(UnsafeRawBufferPointer(start: source + start, count: n - start))
-        appendByte(UInt8(ascii: "\""))
+        out[o] = UInt8(ascii: "\"")
+        count = o &+ 1
     }
 
     /// A word whose lowest set bit is the high bit of the first byte of `w` (first byte lowest)
@@ -156,26 +172,25 @@ final class JSONOutput {
 
     private static let hexDigits: StaticString = "0123456789abcdef"
 
-    private func appendEscape(_ c: UInt8) {
-        reserve(6)
-        base[count] = UInt8(ascii: "\\")
+    /// Writes the escape of `c` at `o`; returns the offset after it.
+    private static func writeEscape(_ c: UInt8, to out: UnsafeMutablePointer<UInt8>, at o: Int) -> Int {
+        out[o] = UInt8(ascii: "\\")
         switch c {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"): base[count + 1] = c
-        case 0x0A: base[count + 1] = UInt8(ascii: "n")
-        case 0x0D: base[count + 1] = UInt8(ascii: "r")
-        case 0x09: base[count + 1] = UInt8(ascii: "t")
-        case 0x08: base[count + 1] = UInt8(ascii: "b")
-        case 0x0C: base[count + 1] = UInt8(ascii: "f")
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): out[o &+ 1] = c
+        case 0x0A: out[o &+ 1] = UInt8(ascii: "n")
+        case 0x0D: out[o &+ 1] = UInt8(ascii: "r")
+        case 0x09: out[o &+ 1] = UInt8(ascii: "t")
+        case 0x08: out[o &+ 1] = UInt8(ascii: "b")
+        case 0x0C: out[o &+ 1] = UInt8(ascii: "f")
         default:
             let hex = JSONOutput.hexDigits.utf8Start
-            base[count + 1] = UInt8(ascii: "u")
-            base[count + 2] = UInt8(ascii: "0")
-            base[count + 3] = UInt8(ascii: "0")
-            base[count + 4] = hex[Int(c >> 4)]
-            base[count + 5] = hex[Int(c & 0xF)]
-            count += 6
-            return
+            out[o &+ 1] = UInt8(ascii: "u")
+            out[o &+ 2] = UInt8(ascii: "0")
+            out[o &+ 3] = UInt8(ascii: "0")
+            out[o &+ 4] = hex[Int(c &>> 4)]
+            out[o &+ 5] = hex[Int(c & 0xF)]
+            return o &+ 6
         }
-        count += 2
+        return o &+ 2
     }
 }

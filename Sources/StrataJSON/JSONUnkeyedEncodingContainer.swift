@@ -1,76 +1,129 @@
 /// The unkeyed container of one array being written.
 struct JSONUnkeyedEncodingContainer: UnkeyedEncodingContainer {
-    /// Not retained: the coder keeps its state alive for the whole call, and coders and
-    /// containers are valid only during it (see StrataJSONDecoder and StrataJSONEncoder).
-    unowned(unsafe) let state: JSONEncodingState
+    /// Not retained: the encoder keeps its state alive for the whole call, and encoders and
+    /// containers are valid only during it (see StrataJSONEncoder). Used through
+    /// `_withUnsafeGuaranteedRef`, which costs no reference counting.
+    let unmanaged: Unmanaged<JSONEncodingState>
     let depth: Int
     let id: UInt32
+
+    init(state: JSONEncodingState, depth: Int, id: UInt32) {
+        self.unmanaged = Unmanaged.passUnretained(state)
+        self.depth = depth
+        self.id = id
+    }
+
+    /// The state, for calls off the hot path.
+    var state: JSONEncodingState { unmanaged.takeUnretainedValue() }
 
     var codingPath: [any CodingKey] { state.codingPath(depth, id) }
     var count: Int { state.elementCount(depth, id) }
 
     mutating func encodeNil() throws {
-        try state.beginElement(depth, id)
-        state.out.append("null")
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginElement(depth, id)
+            s.out.append("null")
+        }
     }
 
     mutating func encode(_ value: Bool) throws {
-        try state.beginElement(depth, id)
-        state.out.append(value ? "true" : "false")
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginElement(depth, id)
+            s.out.append(value ? "true" : "false")
+        }
     }
+
     mutating func encode(_ value: String) throws {
-        try state.beginElement(depth, id)
-        state.out.appendString(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginElement(depth, id)
+            s.out.appendString(value)
+        }
     }
+
     mutating func encode(_ value: Double) throws {
-        try state.checkFinite(value, path: codingPath + [StrataJSONKey(index: count)])
-        try state.beginElement(depth, id)
-        state.out.appendFloatingPoint(value.description)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.checkFinite(value, path: codingPath + [StrataJSONKey(index: count)])
+            try s.beginElement(depth, id)
+            s.out.appendFloatingPoint(value.description)
+        }
     }
+
     mutating func encode(_ value: Float) throws {
-        try state.checkFinite(value, path: codingPath + [StrataJSONKey(index: count)])
-        try state.beginElement(depth, id)
-        state.out.appendFloatingPoint(value.description)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.checkFinite(value, path: codingPath + [StrataJSONKey(index: count)])
+            try s.beginElement(depth, id)
+            s.out.appendFloatingPoint(value.description)
+        }
     }
+
     mutating func encode(_ value: Int) throws {
-        try state.beginElement(depth, id)
-        state.out.appendInteger(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginElement(depth, id)
+            s.out.appendInteger(value)
+        }
     }
+
     mutating func encode(_ value: Int8) throws {
-        try state.beginElement(depth, id)
-        state.out.appendInteger(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginElement(depth, id)
+            s.out.appendInteger(value)
+        }
     }
+
     mutating func encode(_ value: Int16) throws {
-        try state.beginElement(depth, id)
-        state.out.appendInteger(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginElement(depth, id)
+            s.out.appendInteger(value)
+        }
     }
+
     mutating func encode(_ value: Int32) throws {
-        try state.beginElement(depth, id)
-        state.out.appendInteger(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginElement(depth, id)
+            s.out.appendInteger(value)
+        }
     }
+
     mutating func encode(_ value: Int64) throws {
-        try state.beginElement(depth, id)
-        state.out.appendInteger(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginElement(depth, id)
+            s.out.appendInteger(value)
+        }
     }
+
     mutating func encode(_ value: UInt) throws {
-        try state.beginElement(depth, id)
-        state.out.appendInteger(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginElement(depth, id)
+            s.out.appendInteger(value)
+        }
     }
+
     mutating func encode(_ value: UInt8) throws {
-        try state.beginElement(depth, id)
-        state.out.appendInteger(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginElement(depth, id)
+            s.out.appendInteger(value)
+        }
     }
+
     mutating func encode(_ value: UInt16) throws {
-        try state.beginElement(depth, id)
-        state.out.appendInteger(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginElement(depth, id)
+            s.out.appendInteger(value)
+        }
     }
+
     mutating func encode(_ value: UInt32) throws {
-        try state.beginElement(depth, id)
-        state.out.appendInteger(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginElement(depth, id)
+            s.out.appendInteger(value)
+        }
     }
+
     mutating func encode(_ value: UInt64) throws {
-        try state.beginElement(depth, id)
-        state.out.appendInteger(value)
+        try unmanaged._withUnsafeGuaranteedRef { s in
+            try s.beginElement(depth, id)
+            s.out.appendInteger(value)
+        }
     }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
