@@ -25,6 +25,8 @@ final class JSONDecodingState {
     /// snake_case keys already converted.
     private var camelCaseKeys: [String: String] = [:]
     private let types = CodableTypeCache()
+    /// Keyed containers, reused once the `init(from:)` that asked for one returns.
+    let containers = KeyedContainerPool()
 
     /// What `bytes` points at between decodes and for empty input.
     private let empty: UnsafeMutablePointer<UInt8>
@@ -430,6 +432,8 @@ final class JSONDecodingState {
                 }
             }
         }
+        let mark = containers.mark
+        defer { containers.release(to: mark) }
         return try T(from: JSONValueDecoder(state: self, index: index, path: path))
     }
 

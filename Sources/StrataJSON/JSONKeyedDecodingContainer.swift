@@ -4,14 +4,20 @@ struct JSONKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoco
     /// Not retained: the coder keeps its state alive for the whole call, and coders and
     /// containers are valid only during it (see StrataJSONDecoder and StrataJSONEncoder).
     unowned(unsafe) let state: JSONDecodingState
-    let view: JSONView
-    let object: Int
+    /// Which object this container stands for now (see ``KeyedContainerPool``); not retained,
+    /// the pool keeps it.
+    unowned(unsafe) let slot: KeyedContainerPool.Slot
 
-    init(state: JSONDecodingState, object: Int) {
+    init(state: JSONDecodingState, slot: KeyedContainerPool.Slot) {
         self.state = state
-        self.view = state.view
-        self.object = object
+        self.slot = slot
     }
+
+    @inline(__always)
+    var object: Int { slot.object }
+
+    @inline(__always)
+    var view: JSONView { slot.view }
 
     var codingPath: [any CodingKey] { state.codingPath(of: object) }
 

@@ -57,7 +57,7 @@ extension JSONDecodingState {
                 codingPath: path?.path ?? codingPath(of: index),
                 debugDescription: "Expected to decode Dictionary<String, Any> but found \(describeKind(index)) instead\(offsetText(index))."))
         }
-        return KeyedDecodingContainer(JSONKeyedDecodingContainer<Key>(state: self, object: index))
+        return containers.container(Key.self, object: index, view: view, state: self)
     }
 
     /// The unkeyed container of the array at `index`.
