@@ -62,6 +62,8 @@ final class JSONEncodingState {
     private var sortScratch: [UInt8] = []
     private var snakeCaseKeys: [String: String] = [:]
     private let types = CodableTypeCache()
+    /// Keyed containers, reused once the `encode(to:)` that asked for one returns.
+    let containers = KeyedEncodingContainerPool()
     var busy = false
 
     init() {
@@ -397,6 +399,8 @@ final class JSONEncodingState {
             return
         }
         let (depth, frameID) = pushSlot()
+        let mark = containers.mark
+        defer { containers.release(to: mark) }
         try value.encode(to: JSONValueEncoder(state: self, depth: depth, id: frameID))
         guard !interrupted else { throw EncodingInterruption.outOfOrder }
         close(downTo: depth)
@@ -426,6 +430,8 @@ final class JSONEncodingState {
             try encodeValue(value)
         } else {
             let (depth, frameID) = pushSlot()
+            let mark = containers.mark
+            defer { containers.release(to: mark) }
             try value.encode(to: JSONValueEncoder(state: self, depth: depth, id: frameID))
             guard !interrupted else { throw EncodingInterruption.outOfOrder }
             guard frames[depth].kind != .slot else {
@@ -440,6 +446,8 @@ final class JSONEncodingState {
     /// Encodes through a fresh place with the given closure (deferred and custom strategies).
     private func encodeThroughEncoder(_ body: (JSONValueEncoder) throws -> Void) throws {
         let (depth, frameID) = pushSlot()
+        let mark = containers.mark
+        defer { containers.release(to: mark) }
         try body(JSONValueEncoder(state: self, depth: depth, id: frameID))
         guard !interrupted else { throw EncodingInterruption.outOfOrder }
         close(downTo: depth)

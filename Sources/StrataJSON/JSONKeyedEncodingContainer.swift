@@ -4,14 +4,20 @@ struct JSONKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
     /// containers are valid only during it (see StrataJSONEncoder). Used through
     /// `_withUnsafeGuaranteedRef`, which costs no reference counting.
     let unmanaged: Unmanaged<JSONEncodingState>
-    let depth: Int
-    let id: UInt32
+    /// Where this container writes now (see ``KeyedEncodingContainerPool``); not retained, the
+    /// pool keeps it.
+    unowned(unsafe) let slot: KeyedEncodingContainerPool.Slot
 
-    init(state: JSONEncodingState, depth: Int, id: UInt32) {
+    init(state: JSONEncodingState, slot: KeyedEncodingContainerPool.Slot) {
         self.unmanaged = Unmanaged.passUnretained(state)
-        self.depth = depth
-        self.id = id
+        self.slot = slot
     }
+
+    @inline(__always)
+    var depth: Int { slot.depth }
+
+    @inline(__always)
+    var id: UInt32 { slot.id }
 
     /// The state, for calls off the hot path.
     var state: JSONEncodingState { unmanaged.takeUnretainedValue() }
@@ -132,10 +138,10 @@ struct JSONKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         guard (try? state.beginMember(depth, id, key: key.stringValue)) != nil else {
-            return KeyedEncodingContainer(JSONKeyedEncodingContainer<NestedKey>(state: state, depth: 0, id: 0))
+            return state.containers.container(NestedKey.self, depth: 0, id: 0, state: state)
         }
         let (nestedDepth, nestedID) = state.pushObject()
-        return KeyedEncodingContainer(JSONKeyedEncodingContainer<NestedKey>(state: state, depth: nestedDepth, id: nestedID))
+        return state.containers.container(NestedKey.self, depth: nestedDepth, id: nestedID, state: state)
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {

@@ -133,10 +133,10 @@ struct JSONUnkeyedEncodingContainer: UnkeyedEncodingContainer {
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
         guard (try? state.beginElement(depth, id)) != nil else {
-            return KeyedEncodingContainer(JSONKeyedEncodingContainer<NestedKey>(state: state, depth: 0, id: 0))
+            return state.containers.container(NestedKey.self, depth: 0, id: 0, state: state)
         }
         let (nestedDepth, nestedID) = state.pushObject()
-        return KeyedEncodingContainer(JSONKeyedEncodingContainer<NestedKey>(state: state, depth: nestedDepth, id: nestedID))
+        return state.containers.container(NestedKey.self, depth: nestedDepth, id: nestedID, state: state)
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {

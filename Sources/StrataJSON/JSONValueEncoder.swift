@@ -23,7 +23,7 @@ struct JSONValueEncoder: Encoder, SingleValueEncodingContainer {
         if !state.openObject(depth, id) {
             state.deferredError = .invalidValue(type, .init(codingPath: codingPath, debugDescription: "Asked for a keyed container where a value of another kind was already encoded."))
         }
-        return KeyedEncodingContainer(JSONKeyedEncodingContainer<Key>(state: state, depth: depth, id: id))
+        return state.containers.container(Key.self, depth: depth, id: id, state: state)
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
