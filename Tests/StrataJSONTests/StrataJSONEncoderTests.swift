@@ -26,7 +26,7 @@ struct StrataJSONEncoderTests {
         let numbers = Numbers(i: Int.min, i8: -128, i16: 32767, i32: Int32.min, i64: Int64.max, u: UInt.max, u8: 255, u16: 65535,
                               u32: UInt32.max, u64: UInt64.max, f: 0.1, d: 1e-7)
         #expect(try strataBytes(numbers) == foundationBytes(numbers))
-        let doubles: [Double] = [0, -0.0, 1, 100, 0.1, 1e-5, 1e16, 1e300, 5e-324, 1.7976931348623157e308, 123456789012345678, 0.30000000000000004, -2.5]
+        let doubles: [Double] = [0, -0.0, 1, 100, 0.1, 1e-5, 1e16, 1e300, Double.leastNonzeroMagnitude, 1.7976931348623157e308, 123456789012345680, 0.30000000000000004, -2.5]
         #expect(try strataBytes(doubles) == foundationBytes(doubles))
         let floats: [Float] = [0.1, 1e10, 3.4e38, -1.5, 16_777_216]
         #expect(try strataBytes(floats) == foundationBytes(floats))
