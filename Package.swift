@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "StrataSchema", targets: ["StrataSchema"]),
         .executable(name: "strata-codegen", targets: ["StrataCodegen"]),
         .plugin(name: "StrataCodegenPlugin", targets: ["StrataCodegenPlugin"]),
+        .library(name: "StrataJSON", targets: ["StrataJSON"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
     ],
     dependencies: [
@@ -37,7 +38,7 @@ let package = Package(
         // Checkpointed consumers, projectors' engine: checkpoint stores, parking, groups.
         .target(name: "StrataConsumers", dependencies: ["Strata"], swiftSettings: strictness),
         // Typed events, upcasters, reducers, aggregates, snapshots, relations, projectors.
-        .target(name: "StrataModel", dependencies: ["Strata", "StrataConsumers"], swiftSettings: strictness),
+        .target(name: "StrataModel", dependencies: ["Strata", "StrataConsumers", "StrataJSON"], swiftSettings: strictness),
         // The SQLite backend: one database file, group commit, several processes, transactional checkpoints.
         .target(name: "StrataSQLite", dependencies: ["Strata", "StrataConsumers", "CSQLite"], swiftSettings: strictness),
         // Event schemas: config loading, validation at append, Swift code generation.
@@ -46,10 +47,12 @@ let package = Package(
         .executableTarget(name: "StrataCodegen", dependencies: ["StrataSchema"], swiftSettings: strictness),
         // Generates Swift from a target's events/ folder at build time.
         .plugin(name: "StrataCodegenPlugin", capability: .buildTool(), dependencies: ["StrataCodegen"]),
+        // Fast JSON coding of Codable payloads (Foundation only, no Strata dependency).
+        .target(name: "StrataJSON", swiftSettings: strictness),
         // The backend conformance suite, run by every backend's tests.
         .target(name: "StrataConformance", dependencies: ["Strata"], swiftSettings: strictness),
         // The benchmark workloads behind `strata bench`.
-        .target(name: "StrataBench", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataSQLite"], swiftSettings: strictness),
+        .target(name: "StrataBench", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataSQLite", "StrataJSON"], swiftSettings: strictness),
         // The command-line tool.
         .executableTarget(
             name: "StrataCLI",
@@ -76,6 +79,7 @@ let package = Package(
                     dependencies: ["Strata", "StrataSQLite", "StrataConsumers", "StrataConformance", "StrataSQLiteTestWriter", "CSQLite"],
                     swiftSettings: strictness),
         .testTarget(name: "StrataSchemaTests", dependencies: ["Strata", "StrataSchema"], exclude: ["Fixtures"], swiftSettings: strictness),
+        .testTarget(name: "StrataJSONTests", dependencies: ["StrataJSON", "Strata", "StrataConformance"], swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
     ]
 )

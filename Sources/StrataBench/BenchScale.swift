@@ -27,6 +27,8 @@ public struct BenchScale: Sendable, Hashable {
     public var modelReplayEvents: Int = 1_000_000
     /// Events a projector replays.
     public var projectorEvents: Int = 200_000
+    /// Payloads decoded and encoded by StrataJSON in `json.*` (Foundation's coders do a fifth).
+    public var jsonEvents: Int
 
     /// The full run: figures comparable to the targets in docs/BENCHMARKS.md.
     public static let full = BenchScale(
@@ -37,7 +39,8 @@ public struct BenchScale: Sendable, Hashable {
         latencySamples: 5_000,
         openSmall: 1_000_000, openLarge: 10_000_000,
         sqliteBatchNone: 2_000_000, sqliteBatchFsync: 1_000_000, sqliteSingleFsync: 2_000,
-        baselineIterations: 200
+        baselineIterations: 200,
+        jsonEvents: 1_000_000
     )
 
     /// A quick run (about a tenth of the work); `open.1m` and `open.10m` use 100k and 1M events.
@@ -50,6 +53,7 @@ public struct BenchScale: Sendable, Hashable {
         openSmall: 100_000, openLarge: 1_000_000,
         sqliteBatchNone: 200_000, sqliteBatchFsync: 100_000, sqliteSingleFsync: 300,
         baselineIterations: 50,
-        modelReplayEvents: 200_000, projectorEvents: 50_000
+        modelReplayEvents: 200_000, projectorEvents: 50_000,
+        jsonEvents: 200_000
     )
 }

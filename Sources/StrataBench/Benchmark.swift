@@ -76,6 +76,8 @@ public struct Benchmark<Backend: BenchBackend> {
             Ratio(name: "ratio.append.batch1000.sqlite", numerator: "append.batch1000.none", denominator: "sqlite.append.batch1000"),
             Ratio(name: "ratio.append.batch1000.fsync.sqlite", numerator: "append.batch1000.fsync", denominator: "sqlite.append.batch1000.fsync"),
             Ratio(name: "ratio.read.all.sqlite", numerator: "read.all", denominator: "sqlite.read.all"),
+            Ratio(name: "ratio.json.decode.foundation", numerator: "json.decode.strata", denominator: "json.decode.foundation"),
+            Ratio(name: "ratio.json.encode.foundation", numerator: "json.encode.strata", denominator: "json.encode.foundation"),
         ]
     }
 }

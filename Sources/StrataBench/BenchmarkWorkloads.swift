@@ -123,6 +123,20 @@ extension Benchmark {
             try await store.close()
             return [BenchResult(name: "model.projector", value: rate, unit: "events/s")]
         })
+        list.append(Workload(["json.decode.foundation", "json.decode.strata"]) { c in
+            let rates = try JSONWorkloads.decode(count: c.scale.jsonEvents, foundationCount: c.scale.jsonEvents / 5)
+            return [
+                BenchResult(name: "json.decode.foundation", value: rates.foundation, unit: "events/s"),
+                BenchResult(name: "json.decode.strata", value: rates.strata, unit: "events/s"),
+            ]
+        })
+        list.append(Workload(["json.encode.foundation", "json.encode.strata"]) { c in
+            let rates = try JSONWorkloads.encode(count: c.scale.jsonEvents, foundationCount: c.scale.jsonEvents / 5)
+            return [
+                BenchResult(name: "json.encode.foundation", value: rates.foundation, unit: "events/s"),
+                BenchResult(name: "json.encode.strata", value: rates.strata, unit: "events/s"),
+            ]
+        })
         list.append(Workload(["baseline.write_fsync.end"]) { c in
             [BenchResult(name: "baseline.write_fsync.end", value: try DiskBaseline.writeFsync(iterations: c.scale.baselineIterations, in: c.directory), unit: "iterations/s")]
         })

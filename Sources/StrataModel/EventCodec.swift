@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// Turns stored events into typed events and back: the registry, the upcasters and the JSON
 /// coder in one value, shared by reducers, aggregates and projectors.
@@ -62,7 +63,7 @@ public struct EventCodec: Sendable {
 
     /// Decodes payload bytes as `T` with the codec's JSON decoder.
     public func decodePayload<T: Decodable>(_: T.Type, from data: Data) throws -> T {
-        try JSONCoding.decoder.decode(T.self, from: data)
+        try JSONCoding.decode(T.self, from: data)
     }
 
     private func upcast(_ recorded: RecordedEvent) throws -> (String, Data) {
@@ -120,22 +121,47 @@ public struct EventCodec: Sendable {
         let (type, version, data) = try event.encodePayload(codec: self)
         var metadata = metadata
         metadata.eventVersion = version
-        let metadataBytes = metadata.isEmpty ? nil : try JSONCoding.encoder.encode(metadata)
+        let metadataBytes = metadata.isEmpty ? nil : try JSONCoding.encode(metadata)
         return EventData(id: id, type: type, data: data, metadata: metadataBytes)
     }
 
     /// Encodes a payload with the codec's JSON encoder.
     public func encodePayload<T: Encodable>(_ value: T) throws -> Data {
-        try JSONCoding.encoder.encode(value)
+        try JSONCoding.encode(value)
     }
 }
 
-/// The JSON coders the model layer uses.
+/// The JSON coders the model layer uses: StrataJSON's (about 6× Foundation's, docs/JSON.md).
+/// Its coders are single-task objects that keep their buffers between calls, so they are lent
+/// out from small pools; a call takes one, uses it, and gives it back.
 enum JSONCoding {
-    static let decoder = JSONDecoder()
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    static let decoders = CoderPool { StrataJSONDecoder() }
+    static let encoders = CoderPool { () -> StrataJSONEncoder in
+        let encoder = StrataJSONEncoder()
+        encoder.outputFormatting = .sortedKeys
         return encoder
-    }()
+    }
+
+    static func decode<T: Decodable>(_: T.Type, from data: Data) throws -> T {
+        try decoders.with { try $0.decode(T.self, from: data) }
+    }
+
+    static func encode<T: Encodable>(_ value: T) throws -> Data {
+        try encoders.with { try $0.encode(value) }
+    }
+}
+
+/// A few reusable coders behind a lock.
+final class CoderPool<Coder: AnyObject>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var idle: [Coder] = []
+    private let make: () -> Coder
+
+    init(_ make: @escaping () -> Coder) { self.make = make }
+
+    func with<R>(_ body: (Coder) throws -> R) rethrows -> R {
+        let coder = lock.withLock { idle.popLast() } ?? make()
+        defer { lock.withLock { if idle.count < 16 { idle.append(coder) } } }
+        return try body(coder)
+    }
 }

@@ -93,7 +93,7 @@ struct AppendNotifierTests {
         let clock = ContinuousClock()
         let elapsed = try await clock.measure { try await notifier.wait(after: 1, timeout: .milliseconds(100)) }
         #expect(elapsed >= .milliseconds(95))
-        #expect(elapsed < .seconds(5))
+        #expect(elapsed < .seconds(30), "a loaded machine may stall the pool; an ignored timeout would hang")
     }
 
     @Test("close wakes every waiter and later waits return at once")
