@@ -81,6 +81,8 @@ let package = Package(
             dependencies: [
                 "Strata", "StrataLog", "StrataConsumers", "StrataBench", "StrataWire", "StrataServer", "StrataClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness
         ),

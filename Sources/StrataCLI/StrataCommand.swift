@@ -16,6 +16,7 @@ struct StrataCommand: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, AppendCommand.self, ReadCommand.self, TailCommand.self, StreamsCommand.self,
             StatsCommand.self, VerifyCommand.self, ConsumersCommand.self, BenchCommand.self, OpenProbeCommand.self,
+            ServeCommand.self,
         ]
     )
 

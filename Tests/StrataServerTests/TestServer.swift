@@ -70,3 +70,30 @@ struct HTTPTestClient {
         return Answer(status: Int(response.status.code), headers: response.headers, body: Array(collected.readableBytesView))
     }
 }
+
+extension HTTPTestClient {
+    /// Reads a streaming response as text until it contains `marker` (bounded by `timeout`).
+    static func readRaw(_ url: String, headers: [(String, String)] = [], until marker: String,
+                        timeout: Duration = .seconds(20)) async throws -> String {
+        try await withThrowingTaskGroup(of: String?.self) { group in
+            group.addTask {
+                var request = HTTPClientRequest(url: url)
+                for (name, value) in headers { request.headers.add(name: name, value: value) }
+                let response = try await shared.execute(request, timeout: .seconds(60))
+                var text = ""
+                for try await buffer in response.body {
+                    text += String(decoding: buffer.readableBytesView, as: UTF8.self)
+                    if text.contains(marker) { return text }
+                }
+                return text
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = try await group.next()!
+            group.cancelAll()
+            return try #require(first, "no \(marker.debugDescription) within \(timeout)")
+        }
+    }
+}
