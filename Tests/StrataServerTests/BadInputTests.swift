@@ -149,14 +149,16 @@ struct BadInputTests {
 
     @Test("requests over the per-key rate get 429 rate-limited with Retry-After")
     func rateLimited() async throws {
-        let server = try await Self.server { $0.limits.requestsPerSecondPerKey = 2 }
+        // One request every five seconds: the first passes, the next ones (well within 5 s) do not.
+        let server = try await Self.server { $0.limits.requestsPerSecondPerKey = 0.2 }
         defer { Task { await server.stop() } }
         var statuses: [Int] = []
-        for _ in 0..<4 { statuses.append(try await HTTPTestClient.send(.GET, server.baseURL + "/head", headers: Self.bearer(Self.reader)).status) }
-        #expect(statuses.prefix(2) == [200, 200])
-        #expect(statuses.last == 429)
+        for _ in 0..<2 { statuses.append(try await HTTPTestClient.send(.GET, server.baseURL + "/head", headers: Self.bearer(Self.reader)).status) }
+        #expect(statuses == [200, 429])
+        // Another key has its own bucket.
+        #expect(try await HTTPTestClient.send(.GET, server.baseURL + "/head", headers: Self.bearer(Self.admin)).status == 200)
         let refused = try await Self.expectRefused(server, .POST, "/streams/s", body: Self.oneEvent, headers: Self.bearer(Self.reader), status: 429, code: "rate-limited")
-        #expect(refused.headers.first(name: "Retry-After") == "1")
+        #expect(Int(refused.headers.first(name: "Retry-After") ?? "") ?? 0 >= 1)
     }
 
     @Test("unknown routes get a JSON 404")

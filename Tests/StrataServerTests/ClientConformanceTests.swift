@@ -32,7 +32,9 @@ final class ClientHarness: ConformanceHarness {
     }
 }
 
-@Suite("RemoteEventStore conformance (through a running server)")
+/// Serialized: each check drives thousands of HTTP requests against deadlines; run side by side on
+/// two cores they would measure the machine, not the contract.
+@Suite("RemoteEventStore conformance (through a running server)", .serialized)
 struct ClientConformanceTests {
     @Test("the HTTP client passes the conformance check", arguments: ConformanceSuite.checkNames)
     func conformance(_ name: String) async throws {

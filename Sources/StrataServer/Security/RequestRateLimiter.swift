@@ -1,6 +1,7 @@
 import Synchronization
 
-/// Requests per second per key, as token buckets holding one second's worth of requests.
+/// Requests per second per key, as token buckets holding one second's worth of requests (at
+/// least one request, so that a rate below 1/s still lets a request through now and then).
 final class RequestRateLimiter: Sendable {
     private struct Bucket {
         var tokens: Double
@@ -10,15 +11,20 @@ final class RequestRateLimiter: Sendable {
     private let rate: Double
     private let buckets = Mutex<[String: Bucket]>([:])
 
-    init(requestsPerSecond: Double) { self.rate = requestsPerSecond }
+    private let capacity: Double
+
+    init(requestsPerSecond: Double) {
+        self.rate = requestsPerSecond
+        self.capacity = max(1, requestsPerSecond)
+    }
 
     /// Takes a token for `key`, or returns the seconds to wait before one is available.
     func acquire(_ key: String, now: ContinuousClock.Instant = .now) -> Double? {
         buckets.withLock { buckets in
-            var bucket = buckets[key] ?? Bucket(tokens: rate, refilledAt: now)
+            var bucket = buckets[key] ?? Bucket(tokens: capacity, refilledAt: now)
             let elapsed = now - bucket.refilledAt
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            bucket.tokens = min(rate, bucket.tokens + seconds * rate)
+            bucket.tokens = min(capacity, bucket.tokens + seconds * rate)
             bucket.refilledAt = now
             defer { buckets[key] = bucket }
             if bucket.tokens >= 1 {
