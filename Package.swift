@@ -19,10 +19,21 @@ let package = Package(
         .executable(name: "strata-codegen", targets: ["StrataCodegen"]),
         .plugin(name: "StrataCodegenPlugin", targets: ["StrataCodegenPlugin"]),
         .library(name: "StrataJSON", targets: ["StrataJSON"]),
+        .library(name: "StrataWire", targets: ["StrataWire"]),
+        .library(name: "StrataServer", targets: ["StrataServer"]),
+        .library(name: "StrataClient", targets: ["StrataClient"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", exact: "2.8.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.0.0"),
     ],
     targets: [
         // The vocabulary, the EventStore contract and the in-memory reference store.
@@ -51,14 +62,42 @@ let package = Package(
         .target(name: "StrataJSON", swiftSettings: strictness),
         // The backend conformance suite, run by every backend's tests.
         .target(name: "StrataConformance", dependencies: ["Strata"], swiftSettings: strictness),
+        // The JSON wire shape of events shared by the CLI, the server and the client.
+        .target(name: "StrataWire", dependencies: ["Strata"], swiftSettings: strictness),
+        // The HTTP server over any EventStore: REST, SSE, WebSocket, ingest, auth, metrics, admin page.
+        .target(
+            name: "StrataServer",
+            dependencies: [
+                "Strata", "StrataWire", "StrataConsumers",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+            ],
+            resources: [.copy("Resources/openapi.yaml"), .copy("Resources/admin")],
+            swiftSettings: strictness
+        ),
+        // An EventStore that talks to a Strata server over HTTP.
+        .target(
+            name: "StrataClient",
+            dependencies: ["Strata", "StrataWire", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            swiftSettings: strictness
+        ),
         // The benchmark workloads behind `strata bench`.
         .target(name: "StrataBench", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataSQLite", "StrataJSON"], swiftSettings: strictness),
         // The command-line tool.
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "Strata", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataBench", "StrataSchema",
+                "Strata", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataBench", "StrataSchema", "StrataWire", "StrataServer", "StrataClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness
         ),
@@ -80,6 +119,12 @@ let package = Package(
                     swiftSettings: strictness),
         .testTarget(name: "StrataSchemaTests", dependencies: ["Strata", "StrataSchema"], exclude: ["Fixtures"], swiftSettings: strictness),
         .testTarget(name: "StrataJSONTests", dependencies: ["StrataJSON", "Strata", "StrataConformance"], swiftSettings: strictness),
+        .testTarget(
+            name: "StrataServerTests",
+            dependencies: ["Strata", "StrataLog", "StrataConformance", "StrataServer", "StrataClient", "StrataWire",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            swiftSettings: strictness
+        ),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
     ]
 )

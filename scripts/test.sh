@@ -24,4 +24,8 @@ fi
 export STRATA_CRASH_ROUNDS="${STRATA_CRASH_ROUNDS:-20}"
 
 swift build --build-tests
+# The HTTP server as an outside user sees it: plain Python (standard library only).
+if [ $# -eq 0 ] && command -v python3 >/dev/null; then
+  python3 Tests/python/server_http_test.py "$(swift build --show-bin-path)/strata"
+fi
 swift test --skip-build --disable-xctest "$@"

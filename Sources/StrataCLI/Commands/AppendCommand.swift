@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataWire
 
 /// `strata append`: one event from options, or many from JSON lines on stdin.
 struct AppendCommand: AsyncParsableCommand {
@@ -60,7 +61,7 @@ struct AppendCommand: AsyncParsableCommand {
             let store = try await url.open(.create)
             do {
                 let result = try await store.append(to: stream, expectedRevision: expectedRevision ?? .any, event: event)
-                StandardOutput.stdout.writeLine(EventLine.encode(result))
+                StandardOutput.stdout.writeLine(EventJSON.encode(result))
             } catch {
                 try? await store.close()
                 throw error
@@ -150,7 +151,7 @@ struct AppendCommand: AsyncParsableCommand {
         }
         for result in results {
             written[result.stream] = result.lastRevision
-            StandardOutput.stdout.writeLine(EventLine.encode(result))
+            StandardOutput.stdout.writeLine(EventJSON.encode(result))
         }
         batch = BulkBatch()
     }

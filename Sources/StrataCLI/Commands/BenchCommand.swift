@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataWire
 import StrataBench
 
 /// `strata bench`: measures the backend named by --store against SQLite and the raw disk.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataWire
 import StrataConsumers
 
 /// `strata consumers`: the checkpointed consumers of a checkpoint folder, their lag and their

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataWire
 import StrataBench
 
 /// `strata bench-open-probe` (hidden): opens a store in a fresh process and reports the open

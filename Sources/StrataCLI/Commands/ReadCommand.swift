@@ -1,5 +1,6 @@
 import ArgumentParser
 import Strata
+import StrataWire
 
 /// `strata read`: prints the events of a stream or of `$all`, one JSON object per line.
 struct ReadCommand: AsyncParsableCommand {
@@ -43,7 +44,7 @@ struct ReadCommand: AsyncParsableCommand {
                 ? store.readAll(from: origin, direction: direction, limit: limit)
                 : store.readStream(stream, from: origin, direction: direction, limit: limit)
             for try await event in events {
-                StandardOutput.stdout.writeLine(EventLine.encode(event))
+                StandardOutput.stdout.writeLine(EventJSON.encode(event))
                 if StandardOutput.stdout.readerGone { break }
             }
             StandardOutput.stdout.flush()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Strata
+import StrataWire
 
 /// `strata stats`: store-wide figures.
 struct StatsCommand: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Strata
+import StrataWire
 
 /// `strata tail`: follows a stream or `$all` live, one JSON object per line.
 struct TailCommand: AsyncParsableCommand {
@@ -44,7 +45,7 @@ struct TailCommand: AsyncParsableCommand {
             guard printed < limit else { return }
             for try await message in subscription {
                 guard case .event(let event) = message else { continue }
-                StandardOutput.stdout.writeLine(EventLine.encode(event), flushing: true)
+                StandardOutput.stdout.writeLine(EventJSON.encode(event), flushing: true)
                 printed += 1
                 if printed >= limit || StandardOutput.stdout.readerGone { return }
             }

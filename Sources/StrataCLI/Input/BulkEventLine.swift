@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataWire
 
 /// One line of bulk `append` input:
 /// `{"stream"?: "…", "type": "…", "data": JSON, "metadata"?: {…}, "id"?: "UUID"}`.

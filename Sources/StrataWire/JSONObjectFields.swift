@@ -3,15 +3,15 @@ import Strata
 
 /// The top-level fields of one JSON object, each value kept as its raw bytes: bulk input embeds
 /// `data` and `metadata` byte for byte instead of parsing and re-serializing them.
-struct JSONObjectFields {
+public struct JSONObjectFields: Sendable {
     /// Field names in input order, with the byte range of each value inside ``bytes``.
-    private(set) var fields: [(name: String, value: Range<Int>)] = []
+    public private(set) var fields: [(name: String, value: Range<Int>)] = []
     /// The object's bytes.
-    let bytes: [UInt8]
+    public let bytes: [UInt8]
 
     /// Splits a line holding one JSON object.
     /// - Throws: a reason string when the line is not one valid JSON object or repeats a key.
-    init(_ line: [UInt8]) throws(InputProblem) {
+    public init(_ line: [UInt8]) throws(InputProblem) {
         bytes = line
         guard JSONSyntax.isObject(Data(line)) else { throw InputProblem("not a valid JSON object") }
         // The syntax is valid from here on, so the walk below only has to find boundaries.
@@ -37,16 +37,45 @@ struct JSONObjectFields {
     }
 
     /// The raw bytes of a field's value, if present.
-    func raw(_ name: String) -> ArraySlice<UInt8>? {
+    public func raw(_ name: String) -> ArraySlice<UInt8>? {
         fields.first { $0.name == name }.map { bytes[$0.value] }
     }
 
     /// A field that must be a JSON string, decoded; nil when absent.
-    func string(_ name: String) throws(InputProblem) -> String? {
+    public func string(_ name: String) throws(InputProblem) -> String? {
         guard let raw = raw(name) else { return nil }
         guard raw.first == UInt8(ascii: "\"") else { throw InputProblem("\"\(name)\" must be a string") }
         return try JSONObjectFields.decodeString(raw)
     }
+
+    /// The raw bytes of each element of a JSON array value (a field's ``raw(_:)`` bytes).
+    /// - Throws: when the bytes are not an array.
+    public static func arrayElements(_ raw: ArraySlice<UInt8>) throws(InputProblem) -> [ArraySlice<UInt8>] {
+        guard raw.first == UInt8(ascii: "[") else { throw InputProblem("expected a JSON array") }
+        // The syntax was checked when the enclosing object was split, so only boundaries are found here.
+        let walker = JSONObjectFields(validatedBytes: Array(raw))
+        var elements: [ArraySlice<UInt8>] = []
+        var i = 1
+        walker.skipSpace(&i)
+        if walker.bytes[i] == UInt8(ascii: "]") { return [] }
+        while true {
+            walker.skipSpace(&i)
+            let start = i
+            walker.skipValue(&i)
+            elements.append(raw[(raw.startIndex + start)..<(raw.startIndex + i)])
+            walker.skipSpace(&i)
+            if walker.bytes[i] == UInt8(ascii: "]") { return elements }
+            i += 1  // ,
+        }
+    }
+
+    /// The numeric or literal text of a field (`12`, `true`, `null`), nil when absent.
+    public func scalar(_ name: String) -> String? {
+        guard let raw = raw(name), raw.first != UInt8(ascii: "\""), raw.first != UInt8(ascii: "{"), raw.first != UInt8(ascii: "[") else { return nil }
+        return String(decoding: raw, as: UTF8.self)
+    }
+
+    private init(validatedBytes: [UInt8]) { bytes = validatedBytes }
 
     private func skipSpace(_ i: inout Int) {
         while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x09 || bytes[i] == 0x0A || bytes[i] == 0x0D { i += 1 }
@@ -86,7 +115,7 @@ struct JSONObjectFields {
     }
 
     /// Decodes a valid JSON string token (quotes included).
-    static func decodeString(_ token: ArraySlice<UInt8>) throws(InputProblem) -> String {
+    public static func decodeString(_ token: ArraySlice<UInt8>) throws(InputProblem) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(token.count)
         var i = token.startIndex + 1
@@ -137,7 +166,9 @@ struct JSONObjectFields {
 }
 
 /// Why a line of input was rejected.
-struct InputProblem: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct InputProblem: Error, Sendable, CustomStringConvertible {
+    /// What is wrong, for the user.
+    public let description: String
+    /// Creates a problem report.
+    public init(_ description: String) { self.description = description }
 }

@@ -1,73 +1,78 @@
 import Foundation
-import Strata
 
 /// Writes JSON into a byte buffer by hand, so that keys come out in the order they are written
 /// (JSONSerialization sorts nothing reliably and is slow at writing).
-struct JSONWriter {
-    private(set) var bytes: [UInt8] = []
+public struct JSONWriter: Sendable {
+    /// The JSON written so far.
+    public private(set) var bytes: [UInt8] = []
     /// One entry per open container: whether it already holds an element.
     private var needsComma: [Bool] = []
     /// Whether a key was just written, so the next value needs no comma.
     private var afterKey = false
 
-    init() { bytes.reserveCapacity(512) }
+    /// Creates an empty writer.
+    public init() { bytes.reserveCapacity(512) }
 
     /// Starts an object (as a value, or at the top).
-    mutating func beginObject() {
+    public mutating func beginObject() {
         separate()
         bytes.append(UInt8(ascii: "{"))
         needsComma.append(false)
     }
 
     /// Ends the current object.
-    mutating func endObject() {
+    public mutating func endObject() {
         needsComma.removeLast()
         bytes.append(UInt8(ascii: "}"))
     }
 
     /// Starts an array.
-    mutating func beginArray() {
+    public mutating func beginArray() {
         separate()
         bytes.append(UInt8(ascii: "["))
         needsComma.append(false)
     }
 
     /// Ends the current array.
-    mutating func endArray() {
+    public mutating func endArray() {
         needsComma.removeLast()
         bytes.append(UInt8(ascii: "]"))
     }
 
     /// Writes an object key; the next call writes its value.
-    mutating func key(_ name: String) {
+    public mutating func key(_ name: String) {
         separate()
         appendString(name)
         bytes.append(UInt8(ascii: ":"))
         afterKey = true
     }
 
-    mutating func string(_ value: String) {
+    /// Writes a string value.
+    public mutating func string(_ value: String) {
         separate()
         appendString(value)
     }
 
-    mutating func number(_ value: UInt64) {
+    /// Writes an unsigned integer.
+    public mutating func number(_ value: UInt64) {
         separate()
         bytes.append(contentsOf: String(value).utf8)
     }
 
-    mutating func number(_ value: Int) {
+    /// Writes an integer.
+    public mutating func number(_ value: Int) {
         separate()
         bytes.append(contentsOf: String(value).utf8)
     }
 
-    mutating func number(_ value: Int64) {
+    /// Writes a 64-bit integer.
+    public mutating func number(_ value: Int64) {
         separate()
         bytes.append(contentsOf: String(value).utf8)
     }
 
     /// Writes a finite double in the shortest form that reads back the same (`null` otherwise).
-    mutating func number(_ value: Double) {
+    public mutating func number(_ value: Double) {
         separate()
         if !value.isFinite {
             bytes.append(contentsOf: "null".utf8)
@@ -78,19 +83,21 @@ struct JSONWriter {
         }
     }
 
-    mutating func bool(_ value: Bool) {
+    /// Writes `true` or `false`.
+    public mutating func bool(_ value: Bool) {
         separate()
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
-    mutating func null() {
+    /// Writes `null`.
+    public mutating func null() {
         separate()
         bytes.append(contentsOf: "null".utf8)
     }
 
     /// Embeds bytes that are already one valid JSON value. Line breaks (which in valid JSON can
     /// only be whitespace between tokens) become spaces, so that the output stays one line.
-    mutating func rawJSON(_ data: Data) {
+    public mutating func rawJSON(_ data: Data) {
         separate()
         for b in data {
             bytes.append(b == 0x0A || b == 0x0D ? 0x20 : b)
@@ -98,13 +105,13 @@ struct JSONWriter {
     }
 
     /// Writes a key and a string value.
-    mutating func field(_ name: String, _ value: String) {
+    public mutating func field(_ name: String, _ value: String) {
         key(name)
         string(value)
     }
 
     /// Writes a key and a number value.
-    mutating func field(_ name: String, _ value: UInt64) {
+    public mutating func field(_ name: String, _ value: UInt64) {
         key(name)
         number(value)
     }

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import Strata
+import StrataServer
+
+/// `strata serve`: the HTTP server over a store (docs/SERVER.md).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve a store over HTTP: REST, Server-Sent Events, WebSocket, ingest, metrics and the admin page.",
+        discussion: """
+            Settings come from --config FILE (JSON, format version 1; see docs/SERVER.md), then \
+            STRATA_API_KEYS (a JSON array of keys), then the options here. With no API key \
+            configured the server binds to 127.0.0.1 only. Prints "listening URL" on stdout once \
+            it accepts connections. SIGTERM or SIGINT shut it down gracefully: it stops \
+            accepting, ends subscriptions, finishes requests in flight, closes the store and \
+            exits with status 0.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("The address to bind (default 127.0.0.1).", valueName: "HOST"))
+    var host: String?
+
+    @Option(help: ArgumentHelp("The port (default 2113; 0 picks a free one).", valueName: "PORT"))
+    var port: Int?
+
+    @Option(help: ArgumentHelp("A JSON configuration file.", valueName: "FILE"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("A directory of consumer checkpoints to report lag from.", valueName: "DIR"))
+    var checkpoints: String?
+
+    func run() async throws {
+        var configuration = ServerConfiguration()
+        var storeText = global.store
+        if let config, let fileStore = try configuration.apply(file: config), global.store == StoreURL.defaultText {
+            storeText = fileStore
+        }
+        try configuration.apply(environment: ProcessInfo.processInfo.environment)
+        if let host { configuration.host = host }
+        if let port { configuration.port = port }
+        if let checkpoints { configuration.checkpointDirectory = checkpoints }
+        try configuration.validate()
+
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        let logger = Logger(label: "strata.serve")
+        let store = try await StoreURL(parsing: storeText).open(.create)
+        let server: StrataHTTPServer
+        do {
+            server = try StrataHTTPServer(store: store, configuration: configuration, logger: logger)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        let announce = Task {
+            let port = try await server.waitUntilRunning()
+            let scheme = configuration.tls == nil ? "http" : "https"
+            StandardOutput.stdout.writeLine(Array("listening \(scheme)://\(server.host):\(port)".utf8), flushing: true)
+        }
+        let group = ServiceGroup(configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            announce.cancel()
+            try? await store.close()
+            throw error
+        }
+        announce.cancel()
+        try await store.close()
+        logger.info("Strata server stopped; the store is closed")
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Strata
+
+/// Everything a ``StrataHTTPServer`` is configured with. Every setting has a default; a JSON
+/// configuration file (format version 1, docs/SERVER.md) overrides them.
+public struct ServerConfiguration: Sendable {
+    /// The address to bind. With no API key configured, only loopback addresses are accepted.
+    public var host: String
+    /// The port to bind; 0 picks a free one (see ``StrataHTTPServer/port``).
+    public var port: Int
+    /// The API keys; empty means no authentication (and loopback only).
+    public var apiKeys: [APIKey]
+    /// Request and subscription limits.
+    public var limits: ServerLimits
+    /// Seconds between SSE heartbeat comments (and WebSocket heartbeat frames).
+    public var heartbeatSeconds: Double
+    /// A certificate chain and private key (PEM files) to serve HTTPS with.
+    public var tls: TLSFiles?
+    /// A directory of `FileCheckpointStore` checkpoints to report consumer lag from (`/consumers`).
+    public var checkpointDirectory: String?
+
+    /// Creates a configuration.
+    public init(host: String = "127.0.0.1", port: Int = 2113, apiKeys: [APIKey] = [], limits: ServerLimits = ServerLimits(),
+                heartbeatSeconds: Double = 15, tls: TLSFiles? = nil, checkpointDirectory: String? = nil) {
+        self.host = host
+        self.port = port
+        self.apiKeys = apiKeys
+        self.limits = limits
+        self.heartbeatSeconds = heartbeatSeconds
+        self.tls = tls
+        self.checkpointDirectory = checkpointDirectory
+    }
+
+    /// PEM files for TLS.
+    public struct TLSFiles: Sendable, Hashable, Codable {
+        /// The certificate chain.
+        public var certificate: String
+        /// The private key.
+        public var privateKey: String
+        /// Creates TLS settings.
+        public init(certificate: String, privateKey: String) {
+            self.certificate = certificate
+            self.privateKey = privateKey
+        }
+    }
+
+    /// The configuration file format version this build reads.
+    public static let fileFormatVersion = 1
+
+    /// The file's shape (every field optional but `version`).
+    struct File: Decodable {
+        var version: Int
+        var host: String?
+        var port: Int?
+        var store: String?
+        var apiKeys: [APIKey]?
+        var limits: ServerLimits.File?
+        var heartbeatSeconds: Double?
+        var tls: TLSFiles?
+        var checkpointDirectory: String?
+    }
+
+    /// Reads a configuration file over `self`, returning the file's `store` URL if it names one.
+    /// - Throws: ``StrataError/invalidArgument(_:)`` naming the file and the problem.
+    public mutating func apply(file path: String) throws -> String? {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw StrataError.invalidArgument("cannot read the configuration file \(path): \(error.localizedDescription)")
+        }
+        let file: File
+        do { file = try JSONDecoder().decode(File.self, from: data) } catch {
+            throw StrataError.invalidArgument("the configuration file \(path) is not valid: \(ServerConfiguration.describe(error))")
+        }
+        guard file.version == ServerConfiguration.fileFormatVersion else {
+            throw StrataError.unsupportedFormat(path: path, found: "version \(file.version)", supported: "version \(ServerConfiguration.fileFormatVersion)")
+        }
+        if let v = file.host { host = v }
+        if let v = file.port { port = v }
+        if let v = file.apiKeys { apiKeys = v }
+        if let v = file.limits { limits.apply(v) }
+        if let v = file.heartbeatSeconds { heartbeatSeconds = v }
+        if let v = file.tls { tls = v }
+        if let v = file.checkpointDirectory { checkpointDirectory = v }
+        try validate()
+        return file.store
+    }
+
+    /// Adds the keys of `STRATA_API_KEYS` (a JSON array of key objects, as in the file).
+    public mutating func apply(environment: [String: String]) throws {
+        guard let text = environment["STRATA_API_KEYS"], !text.isEmpty else { return }
+        do {
+            apiKeys += try JSONDecoder().decode([APIKey].self, from: Data(text.utf8))
+        } catch {
+            throw StrataError.invalidArgument("STRATA_API_KEYS is not a JSON array of keys: \(ServerConfiguration.describe(error))")
+        }
+        try validate()
+    }
+
+    /// Checks settings that cannot be expressed by types.
+    public func validate() throws {
+        var names = Set<String>()
+        for key in apiKeys {
+            if key.key.utf8.count < 16 { throw StrataError.invalidArgument("API key \"\(key.name)\" is shorter than 16 characters") }
+            if key.scopes.isEmpty { throw StrataError.invalidArgument("API key \"\(key.name)\" has no scope") }
+            if !names.insert(key.name).inserted { throw StrataError.invalidArgument("API key name \"\(key.name)\" appears twice") }
+        }
+        if heartbeatSeconds <= 0 || !heartbeatSeconds.isFinite { throw StrataError.invalidArgument("heartbeatSeconds must be positive") }
+        try limits.validate()
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, let context):
+            return "missing \"\(key.stringValue)\" at \(path(context.codingPath))"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context), DecodingError.dataCorrupted(let context):
+            return "\(context.debugDescription) at \(path(context.codingPath))"
+        default:
+            return "\(error)"
+        }
+    }
+
+    private static func path(_ keys: [any CodingKey]) -> String {
+        keys.isEmpty ? "the top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+}

@@ -1,0 +1,112 @@
+import CoreMetrics
+import Foundation
+import Metrics
+import Prometheus
+import Synchronization
+
+/// The server's metrics, recorded through swift-metrics into this server's own Prometheus
+/// registry (so several servers in one process keep separate figures). Names are listed in
+/// docs/SERVER.md.
+final class ServerMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    let eventsAppended: Metrics.Counter
+    let appendRequests: Metrics.Counter
+    let appendConflicts: Metrics.Counter
+    let readRequests: Metrics.Counter
+    let eventsRead: Metrics.Counter
+    let eventsDelivered: Metrics.Counter
+    let subscribers: Metrics.Gauge
+    let headPosition: Metrics.Gauge
+    let subscriptionLag: Metrics.Recorder
+    let appendDuration: Metrics.Timer
+    let readDuration: Metrics.Timer
+    let requestDuration: Metrics.Timer
+    let rejectedRequests: Metrics.Counter
+
+    /// Events appended per second over the last few seconds, for `/stats`.
+    private let rate = Mutex(AppendRate())
+    /// The highest head this server has seen (for lag without a store call per event).
+    private let knownHead = Atomic<UInt64>(0)
+
+    init() {
+        registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+            .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+            .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+        ]
+        factory.valueHistogramBuckets["strata_subscription_lag_events"] = [0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000]
+        eventsAppended = Metrics.Counter(label: "strata_events_appended_total", factory: factory)
+        appendRequests = Metrics.Counter(label: "strata_append_requests_total", factory: factory)
+        appendConflicts = Metrics.Counter(label: "strata_append_conflicts_total", factory: factory)
+        readRequests = Metrics.Counter(label: "strata_read_requests_total", factory: factory)
+        eventsRead = Metrics.Counter(label: "strata_events_read_total", factory: factory)
+        eventsDelivered = Metrics.Counter(label: "strata_events_delivered_total", factory: factory)
+        subscribers = Metrics.Gauge(label: "strata_subscribers", factory: factory)
+        headPosition = Metrics.Gauge(label: "strata_head_position", factory: factory)
+        subscriptionLag = Metrics.Recorder(label: "strata_subscription_lag_events", factory: factory)
+        appendDuration = Metrics.Timer(label: "strata_append_duration_seconds", factory: factory)
+        readDuration = Metrics.Timer(label: "strata_read_duration_seconds", factory: factory)
+        requestDuration = Metrics.Timer(label: "strata_http_request_duration_seconds", factory: factory)
+        rejectedRequests = Metrics.Counter(label: "strata_rejected_requests_total", factory: factory)
+    }
+
+    /// Records a successful append of `count` events ending at `lastPosition`.
+    func appended(_ count: Int, lastPosition: UInt64, duration: Duration) {
+        eventsAppended.increment(by: count)
+        appendRequests.increment()
+        appendDuration.record(duration: duration)
+        sawHead(lastPosition)
+        let now = ContinuousClock.now
+        rate.withLock { $0.add(count, at: now) }
+    }
+
+    /// Notes a head position seen by a read or an append.
+    func sawHead(_ position: UInt64) {
+        let (_, newValue) = knownHead.max(position, ordering: .relaxed)
+        headPosition.record(Int64(clamping: newValue))
+    }
+
+    /// Records the delivery of one event to a subscriber.
+    func delivered(position: UInt64) {
+        eventsDelivered.increment()
+        let head = knownHead.load(ordering: .relaxed)
+        subscriptionLag.record(Int64(clamping: head > position ? head - position : 0))
+    }
+
+    /// Events appended per second, averaged over the last five whole seconds.
+    var appendsPerSecond: Double { rate.withLock { $0.perSecond(at: .now) } }
+
+    /// The Prometheus text exposition.
+    func exposition() -> [UInt8] { registry.emitToBuffer() }
+}
+
+/// Counts per second in a ring of the last few seconds.
+struct AppendRate {
+    private static let window = 5
+    private var counts = [Int](repeating: 0, count: AppendRate.window + 1)
+    private var seconds = [Int64](repeating: -1, count: AppendRate.window + 1)
+    private let origin = ContinuousClock.now
+
+    private func second(_ now: ContinuousClock.Instant) -> Int64 { (now - origin).components.seconds }
+
+    mutating func add(_ n: Int, at now: ContinuousClock.Instant) {
+        let s = second(now)
+        let slot = Int(s % Int64(counts.count))
+        if seconds[slot] != s {
+            seconds[slot] = s
+            counts[slot] = 0
+        }
+        counts[slot] += n
+    }
+
+    func perSecond(at now: ContinuousClock.Instant) -> Double {
+        let current = second(now)
+        var total = 0
+        for i in 0..<counts.count where seconds[i] >= current - Int64(AppendRate.window) && seconds[i] < current {
+            total += counts[i]
+        }
+        return Double(total) / Double(AppendRate.window)
+    }
+}

@@ -1,0 +1,138 @@
+// The admin page: only the public HTTP API (docs/SERVER.md), no build step.
+"use strict";
+
+const keyInput = document.getElementById("api-key");
+keyInput.value = localStorage.getItem("strata-api-key") || "";
+keyInput.addEventListener("change", () => { localStorage.setItem("strata-api-key", keyInput.value); startTail(); refresh(); });
+
+function withKey(path) {
+  const key = keyInput.value.trim();
+  if (!key) return path;
+  return path + (path.includes("?") ? "&" : "?") + "api_key=" + encodeURIComponent(key);
+}
+
+async function api(path) {
+  const response = await fetch(withKey(path));
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.error ? body.error.code + ": " + body.error.message : response.statusText);
+  return body;
+}
+
+function text(tag, content, className) {
+  const element = document.createElement(tag);
+  element.textContent = content;
+  if (className) element.className = className;
+  return element;
+}
+
+function eventItem(event) {
+  const item = document.createElement("li");
+  item.dataset.position = event.position;
+  item.appendChild(text("div", `#${event.position} ${event.stream}@${event.revision} ${event.type}`));
+  item.appendChild(text("div", JSON.stringify(event.data)));
+  item.appendChild(text("div", event.recordedAt + (event.metadata ? " " + JSON.stringify(event.metadata) : ""), "meta"));
+  return item;
+}
+
+// Stats and the appends/s chart (the last 60 samples, one a second).
+const rates = [];
+async function refreshStats() {
+  try {
+    const stats = await api("/stats");
+    document.getElementById("stat-head").textContent = stats.headPosition;
+    document.getElementById("stat-streams").textContent = stats.streamCount;
+    document.getElementById("stat-bytes").textContent = stats.bytesOnDisk.toLocaleString();
+    document.getElementById("stat-rate").textContent = stats.appendsPerSecond.toFixed(1);
+    document.getElementById("stat-subscribers").textContent = stats.subscribers;
+    rates.push(stats.appendsPerSecond);
+    if (rates.length > 60) rates.shift();
+    const max = Math.max(1, ...rates);
+    const points = rates.map((r, i) => `${(i / 59) * 300},${60 - (r / max) * 56 - 2}`).join(" ");
+    document.getElementById("rate-line").setAttribute("points", points);
+  } catch (error) {
+    document.getElementById("stat-head").textContent = error.message;
+  }
+}
+
+async function refreshConsumers() {
+  try {
+    const answer = await api("/consumers");
+    const body = document.querySelector("#consumers tbody");
+    body.replaceChildren(...answer.consumers.map(c => {
+      const row = document.createElement("tr");
+      row.append(text("td", c.name), text("td", c.checkpoint ?? "–"), text("td", c.lag));
+      return row;
+    }));
+    document.getElementById("consumers-empty").hidden = answer.consumers.length > 0;
+  } catch (error) { /* shown by the stats panel */ }
+}
+
+// Streams, listed 100 at a time.
+let streamsAfter = null;
+async function loadStreams(reset) {
+  if (reset) { streamsAfter = null; document.getElementById("streams").replaceChildren(); }
+  const prefix = document.getElementById("stream-prefix").value;
+  let path = "/streams?limit=100&prefix=" + encodeURIComponent(prefix);
+  if (streamsAfter) path += "&after=" + encodeURIComponent(streamsAfter);
+  const page = await api(path);
+  const list = document.getElementById("streams");
+  for (const name of page.streams) {
+    const item = text("li", name);
+    item.addEventListener("click", () => {
+      list.querySelectorAll(".selected").forEach(e => e.classList.remove("selected"));
+      item.classList.add("selected");
+      showStream(name, "end");
+    });
+    list.appendChild(item);
+  }
+  streamsAfter = page.next;
+  document.getElementById("streams-more").hidden = !page.next;
+}
+document.getElementById("stream-prefix").addEventListener("input", () => loadStreams(true));
+document.getElementById("streams-more").addEventListener("click", () => loadStreams(false));
+
+// Events of one stream, newest first, 20 a page.
+let current = { stream: "$all", history: [] };
+async function showStream(stream, from) {
+  if (stream !== current.stream) current = { stream, history: [] };
+  const page = await api(`/streams/${encodeURIComponent(stream)}?direction=backward&limit=20&from=${from}`);
+  document.getElementById("events-title").textContent = stream;
+  document.getElementById("events").replaceChildren(...page.events.map(eventItem));
+  current.from = from;
+  current.next = page.next;
+  document.getElementById("events-next").disabled = page.next === null;
+  document.getElementById("events-prev").disabled = current.history.length === 0;
+}
+document.getElementById("events-next").addEventListener("click", () => {
+  current.history.push(current.from);
+  showStream(current.stream, current.next);
+});
+document.getElementById("events-prev").addEventListener("click", () => showStream(current.stream, current.history.pop()));
+
+// Live tail of $all over SSE, resuming by itself with Last-Event-ID; keeps the newest 200.
+let tail = null;
+function startTail() {
+  if (tail) tail.close();
+  const status = document.getElementById("tail-status");
+  tail = new EventSource(withKey("/subscribe/$all?from=end"));
+  tail.onopen = () => { status.textContent = "live"; };
+  tail.onerror = () => { status.textContent = "reconnecting"; };
+  tail.addEventListener("caught-up", () => { status.textContent = "live"; });
+  tail.onmessage = message => {
+    const list = document.getElementById("tail");
+    list.prepend(eventItem(JSON.parse(message.data)));
+    while (list.children.length > 200) list.lastChild.remove();
+  };
+}
+
+function refresh() {
+  refreshStats();
+  refreshConsumers();
+  loadStreams(true).catch(() => {});
+  showStream("$all", "end").catch(() => {});
+}
+
+startTail();
+refresh();
+setInterval(refreshStats, 1000);
+setInterval(refreshConsumers, 5000);

@@ -1,0 +1,83 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import Strata
+import StrataWire
+
+/// The endpoints, as methods over the shared ``ServerState``. Each file of `Routes/` holds one
+/// group; ``register(on:)`` lists every route in one place (and docs/openapi.yaml describes each).
+struct Handlers: Sendable {
+    let state: ServerState
+
+    func register(on router: Router<StrataRequestContext>) {
+        router.post("/streams/:stream", use: appendToStream)
+        router.get("/streams/:stream", use: read)
+        router.delete("/streams/:stream", use: deleteStream)
+        router.get("/streams/:stream/info", use: streamInfo)
+        router.put("/streams/:stream/metadata", use: setMetadata)
+        router.get("/streams", use: listStreams)
+        router.post("/append", use: appendMany)
+        router.get("/head", use: head)
+        router.get("/wait", use: waitForAppends)
+        router.get("/subscribe/:stream", use: subscribe)
+        router.get("/ws/subscribe/:stream", use: webSocketWithoutUpgrade)
+        router.post("/ingest", use: ingest)
+        router.get("/stats", use: stats)
+        router.get("/consumers", use: consumers)
+        router.get("/health/live", use: live)
+        router.get("/health/ready", use: ready)
+        router.get("/metrics", use: metrics)
+        router.get("/openapi.yaml", use: openAPI)
+        router.get("/", use: adminIndex)
+        router.get("/admin/:file", use: adminFile)
+    }
+
+    // MARK: - Shared helpers
+
+    func require(_ scope: APIKey.Scope, _ context: StrataRequestContext) throws(APIError) {
+        guard context.principal.allows(scope) else { throw APIError.missingScope(scope) }
+    }
+
+    /// The `{stream}` path parameter, percent-decoded.
+    func streamParameter(_ context: StrataRequestContext) throws(APIError) -> String {
+        guard let raw = context.parameters.get("stream") else { throw APIError.badParameter("the stream is missing from the path") }
+        guard let name = raw.removingPercentEncoding else { throw APIError.badParameter("the stream name is not valid percent-encoding") }
+        return name
+    }
+
+    /// The stream of a path that must be one the principal may write or read.
+    func coveredStream(_ context: StrataRequestContext) throws(APIError) -> String {
+        let stream = try streamParameter(context)
+        guard context.principal.covers(stream: stream) else { throw APIError.outsidePrefix(stream) }
+        return stream
+    }
+
+    /// The request body, refused with 413 when over the limit (checked before reading when the
+    /// client declares a length).
+    func body(_ request: Request) async throws -> [UInt8] {
+        let limit = state.limits.maxBodyBytes
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+            throw APIError.bodyTooLarge(limit)
+        }
+        var request = request
+        do {
+            let buffer = try await request.collectBody(upTo: limit)
+            return Array(buffer.readableBytesView)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError.bodyTooLarge(limit)
+        }
+    }
+
+    func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    func noContent() -> Response { Response(status: .noContent) }
+}
+
+extension APIError {
+    static func bodyTooLarge(_ limit: Int) -> APIError {
+        APIError(.contentTooLarge, code: "body-too-large", "the request body is over this server's limit of \(limit) bytes",
+                 details: [("limit", .signed(Int64(limit)))])
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+import Strata
+import Synchronization
+
+/// What every handler shares: the store, the settings and the server's bookkeeping.
+final class ServerState: Sendable {
+    let store: any EventStore
+    let configuration: ServerConfiguration
+    let logger: Logger
+    let metrics = ServerMetrics()
+    let authenticator: Authenticator
+    let rateLimiter: RequestRateLimiter
+    let subscribers: SubscriberCounter
+    let shutdown = ShutdownSignal()
+    let resources: StaticResources
+
+    init(store: any EventStore, configuration: ServerConfiguration, logger: Logger) throws {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        self.authenticator = Authenticator(keys: configuration.apiKeys)
+        self.rateLimiter = RequestRateLimiter(requestsPerSecond: configuration.limits.requestsPerSecondPerKey)
+        self.subscribers = SubscriberCounter(limit: configuration.limits.maxSubscribersPerKey)
+        self.resources = try StaticResources.load()
+    }
+
+    var limits: ServerLimits { configuration.limits }
+
+    var heartbeat: Duration { .milliseconds(Int64(configuration.heartbeatSeconds * 1000)) }
+
+    /// Reserves a subscription slot for the principal, or throws 429.
+    func reserveSubscriber(_ principal: Principal) throws(APIError) {
+        guard !shutdown.isTriggered else {
+            throw APIError(.serviceUnavailable, code: "shutting-down", "the server is shutting down")
+        }
+        guard subscribers.reserve(principal.name) else {
+            var error = APIError(.tooManyRequests, code: "too-many-subscribers",
+                                 "this key already has \(limits.maxSubscribersPerKey) open subscriptions; close one first",
+                                 details: [("limit", .signed(Int64(limits.maxSubscribersPerKey)))])
+            error.retryAfter = 1
+            throw error
+        }
+        metrics.subscribers.record(subscribers.total)
+    }
+
+    func releaseSubscriber(_ principal: Principal) {
+        subscribers.release(principal.name)
+        metrics.subscribers.record(subscribers.total)
+    }
+
+    /// Appends with timing and metrics.
+    func append(_ requests: [AppendRequest], condition: AppendCondition?) async throws -> [AppendResult] {
+        let started = ContinuousClock.now
+        do {
+            let results = try await store.append(requests, condition: condition)
+            metrics.appended(requests.reduce(0) { $0 + $1.events.count }, lastPosition: results.last?.lastPosition ?? 0,
+                             duration: .now - started)
+            return results
+        } catch let error as StrataError {
+            switch error {
+            case .wrongExpectedRevision, .eventIdReused, .appendConditionFailed: metrics.appendConflicts.increment()
+            default: break
+            }
+            throw error
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+import Strata
+import Synchronization
+
+/// An HTTP server over any ``EventStore``: REST appends and reads, SSE and WebSocket
+/// subscriptions, ingest, health, Prometheus metrics and the admin page (docs/SERVER.md,
+/// docs/openapi.yaml). It is a swift-service-lifecycle `Service`: on graceful shutdown it ends
+/// its subscriptions, stops accepting connections and finishes the requests in flight. It does
+/// not close the store: its owner does, after ``run()`` returns.
+///
+/// ```swift
+/// let server = try StrataHTTPServer(store: InMemoryEventStore(), configuration: ServerConfiguration(port: 0))
+/// let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm], logger: logger)
+/// try await group.run()
+/// ```
+public final class StrataHTTPServer: Service, Sendable {
+    let state: ServerState
+    /// The address actually bound (loopback when no key is configured).
+    public let host: String
+    private let running = Mutex<RunState>(RunState())
+
+    private struct RunState {
+        var port: Int?
+        var failure: String?
+        var waiters: [CheckedContinuation<Int, any Error>] = []
+    }
+
+    /// Creates a server.
+    /// - Throws: ``StrataError/invalidArgument(_:)`` for invalid settings.
+    public init(store: any EventStore, configuration: ServerConfiguration, logger: Logger = Logger(label: "strata.server")) throws {
+        try configuration.validate()
+        var configuration = configuration
+        if configuration.apiKeys.isEmpty && !StrataHTTPServer.isLoopback(configuration.host) {
+            logger.warning("no API key is configured: binding to 127.0.0.1 instead of \(configuration.host); configure keys to serve other hosts")
+            configuration.host = "127.0.0.1"
+        }
+        self.host = configuration.host
+        self.state = try ServerState(store: store, configuration: configuration, logger: logger)
+    }
+
+    /// Whether an address is a loopback address.
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// The port the server listens on, once it runs (see ``waitUntilRunning()``).
+    public var port: Int? { running.withLock { $0.port } }
+
+    /// Waits until the server listens and returns its port.
+    /// - Throws: when the server failed to start.
+    public func waitUntilRunning() async throws -> Int {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready: Result<Int, any Error>? = running.withLock { state in
+                if let port = state.port { return .success(port) }
+                if let failure = state.failure { return .failure(StrataError.io(path: host, operation: "listen", reason: failure)) }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
+    }
+
+    private func started(port: Int) {
+        let waiters = running.withLock { state in
+            state.port = port
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(returning: port) }
+    }
+
+    private func failed(_ error: any Error) {
+        let waiters = running.withLock { state in
+            state.failure = "\(error)"
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(throwing: StrataError.io(path: host, operation: "listen", reason: "\(error)")) }
+    }
+
+    /// Runs until cancelled or until graceful shutdown completes.
+    public func run() async throws {
+        let state = self.state
+        let configuration = state.configuration
+        let router = Router(context: StrataRequestContext.self)
+        router.add(middleware: GuardMiddleware(state: state))
+        Handlers(state: state).register(on: router)
+        let webSockets = WebSocketSubscriptions(state: state)
+        var server: HTTPServerBuilder = .http1WebSocketUpgrade(configuration: .init()) { head, _, _ in
+            webSockets.shouldUpgrade(head)
+        }
+        if let tls = configuration.tls {
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }
+                let key = try NIOSSLPrivateKey(file: tls.privateKey, format: .pem)
+                server = try .tls(server, tlsConfiguration: TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: NIOSSLPrivateKeySource.privateKey(key)))
+            } catch {
+                failed(error)
+                throw StrataError.invalidArgument("cannot load the TLS certificate or key: \(error)")
+            }
+        }
+        let app = Application(
+            router: router,
+            server: server,
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { [weak self] channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                state.logger.info("Strata server listening on \(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port)\(state.authenticator.isEnabled ? "" : " (no API key configured: loopback only)")")
+                self?.started(port: port)
+            },
+            logger: state.logger
+        )
+        do {
+            try await withGracefulShutdownHandler {
+                try await app.run()
+            } onGracefulShutdown: {
+                state.logger.info("Strata server shutting down: closing subscriptions, finishing requests in flight")
+                state.shutdown.trigger()
+            }
+        } catch {
+            failed(error)
+            throw error
+        }
+        state.shutdown.trigger()
+    }
+}

@@ -1,0 +1,99 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import Strata
+import StrataClient
+import StrataServer
+import Testing
+
+/// A server on 127.0.0.1 and a free port, over a store, run by a ServiceGroup so that tests
+/// can stop it gracefully.
+final class TestServer: Sendable {
+    let store: any EventStore
+    let server: StrataHTTPServer
+    let group: ServiceGroup
+    let task: Task<Void, any Error>
+    let port: Int
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    static let quietLogger: Logger = {
+        var logger = Logger(label: "strata.test")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    init(store: any EventStore = InMemoryEventStore(), configuration: ServerConfiguration = ServerConfiguration(port: 0)) async throws {
+        var configuration = configuration
+        configuration.port = 0
+        self.store = store
+        let server = try StrataHTTPServer(store: store, configuration: configuration, logger: TestServer.quietLogger)
+        self.server = server
+        let group = ServiceGroup(configuration: .init(services: [server], logger: TestServer.quietLogger))
+        self.group = group
+        self.task = Task { try await group.run() }
+        self.port = try await server.waitUntilRunning()
+    }
+
+    /// Graceful shutdown, then closes the store.
+    func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+        try? await store.close()
+    }
+}
+
+/// Plain HTTP for tests: status, headers and body.
+struct HTTPTestClient {
+    static let shared = HTTPClient(eventLoopGroupProvider: .singleton)
+
+    struct Answer {
+        let status: Int
+        let headers: HTTPHeaders
+        let body: [UInt8]
+        var text: String { String(decoding: body, as: UTF8.self) }
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:] }
+        var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+    }
+
+    static func send(_ method: HTTPMethod, _ url: String, body: String? = nil, bytes: [UInt8]? = nil,
+                     headers: [(String, String)] = []) async throws -> Answer {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        if let bytes { request.body = .bytes(ByteBuffer(bytes: bytes)) }
+        let response = try await shared.execute(request, timeout: .seconds(30))
+        let collected = try await response.body.collect(upTo: 64 << 20)
+        return Answer(status: Int(response.status.code), headers: response.headers, body: Array(collected.readableBytesView))
+    }
+}
+
+extension HTTPTestClient {
+    /// Reads a streaming response as text until it contains `marker` (bounded by `timeout`).
+    static func readRaw(_ url: String, headers: [(String, String)] = [], until marker: String,
+                        timeout: Duration = .seconds(20)) async throws -> String {
+        try await withThrowingTaskGroup(of: String?.self) { group in
+            group.addTask {
+                var request = HTTPClientRequest(url: url)
+                for (name, value) in headers { request.headers.add(name: name, value: value) }
+                let response = try await shared.execute(request, timeout: .seconds(60))
+                var text = ""
+                for try await buffer in response.body {
+                    text += String(decoding: buffer.readableBytesView, as: UTF8.self)
+                    if text.contains(marker) { return text }
+                }
+                return text
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = try await group.next()!
+            group.cancelAll()
+            return try #require(first, "no \(marker.debugDescription) within \(timeout)")
+        }
+    }
+}

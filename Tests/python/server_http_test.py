@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Drives `strata serve` the way an outside user would: plain HTTP from the standard library.
+
+Starts the server on a free port over a memory store, then appends, reads, subscribes (SSE,
+with a live event and a Last-Event-ID resume), ingests (twice, to check idempotency), checks an
+error body, and stops the server with SIGTERM (exit status 0). Prints 'N passed, N failed'.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+import uuid
+
+STRATA = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", ".build", "debug", "strata")
+passed = failed = 0
+
+
+def check(name, condition, detail=""):
+    global passed, failed
+    if condition:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL {name} {detail}", file=sys.stderr)
+
+
+def call(method, url, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            raw = response.read()
+            return response.status, (json.loads(raw) if raw else None)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def sse(url, headers=None, until=None, on_message=None):
+    """Reads SSE messages until `until(messages)` is true; returns them as dicts."""
+    request = urllib.request.Request(url, headers=headers or {})
+    messages, current = [], {}
+    with urllib.request.urlopen(request, timeout=10) as response:
+        check("SSE content type", response.headers["Content-Type"] == "text/event-stream")
+        while True:
+            line = response.readline().decode().rstrip("\n")
+            if line == "":
+                if current:
+                    current.setdefault("event", "message")
+                    messages.append(current)
+                    if on_message:
+                        on_message(messages)
+                    if until(messages):
+                        return messages
+                current = {}
+            elif line.startswith(":") or line.startswith("retry:"):
+                continue
+            else:
+                field, _, value = line.partition(":")
+                current[field] = value[1:] if value.startswith(" ") else value
+
+
+def main():
+    server = subprocess.Popen([STRATA, "serve", "--store", "memory:", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline().strip()
+        check("announces its URL", line.startswith("listening http://"), line)
+        base = line.split(" ", 1)[1]
+
+        status, body = call("GET", base + "/health/ready")
+        check("ready", status == 200 and body["status"] == "ready", body)
+
+        status, body = call("POST", base + "/streams/py-order-1", {
+            "expectedRevision": "no-stream",
+            "events": [{"type": "placed", "data": {"total": 42}}, {"type": "paid", "data": {"amount": 42}, "metadata": {"by": "py"}}],
+        })
+        check("append", status == 200 and body["lastRevision"] == 2 and body["lastPosition"] == 2, body)
+
+        status, body = call("POST", base + "/streams/py-order-1", {"expectedRevision": 1, "events": [{"type": "x", "data": {}}]})
+        check("conflict is 409 with the actual revision", status == 409 and body["error"]["code"] == "wrong-expected-revision"
+              and body["error"]["details"]["actual"] == 2, body)
+
+        status, body = call("GET", base + "/streams/py-order-1?from=start&limit=10")
+        check("read a stream", status == 200 and [e["type"] for e in body["events"]] == ["placed", "paid"], body)
+        check("embedded JSON data", body["events"][0]["data"] == {"total": 42} and body["events"][1]["metadata"] == {"by": "py"}, body)
+        status, body = call("GET", base + "/streams/$all?direction=backward&limit=1")
+        check("read $all backward", status == 200 and [e["position"] for e in body["events"]] == [2] and body["next"] == 1, body)
+
+        def append_live(messages):
+            if len(messages) == 3 and messages[-1]["event"] == "caught-up":
+                threading.Thread(target=call, args=("POST", base + "/streams/py-live", {"events": [{"type": "live", "data": {}}]})).start()
+
+        messages = sse(base + "/subscribe/$all", until=lambda m: len(m) == 4, on_message=append_live)
+        check("SSE catch-up, caught-up, then live", [m["event"] for m in messages] == ["message", "message", "caught-up", "message"], messages)
+        check("SSE ids are positions", [m.get("id") for m in messages] == ["1", "2", None, "3"], messages)
+        check("SSE data is the event", json.loads(messages[3]["data"])["stream"] == "py-live", messages[3])
+
+        resumed = sse(base + "/subscribe/$all", headers={"Last-Event-ID": "2"}, until=lambda m: m[-1]["event"] == "caught-up")
+        check("Last-Event-ID resumes after it", [m.get("id") for m in resumed] == ["3", None], resumed)
+
+        batch = {"events": [
+            {"id": str(uuid.uuid4()), "type": "page-view", "source": "web", "data": {"path": "/"}, "ts": "2026-01-01T00:00:00Z"},
+            {"id": str(uuid.uuid4()), "type": "click", "stream": "py-clicks", "data": {"x": 1}},
+        ]}
+        status, body = call("POST", base + "/ingest", batch)
+        check("ingest", status == 200 and body == {"accepted": 2, "duplicates": 0}, body)
+        status, body = call("POST", base + "/ingest", batch)
+        check("ingest is idempotent by id", status == 200 and body == {"accepted": 0, "duplicates": 2}, body)
+        status, body = call("GET", base + "/streams/ingest-web")
+        check("ingest default stream and ts in metadata", status == 200 and body["events"][0]["metadata"] == {"ts": "2026-01-01T00:00:00Z"}, body)
+
+        status, body = call("POST", base + "/streams/bad", {"events": "nope"})
+        check("malformed request is 400 with a JSON error", status == 400 and body["error"]["code"] == "malformed-json", body)
+        status, body = call("GET", base + "/stats")
+        check("stats", status == 200 and body["headPosition"] == 5, body)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            code = server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            code = None
+        check("SIGTERM exits 0", code == 0, f"exit {code}: {server.stderr.read()}")
+    print(f"python http: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
