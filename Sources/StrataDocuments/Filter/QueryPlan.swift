@@ -20,6 +20,12 @@ public struct QueryPlan: Sendable, Hashable, CustomStringConvertible {
     /// The kind of lookup.
     public let strategy: Strategy
 
+    /// Creates a plan (for comparisons in tests and tools).
+    public init(index: String?, strategy: Strategy) {
+        self.index = index
+        self.strategy = strategy
+    }
+
     public var description: String {
         index.map { "\(strategy.rawValue) on index \($0)" } ?? "full scan"
     }
