@@ -40,7 +40,7 @@ let package = Package(
         // The backend conformance suite, run by every backend's tests.
         .target(name: "StrataConformance", dependencies: ["Strata"], swiftSettings: strictness),
         // The benchmark workloads behind `strata bench`.
-        .target(name: "StrataBench", dependencies: ["Strata", "StrataLog", "StrataModel", "CSQLite"], swiftSettings: strictness),
+        .target(name: "StrataBench", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataDocuments", "CSQLite"], swiftSettings: strictness),
         // The command-line tool.
         .executableTarget(
             name: "StrataCLI",

@@ -25,6 +25,8 @@ public struct BenchScale: Sendable, Hashable {
     public var modelReplayEvents: Int = 1_000_000
     /// Events a projector replays.
     public var projectorEvents: Int = 200_000
+    /// Documents the document workloads put, get and query.
+    public var documentCount: Int = 1_000_000
 
     /// The full run: figures comparable to the targets in docs/BENCHMARKS.md.
     public static let full = BenchScale(
@@ -48,6 +50,6 @@ public struct BenchScale: Sendable, Hashable {
         openSmall: 100_000, openLarge: 1_000_000,
         sqliteBatchNone: 100_000, sqliteBatchFsync: 50_000, sqliteSingleFsync: 300,
         baselineIterations: 50,
-        modelReplayEvents: 200_000, projectorEvents: 50_000
+        modelReplayEvents: 200_000, projectorEvents: 50_000, documentCount: 100_000
     )
 }

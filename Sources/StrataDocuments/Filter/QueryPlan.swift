@@ -38,7 +38,7 @@ public struct QueryPlan: Sendable, Hashable, CustomStringConvertible {
 enum QueryPlanner {
     struct Lookup {
         let plan: QueryPlan
-        let run: (inout SecondaryIndex) -> Set<String>
+        let run: (SecondaryIndex) -> Set<String>
     }
 
     static func lookup(_ filter: DocumentFilter, indexes: [String: SecondaryIndex]) -> Lookup? {

@@ -26,6 +26,8 @@ public actor DocumentManager {
     public let options: DocumentManagerOptions
 
     private var open: [String: DocumentStore] = [:]
+    /// When each open collection was last seen in use (by a sweep, or when it was opened).
+    private var lastActive: [String: ContinuousClock.Instant] = [:]
     private var opening: [String: Task<DocumentStore, any Error>] = [:]
     private var listeners: [Int: AsyncStream<Event>.Continuation] = [:]
     private var nextListener = 0
@@ -52,6 +54,7 @@ public actor DocumentManager {
         defer { opening[name] = nil }
         let documents = try await task.value
         open[name] = documents
+        lastActive[name] = .now
         publish(.opened(name))
         return documents
     }
@@ -71,15 +74,19 @@ public actor DocumentManager {
 
     /// Closes every open collection that has no subscription and was not used for
     /// ``DocumentManagerOptions/idleTimeout`` (the sweeper calls this every
-    /// ``DocumentManagerOptions/sweepInterval``). Returns the names closed.
+    /// ``DocumentManagerOptions/sweepInterval``). Use is noticed at sweeps, so a collection
+    /// closes between `idleTimeout` and `idleTimeout + sweepInterval` after its last use.
+    /// Returns the names closed.
     @discardableResult
     public func closeIdle() async -> [String] {
         let now = ContinuousClock.now
         var closedNames: [String] = []
         for name in open.keys.sorted() {
-            guard let documents = open[name], documents.subscriptionCount == 0,
-                  now - documents.lastUsed >= options.idleTimeout else { continue }
+            guard let documents = open[name] else { continue }
+            if documents.takeUsed() || documents.subscriptionCount > 0 { lastActive[name] = now }
+            guard documents.subscriptionCount == 0, now - (lastActive[name] ?? now) >= options.idleTimeout else { continue }
             open[name] = nil
+            lastActive[name] = nil
             try? await documents.close()
             closedNames.append(name)
             publish(.closed(name))
@@ -97,6 +104,7 @@ public actor DocumentManager {
         var firstError: (any Error)?
         for name in open.keys.sorted() {
             guard let documents = open.removeValue(forKey: name) else { continue }
+            lastActive[name] = nil
             do { try await documents.close() } catch { firstError = firstError ?? error }
             publish(.closed(name))
         }

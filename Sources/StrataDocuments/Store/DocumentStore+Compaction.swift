@@ -50,7 +50,7 @@ extension DocumentStore {
                 guard entry.revision > UInt64(keepVersions) else { continue }
                 let info = try await store.streamInfo(stream)
                 guard info.eventCount > keepVersions else { continue }
-                let snapshot = DocumentEvents.encode(key: key, .snapshot(entry.data, changes: entry.meta.changes,
+                let snapshot = DocumentEvents.encode(key: key, .snapshot(entry.data, changes: entry.changes,
                                                                          created: entry.createdMs, modified: entry.modifiedMs))
                 let result: AppendResult
                 do {

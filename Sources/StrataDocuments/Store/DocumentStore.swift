@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataConsumers
+import Synchronization
 
 /// An event-sourced document collection on any ``Strata/EventStore``.
 ///
@@ -31,15 +32,17 @@ public final class DocumentStore: Sendable {
     private let stats: StatsRecorder?
     private let lifecycle = Lifecycle()
 
-    final class Lifecycle: @unchecked Sendable {
-        private let lock = NSLock()
-        private var closed = false
-        private var lastUse = ContinuousClock.now
-        func touch() { lock.withLock { lastUse = .now } }
-        var idleSince: ContinuousClock.Instant { lock.withLock { lastUse } }
-        var isClosed: Bool { lock.withLock { closed } }
+    /// Closed and used flags, atomics because every read checks them (a lock or a clock read
+    /// per `get` would cost a noticeable share of it).
+    final class Lifecycle: Sendable {
+        private let closed = Atomic<Bool>(false)
+        private let used = Atomic<Bool>(true)
+        func touch() { if !used.load(ordering: .relaxed) { used.store(true, ordering: .relaxed) } }
+        /// Whether the store was used since the last call.
+        func takeUsed() -> Bool { used.exchange(false, ordering: .relaxed) }
+        var isClosed: Bool { closed.load(ordering: .acquiring) }
         /// Marks closed; `false` when it already was.
-        func close() -> Bool { lock.withLock { defer { closed = true }; return !closed } }
+        func close() -> Bool { !closed.exchange(true, ordering: .acquiringAndReleasing) }
     }
 
     private init(store: any EventStore, collection: String, options: DocumentStoreOptions, view: DocumentView,
@@ -121,7 +124,7 @@ public final class DocumentStore: Sendable {
     ///   bad input. Nothing is stored when it throws.
     @discardableResult
     public func put(_ key: String, _ data: DocumentValue, expectedChanges: Int? = nil) async throws -> Document {
-        let started = ContinuousClock.now
+        let started = statsClock
         let (key, stream) = try prepare(key)
         let data = try Self.validated(data, key: key)
         let event = DocumentEvents.encode(key: key, .put(data))
@@ -141,7 +144,7 @@ public final class DocumentStore: Sendable {
     /// the fast path for bulk loads. Keys must be distinct.
     @discardableResult
     public func putMany(_ documents: [(key: String, data: DocumentValue)]) async throws -> [Document] {
-        let started = ContinuousClock.now
+        let started = statsClock
         guard !documents.isEmpty else { return [] }
         var requests: [AppendRequest] = []
         requests.reserveCapacity(documents.count)
@@ -172,7 +175,7 @@ public final class DocumentStore: Sendable {
     ///   ``Strata/StrataError/wrongExpectedRevision(stream:expected:actual:)`` as for ``put(_:_:expectedChanges:)``.
     @discardableResult
     public func patch(_ key: String, _ partial: DocumentValue, expectedChanges: Int? = nil) async throws -> Document {
-        let started = ContinuousClock.now
+        let started = statsClock
         let (key, stream) = try prepare(key)
         guard case .object(let members) = partial else { throw StrataError.invalidArgument("a patch must be a JSON object") }
         if let id = members["id"], id != .string(key) {
@@ -193,7 +196,7 @@ public final class DocumentStore: Sendable {
     ///   unless `expectedChanges` is given.
     @discardableResult
     public func delete(_ key: String, expectedChanges: Int? = nil) async throws -> Bool {
-        let started = ContinuousClock.now
+        let started = statsClock
         let (key, stream) = try prepare(key)
         guard expectedChanges != nil || view.entry(key)?.live == true else {
             stats?.record(.delete, collection: collection, subjectField: "id", subject: key, resultCount: 0, started: started)
@@ -211,7 +214,7 @@ public final class DocumentStore: Sendable {
 
     /// The document under `key`, or `nil`. Reads this instance's view (no I/O).
     public func get(_ key: String) throws -> Document? {
-        let started = ContinuousClock.now
+        let started = statsClock
         try checkOpen()
         let key = try DocumentNaming.normalizeKey(key)
         let document = view.document(key)
@@ -221,7 +224,7 @@ public final class DocumentStore: Sendable {
 
     /// Documents matching a filter, sorted, paged and projected as `options` say.
     public func query(_ filter: DocumentFilter, options: QueryOptions = QueryOptions()) throws -> [Document] {
-        let started = ContinuousClock.now
+        let started = statsClock
         try checkOpen()
         let result = try QueryShaping.apply(view.matching(filter).documents, options: options)
         stats?.record(.query, collection: collection, subjectField: "query", subject: filter.json.jsonString,
@@ -237,7 +240,7 @@ public final class DocumentStore: Sendable {
     /// The number of documents matching a filter: always the number `query` returns without
     /// limit and offset (the same evaluator).
     public func count(_ filter: DocumentFilter = .all) throws -> Int {
-        let started = ContinuousClock.now
+        let started = statsClock
         try checkOpen()
         let n = view.count(filter)
         stats?.record(.query, collection: collection, subjectField: "query", subject: filter.json.jsonString, resultCount: n, started: started)
@@ -259,7 +262,7 @@ public final class DocumentStore: Sendable {
     ///   ``DocumentStoreOptions/maxKeyPatternBytes`` or invalid, ``Strata/StrataError/timedOut(_:)``
     ///   when matching takes longer than ``DocumentStoreOptions/keyPatternTimeBudget``.
     public func keys(matching pattern: String) throws -> [String] {
-        let started = ContinuousClock.now
+        let started = statsClock
         try checkOpen()
         let matcher = try KeyPattern(regex: pattern, maxBytes: options.maxKeyPatternBytes)
         let result = try matcher.filter(view.liveKeys(), budget: options.keyPatternTimeBudget)
@@ -286,7 +289,7 @@ public final class DocumentStore: Sendable {
     /// change or matched it before (then ``DocumentChange/matches`` is `false`: it left the
     /// result set); a delete reaches only subscriptions whose filter matched the deleted document.
     public func subscribe(_ filter: DocumentFilter = .all) throws -> DocumentSubscription {
-        let started = ContinuousClock.now
+        let started = statsClock
         try checkOpen()
         let subscription = view.subscribe(filter)
         stats?.record(.subscribe, collection: collection, subjectField: "query", subject: filter.json.jsonString, resultCount: 0, started: started)
@@ -320,8 +323,8 @@ public final class DocumentStore: Sendable {
     /// Events the view could not apply (malformed payloads), in position order.
     public func parkedEvents(limit: Int = 100) async throws -> [ParkedEvent] { try await consumer.parked(limit: limit) }
 
-    /// When this collection was last used (any operation), for idle closing.
-    public var lastUsed: ContinuousClock.Instant { lifecycle.idleSince }
+    /// Whether any operation used this collection since the last call (the manager's idle check).
+    func takeUsed() -> Bool { lifecycle.takeUsed() }
 
     /// Whether ``close()`` was called.
     public var isClosed: Bool { lifecycle.isClosed }
@@ -340,6 +343,9 @@ public final class DocumentStore: Sendable {
     }
 
     // MARK: Internals
+
+    /// The start of an operation, read only when stats are recorded.
+    private var statsClock: ContinuousClock.Instant? { stats == nil ? nil : .now }
 
     func checkOpen() throws {
         if lifecycle.isClosed { throw StrataError.storeClosed(reason: "document collection \(collection) was closed") }
@@ -362,7 +368,11 @@ public final class DocumentStore: Sendable {
             throw StrataError.invalidArgument("the document's id member \(id) differs from its key \"\(key)\"")
         }
         try checkFinite(data)
-        return data
+        // The stored payload carries the id, so applying it needs no copy of the object.
+        if members["id"] != nil { return data }
+        var withID = members
+        withID["id"] = .string(key)
+        return .object(withID)
     }
 
     static func checkFinite(_ value: DocumentValue) throws {
@@ -379,7 +389,7 @@ public final class DocumentStore: Sendable {
         guard let expected = expectedChanges else { return .any }
         guard expected >= 0 else { throw StrataError.invalidArgument("expectedChanges must not be negative") }
         let entry = view.entry(key)
-        let actual = entry?.live == true ? UInt64(entry!.meta.changes) : nil
+        let actual = entry?.live == true ? UInt64(entry!.changes) : nil
         if expected == 0 {
             guard actual == nil else { throw conflict(stream, expected, actual) }
             return entry.map { .exact($0.revision) } ?? .noStream
@@ -404,7 +414,7 @@ public final class DocumentStore: Sendable {
             // Another writer got there first: report its changes as this view sees them once caught up.
             try? await sync()
             let entry = view.entry(key)
-            throw conflict(stream, expectedChanges!, entry?.live == true ? UInt64(entry!.meta.changes) : nil)
+            throw conflict(stream, expectedChanges!, entry?.live == true ? UInt64(entry!.changes) : nil)
         }
     }
 

@@ -30,8 +30,8 @@ final class StatsRecorder: Sendable {
     }
 
     func record(_ operation: DocumentOperation, collection: String, subjectField: String, subject: String,
-                resultCount: Int, started: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - started
+                resultCount: Int, started: ContinuousClock.Instant?) {
+        let elapsed = started.map { ContinuousClock.now - $0 } ?? .zero
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         let payload: DocumentValue = [
             "v": 1, "operation": .string(operation.rawValue), "collection": .string(collection),

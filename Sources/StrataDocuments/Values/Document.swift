@@ -28,22 +28,27 @@ public struct Document: Sendable, Hashable {
 public struct DocumentMeta: Sendable, Hashable {
     /// The document's key.
     public let id: String
-    /// When the document was created (the recorded time of its first write since it last did
-    /// not exist), ISO 8601 UTC with milliseconds: `2026-11-23T21:57:32.123Z`.
-    public let dateCreated: String
+    /// When the document was created: the recorded time of its first write since it last did
+    /// not exist, in milliseconds since 1970 (UTC).
+    public let createdMilliseconds: Int64
     /// When it was last written: the recorded time of the last put or patch, but at least one
-    /// millisecond after the previous `dateModified`, so every update shows a later date.
-    public let dateModified: String
+    /// millisecond after the previous value, so every update shows a later date.
+    public let modifiedMilliseconds: Int64
     /// Puts and patches since the document was (re)created: 1 after the first write.
     public let changes: Int
 
     /// Creates meta.
-    public init(id: String, dateCreated: String, dateModified: String, changes: Int) {
+    public init(id: String, createdMilliseconds: Int64, modifiedMilliseconds: Int64, changes: Int) {
         self.id = id
-        self.dateCreated = dateCreated
-        self.dateModified = dateModified
+        self.createdMilliseconds = createdMilliseconds
+        self.modifiedMilliseconds = modifiedMilliseconds
         self.changes = changes
     }
+
+    /// ``createdMilliseconds`` in ISO 8601 UTC with milliseconds: `2026-11-23T21:57:32.123Z`.
+    public var dateCreated: String { Timestamp.iso8601(milliseconds: createdMilliseconds) }
+    /// ``modifiedMilliseconds`` in ISO 8601 UTC with milliseconds.
+    public var dateModified: String { Timestamp.iso8601(milliseconds: modifiedMilliseconds) }
 
     /// `{"id", "dateCreated", "dateModified", "changes"}`.
     public var json: DocumentValue {
@@ -56,7 +61,11 @@ public struct DocumentMeta: Sendable, Hashable {
 enum Timestamp {
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ` for microseconds since 1970 (UTC), truncated to milliseconds.
     static func iso8601(microseconds: Int64) -> String {
-        let millis = microseconds >= 0 ? microseconds / 1000 : (microseconds - 999) / 1000
+        iso8601(milliseconds: microseconds >= 0 ? microseconds / 1000 : (microseconds - 999) / 1000)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ` for milliseconds since 1970 (UTC).
+    static func iso8601(milliseconds millis: Int64) -> String {
         var days = millis >= 0 ? millis / 86_400_000 : (millis - 86_399_999) / 86_400_000
         let msOfDay = millis - days * 86_400_000
         // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).

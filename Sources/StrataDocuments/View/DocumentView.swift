@@ -12,11 +12,16 @@ final class DocumentView: @unchecked Sendable {
     /// can check `expectedChanges: 0` against the stream's revision).
     struct Entry {
         var data: DocumentValue
-        var meta: DocumentMeta
+        var changes: Int
         var createdMs: Int64
         var modifiedMs: Int64
         var revision: UInt64
         var live: Bool
+    }
+
+    static func document(_ key: String, _ entry: Entry) -> Document {
+        Document(key: key, data: entry.data, meta: DocumentMeta(id: key, createdMilliseconds: entry.createdMs,
+                                                                 modifiedMilliseconds: entry.modifiedMs, changes: entry.changes))
     }
 
     /// What an awaited write produced, for the writer that waits for it.
@@ -96,23 +101,18 @@ final class DocumentView: @unchecked Sendable {
                 isPatch = false
                 newData = data
             }
-            newData["id"] = .string(key)
+            if newData["id"] != .string(key) { newData["id"] = .string(key) }
             let entry: Entry
             if let old, old.live {
-                let modified = max(timeMs, old.modifiedMs + 1)
-                entry = Entry(data: newData, meta: DocumentMeta(id: key, dateCreated: old.meta.dateCreated,
-                                                                dateModified: Timestamp.iso8601(microseconds: modified * 1000),
-                                                                changes: old.meta.changes + 1),
-                              createdMs: old.createdMs, modifiedMs: modified, revision: event.revision, live: true)
+                entry = Entry(data: newData, changes: old.changes + 1, createdMs: old.createdMs,
+                              modifiedMs: max(timeMs, old.modifiedMs + 1), revision: event.revision, live: true)
             } else {
-                let date = Timestamp.iso8601(microseconds: timeMs * 1000)
-                entry = Entry(data: newData, meta: DocumentMeta(id: key, dateCreated: date, dateModified: date, changes: 1),
-                              createdMs: timeMs, modifiedMs: timeMs, revision: event.revision, live: true)
+                entry = Entry(data: newData, changes: 1, createdMs: timeMs, modifiedMs: timeMs, revision: event.revision, live: true)
                 liveCount += 1
             }
             reindex(key, old: oldData, new: newData)
             entries[key] = entry
-            let document = Document(key: key, data: newData, meta: entry.meta)
+            let document = Self.document(key, entry)
             outcome = .document(document)
             emit(key: key, old: oldData, new: document, kind: isPatch ? .patch : .put, timeMs: timeMs)
         case .delete:
@@ -121,18 +121,14 @@ final class DocumentView: @unchecked Sendable {
                 reindex(key, old: oldData, new: nil)
                 emit(key: key, old: oldData, new: nil, kind: .delete, timeMs: timeMs)
             }
-            entries[key] = Entry(data: .null, meta: DocumentMeta(id: key, dateCreated: "", dateModified: "", changes: 0),
-                                 createdMs: 0, modifiedMs: timeMs, revision: event.revision, live: false)
+            entries[key] = Entry(data: .null, changes: 0, createdMs: 0, modifiedMs: timeMs, revision: event.revision, live: false)
             outcome = .deleted(existed: oldData != nil)
         case .snapshot(var data, let changes, let created, let modified):
             // Compaction restates the document; reads do not change and nothing is emitted.
-            data["id"] = .string(key)
+            if data["id"] != .string(key) { data["id"] = .string(key) }
             if old?.live != true { liveCount += 1 }
             reindex(key, old: oldData, new: data)
-            entries[key] = Entry(data: data, meta: DocumentMeta(id: key, dateCreated: Timestamp.iso8601(microseconds: created * 1000),
-                                                                dateModified: Timestamp.iso8601(microseconds: modified * 1000),
-                                                                changes: changes),
-                                 createdMs: created, modifiedMs: modified, revision: event.revision, live: true)
+            entries[key] = Entry(data: data, changes: changes, createdMs: created, modifiedMs: modified, revision: event.revision, live: true)
         case .purged:
             if old?.live == false { entries[key] = nil }
         }
@@ -143,9 +139,9 @@ final class DocumentView: @unchecked Sendable {
 
     private func reindex(_ key: String, old: DocumentValue?, new: DocumentValue?) {
         guard !indexes.isEmpty else { return }
-        for name in indexes.keys {
-            if let old { indexes[name]!.remove(key, data: old) }
-            if let new { indexes[name]!.insert(key, data: new) }
+        for index in indexes.values {
+            if let old { index.remove(key, data: old) }
+            if let new { index.insert(key, data: new) }
         }
     }
 
@@ -167,7 +163,7 @@ final class DocumentView: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard let entry = entries[key], entry.live else { return nil }
-        return Document(key: key, data: entry.data, meta: entry.meta)
+        return Self.document(key, entry)
     }
 
     /// The entry for a key (live or tombstone), for write checks.
@@ -179,15 +175,15 @@ final class DocumentView: @unchecked Sendable {
         defer { lock.unlock() }
         var result: [Document] = []
         if let lookup = QueryPlanner.lookup(filter, indexes: indexes) {
-            let candidates = lookup.run(&indexes[lookup.plan.index!]!)
+            let candidates = lookup.run(indexes[lookup.plan.index!]!)
             for key in candidates {
                 guard let entry = entries[key], entry.live, filter.matches(entry.data) else { continue }
-                result.append(Document(key: key, data: entry.data, meta: entry.meta))
+                result.append(Self.document(key, entry))
             }
             return (result, lookup.plan)
         }
         for (key, entry) in entries where entry.live && filter.matches(entry.data) {
-            result.append(Document(key: key, data: entry.data, meta: entry.meta))
+            result.append(Self.document(key, entry))
         }
         return (result, .fullScan)
     }
@@ -198,7 +194,7 @@ final class DocumentView: @unchecked Sendable {
         defer { lock.unlock() }
         if case .all = filter { return liveCount }
         if let lookup = QueryPlanner.lookup(filter, indexes: indexes) {
-            let candidates = lookup.run(&indexes[lookup.plan.index!]!)
+            let candidates = lookup.run(indexes[lookup.plan.index!]!)
             return candidates.reduce(0) { n, key in
                 guard let entry = entries[key], entry.live, filter.matches(entry.data) else { return n }
                 return n + 1
@@ -277,9 +273,9 @@ final class DocumentView: @unchecked Sendable {
             self.position = position
             self.appliedPosition = position
             self.parked = parked
-            for name in indexes.keys {
-                indexes[name]!.removeAll()
-                for (key, entry) in entries where entry.live { indexes[name]!.insert(key, data: entry.data) }
+            for index in indexes.values {
+                index.removeAll()
+                for (key, entry) in entries where entry.live { index.insert(key, data: entry.data) }
             }
         }
     }

@@ -6,7 +6,9 @@ import Foundation
 /// distinct values, rebuilt lazily (O(d log d) for d distinct values) the first time a range
 /// query runs after writes added or removed a distinct value. Arrays index each scalar element;
 /// objects and missing fields are not indexed (queries that need them scan).
-struct SecondaryIndex {
+/// A reference type: the view mutates its indexes in place while iterating over them, which on
+/// a dictionary of values would copy every index on every write.
+final class SecondaryIndex {
     let path: FieldPath
     private(set) var postings: [IndexKey: Set<String>] = [:]
     private var sorted: [IndexKey]? = []
@@ -26,21 +28,20 @@ struct SecondaryIndex {
         return result
     }
 
-    mutating func insert(_ documentKey: String, data: DocumentValue) {
+    func insert(_ documentKey: String, data: DocumentValue) {
         for key in keys(of: data) {
             if postings[key, default: []].insert(documentKey).inserted, postings[key]!.count == 1 { sorted = nil }
         }
     }
 
-    mutating func remove(_ documentKey: String, data: DocumentValue) {
+    func remove(_ documentKey: String, data: DocumentValue) {
         for key in keys(of: data) {
-            guard var set = postings[key] else { continue }
-            set.remove(documentKey)
-            if set.isEmpty { postings[key] = nil; sorted = nil } else { postings[key] = set }
+            guard postings[key]?.remove(documentKey) != nil else { continue }
+            if postings[key]!.isEmpty { postings[key] = nil; sorted = nil }
         }
     }
 
-    mutating func removeAll() { postings = [:]; sorted = [] }
+    func removeAll() { postings = [:]; sorted = [] }
 
     /// Keys of documents with a value equal to one of `values`.
     func equal(_ values: [IndexKey]) -> Set<String> {
@@ -49,7 +50,7 @@ struct SecondaryIndex {
         return result
     }
 
-    private mutating func sortedKeys() -> [IndexKey] {
+    private func sortedKeys() -> [IndexKey] {
         if let sorted { return sorted }
         let keys = postings.keys.sorted()
         sorted = keys
@@ -57,7 +58,7 @@ struct SecondaryIndex {
     }
 
     /// Keys of documents with a value in the range (bounds of one type class).
-    mutating func range(lower: (IndexKey, inclusive: Bool)?, upper: (IndexKey, inclusive: Bool)?) -> Set<String> {
+    func range(lower: (IndexKey, inclusive: Bool)?, upper: (IndexKey, inclusive: Bool)?) -> Set<String> {
         let keys = sortedKeys()
         guard let rank = lower?.0.rank ?? upper?.0.rank else { return [] }
         var i: Int
@@ -76,7 +77,7 @@ struct SecondaryIndex {
     }
 
     /// Keys of documents with a string value starting with `prefix`.
-    mutating func prefix(_ prefix: String) -> Set<String> {
+    func prefix(_ prefix: String) -> Set<String> {
         let keys = sortedKeys()
         let start = IndexKey.string(prefix)
         var i = Self.firstIndex(keys) { $0 >= start }

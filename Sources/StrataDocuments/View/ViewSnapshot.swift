@@ -37,7 +37,7 @@ enum ViewSnapshot {
                 out.append(contentsOf: Array(#","revision":"#.utf8))
                 DocumentJSON.writeInt(Int64(entry.revision), into: &out)
                 out.append(contentsOf: Array(#","changes":"#.utf8))
-                DocumentJSON.writeInt(Int64(entry.meta.changes), into: &out)
+                DocumentJSON.writeInt(Int64(entry.changes), into: &out)
                 out.append(contentsOf: Array(#","created":"#.utf8))
                 DocumentJSON.writeInt(entry.createdMs, into: &out)
                 out.append(contentsOf: Array(#","modified":"#.utf8))
@@ -90,15 +90,12 @@ enum ViewSnapshot {
                   let modified = item["modified"]?.intValue, let data = item["data"], data.objectValue != nil else {
                 throw corrupt("a document entry lacks key, revision, changes, created, modified or data")
             }
-            let meta = DocumentMeta(id: key, dateCreated: Timestamp.iso8601(microseconds: created * 1000),
-                                    dateModified: Timestamp.iso8601(microseconds: modified * 1000), changes: Int(changes))
-            entries[key] = .init(data: data, meta: meta, createdMs: created, modifiedMs: modified, revision: UInt64(revision), live: true)
+            entries[key] = .init(data: data, changes: Int(changes), createdMs: created, modifiedMs: modified, revision: UInt64(revision), live: true)
         }
         for item in tombstones {
             guard let key = item["key"]?.stringValue, let revision = item["revision"]?.intValue,
                   let deleted = item["deleted"]?.intValue else { throw corrupt("a tombstone lacks key, revision or deleted") }
-            entries[key] = .init(data: .null, meta: DocumentMeta(id: key, dateCreated: "", dateModified: "", changes: 0),
-                                 createdMs: 0, modifiedMs: deleted, revision: UInt64(revision), live: false)
+            entries[key] = .init(data: .null, changes: 0, createdMs: 0, modifiedMs: deleted, revision: UInt64(revision), live: false)
         }
         let parked: [ParkedEvent]
         do { parked = try JSONDecoder().decode([ParkedEvent].self, from: Data(parkedJSON.jsonBytes)) } catch {
