@@ -55,6 +55,18 @@ struct PersistenceTests {
         }
     }
 
+    @Test("a snapshot ahead of the store (another store's) is refused, not trusted")
+    func snapshotAheadOfStore() async throws {
+        let directory = scratchDirectory("ahead")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try await openUsers(InMemoryEventStore(), DocumentStoreOptions(directory: directory))
+        try await first.put("a", ["v": 1])
+        try await first.close()
+        await #expect(throws: StrataError.self) {
+            try await openUsers(InMemoryEventStore(), DocumentStoreOptions(directory: directory))
+        }
+    }
+
     @Test("a malformed event in the collection is parked and the view goes on")
     func parksBadEvents() async throws {
         let store = InMemoryEventStore()

@@ -53,6 +53,11 @@ public actor DocumentManager {
         opening[name] = task
         defer { opening[name] = nil }
         let documents = try await task.value
+        if closed {
+            // closeAll ran while this collection was opening.
+            try? await documents.close()
+            throw StrataError.storeClosed(reason: "the document manager was closed")
+        }
         open[name] = documents
         lastActive[name] = .now
         publish(.opened(name))

@@ -89,6 +89,14 @@ public final class DocumentStore: Sendable {
             _ = try ViewSnapshot.load(path, into: view)
             snapshotPath = path
         }
+        if let snapshotPath {
+            // A checkpoint is never ahead of the log: a snapshot past the head belongs to another store.
+            let position = view.withLock { view.position }
+            let head = try await store.headPosition()
+            if position > head {
+                throw StrataError.corruption(path: snapshotPath, offset: 0, reason: "the view snapshot is at position \(position) but the store's head is \(head): it belongs to another store; remove the file to rebuild the view")
+            }
+        }
         let checkpoints = ViewCheckpointStore(view: view, snapshotPath: snapshotPath, snapshotEvery: options.snapshotEvery)
         let stats = try options.statsStream.map { try StatsRecorder(store: store, stream: $0) }
         let documents = DocumentStore(store: store, collection: collection, options: options, view: view,
