@@ -118,23 +118,51 @@ struct PersistenceTests {
             }
             return .object(members)
         }
+        // An independent model of data and changes (RFC 7396 written out again here).
+        func merge(_ target: DocumentValue, _ patch: DocumentValue) -> DocumentValue {
+            guard case .object(let p) = patch else { return patch }
+            var t = target.objectValue ?? [:]
+            for (k, v) in p { if v == .null { t[k] = nil } else { t[k] = merge(t[k] ?? .null, v) } }
+            return .object(t)
+        }
+        var model: [String: (data: DocumentValue, changes: Int, modified: Int64)] = [:]
         for step in 0 ..< Self.operations {
             // Time moves forward by 0–3 ms, often not at all, so same-millisecond updates occur.
             clock.set(clock.now + Int64(random.next() % 4) * 1000 + Int64(random.next() % 1000))
             let key = keys[Int(random.next() % UInt64(keys.count))]
             let exists = try live.get(key) != nil
+            #expect(exists == (model[key] != nil))
+            var written: Document?
             switch random.next() % 10 {
-            case 0 ..< 5: try await live.put(key, randomObject(&random, nulls: false))
+            case 0 ..< 5:
+                var doc = randomObject(&random, nulls: false)
+                written = try await live.put(key, doc)
+                doc["id"] = .string(key)
+                model[key] = (doc, (model[key]?.changes ?? 0) + 1, model[key]?.modified ?? .min)
             case 5 ..< 8:
-                if exists { try await live.patch(key, randomObject(&random, nulls: true)) }
-            case 8: try await live.delete(key)
+                if exists {
+                    let patch = randomObject(&random, nulls: true)
+                    written = try await live.patch(key, patch)
+                    model[key] = (merge(model[key]!.data, patch), model[key]!.changes + 1, model[key]!.modified)
+                }
+            case 8:
+                #expect(try await live.delete(key) == exists)
+                model[key] = nil
             default:
                 if step % 3 == 0 {
                     try await live.close()
                     live = try await openUsers(store, options)
                 }
             }
+            if let written {
+                let expected = model[key]!
+                #expect(written.data == expected.data && written.meta.changes == expected.changes, "seed \(seed) step \(step)")
+                #expect(written.meta.modifiedMilliseconds > expected.modified, "seed \(seed) step \(step): dateModified did not advance")
+                model[key]!.modified = written.meta.modifiedMilliseconds
+            }
         }
+        #expect(try live.query(.all).map { "\($0.key) \($0.data) \($0.meta.changes)" }
+                == model.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { "\($0) \(model[$0]!.data) \(model[$0]!.changes)" })
         try await follower.sync()
         let snapshot = try live.query(.all)
         try await live.close()
