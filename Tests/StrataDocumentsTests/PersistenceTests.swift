@@ -97,7 +97,7 @@ struct PersistenceTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let clock = ManualClock(1_700_000_000_000_000)
         let store = InMemoryEventStore(clock: { clock.now })
-        let options = DocumentStoreOptions(directory: directory, snapshotEvery: 7, indexes: ["n", "tags"])
+        let options = DocumentStoreOptions(directory: directory, snapshotEvery: 25, indexes: ["n", "tags"])
         var live = try await openUsers(store, options)
         let follower = try await openUsers(store)
         let keys = (0 ..< 12).map { "key-\($0)" }
