@@ -89,6 +89,25 @@ struct QueryTests {
         #expect(throws: StrataError.self) { try DocumentFilter(json: #"{"a..b": 1}"#) }
     }
 
+    @Test("a catastrophic $regex fails the query with timedOut and ends a subscription using it")
+    func hostileRegex() async throws {
+        let users = try await openUsers(InMemoryEventStore())
+        let hostile = try DocumentFilter(json: #"{"s": {"$regex": "^(a+)+$"}}"#)
+        let subscription = try users.subscribe(hostile)
+        try await users.put("evil", ["s": .string(String(repeating: "a", count: 40) + "!")])
+        let started = ContinuousClock.now
+        #expect {
+            try users.query(hostile)
+        } throws: { error in
+            if case StrataError.timedOut = error { return true }
+            return false
+        }
+        #expect(throws: StrataError.self) { try users.count(hostile) }
+        await #expect(throws: StrataError.self) { for try await _ in subscription {} }
+        #expect(ContinuousClock.now - started < .seconds(5))
+        try await users.close()
+    }
+
     @Test("sort with several keys, limit and offset; order across types is defined")
     func sortLimitOffset() async throws {
         let users = try await Self.collection()

@@ -37,14 +37,16 @@ public indirect enum DocumentFilter: Sendable {
     }
 
     /// Whether a document (its `data`) matches.
-    public func matches(_ document: DocumentValue) -> Bool {
+    /// - Throws: ``Strata/StrataError/timedOut(_:)`` when a `$regex` runs longer than
+    ///   ``FilterRegex/matchTimeLimit`` on one value (a hostile pattern).
+    public func matches(_ document: DocumentValue) throws -> Bool {
         switch self {
         case .all: return true
-        case .and(let filters): return filters.allSatisfy { $0.matches(document) }
-        case .or(let filters): return filters.contains { $0.matches(document) }
+        case .and(let filters): return try filters.allSatisfy { try $0.matches(document) }
+        case .or(let filters): return try filters.contains { try $0.matches(document) }
         case .field(let path, let conditions):
             let values = path.resolve(in: document)
-            return conditions.allSatisfy { $0.holds(for: values) }
+            return try conditions.allSatisfy { try $0.holds(for: values) }
         }
     }
 }
@@ -138,7 +140,7 @@ public indirect enum FieldCondition: Sendable {
     /// `$sw`: the field, or an element, is a string starting with the operand (UTF-8 bytes).
     case startsWith(String)
 
-    func holds(for values: [DocumentValue]) -> Bool {
+    func holds(for values: [DocumentValue]) throws -> Bool {
         switch self {
         case .eq(let operand): return Self.equals(values, operand)
         case .ne(let operand): return !Self.equals(values, operand)
@@ -150,18 +152,18 @@ public indirect enum FieldCondition: Sendable {
         case .nin(let operands): return !operands.contains { Self.equals(values, $0) }
         case .all(let operands): return !operands.isEmpty && operands.allSatisfy { Self.equals(values, $0) }
         case .exists(let wanted): return values.isEmpty != wanted
-        case .not(let conditions): return !conditions.allSatisfy { $0.holds(for: values) }
-        case .regex(let regex): return Self.any(values) { $0.stringValue.map(regex.matches) ?? false }
+        case .not(let conditions): return try !conditions.allSatisfy { try $0.holds(for: values) }
+        case .regex(let regex): return try Self.any(values) { value in try value.stringValue.map { try regex.matches($0) } ?? false }
         case .startsWith(let prefix):
             return Self.any(values) { $0.stringValue.map { $0.utf8.starts(with: prefix.utf8) } ?? false }
         }
     }
 
     /// Whether a value, or an element of an array value, satisfies `predicate`.
-    static func any(_ values: [DocumentValue], _ predicate: (DocumentValue) -> Bool) -> Bool {
+    static func any(_ values: [DocumentValue], _ predicate: (DocumentValue) throws -> Bool) rethrows -> Bool {
         for value in values {
-            if predicate(value) { return true }
-            if case .array(let elements) = value, elements.contains(where: predicate) { return true }
+            if try predicate(value) { return true }
+            if case .array(let elements) = value, try elements.contains(where: predicate) { return true }
         }
         return false
     }
@@ -219,9 +221,25 @@ public struct FilterRegex: @unchecked Sendable {
         self.options = options
     }
 
+    /// The longest a `$regex` may run on one value before the evaluation fails with `timedOut`.
+    public static let matchTimeLimit: Duration = .milliseconds(100)
+
     /// Whether the expression finds a match anywhere in `text`.
-    public func matches(_ text: String) -> Bool {
-        expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    /// - Throws: ``Strata/StrataError/timedOut(_:)`` after ``matchTimeLimit`` (checked through
+    ///   `NSRegularExpression`'s progress reports during a long match).
+    public func matches(_ text: String) throws -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + Self.matchTimeLimit
+        var found = false
+        var overBudget = false
+        expression.enumerateMatches(in: text, options: [.reportProgress], range: NSRange(text.startIndex..., in: text)) { match, _, stop in
+            if match != nil { found = true; stop.pointee = true }
+            else if clock.now > deadline { overBudget = true; stop.pointee = true }
+        }
+        if overBudget {
+            throw StrataError.timedOut("matching $regex \"\(pattern.prefix(60))\" for more than \(Self.matchTimeLimit) on one value; use a simpler or anchored pattern")
+        }
+        return found
     }
 }
 

@@ -234,7 +234,7 @@ public final class DocumentStore: Sendable {
     public func query(_ filter: DocumentFilter, options: QueryOptions = QueryOptions()) throws -> [Document] {
         let started = statsClock
         try checkOpen()
-        let result = try QueryShaping.apply(view.matching(filter).documents, options: options)
+        let result = try QueryShaping.apply(try view.matching(filter).documents, options: options)
         stats?.record(.query, collection: collection, subjectField: "query", subject: filter.json.jsonString,
                       resultCount: result.count, started: started)
         return result
@@ -250,7 +250,7 @@ public final class DocumentStore: Sendable {
     public func count(_ filter: DocumentFilter = .all) throws -> Int {
         let started = statsClock
         try checkOpen()
-        let n = view.count(filter)
+        let n = try view.count(filter)
         stats?.record(.query, collection: collection, subjectField: "query", subject: filter.json.jsonString, resultCount: n, started: started)
         return n
     }

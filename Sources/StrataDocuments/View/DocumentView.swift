@@ -50,7 +50,8 @@ final class DocumentView: @unchecked Sendable {
     private var subscribers: [Int: Subscriber] = [:]
     private var nextSubscriber = 0
     private var awaited: [UUID: Outcome] = [:]
-    private var overflowed: [AsyncThrowingStream<DocumentChange, any Error>.Continuation] = []
+    /// Subscriptions ended during an apply (overflow, or a filter that failed), finished after it.
+    private var overflowed: [(AsyncThrowingStream<DocumentChange, any Error>.Continuation, any Error)] = []
     var onEmit: (@Sendable (String, Int) -> Void)?
 
     init(collection: String, indexedPaths: [FieldPath], bufferLimit: Int) {
@@ -79,10 +80,7 @@ final class DocumentView: @unchecked Sendable {
         overflowed = []
         lock.unlock()
         // Finishing runs the stream's termination handler, which takes the lock: do it outside.
-        for continuation in ended {
-            continuation.finish(throwing: StrataError.invalidArgument(
-                "a subscription to collection \(collection) fell more than \(bufferLimit) changes behind and was ended; consume faster or raise subscriptionBufferLimit"))
-        }
+        for (continuation, error) in ended { continuation.finish(throwing: error) }
     }
 
     private func applyOne(_ event: RecordedEvent, key: String, operation: DocumentEvents.Operation) {
@@ -170,37 +168,37 @@ final class DocumentView: @unchecked Sendable {
     func entry(_ key: String) -> Entry? { withLock { entries[key] } }
 
     /// Documents matching a filter, through an index when one serves it, and the plan used.
-    func matching(_ filter: DocumentFilter) -> (documents: [Document], plan: QueryPlan) {
+    func matching(_ filter: DocumentFilter) throws -> (documents: [Document], plan: QueryPlan) {
         lock.lock()
         defer { lock.unlock() }
         var result: [Document] = []
         if let lookup = QueryPlanner.lookup(filter, indexes: indexes) {
             let candidates = lookup.run(indexes[lookup.plan.index!]!)
             for key in candidates {
-                guard let entry = entries[key], entry.live, filter.matches(entry.data) else { continue }
+                guard let entry = entries[key], entry.live, try filter.matches(entry.data) else { continue }
                 result.append(Self.document(key, entry))
             }
             return (result, lookup.plan)
         }
-        for (key, entry) in entries where entry.live && filter.matches(entry.data) {
-            result.append(Self.document(key, entry))
+        for (key, entry) in entries where entry.live {
+            if try filter.matches(entry.data) { result.append(Self.document(key, entry)) }
         }
         return (result, .fullScan)
     }
 
     /// The number of documents matching a filter (the same evaluator and plan as `matching`).
-    func count(_ filter: DocumentFilter) -> Int {
+    func count(_ filter: DocumentFilter) throws -> Int {
         lock.lock()
         defer { lock.unlock() }
         if case .all = filter { return liveCount }
         if let lookup = QueryPlanner.lookup(filter, indexes: indexes) {
             let candidates = lookup.run(indexes[lookup.plan.index!]!)
-            return candidates.reduce(0) { n, key in
-                guard let entry = entries[key], entry.live, filter.matches(entry.data) else { return n }
+            return try candidates.reduce(0) { n, key in
+                guard let entry = entries[key], entry.live, try filter.matches(entry.data) else { return n }
                 return n + 1
             }
         }
-        return entries.values.reduce(0) { $1.live && filter.matches($1.data) ? $0 + 1 : $0 }
+        return try entries.values.reduce(0) { try $1.live && filter.matches($1.data) ? $0 + 1 : $0 }
     }
 
     func plan(_ filter: DocumentFilter) -> QueryPlan {
@@ -244,22 +242,29 @@ final class DocumentView: @unchecked Sendable {
     private func emit(key: String, old: DocumentValue?, new: Document?, kind: DocumentChange.Kind, timeMs: Int64) {
         guard !subscribers.isEmpty else { return }
         var timestamp: String?
-        var dropped: [Int] = []
+        var dropped: [(Int, any Error)] = []
         for (id, subscriber) in subscribers {
-            let newMatches = new.map { subscriber.filter.matches($0.data) } ?? false
-            let oldMatches = old.map { subscriber.filter.matches($0) } ?? false
+            let newMatches: Bool, oldMatches: Bool
+            do {
+                newMatches = try new.map { try subscriber.filter.matches($0.data) } ?? false
+                oldMatches = try old.map { try subscriber.filter.matches($0) } ?? false
+            } catch {
+                dropped.append((id, error))
+                continue
+            }
             guard newMatches || oldMatches else { continue }
             if timestamp == nil { timestamp = Timestamp.iso8601(microseconds: timeMs * 1000) }
             let change = DocumentChange(key: key, data: new?.data, meta: new?.meta,
                                         event: DocumentChange.Event(type: kind, oldData: old, timestamp: timestamp!),
                                         matches: newMatches)
             switch subscriber.continuation.yield(change) {
-            case .dropped: dropped.append(id)
+            case .dropped: dropped.append((id, StrataError.invalidArgument(
+                "a subscription to collection \(collection) fell more than \(bufferLimit) changes behind and was ended; consume faster or raise subscriptionBufferLimit")))
             default: onEmit?(key, id)
             }
         }
-        for id in dropped {
-            if let subscriber = subscribers.removeValue(forKey: id) { overflowed.append(subscriber.continuation) }
+        for (id, error) in dropped {
+            if let subscriber = subscribers.removeValue(forKey: id) { overflowed.append((subscriber.continuation, error)) }
         }
     }
 
