@@ -126,6 +126,19 @@ struct QueryTests {
         try await users.close()
     }
 
+    @Test("query options parse from JSON, with several sort keys in order")
+    func optionsFromJSON() async throws {
+        let users = try await Self.collection()
+        let options = try QueryOptions(json: try DocumentValue.parse(#"{"sort": [{"address.city": 1}, "-age"], "limit": 2, "offset": 1, "project": ["name"]}"#))
+        let found = try users.query(["tags": "dev"], options: options)
+        #expect(found.map(\.data) == [["id": "carol", "name": "Carol"], ["id": "alice", "name": "Alice"]])
+        #expect(try QueryOptions(json: ["sort": "-age"]).sort == [.descending("age")])
+        for bad: DocumentValue in [["sort": ["a": 2]], ["limit": -1], ["project": [1]], ["page": 1], ["sort": ["a": 1, "b": 1]]] {
+            #expect(throws: StrataError.self, "\(bad)") { try QueryOptions(json: bad) }
+        }
+        try await users.close()
+    }
+
     @Test("project keeps the listed paths and the id")
     func project() async throws {
         let users = try await Self.collection()

@@ -94,3 +94,54 @@ enum QueryShaping {
         target[first] = child
     }
 }
+
+extension QueryOptions {
+    /// Parses options from JSON (the form the HTTP API takes):
+    /// `{"sort": [{"age": -1}, "name", "-score"], "limit": 10, "offset": 20, "project": ["name", "address.city"]}`.
+    /// A sort entry is a path (ascending), `-path` (descending) or a one-member object
+    /// `{"path": 1 | -1}`; several keys need an array, because JSON objects have no order.
+    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` for an unknown member or a value of the wrong kind.
+    public init(json: DocumentValue) throws {
+        guard case .object(let members) = json else { throw StrataError.invalidArgument("query options must be a JSON object") }
+        self.init()
+        for (name, value) in members {
+            switch name {
+            case "sort":
+                let entries: [DocumentValue]
+                switch value {
+                case .array(let list): entries = list
+                case .object(let o) where o.count == 1: entries = [value]
+                case .string: entries = [value]
+                default: throw StrataError.invalidArgument("sort must be an array of paths or {\"path\": 1|-1} objects")
+                }
+                sort = try entries.map { entry in
+                    switch entry {
+                    case .string(let path):
+                        return path.hasPrefix("-") ? SortKey(String(path.dropFirst()), descending: true) : SortKey(path)
+                    case .object(let o) where o.count == 1:
+                        let (path, direction) = o.first!
+                        switch direction.intValue {
+                        case 1: return SortKey(path)
+                        case -1: return SortKey(path, descending: true)
+                        default: throw StrataError.invalidArgument("sort direction of \(path) must be 1 or -1")
+                        }
+                    default: throw StrataError.invalidArgument("a sort entry must be a path or {\"path\": 1|-1}")
+                    }
+                }
+            case "limit":
+                guard let n = value.intValue, n >= 0 else { throw StrataError.invalidArgument("limit must be a non-negative integer") }
+                limit = Int(n)
+            case "offset":
+                guard let n = value.intValue, n >= 0 else { throw StrataError.invalidArgument("offset must be a non-negative integer") }
+                offset = Int(n)
+            case "project":
+                guard case .array(let paths) = value, let strings = Optional(paths.compactMap(\.stringValue)), strings.count == paths.count else {
+                    throw StrataError.invalidArgument("project must be an array of paths")
+                }
+                project = strings
+            default:
+                throw StrataError.invalidArgument("unknown query option \"\(name)\"; use sort, limit, offset or project")
+            }
+        }
+    }
+}
