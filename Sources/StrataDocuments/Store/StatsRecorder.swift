@@ -3,8 +3,20 @@ import Strata
 
 /// The operations reported to a stats stream.
 public enum DocumentOperation: String, Sendable, Hashable {
-    case get = "GET", put = "PUT", delete = "DELETE", keys = "KEYS", query = "QUERY"
-    case subscribe = "SUBSCRIBE", subscribeEmit = "SUBSCRIBE_EMIT"
+    /// `get`.
+    case get = "GET"
+    /// `put`, `insert`, `putMany`, `patch`.
+    case put = "PUT"
+    /// `delete`.
+    case delete = "DELETE"
+    /// `keys(matching:)` and `keys(glob:)`.
+    case keys = "KEYS"
+    /// `query` and `count`.
+    case query = "QUERY"
+    /// `subscribe`.
+    case subscribe = "SUBSCRIBE"
+    /// One change delivered to a subscription.
+    case subscribeEmit = "SUBSCRIBE_EMIT"
 }
 
 /// Appends one `document.stats` event per operation to a stats stream, off the caller's path:

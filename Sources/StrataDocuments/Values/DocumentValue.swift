@@ -3,8 +3,9 @@ import Foundation
 /// A JSON value as documents hold it.
 ///
 /// Integers and doubles are kept apart so that integers round-trip exactly (a `Double` loses
-/// integers above 2^53), but they compare as numbers: `30` equals `30.0`, and neither equals
-/// the string `"30"`.
+/// integers above 2^53), but filters and sorting compare them as numbers: `30` matches `30.0`,
+/// and neither matches the string `"30"` (see ``DocumentOrder``). Swift's `==` on values is
+/// structural: `.int(30) != .double(30)`.
 ///
 /// Write JSON `null` as `.null` (there is deliberately no `nil` literal: an optional
 /// `DocumentValue?` would otherwise be ambiguous).
