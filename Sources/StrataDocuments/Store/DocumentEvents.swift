@@ -38,7 +38,8 @@ enum DocumentEvents {
         case .put(let data):
             type = put
             out.append(contentsOf: Array(#","data":"#.utf8))
-            DocumentJSON.write(data, into: &out)
+            // The stored document always carries its id.
+            DocumentJSON.writeObject(data.objectValue ?? [:], addingID: key, into: &out)
         case .patch(let patch):
             type = DocumentEvents.patch
             out.append(contentsOf: Array(#","patch":"#.utf8))
@@ -76,7 +77,7 @@ enum DocumentEvents {
             throw failure("v", "unsupported document event version \(members["v"].map { "\($0)" } ?? "none"); this build reads version \(version)")
         }
         guard case .string(let key)? = members["key"] else { throw failure("key", "missing") }
-        guard (try? DocumentNaming.stream(collection: collection, key: key)) == event.stream else {
+        guard DocumentNaming.isStream(event.stream, collection: collection, key: key) else {
             throw failure("key", "key \"\(key)\" does not belong to stream \"\(event.stream)\"")
         }
         func object(_ name: String) throws -> DocumentValue {

@@ -38,6 +38,17 @@ public enum DocumentNaming {
         return key.precomposedStringWithCanonicalMapping
     }
 
+    /// Whether `stream` is the stream of `key` in `collection` (without building the name when
+    /// the key needs no escaping: the view checks this for every event).
+    static func isStream(_ stream: String, collection: String, key: String) -> Bool {
+        let s = stream.utf8, c = collection.utf8, k = key.utf8
+        if s.count == c.count + 1 + k.count, !k.contains(where: { $0 == 0x25 || $0 < 0x20 || $0 == 0x7F || $0 == 0xC2 }) {
+            return s.starts(with: c) && s[s.index(s.startIndex, offsetBy: c.count)] == UInt8(ascii: "-")
+                && s.suffix(k.count).elementsEqual(k)
+        }
+        return (try? Self.stream(collection: collection, key: key)) == stream
+    }
+
     /// The stream of a (normalized) key.
     /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` when the stream name would exceed
     ///   255 bytes.

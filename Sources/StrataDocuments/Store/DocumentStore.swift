@@ -376,11 +376,7 @@ public final class DocumentStore: Sendable {
             throw StrataError.invalidArgument("the document's id member \(id) differs from its key \"\(key)\"")
         }
         try checkFinite(data)
-        // The stored payload carries the id, so applying it needs no copy of the object.
-        if members["id"] != nil { return data }
-        var withID = members
-        withID["id"] = .string(key)
-        return .object(withID)
+        return data
     }
 
     static func checkFinite(_ value: DocumentValue) throws {

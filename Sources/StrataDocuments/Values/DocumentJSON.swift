@@ -42,17 +42,26 @@ enum DocumentJSON {
             }
             out.append(UInt8(ascii: "]"))
         case .object(let o):
-            out.append(UInt8(ascii: "{"))
-            var first = true
-            for key in o.keys.sorted(by: utf8Less) {
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
-                writeString(key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                write(o[key]!, into: &out)
-            }
-            out.append(UInt8(ascii: "}"))
+            writeObject(o, addingID: nil, into: &out)
         }
+    }
+
+    /// Writes an object with members sorted by key; `addingID` adds an `"id"` member (when the
+    /// object has none) without copying the object.
+    static func writeObject(_ o: [String: DocumentValue], addingID: String?, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        var keys = Array(o.keys)
+        if addingID != nil, o["id"] == nil { keys.append("id") }
+        keys.sort(by: utf8Less)
+        var first = true
+        for key in keys {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            writeString(key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            if let value = o[key] { write(value, into: &out) } else { writeString(addingID!, into: &out) }
+        }
+        out.append(UInt8(ascii: "}"))
     }
 
     /// Object members are written in the byte order of their keys, so output is the same on
