@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "StrataWire", targets: ["StrataWire"]),
         .library(name: "StrataServer", targets: ["StrataServer"]),
         .library(name: "StrataClient", targets: ["StrataClient"]),
+        .library(name: "StrataDocuments", targets: ["StrataDocuments"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
     ],
     dependencies: [
@@ -60,6 +61,8 @@ let package = Package(
         .plugin(name: "StrataCodegenPlugin", capability: .buildTool(), dependencies: ["StrataCodegen"]),
         // Fast JSON coding of Codable payloads (Foundation only, no Strata dependency).
         .target(name: "StrataJSON", swiftSettings: strictness),
+        // The event-sourced document database: collections, queries, indexes, subscriptions.
+        .target(name: "StrataDocuments", dependencies: ["Strata", "StrataConsumers"], swiftSettings: strictness),
         // The backend conformance suite, run by every backend's tests.
         .target(name: "StrataConformance", dependencies: ["Strata"], swiftSettings: strictness),
         // The JSON wire shape of events shared by the CLI, the server and the client.
@@ -89,7 +92,7 @@ let package = Package(
             swiftSettings: strictness
         ),
         // The benchmark workloads behind `strata bench`.
-        .target(name: "StrataBench", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataSQLite", "StrataJSON"], swiftSettings: strictness),
+        .target(name: "StrataBench", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataSQLite", "StrataJSON", "StrataDocuments"], swiftSettings: strictness),
         // The command-line tool.
         .executableTarget(
             name: "StrataCLI",
@@ -113,6 +116,7 @@ let package = Package(
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataConformance"], swiftSettings: strictness),
         .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataConformance", "StrataTestWriter"], swiftSettings: strictness),
         .testTarget(name: "StrataModelTests", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataConsumers"], swiftSettings: strictness),
+        .testTarget(name: "StrataDocumentsTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataConformance", "StrataDocuments"], swiftSettings: strictness),
         .testTarget(name: "StrataConsumersTests", dependencies: ["Strata", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataSQLiteTests",
                     dependencies: ["Strata", "StrataSQLite", "StrataConsumers", "StrataConformance", "StrataSQLiteTestWriter", "CSQLite"],

@@ -29,6 +29,8 @@ public struct BenchScale: Sendable, Hashable {
     public var projectorEvents: Int = 200_000
     /// Payloads decoded and encoded by StrataJSON in `json.*` (Foundation's coders do a fifth).
     public var jsonEvents: Int
+    /// Documents the document workloads put, get and query.
+    public var documentCount: Int = 1_000_000
 
     /// The full run: figures comparable to the targets in docs/BENCHMARKS.md.
     public static let full = BenchScale(
@@ -54,6 +56,6 @@ public struct BenchScale: Sendable, Hashable {
         sqliteBatchNone: 200_000, sqliteBatchFsync: 100_000, sqliteSingleFsync: 300,
         baselineIterations: 50,
         modelReplayEvents: 200_000, projectorEvents: 50_000,
-        jsonEvents: 200_000
+        jsonEvents: 200_000, documentCount: 100_000
     )
 }

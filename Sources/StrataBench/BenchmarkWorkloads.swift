@@ -137,6 +137,25 @@ extension Benchmark {
                 BenchResult(name: "json.encode.strata", value: rates.strata, unit: "events/s"),
             ]
         })
+        list.append(Workload(["documents.put.batch1000", "documents.get", "documents.query.indexed_eq"]) { c in
+            let scratch = try ScratchDirectory(parent: c.directory, name: "documents")
+            defer { scratch.remove() }
+            let store = try await c.backend.open(directory: scratch.path, durability: .none)
+            c.options.progress("  putting \(c.scale.documentCount) documents in batches of 1000, 4 batches in flight")
+            let (documents, putRate) = try await DocumentWorkloads.puts(store, count: c.scale.documentCount, batch: 1000, writers: 4)
+            var results = [BenchResult(name: "documents.put.batch1000", value: putRate, unit: "documents/s")]
+            if c.wants("documents.get") {
+                results.append(BenchResult(name: "documents.get", value: try DocumentWorkloads.gets(documents, collectionSize: c.scale.documentCount,
+                                                                                                  count: 2_000_000), unit: "gets/s"))
+            }
+            if c.wants("documents.query.indexed_eq") {
+                results.append(BenchResult(name: "documents.query.indexed_eq", value: try DocumentWorkloads.indexedEquality(
+                    documents, collectionSize: c.scale.documentCount, queries: 10_000), unit: "us"))
+            }
+            try await documents.close()
+            try await store.close()
+            return results
+        })
         list.append(Workload(["baseline.write_fsync.end"]) { c in
             [BenchResult(name: "baseline.write_fsync.end", value: try DiskBaseline.writeFsync(iterations: c.scale.baselineIterations, in: c.directory), unit: "iterations/s")]
         })
