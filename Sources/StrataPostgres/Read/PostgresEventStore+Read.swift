@@ -49,9 +49,9 @@ extension PostgresEventStore {
         let impossible = "\u{1}"
         var types = filter.eventTypes.filter { !$0.utf8.contains(0) }
         if types.isEmpty && !filter.eventTypes.isEmpty { types = [impossible] }
-        var prefixes = filter.streamPrefixes.filter { !$0.utf8.contains(0) }
-        if prefixes.isEmpty && !filter.streamPrefixes.isEmpty { prefixes = [impossible] }
-        let typeList = Array(types)
+        var prefixList = filter.streamPrefixes.filter { !$0.utf8.contains(0) }
+        if prefixList.isEmpty && !filter.streamPrefixes.isEmpty { prefixList = [impossible] }
+        let typeList = Array(types), prefixes = prefixList
         let window = UInt64(AllPageScan.maxScanPerPage)
         let core = self.core
 

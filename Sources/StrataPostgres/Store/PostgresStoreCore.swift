@@ -43,9 +43,18 @@ final class PostgresStoreCore: Sendable {
     /// passes `retrying: true` and is run again on a fresh connection when the connection
     /// breaks, a few times within about a second; every other failure becomes a
     /// ``StrataError``.
+    ///
+    /// The work runs in its own task, shielded from the caller's cancellation: a statement is
+    /// short, and a cancelled subscription must end with `nil` after its read, not with the
+    /// error an interrupted connection lease would give.
     func withConnection<T: Sendable>(_ operation: String, retrying: Bool = true,
-                                     _ body: (PostgresConnection) async throws -> T) async throws -> T {
+                                     _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try checkOpen()
+        return try await Task { try await attempt(operation, retrying: retrying, body) }.value
+    }
+
+    private func attempt<T: Sendable>(_ operation: String, retrying: Bool,
+                                      _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             do {
