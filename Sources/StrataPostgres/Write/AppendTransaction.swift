@@ -14,10 +14,11 @@ struct PendingAppend: Sendable {
 /// Test hooks of the append transaction. Internal: tests reach them with `@testable import`.
 struct AppendHooks: Sendable {
     /// Runs after the transaction took its positions (the counter row is locked, the events
-    /// are inserted) and before COMMIT; the race test holds a transaction open here.
-    var beforeCommit: (@Sendable (ClosedRange<UInt64>) async -> Void)?
+    /// are inserted) and before COMMIT; the race test holds a transaction open here. When it
+    /// throws, the transaction rolls back and its appends fail.
+    var beforeCommit: (@Sendable (ClosedRange<UInt64>) async throws -> Void)?
 
-    init(beforeCommit: (@Sendable (ClosedRange<UInt64>) async -> Void)? = nil) {
+    init(beforeCommit: (@Sendable (ClosedRange<UInt64>) async throws -> Void)? = nil) {
         self.beforeCommit = beforeCommit
     }
 }
@@ -180,7 +181,7 @@ struct AppendTransaction {
             precondition(plan.events.count == count, "planning again changed the number of events")
         }
         let positions = (base + 1)...(base + UInt64(count))
-        if let beforeCommit = hooks.beforeCommit { await beforeCommit(positions) }
+        if let beforeCommit = hooks.beforeCommit { try await beforeCommit(positions) }
         return Outcome(results: plan.results, head: positions.upperBound)
     }
 
