@@ -68,6 +68,7 @@ let package = Package(
         .testTarget(
             name: "StrataPostgresTests",
             dependencies: ["Strata", "StrataPostgres", "StrataConformance", "StrataConsumers", "StrataPostgresTestWriter",
+                           .product(name: "Logging", package: "swift-log"),
                            .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strictness
         ),

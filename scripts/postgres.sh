@@ -9,6 +9,8 @@
 #                                        STRATA_TEST_POSTGRES_DATA  the data directory
 #                                        STRATA_TEST_POSTGRES_CTL   the pg_ctl binary
 #                                        STRATA_TEST_POSTGRES_SCRIPT this script
+#                                        STRATA_TEST_POSTGRES_PASSWORD_URL  a role that must give a password
+#                                          (scram-sha-256), for the wrong-credentials test
 #                                        --fast: fsync and synchronous_commit off (tests only)
 #   scripts/postgres.sh restart DIR      fast restart (closes every connection), same port
 #   scripts/postgres.sh stop DIR         stops the cluster and removes DIR
@@ -37,6 +39,17 @@ install_postgres() {
 # Runs a command as the cluster's owner: `postgres` when we are root, else ourselves.
 as_owner() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# The server outlives this script: it must not keep open the descriptors our caller gave us
+# (a parent that waits for EOF on a pipe, or that detects our exit through one, would wait
+# for ever).
+close_inherited_fds() {
+  local fd
+  for fd in /proc/$$/fd/*; do
+    fd="${fd##*/}"
+    if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
 }
 
 free_port() {
@@ -70,6 +83,12 @@ start() {
   as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 || {
     cat "$dir/initdb.log" >&2; exit 1; }
 
+  # One role must authenticate with a password (the wrong-credentials test); every other
+  # connection is trusted, and only loopback can connect at all.
+  { echo "host all strata_password_test 127.0.0.1/32 scram-sha-256"; cat "$dir/data/pg_hba.conf"; } >"$dir/pg_hba.conf"
+  cp "$dir/pg_hba.conf" "$dir/data/pg_hba.conf"
+  rm "$dir/pg_hba.conf"
+
   local port options
   port="$(free_port)"
   echo "$port" >"$dir/port"
@@ -79,20 +98,27 @@ start() {
   fi
   echo "$options" >"$dir/options"
   if [ "$(id -u)" = 0 ]; then chown postgres "$dir/port" "$dir/options"; fi
+  close_inherited_fds
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -o "-p $port $options" -w -t 60 start >/dev/null || {
     cat "$dir/log" >&2; exit 1; }
+
+  as_owner "$bin/psql" -X -q -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+    -c "CREATE ROLE strata_password_test LOGIN PASSWORD 'strata-password-test'" \
+    -c "GRANT CREATE ON DATABASE postgres TO strata_password_test" >/dev/null
 
   echo "export STRATA_TEST_POSTGRES_URL='postgres://postgres@127.0.0.1:$port/postgres'"
   echo "export STRATA_TEST_POSTGRES_DIR='$dir'"
   echo "export STRATA_TEST_POSTGRES_DATA='$dir/data'"
   echo "export STRATA_TEST_POSTGRES_CTL='$bin/pg_ctl'"
   echo "export STRATA_TEST_POSTGRES_SCRIPT='$SCRIPT'"
+  echo "export STRATA_TEST_POSTGRES_PASSWORD_URL='postgres://strata_password_test:strata-password-test@127.0.0.1:$port/postgres'"
 }
 
 restart() {
   local dir="${1:?usage: postgres.sh restart DIR}"
   local bin
   bin="$(find_bin)"
+  close_inherited_fds
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -o "-p $(cat "$dir/port") $(cat "$dir/options")" -m fast -w -t 60 restart >/dev/null
 }
 

@@ -169,16 +169,34 @@ final class ChildProcess: Sendable {
         }
     }
 
-    /// Runs a command to its end and returns its status and stdout (read from a file, so that
-    /// daemons it starts cannot hold the output open).
+    /// Runs a command to its end (killed after `limit`) and returns its status, stdout and
+    /// stderr. Output goes to files, so that daemons it starts cannot hold a pipe open.
     static func run(_ executable: String, _ arguments: [String], limit: Duration = .seconds(120)) async throws -> (status: Int32, output: String, errors: String) {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("strata-run-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: output) }
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("strata-run-\(UUID().uuidString)").path
+        defer {
+            try? FileManager.default.removeItem(atPath: base + ".out")
+            try? FileManager.default.removeItem(atPath: base + ".err")
+        }
         let quoted = ([executable] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        let child = try start("/bin/bash", ["-c", "\(quoted) > '\(output)'"])
-        let exited = try await child.waitForExit(limit: limit)
-        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-        guard exited else { throw PostgresTest.TimedOut(what: "\(executable) \(arguments.joined(separator: " ")) to finish") }
-        return (child.state.withLock { $0.status ?? -1 }, text, child.stderr)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", "\(quoted) >'\(base).out' 2>'\(base).err' </dev/null"]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let (ended, ending) = AsyncStream<Int32>.makeStream()
+        process.terminationHandler = { ending.yield($0.terminationStatus); ending.finish() }
+        try process.run()
+        let pid = process.processIdentifier
+        let watchdog = Task {
+            try await Task.sleep(for: limit)
+            _ = Glibc.kill(pid, SIGKILL)
+        }
+        defer { watchdog.cancel() }
+        var status: Int32 = -1
+        for await s in ended { status = s }
+        let output = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
+        let errors = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
+        return (status, output, errors)
     }
 }

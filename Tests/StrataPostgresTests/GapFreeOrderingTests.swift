@@ -38,12 +38,20 @@ struct GapFreeOrderingTests {
     final class Collector: Sendable {
         let events = Mutex<[RecordedEvent]>([])
         let failure = Mutex<String?>(nil)
+        /// Whether `.caughtUp` arrived: the subscription is live.
+        let caughtUp = Mutex(false)
         private let task = Mutex<Task<Void, Never>?>(nil)
 
         init(_ subscription: Subscription) {
             let task = Task { [self] in
                 do {
-                    for try await event in subscription.events { events.withLock { $0.append(event) } }
+                    for try await message in subscription {
+                        switch message {
+                        case .event(let event): events.withLock { $0.append(event) }
+                        case .caughtUp: caughtUp.withLock { $0 = true }
+                        case .checkpoint: break
+                        }
+                    }
                 } catch {
                     failure.withLock { $0 = "\(error)" }
                 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PostgresNIO
 import Strata
 import Synchronization
@@ -28,6 +29,12 @@ enum PostgresTest {
         var configuration = try PostgresConfiguration(url: try #require(url ?? self.url) + "?schema=\(schema)&sslmode=disable")
         configuration.maximumConnections = 4
         configuration.limits = limits
+        if environment["STRATA_TEST_LOG"] != nil {
+            // STRATA_TEST_LOG=1: the store's and postgres-nio's messages on stderr.
+            var logger = Logger(label: "strata.postgres.test", factory: { StreamLogHandler.standardError(label: $0) })
+            logger.logLevel = .debug
+            configuration.logger = logger
+        }
         return configuration
     }
 
