@@ -7,6 +7,9 @@ enum StoreURL: Equatable, CustomStringConvertible {
     case file(path: String)
     /// A fresh in-memory store: `memory:`. Nothing persists after the command ends.
     case memory
+    /// A PostgreSQL schema: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME]`
+    /// (also `postgresql://`). The schema is created on first use.
+    case postgres(url: String)
 
     /// The default when `--store` is not given.
     static let defaultText = "file:./strata-data"
@@ -25,6 +28,10 @@ enum StoreURL: Equatable, CustomStringConvertible {
             self = .file(path: path)
             return
         }
+        if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+            self = .postgres(url: try StoreURL.checkPostgres(text))
+            return
+        }
         throw StrataError.unknownStoreURL(text)
     }
 
@@ -32,6 +39,7 @@ enum StoreURL: Equatable, CustomStringConvertible {
         switch self {
         case .file(let path): "file:\(path)"
         case .memory: "memory:"
+        case .postgres(let url): StoreURL.displayPostgres(url)
         }
     }
 
@@ -43,10 +51,11 @@ enum StoreURL: Equatable, CustomStringConvertible {
         case existing
     }
 
-    /// Whether the store's directory already exists (always true for memory stores).
+    /// Whether the store's directory already exists (always true for memory stores; for
+    /// PostgreSQL the server is asked when the store opens).
     var exists: Bool {
         switch self {
-        case .memory: return true
+        case .memory, .postgres: return true
         case .file(let path):
             var isDirectory: ObjCBool = false
             return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
@@ -63,6 +72,8 @@ enum StoreURL: Equatable, CustomStringConvertible {
                 throw CommandFailure.noStore(path: path)
             }
             return try StoreURL.openLog(directory: path)
+        case .postgres(let url):
+            return try await StoreURL.openPostgres(url)
         }
     }
 }

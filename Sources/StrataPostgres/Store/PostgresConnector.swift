@@ -23,7 +23,13 @@ struct PostgresConnector: Sendable {
         client.options.minimumConnections = 0
         client.options.connectTimeout = configuration.connectTimeout
         client.options.keepAliveBehavior = .init(frequency: .seconds(30))
+        client.options.additionalStartupParameters = startupParameters
         return client
+    }
+
+    /// Settings sent with every connection's startup message.
+    var startupParameters: [(String, String)] {
+        [("synchronous_commit", configuration.synchronousCommit ? "on" : "off"), ("application_name", "strata")]
     }
 
     /// Opens one connection outside the pool.
@@ -44,6 +50,7 @@ struct PostgresConnector: Sendable {
         var connectionConfiguration = PostgresConnection.Configuration(
             host: configuration.host, port: configuration.port, username: configuration.username,
             password: configuration.password, database: configuration.database, tls: tls)
+        connectionConfiguration.options.additionalStartupParameters = startupParameters
         let timeout = configuration.connectTimeout.components
         connectionConfiguration.options.connectTimeout = .nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000)
         let finalConfiguration = connectionConfiguration
