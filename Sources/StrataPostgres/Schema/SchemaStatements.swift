@@ -14,11 +14,11 @@ struct SchemaStatements: Sendable {
     /// Takes the counter lock early, for batches with a condition: the condition must be asked
     /// while no other append can commit.
     let lockHead: String
-    /// Step 2: records each written stream's new last revision and removes the rows step 1
-    /// created for streams that got no event.
-    let updateStreams: String
-    /// Step 3, the last before COMMIT: takes the counter (row lock held until COMMIT), inserts
-    /// the events at the positions it gives, and queues the notification.
+    /// Step 2, the last before COMMIT: takes the counter (row lock held until COMMIT), inserts
+    /// the events at the positions it gives, records the written streams' last revisions (their
+    /// rows are locked since step 1, so this waits for nothing), removes the rows step 1
+    /// created for streams that got no event, and queues the notification. One statement: one
+    /// round trip while the counter is held.
     let insertEvents: String
 
     // MARK: - Reads
@@ -72,16 +72,6 @@ struct SchemaStatements: Sendable {
             SELECT 2, NULL, position, 0, false, false, NULL, NULL FROM \(head)
             """
         lockHead = "SELECT position FROM \(head) FOR UPDATE"
-        updateStreams = """
-            WITH written AS (
-                UPDATE \(streams) AS s SET last_revision = w.revision
-                FROM unnest($1::text[], $2::bigint[]) AS w(name, revision) WHERE s.name = w.name
-                RETURNING 1),
-            unused AS (
-                DELETE FROM \(streams) WHERE name = ANY($3::text[])
-                RETURNING 1)
-            SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM unused)
-            """
         insertEvents = """
             WITH counter AS (
                 UPDATE \(head) SET position = position + $1
@@ -92,7 +82,12 @@ struct SchemaStatements: Sendable {
                        CASE WHEN b.has_metadata THEN b.metadata END,
                        (SELECT array_agg(t.tag) FROM unnest($10::bigint[], $11::text[]) AS t(ordinal, tag) WHERE t.ordinal = b.ordinal)
                 FROM counter, unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bytea[], $8::bytea[], $9::boolean[])
-                    WITH ORDINALITY AS b(id, stream, revision, type, content_type, data, metadata, has_metadata, ordinal))
+                    WITH ORDINALITY AS b(id, stream, revision, type, content_type, data, metadata, has_metadata, ordinal)),
+            written AS (
+                UPDATE \(streams) AS s SET last_revision = w.revision
+                FROM unnest($13::text[], $14::bigint[]) AS w(name, revision) WHERE s.name = w.name),
+            unused AS (
+                DELETE FROM \(streams) WHERE name = ANY($15::text[]))
             SELECT base, now, pg_notify($12, (base + $1)::text) FROM counter
             """
 

@@ -136,14 +136,12 @@ struct AppendTransaction {
         var plan = Plan(batch, state: state, head: head)
         if plan.events.isEmpty { return Outcome(results: plan.results, head: nil) }
 
-        // Step 2: the streams' new last revisions; rows created for streams left unwritten go.
         var lastRevisions: [String: UInt64] = [:]
         for event in plan.events { lastRevisions[event.stream] = event.revision }
         let unused = created.filter { lastRevisions[$0] == nil }
-        try await connection.run(PostgresQuery(unsafeSQL: sql.updateStreams, binds: try binds(
-            Array(lastRevisions.keys), lastRevisions.values.map { Int64($0) }, Array(unused))), logger: logger)
 
-        // Step 3: the counter, taken last; its row lock is held until COMMIT.
+        // Step 2: the counter, taken last (its row lock is held until COMMIT), with the events
+        // and the streams' new revisions in the same statement.
         let count = plan.events.count
         var eventIDs: [UUID] = [], streams: [String] = [], revisions: [Int64] = [], types: [String] = []
         var contentTypes: [String] = [], data: [ByteBuffer] = [], metadata: [ByteBuffer] = [], hasMetadata: [Bool] = []
@@ -170,7 +168,8 @@ struct AppendTransaction {
         }
         let rows = try await connection.rows(PostgresQuery(unsafeSQL: sql.insertEvents, binds: try binds(
             Int64(count), eventIDs, streams, revisions, types, contentTypes, data, metadata, hasMetadata,
-            tagOrdinals, tags, core.schema.channel)), logger: logger)
+            tagOrdinals, tags, core.schema.channel, Array(lastRevisions.keys), lastRevisions.values.map { Int64($0) },
+            Array(unused))), logger: logger)
         let base = UInt64(try rows[0].decode(Int64.self))
         if base != head {
             // Another process committed since the guess. Planning does not depend on the head
