@@ -43,7 +43,9 @@ public struct PostgresConfiguration: Sendable {
     /// connection comes on top. Default 8.
     public var maximumConnections: Int
     /// How many group-commit transactions one store may run at once. Each takes a pooled
-    /// connection; a second one prepares its batch while the first commits. Default 2.
+    /// connection; a second one prepares its batch while the first commits, but commits stay
+    /// serial and the appends split between two transactions, so one (the default) is
+    /// usually fastest.
     public var writerCount: Int
     /// The most events one group-commit transaction takes from the queue (an append larger
     /// than this still goes in one transaction of its own). Default 2,000.
@@ -70,7 +72,7 @@ public struct PostgresConfiguration: Sendable {
     /// Creates a configuration from its parts.
     public init(host: String = "127.0.0.1", port: Int = 5432, username: String, password: String? = nil,
                 database: String, schema: String = PostgresConfiguration.defaultSchema, tls: TLSMode = .prefer,
-                maximumConnections: Int = 8, writerCount: Int = 2, maxEventsPerTransaction: Int = 2_000,
+                maximumConnections: Int = 8, writerCount: Int = 1, maxEventsPerTransaction: Int = 2_000,
                 pollInterval: Duration = .milliseconds(250), connectTimeout: Duration = .seconds(5),
                 synchronousCommit: Bool = true, limits: EventLimits = .default,
                 logger: Logger = Logger(label: "strata.postgres", factory: { _ in SwiftLogNoOpLogHandler() })) {

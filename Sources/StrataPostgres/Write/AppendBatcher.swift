@@ -3,10 +3,12 @@ import PostgresNIO
 import Strata
 import Synchronization
 
-/// In-process group commit: appends queue here, and a few writer tasks each take everything
-/// queued (up to a bound) into one transaction. Two writers overlap: one prepares its batch
-/// while the other commits; the database's row locks keep them consistent with each other as
-/// they keep them consistent with other processes.
+/// In-process group commit: appends queue here, and writer tasks (one by default) each take
+/// everything queued (up to a bound) into one transaction. Commits are serial anyway (each
+/// holds the counter row through its WAL flush), so one writer that gathers every waiting
+/// append beats two that split them; more writers overlap preparing one batch with committing
+/// another, and the database's row locks keep them consistent with each other as they keep
+/// them consistent with other processes.
 final class AppendBatcher: Sendable {
     private struct State {
         var queue: [PendingAppend] = []
@@ -64,15 +66,25 @@ final class AppendBatcher: Sendable {
     }
 
     private func runWriter() async {
-        while let batch = await nextBatch() {
+        var previous = 0
+        while let batch = await nextBatch(expecting: previous) {
+            previous = batch.count
             await commit(batch)
         }
     }
 
     /// The next batch: every queued append up to the per-transaction bound (at least one), or
     /// nil once the store is closed and the queue is empty.
-    private func nextBatch() async -> [PendingAppend]? {
+    private func nextBatch(expecting previous: Int) async -> [PendingAppend]? {
         let limit = core.configuration.maxEventsPerTransaction
+        // The appenders the last commit answered are resubmitting right now: let them run
+        // before taking the queue, so that they share the next transaction instead of
+        // splitting across two (each commit is a WAL flush under the counter lock).
+        var yields = 0
+        while yields < 4 && previous > 1 && state.withLock({ $0.queue.count < previous && !$0.closed }) {
+            await Task.yield()
+            yields += 1
+        }
         while true {
             enum Next { case batch([PendingAppend]), done, wait }
             let next = state.withLock { s -> Next in
