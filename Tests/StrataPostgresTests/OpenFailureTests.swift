@@ -51,7 +51,9 @@ struct OpenFailureTests {
         configuration.connectTimeout = .milliseconds(500)
         let failure = await Self.ioError { _ = try await PostgresEventStore(configuration: configuration) }
         #expect(failure?.operation == "connect")
-        #expect(failure?.reason.contains("no answer") == true, "\(String(describing: failure))")
+        // Either the store's deadline or, on a loaded machine, NIO's connect timeout ends it first.
+        #expect(failure.map { $0.reason.contains("no answer") || $0.reason.lowercased().contains("timeout") } == true,
+                "\(String(describing: failure))")
     }
 
     @Test("a wrong password fails at open with an io error naming authentication; the right one opens",
