@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "StrataServer", targets: ["StrataServer"]),
         .library(name: "StrataClient", targets: ["StrataClient"]),
         .library(name: "StrataDocuments", targets: ["StrataDocuments"]),
+        .library(name: "StrataPostgres", targets: ["StrataPostgres"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
     ],
     dependencies: [
@@ -35,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         // The vocabulary, the EventStore contract and the in-memory reference store.
@@ -63,6 +65,16 @@ let package = Package(
         .target(name: "StrataJSON", swiftSettings: strictness),
         // The event-sourced document database: collections, queries, indexes, subscriptions.
         .target(name: "StrataDocuments", dependencies: ["Strata", "StrataConsumers"], swiftSettings: strictness),
+        // The PostgreSQL backend: gap-free `$all` through a commit-ordered position counter.
+        .target(
+            name: "StrataPostgres",
+            dependencies: [
+                "Strata", "StrataConsumers",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictness
+        ),
         // The backend conformance suite, run by every backend's tests.
         .target(name: "StrataConformance", dependencies: ["Strata"], swiftSettings: strictness),
         // The JSON wire shape of events shared by the CLI, the server and the client.
@@ -92,12 +104,14 @@ let package = Package(
             swiftSettings: strictness
         ),
         // The benchmark workloads behind `strata bench`.
-        .target(name: "StrataBench", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataSQLite", "StrataJSON", "StrataDocuments"], swiftSettings: strictness),
+        .target(name: "StrataBench", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataSQLite", "StrataJSON", "StrataDocuments",
+                                                    "StrataPostgres", .product(name: "PostgresNIO", package: "postgres-nio")],
+                swiftSettings: strictness),
         // The command-line tool.
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "Strata", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataBench", "StrataSchema", "StrataWire", "StrataServer", "StrataClient",
+                "Strata", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataPostgres", "StrataBench", "StrataSchema", "StrataWire", "StrataServer", "StrataClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -113,6 +127,8 @@ let package = Package(
         .executableTarget(name: "StrataTestWriter", dependencies: ["Strata", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
         // A child process for the multi-process tests of StrataSQLite.
         .executableTarget(name: "StrataSQLiteTestWriter", dependencies: ["Strata", "StrataSQLite"], swiftSettings: strictness),
+        // A child process for the multi-process tests of StrataPostgres.
+        .executableTarget(name: "StrataPostgresTestWriter", dependencies: ["Strata", "StrataPostgres"], swiftSettings: strictness),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataConformance"], swiftSettings: strictness),
         .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataConformance", "StrataTestWriter"], swiftSettings: strictness),
         .testTarget(name: "StrataModelTests", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataConsumers"], swiftSettings: strictness),
@@ -127,6 +143,13 @@ let package = Package(
             name: "StrataServerTests",
             dependencies: ["Strata", "StrataLog", "StrataConformance", "StrataServer", "StrataClient", "StrataWire",
                            .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            swiftSettings: strictness
+        ),
+        .testTarget(
+            name: "StrataPostgresTests",
+            dependencies: ["Strata", "StrataPostgres", "StrataConformance", "StrataConsumers", "StrataPostgresTestWriter",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strictness
         ),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog", "StrataConsumers"], swiftSettings: strictness),

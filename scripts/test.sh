@@ -23,6 +23,11 @@ fi
 #   STRATA_CRASH_ROUNDS=500 STRATA_PROPERTY_SEEDS=1...200 STRATA_PROPERTY_OPS=5000 scripts/test.sh
 export STRATA_CRASH_ROUNDS="${STRATA_CRASH_ROUNDS:-20}"
 
+# PostgreSQL for the StrataPostgres tests: a private cluster on a loopback port (installed when
+# missing), stopped when this script exits, whether the tests pass or not.
+eval "$(scripts/postgres.sh start --fast)"
+trap 'scripts/postgres.sh stop "$STRATA_TEST_POSTGRES_DIR"' EXIT
+
 swift build --build-tests
 # The HTTP server as an outside user sees it: plain Python (standard library only).
 if [ $# -eq 0 ] && command -v python3 >/dev/null; then

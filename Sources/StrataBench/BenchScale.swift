@@ -6,6 +6,8 @@ public struct BenchScale: Sendable, Hashable {
     public var appendFsync: [Int: Int]
     /// Single-event appends per appender with fsync, for 1 and 64 concurrent appenders.
     public var singlePerAppender: [Int: Int]
+    /// Events 8 concurrent writers append in batches of 10 (the PostgreSQL key figure).
+    public var concurrentBatches: Int = 200_000
     /// Events in the store the read workloads read.
     public var readEvents: Int
     /// Streams the read store spreads its events over.
@@ -37,6 +39,7 @@ public struct BenchScale: Sendable, Hashable {
         appendNone: [1: 200_000, 100: 1_000_000, 1000: 2_000_000],
         appendFsync: [1: 2_000, 100: 200_000, 1000: 1_000_000],
         singlePerAppender: [1: 2_000, 64: 500],
+        concurrentBatches: 200_000,
         readEvents: 1_000_000, readStreams: 1_000,
         latencySamples: 5_000,
         openSmall: 1_000_000, openLarge: 10_000_000,
@@ -50,6 +53,7 @@ public struct BenchScale: Sendable, Hashable {
         appendNone: [1: 20_000, 100: 100_000, 1000: 200_000],
         appendFsync: [1: 300, 100: 20_000, 1000: 100_000],
         singlePerAppender: [1: 300, 64: 100],
+        concurrentBatches: 40_000,
         readEvents: 200_000, readStreams: 200,
         latencySamples: 1_000,
         openSmall: 100_000, openLarge: 1_000_000,

@@ -30,7 +30,11 @@ public struct Benchmark<Backend: BenchBackend> {
         var skipped: [(name: String, reason: String)] = []
         var chosen: [Workload<Backend>] = []
         for workload in Self.workloads where !selected.isDisjoint(with: workload.names) {
-            if workload.needsPersistence && !backend.persists {
+            if workload.needsPostgres && options.postgresURL == nil {
+                for name in workload.names where selected.contains(name) {
+                    skipped.append((name, "needs a PostgreSQL server: pass --postgres URL (scripts/postgres.sh start gives one)"))
+                }
+            } else if workload.needsPersistence && !backend.persists {
                 for name in workload.names where selected.contains(name) {
                     skipped.append((name, "the \(backend.name) backend does not persist, so there is nothing to reopen"))
                 }
@@ -78,6 +82,8 @@ public struct Benchmark<Backend: BenchBackend> {
             Ratio(name: "ratio.read.all.sqlite", numerator: "read.all", denominator: "sqlite.read.all"),
             Ratio(name: "ratio.json.decode.foundation", numerator: "json.decode.strata", denominator: "json.decode.foundation"),
             Ratio(name: "ratio.json.encode.foundation", numerator: "json.encode.strata", denominator: "json.encode.foundation"),
+            Ratio(name: "ratio.postgres.append.c8.batch10.raw", numerator: "postgres.append.c8.batch10.fsync",
+                  denominator: "postgres.raw.append.c8.batch10.fsync"),
         ]
     }
 }
@@ -96,15 +102,20 @@ public struct BenchOptions: Sendable {
     public var openProbe: (@Sendable (String) async throws -> OpenMeasurement)?
     /// Receives one line per workload started and per long preparation step.
     public var progress: @Sendable (String) -> Void
+    /// A PostgreSQL server (`postgres://` URL) for the `postgres.*` workloads: the PostgreSQL
+    /// backend and raw SQL inserts into a Strata schema. Nil skips them.
+    public var postgresURL: String?
 
     /// Creates options.
     public init(scale: BenchScale = .full, only: [String] = [], workDirectory: String = NSTemporaryDirectory(),
                 openProbe: (@Sendable (String) async throws -> OpenMeasurement)? = nil,
+                postgresURL: String? = nil,
                 progress: @escaping @Sendable (String) -> Void = { _ in }) {
         self.scale = scale
         self.only = only
         self.workDirectory = workDirectory
         self.openProbe = openProbe
+        self.postgresURL = postgresURL
         self.progress = progress
     }
 }
@@ -126,11 +137,15 @@ struct WorkloadContext<Backend: BenchBackend> {
 struct Workload<Backend: BenchBackend> {
     let names: [String]
     var needsPersistence = false
+    /// Runs only when ``BenchOptions/postgresURL`` is set.
+    var needsPostgres = false
     let run: (WorkloadContext<Backend>) async throws -> [BenchResult]
 
-    init(_ names: [String], needsPersistence: Bool = false, run: @escaping (WorkloadContext<Backend>) async throws -> [BenchResult]) {
+    init(_ names: [String], needsPersistence: Bool = false, needsPostgres: Bool = false,
+         run: @escaping (WorkloadContext<Backend>) async throws -> [BenchResult]) {
         self.names = names
         self.needsPersistence = needsPersistence
+        self.needsPostgres = needsPostgres
         self.run = run
     }
 }

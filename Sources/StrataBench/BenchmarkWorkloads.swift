@@ -26,6 +26,11 @@ extension Benchmark {
                 return [BenchResult(name: name, value: rate, unit: "events/s")]
             })
         }
+        list.append(Workload(["append.c8.batch10.fsync"]) { c in
+            let rate = try await AppendWorkloads.concurrentBatches(c.backend, writers: 8, batchSize: 10, total: c.scale.concurrentBatches,
+                                                                   durability: .fsync, in: c.directory)
+            return [BenchResult(name: "append.c8.batch10.fsync", value: rate, unit: "events/s")]
+        })
         list.append(Workload(["read.all", "read.stream"]) { c in
             let scratch = try ScratchDirectory(parent: c.directory, name: "read")
             defer { scratch.remove() }
@@ -156,6 +161,7 @@ extension Benchmark {
             try await store.close()
             return results
         })
+        list += postgresWorkloads
         list.append(Workload(["baseline.write_fsync.end"]) { c in
             [BenchResult(name: "baseline.write_fsync.end", value: try DiskBaseline.writeFsync(iterations: c.scale.baselineIterations, in: c.directory), unit: "iterations/s")]
         })

@@ -11,8 +11,9 @@ struct StrataCommand: AsyncParsableCommand {
         abstract: "Append, read, follow and check Strata event stores.",
         discussion: """
             Every command takes --store URL: file:PATH (the embedded log engine, default \
-            \(StoreURL.defaultText)), sqlite:PATH (one SQLite database file, e.g. sqlite:./events.db) \
-            or memory: (a fresh store that lives as long as the command).
+            \(StoreURL.defaultText)), sqlite:PATH (one SQLite database file, e.g. sqlite:./events.db), \
+            memory: (a fresh store that lives as long as the command), or \
+            postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE?schema=NAME (a PostgreSQL schema).
             Exit status: 0 success, 1 store failure or corruption found, 2 bad input, 3 conflict.
             """,
         subcommands: [

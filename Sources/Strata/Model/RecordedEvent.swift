@@ -42,9 +42,11 @@ public struct RecordedEvent: Sendable, Hashable {
     public var tags: [String] { EventTags.parse(metadata) }
 }
 
-/// Reads the `"tags"` array of an event's metadata.
-enum EventTags {
-    static func parse(_ metadata: Data?) -> [String] {
+/// Reads the `"tags"` array of an event's metadata (backends that index tags call it at append).
+public enum EventTags {
+    /// The strings of the metadata's `"tags"` array; empty when there is none or the metadata
+    /// is not a JSON object.
+    public static func parse(_ metadata: Data?) -> [String] {
         guard let metadata, !metadata.isEmpty,
               let object = try? JSONSerialization.jsonObject(with: metadata) as? [String: Any],
               let tags = object["tags"] as? [Any] else { return [] }

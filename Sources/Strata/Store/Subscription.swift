@@ -90,9 +90,15 @@ public struct Subscription: AsyncSequence, Sendable {
                     }
                     waitAfter = nil
                 }
-                switch target {
-                case .all(let filter): try await fillFromAll(filter, isolation: actor)
-                case .stream(let name): try await fillFromStream(name, isolation: actor)
+                do {
+                    switch target {
+                    case .all(let filter): try await fillFromAll(filter, isolation: actor)
+                    case .stream(let name): try await fillFromStream(name, isolation: actor)
+                    }
+                } catch is CancellationError {
+                    // A backend whose reads are cancellable (a network client, a database
+                    // driver) ends the subscription like a cancelled wait does.
+                    return nil
                 }
             }
             defer { index += 1 }

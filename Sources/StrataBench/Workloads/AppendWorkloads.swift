@@ -59,4 +59,57 @@ enum AppendWorkloads {
         try await store.close()
         return Double(appenders * perAppender) / seconds
     }
+
+    /// `writers` concurrent tasks each append batches of `batchSize` events to streams of their
+    /// own (four each), each append waiting for its acknowledgement; then reads `$all` back and
+    /// checks that positions run 1…n without a gap and every stream's revisions without a gap.
+    /// Returns events per second.
+    static func concurrentBatches<B: BenchBackend>(_ backend: B, writers: Int, batchSize: Int, total: Int, durability: BenchDurability,
+                                                   in parent: String) async throws -> Double {
+        let scratch = try ScratchDirectory(parent: parent, name: "append-c\(writers)-batch\(batchSize)-\(durability.rawValue)")
+        defer { scratch.remove() }
+        let perWriter = Swift.max(1, total / (writers * batchSize))
+        var factory = BenchEvents()
+        let work = (0..<writers).map { _ in (0..<perWriter).map { _ in factory.batch(batchSize) } }
+        let store = try await backend.open(directory: scratch.path, durability: durability)
+        let seconds: Double
+        do {
+            seconds = try await Stopwatch.time {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for (w, batches) in work.enumerated() {
+                        group.addTask {
+                            for (i, batch) in batches.enumerated() {
+                                try await store.append(to: "writer-\(w)-\(i % 4)", events: batch)
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            try await checkGapFree(store, expected: writers * perWriter * batchSize)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+        return Double(writers * perWriter * batchSize) / seconds
+    }
+
+    /// Reads `$all` and throws unless it holds positions 1…`expected` in order and each
+    /// stream's revisions 1… without a gap.
+    static func checkGapFree(_ store: some EventStore, expected: Int) async throws {
+        var next: UInt64 = 1
+        var revisions: [String: UInt64] = [:]
+        for try await event in store.readAll() {
+            let revision = (revisions[event.stream] ?? 0) + 1
+            guard event.position == next, event.revision == revision else {
+                throw StrataError.invalidArgument("$all is not gap-free: expected position \(next) (\(event.stream)@\(revision)), read \(event.position) (\(event.stream)@\(event.revision))")
+            }
+            revisions[event.stream] = revision
+            next += 1
+        }
+        guard next - 1 == UInt64(expected) else {
+            throw StrataError.invalidArgument("$all holds \(next - 1) events, \(expected) were appended")
+        }
+    }
 }

@@ -11,8 +11,12 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Measure appends, reads, subscriptions and open time, next to SQLite and the raw disk.",
         discussion: """
             The backend is the one --store names (file: runs the log engine, sqlite: the SQLite backend,
-            memory: the in-memory store; the path is not used);
-            the workloads create their own stores in fresh directories under --work-dir and remove them.
+            memory: the in-memory store, postgres://… the PostgreSQL backend, one schema per workload);
+            the workloads create their own stores in fresh directories (schemas) under --work-dir and
+            remove them. With --postgres URL (or a postgres:// store) the postgres.* workloads also run:
+            the PostgreSQL backend with 8 concurrent writers in batches of 10, beside raw SQL inserts into
+            a Strata schema. A private server for them: eval "$(scripts/postgres.sh start)"; then
+            --postgres "$STRATA_TEST_POSTGRES_URL".
             Prints a table of name, value, unit; with --json, one JSON object on stdout:
               {"machine": {...}, "command": "...", "results": [{"name", "value", "unit"}, ...]}
             Progress goes to stderr. Build with -c release before trusting the figures.
@@ -33,6 +37,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Where the workloads' temporary stores go (default: the system temporary directory).", valueName: "DIR"))
     var workDir: String?
 
+    @Option(help: ArgumentHelp("A PostgreSQL server for the postgres.* workloads (its schemas strata_bench_* are dropped).", valueName: "URL"))
+    var postgres: String?
+
     func run() async throws {
         let url = try global.storeURL()
         let workDirectory = workDir ?? NSTemporaryDirectory()
@@ -40,12 +47,17 @@ struct BenchCommand: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: workDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CommandFailure.usage("--work-dir \(workDirectory) is not a directory")
         }
+        var postgresURL = postgres
+        if case .postgres(let storeURL) = url { postgresURL = postgresURL ?? storeURL }
+        if let postgresURL { _ = try StoreURL.checkPostgres(postgresURL) }
+        var openProbe: (@Sendable (String) async throws -> OpenMeasurement)? = { directory in
+            let store = if case .sqlite = url { "sqlite:" + SQLiteBenchBackend.databasePath(in: directory) } else { "file:\(directory)" }
+            return try await OpenProbeCommand.runInChild(store: store)
+        }
+        if case .postgres = url { openProbe = nil }
         let options = BenchOptions(
             scale: quick ? .quick : .full, only: only, workDirectory: workDirectory,
-            openProbe: { directory in
-                let store = if case .sqlite = url { "sqlite:" + SQLiteBenchBackend.databasePath(in: directory) } else { "file:\(directory)" }
-                return try await OpenProbeCommand.runInChild(store: store)
-            },
+            openProbe: openProbe, postgresURL: postgresURL,
             progress: { line in
                 StandardOutput.stderr.writeLine("bench: " + line, flushing: true)
             })
@@ -57,6 +69,8 @@ struct BenchCommand: AsyncParsableCommand {
             report = try await StoreURL.runLogBenchmark(options)
         case .sqlite:
             report = try await Benchmark(backend: SQLiteBenchBackend(), options: options).run()
+        case .postgres(let storeURL):
+            report = try await StoreURL.runPostgresBenchmark(url: storeURL, options: options)
         }
         for (name, reason) in report.skipped {
             StandardOutput.stderr.writeLine("bench: skipped \(name): \(reason)", flushing: true)

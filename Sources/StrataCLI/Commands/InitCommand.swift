@@ -21,6 +21,8 @@ struct InitCommand: AsyncParsableCommand {
             StandardOutput.stdout.writeLine("memory: stores need no initialization; nothing persists")
         case .file(let path), .sqlite(let path):
             StandardOutput.stdout.writeLine(existed ? "store at \(path) is ready (head position \(head))" : "created store at \(path)")
+        case .postgres:
+            StandardOutput.stdout.writeLine("store at \(url) is ready (schema version \(StoreURL.postgresSchemaVersion), head position \(head))")
         }
         StandardOutput.stdout.flush()
     }

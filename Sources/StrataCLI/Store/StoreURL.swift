@@ -11,6 +11,9 @@ enum StoreURL: Equatable, CustomStringConvertible {
     /// The SQLite backend in one database file: `sqlite:PATH` (`sqlite:./events.db`,
     /// `sqlite:/abs/events.db`, or `sqlite://PATH`).
     case sqlite(path: String)
+    /// A PostgreSQL schema: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME]`
+    /// (also `postgresql://`). The schema is created on first use.
+    case postgres(url: String)
 
     /// The default when `--store` is not given.
     static let defaultText = "file:./strata-data"
@@ -36,6 +39,10 @@ enum StoreURL: Equatable, CustomStringConvertible {
             self = .file(path: path)
             return
         }
+        if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+            self = .postgres(url: try StoreURL.checkPostgres(text))
+            return
+        }
         throw StrataError.unknownStoreURL(text)
     }
 
@@ -44,6 +51,7 @@ enum StoreURL: Equatable, CustomStringConvertible {
         case .file(let path): "file:\(path)"
         case .memory: "memory:"
         case .sqlite(let path): "sqlite:\(path)"
+        case .postgres(let url): StoreURL.displayPostgres(url)
         }
     }
 
@@ -58,7 +66,7 @@ enum StoreURL: Equatable, CustomStringConvertible {
     /// Whether the store's directory (or database file) already exists (always true for memory stores).
     var exists: Bool {
         switch self {
-        case .memory: return true
+        case .memory, .postgres: return true
         case .file(let path):
             var isDirectory: ObjCBool = false
             return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
@@ -83,6 +91,8 @@ enum StoreURL: Equatable, CustomStringConvertible {
                 throw CommandFailure.noStore(path: path)
             }
             return try SQLiteEventStore(path: path)
+        case .postgres(let url):
+            return try await StoreURL.openPostgres(url)
         }
     }
 }

@@ -100,10 +100,19 @@ final class LogEngine: @unchecked Sendable {
         return byPosition.values.sorted()
     }
 
+    /// Opens a listed segment. Another process may compress a sealed segment between the
+    /// listing and the open (its `.seg` is replaced by a `.seg.gz` holding the same bytes): a
+    /// plain file that has gone is then opened as the compressed one.
     func openSegment(_ name: SegmentFileName) throws -> SegmentEntry {
         if name.compressed { return SegmentEntry(compressedPath: name.path, firstPosition: name.firstPosition) }
-        let file = try StrataErrorBridge.run { try SegmentFile.open(path: name.path, writable: true) }
-        return try SegmentEntry(file: file)
+        do {
+            let file = try StrataErrorBridge.run { try SegmentFile.open(path: name.path, writable: true) }
+            return try SegmentEntry(file: file)
+        } catch {
+            let compressed = segmentsDirectory + "/" + SegmentFile.fileName(firstPosition: name.firstPosition, compressed: true)
+            guard access(name.path, F_OK) != 0, access(compressed, F_OK) == 0 else { throw error }
+            return SegmentEntry(compressedPath: compressed, firstPosition: name.firstPosition)
+        }
     }
 
     // MARK: - Opening and recovery

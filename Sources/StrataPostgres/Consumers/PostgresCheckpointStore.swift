@@ -1,0 +1,148 @@
+import Foundation
+import PostgresNIO
+import Strata
+import StrataConsumers
+
+/// Checkpoints and parked events in the store's own schema (tables `checkpoints` and
+/// `parked`), sharing the event store's connection pool. A handler gets the open transaction
+/// (a ``PostgresConnection`` between BEGIN and COMMIT) to write its read model; the checkpoint
+/// is written in the same transaction, so the model and the checkpoint commit together or not
+/// at all — effectively-once processing.
+///
+/// ```swift
+/// let checkpoints = PostgresCheckpointStore(store: store)
+/// try await checkpoints.commit(consumer: "totals", through: event.position) { connection in
+///     try await connection.query("UPDATE totals SET amount = amount + \(amount)", logger: logger)
+/// }
+/// ```
+public final class PostgresCheckpointStore: CheckpointStore {
+    /// The connection inside the checkpoint's transaction.
+    public typealias Transaction = PostgresConnection
+
+    private let core: PostgresStoreCore
+    private let checkpoints: String
+    private let parkedTable: String
+
+    /// Keeps checkpoints in `store`'s schema. Closing the event store closes this too.
+    public init(store: PostgresEventStore) {
+        self.core = store.core
+        self.checkpoints = core.schema.table("checkpoints")
+        self.parkedTable = core.schema.table("parked")
+    }
+
+    public func checkpoint(for consumer: String) async throws -> UInt64? {
+        let sql = "SELECT position FROM \(checkpoints) WHERE consumer = $1"
+        let core = self.core
+        return try await core.withConnection("read a checkpoint") { connection in
+            let rows = try await connection.rows(PostgresQuery(unsafeSQL: sql, binds: try binds(StoredText.encode(consumer))), logger: core.logger)
+            return try rows.first.map { UInt64(try $0.decode(Int64.self)) }
+        }
+    }
+
+    /// Runs `work` inside a transaction, records `position` as the consumer's checkpoint in
+    /// the same transaction and commits both; rolls both back when `work` throws (its error is
+    /// rethrown as it is).
+    ///
+    /// - Throws: `work`'s error, or ``StrataError/io(path:operation:reason:)`` when the
+    ///   database fails (then nothing of `work` was committed, unless the COMMIT itself was
+    ///   lost on a broken connection).
+    public func commit<Result: Sendable>(consumer: String, through position: UInt64,
+                                         _ work: (PostgresConnection) async throws -> Result) async throws -> Result {
+        try core.checkOpen()
+        let upsert = """
+            INSERT INTO \(checkpoints) (consumer, position) VALUES ($1, $2)
+            ON CONFLICT (consumer) DO UPDATE SET position = EXCLUDED.position, updated_at = now()
+            """
+        let core = self.core
+        do {
+            return try await core.client.withConnection { connection in
+                try await connection.run("BEGIN", logger: core.logger)
+                let result: Result
+                do {
+                    result = try await work(connection)
+                } catch {
+                    try? await connection.run("ROLLBACK", logger: core.logger)
+                    throw HandlerFailure(error: error)
+                }
+                do {
+                    try await connection.run(PostgresQuery(unsafeSQL: upsert, binds: try binds(StoredText.encode(consumer), Int64(position))),
+                                             logger: core.logger)
+                    try await connection.run("COMMIT", logger: core.logger)
+                } catch {
+                    try? await connection.run("ROLLBACK", logger: core.logger)
+                    throw error
+                }
+                return result
+            }
+        } catch let failure as HandlerFailure {
+            throw failure.error
+        } catch {
+            if core.isClosed { throw StrataError.storeClosed(reason: "close() was called") }
+            throw PostgresFailure.strataError(error, url: core.url, operation: "commit a checkpoint")
+        }
+    }
+
+    public func resetCheckpoint(for consumer: String, to position: UInt64?) async throws {
+        let core = self.core
+        let name = StoredText.encode(consumer)
+        let query: PostgresQuery
+        if let position {
+            query = PostgresQuery(unsafeSQL: """
+                INSERT INTO \(checkpoints) (consumer, position) VALUES ($1, $2)
+                ON CONFLICT (consumer) DO UPDATE SET position = EXCLUDED.position, updated_at = now()
+                """, binds: try binds(name, Int64(position)))
+        } else {
+            query = PostgresQuery(unsafeSQL: "DELETE FROM \(checkpoints) WHERE consumer = $1", binds: try binds(name))
+        }
+        try await core.withConnection("reset a checkpoint") { connection in
+            try await connection.run(query, logger: core.logger)
+        }
+    }
+
+    public func park(_ entry: ParkedEvent) async throws {
+        let core = self.core
+        let query = PostgresQuery(unsafeSQL: """
+            INSERT INTO \(parkedTable) (consumer, position, stream, revision, type, error, attempts, parked_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            ON CONFLICT (consumer, position) DO UPDATE SET stream = EXCLUDED.stream, revision = EXCLUDED.revision,
+                type = EXCLUDED.type, error = EXCLUDED.error, attempts = EXCLUDED.attempts, parked_at = EXCLUDED.parked_at
+            """, binds: try binds(StoredText.encode(entry.consumer), Int64(entry.position), StoredText.encode(entry.stream),
+                                  Int64(entry.revision), StoredText.encode(entry.type), StoredText.encode(entry.error),
+                                  Int32(clamping: entry.attempts), entry.parkedAtMicroseconds))
+        try await core.withConnection("park an event") { connection in
+            try await connection.run(query, logger: core.logger)
+        }
+    }
+
+    public func parked(consumer: String, after position: UInt64?, limit: Int) async throws -> [ParkedEvent] {
+        guard limit > 0 else { return [] }
+        let core = self.core
+        let query = PostgresQuery(unsafeSQL: """
+            SELECT position, stream, revision, type, error, attempts, parked_at FROM \(parkedTable)
+            WHERE consumer = $1 AND position > $2 ORDER BY position LIMIT $3
+            """, binds: try binds(StoredText.encode(consumer), Int64(clamping: position ?? 0), Int64(limit)))
+        return try await core.withConnection("list parked events") { connection in
+            try await connection.rows(query, logger: core.logger).map { row in
+                let (position, stream, revision, type, error, attempts, parkedAt) =
+                    try row.decode((Int64, String, Int64, String, String, Int32, Int64).self)
+                return ParkedEvent(consumer: consumer, position: UInt64(position), stream: StoredText.decode(stream),
+                                   revision: UInt64(revision), type: StoredText.decode(type), error: StoredText.decode(error),
+                                   attempts: Int(attempts), parkedAtMicroseconds: parkedAt)
+            }
+        }
+    }
+
+    public func unpark(consumer: String, position: UInt64) async throws {
+        let core = self.core
+        let query = PostgresQuery(unsafeSQL: "DELETE FROM \(parkedTable) WHERE consumer = $1 AND position = $2",
+                                  binds: try binds(StoredText.encode(consumer), Int64(position)))
+        try await core.withConnection("unpark an event") { connection in
+            try await connection.run(query, logger: core.logger)
+        }
+    }
+}
+
+/// Carries a handler's own error through the pool, so that it reaches the caller unchanged.
+private struct HandlerFailure: Error {
+    let error: any Error
+}
