@@ -147,7 +147,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StrataPostgresTests",
-            dependencies: ["Strata", "StrataPostgres", "StrataConformance", "StrataConsumers", "StrataPostgresTestWriter",
+            dependencies: ["Strata", "StrataPostgres", "StrataConformance", "StrataConsumers", "StrataDocuments", "StrataPostgresTestWriter",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strictness
