@@ -19,6 +19,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
 
+# Headless Chromium for the admin page's browser test (which is skipped when it is missing).
+if ! command -v chromium >/dev/null; then
+  echo "installing chromium"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium; } \
+    || echo "chromium could not be installed: the admin page browser test will be skipped"
+fi
+
 # Small counts by default; raise them for soak runs, e.g.
 #   STRATA_CRASH_ROUNDS=500 STRATA_PROPERTY_SEEDS=1...200 STRATA_PROPERTY_OPS=5000 scripts/test.sh
 export STRATA_CRASH_ROUNDS="${STRATA_CRASH_ROUNDS:-20}"

@@ -56,8 +56,8 @@ extension Benchmark {
         list.append(Workload(["subscribe.latency.p50", "subscribe.latency.p99"]) { c in
             let sorted = try await SubscriptionLatency.measure(c.backend, samples: c.scale.latencySamples, in: c.directory)
             return [
-                BenchResult(name: "subscribe.latency.p50", value: Double(SubscriptionLatency.quantile(sorted, 0.50)) / 1000, unit: "us"),
-                BenchResult(name: "subscribe.latency.p99", value: Double(SubscriptionLatency.quantile(sorted, 0.99)) / 1000, unit: "us"),
+                BenchResult(name: "subscribe.latency.p50", value: Double(LatencySamples.quantile(sorted, 0.50)) / 1000, unit: "us"),
+                BenchResult(name: "subscribe.latency.p99", value: Double(LatencySamples.quantile(sorted, 0.99)) / 1000, unit: "us"),
             ]
         })
         let sqliteAppends: [(name: String, size: Int, durability: BenchDurability, total: KeyPath<BenchScale, Int>)] = [

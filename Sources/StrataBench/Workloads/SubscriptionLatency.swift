@@ -52,11 +52,4 @@ enum SubscriptionLatency {
         _ = await subscriber.result
         return latencies.sorted()
     }
-
-    /// The value at quantile `q` (0…1) of sorted samples, nearest rank.
-    static func quantile(_ sorted: [UInt64], _ q: Double) -> UInt64 {
-        guard !sorted.isEmpty else { return 0 }
-        let rank = Int((q * Double(sorted.count)).rounded(.up))
-        return sorted[Swift.min(Swift.max(rank, 1), sorted.count) - 1]
-    }
 }

@@ -67,14 +67,30 @@ struct WebSocketSubscriptions: Sendable {
         let raw = String(uri.path.dropFirst(prefix.count))
         guard !raw.contains("/"), let stream = raw.removingPercentEncoding else { return .dontUpgrade }
         let query = Query(uri)
-        // Any refusal falls through to the router, whose route answers with the reason.
-        guard let principal = try? state.authenticator.authenticate(
-            Authenticator.presentedKey(headers: head.headerFields, query: query.parameters, isGet: true)),
-            principal.allows(.read),
-            state.rateLimiter.acquire(principal.name) == nil,
-            let live = try? LiveRequest(stream: stream, query: query, resumeAfter: query.string("lastEventId"), principal: principal),
-            (try? state.reserveSubscriber(principal)) != nil
-        else { return .dontUpgrade }
+        let principal: Principal
+        let live: LiveRequest
+        do {
+            principal = try state.authenticator.authenticate(
+                Authenticator.presentedKey(headers: head.headerFields, query: query.parameters, isGet: true))
+            guard principal.allows(.read) else { throw APIError.missingScope(.read) }
+            if let wait = state.rateLimiter.acquire(principal.name) {
+                var error = APIError(.tooManyRequests, code: "rate-limited",
+                                     "over \(Int(state.limits.requestsPerSecondPerKey)) requests per second for this key; retry later")
+                error.retryAfter = max(1, Int(wait.rounded(.up)))
+                throw error
+            }
+            live = try LiveRequest(stream: stream, query: query, resumeAfter: query.string("lastEventId"), principal: principal)
+            try state.reserveSubscriber(principal)
+        } catch {
+            // A WebSocket client cannot read the body of a refused upgrade: accept it, send the
+            // reason as an error frame and close with "policy violation".
+            let refusal = APIError.from(error)
+            state.metrics.rejectedRequests.increment()
+            return .upgrade([:]) { _, outbound, _ in
+                try? await outbound.write(.text(LiveFrames.errorFrame(refusal)))
+                try? await outbound.close(.policyViolation, reason: refusal.code)
+            }
+        }
         let state = self.state
         return .upgrade([:]) { inbound, outbound, _ in
             defer { state.releaseSubscriber(principal) }

@@ -115,7 +115,8 @@ function startTail() {
   if (tail) tail.close();
   const status = document.getElementById("tail-status");
   tail = new EventSource(withKey("/subscribe/$all?from=end"));
-  tail.onopen = () => { status.textContent = "live"; };
+  // "live" only once the server says the subscription caught up: from then on every append shows.
+  tail.onopen = () => { status.textContent = "catching up"; };
   tail.onerror = () => { status.textContent = "reconnecting"; };
   tail.addEventListener("caught-up", () => { status.textContent = "live"; });
   tail.onmessage = message => {

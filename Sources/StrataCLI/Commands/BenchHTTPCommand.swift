@@ -1,0 +1,195 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Strata
+import StrataBench
+
+/// `strata bench-http`: the server's workloads (docs/SERVER.md, "Benchmarks"). They live here,
+/// beside the server, because the `StrataBench` target depends on the engine only.
+struct BenchHTTPCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-http",
+        abstract: "Measure the HTTP server: appends per second (single and in batches of 100) and SSE fan-out latency.",
+        discussion: """
+            Starts a server on 127.0.0.1 in this process over a fresh store of the kind --store names \
+            (file: the log engine with its default durability, sqlite:, memory:; the path is not used), \
+            drives it with async-http-client on loopback, and prints the results as `strata bench` does \
+            (a table, or one JSON object with --json). Results:
+              http.append.single       events/s, one event per request, --connections clients
+              http.append.batch100     events/s, 100 events per request, --connections clients
+              store.append.batch100    events/s, the same load appended in-process (no HTTP)
+              http.sse.fanout.p50|p99|max  ms from sending an append to a subscriber reading it, \
+            with --subscribers SSE connections on $all and one writer at --rate events/s
+              http.sse.fanout.deliveries   events/s delivered over all subscribers
+            The open-file limit is raised for the subscribers when it is too low. \
+            Build with -c release before trusting the figures.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print one JSON object on stdout instead of a table.")
+    var json = false
+
+    @Flag(help: "A smaller run (a quarter of the requests, 200 fan-out events).")
+    var quick = false
+
+    @Option(help: ArgumentHelp("Run only results whose name starts with PREFIX (repeatable).", valueName: "PREFIX"))
+    var only: [String] = []
+
+    @Option(help: ArgumentHelp("Concurrent client connections of the append workloads.", valueName: "N"))
+    var connections = 16
+
+    @Option(help: ArgumentHelp("SSE subscribers of the fan-out workload.", valueName: "N"))
+    var subscribers = 1_000
+
+    @Option(help: ArgumentHelp("Events per second the fan-out writer appends.", valueName: "N"))
+    var rate = 50.0
+
+    @Option(help: ArgumentHelp("Where the server's temporary stores go (default: the system temporary directory).", valueName: "DIR"))
+    var workDir: String?
+
+    static let resultNames = [
+        "http.append.single", "http.append.batch100", "store.append.batch100", "ratio.http.append.batch100.store",
+        "http.sse.fanout.p50", "http.sse.fanout.p99", "http.sse.fanout.max", "http.sse.fanout.deliveries",
+    ]
+
+    func validate() throws {
+        guard connections > 0, subscribers > 0, rate > 0 else {
+            throw ValidationError("--connections, --subscribers and --rate must be positive")
+        }
+    }
+
+    func run() async throws {
+        let url = try global.storeURL()
+        let workDirectory = workDir ?? NSTemporaryDirectory()
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: workDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CommandFailure.usage("--work-dir \(workDirectory) is not a directory")
+        }
+        var selected = Set(Self.resultNames.filter { name in only.isEmpty || only.contains { name.hasPrefix($0) } })
+        guard !selected.isEmpty else {
+            throw CommandFailure.usage("--only \(only.joined(separator: ", ")) matches no benchmark; names: \(Self.resultNames.joined(separator: ", "))")
+        }
+        if selected.contains("ratio.http.append.batch100.store") { selected.formUnion(["http.append.batch100", "store.append.batch100"]) }
+        let progress = { (line: String) in StandardOutput.stderr.writeLine("bench-http: " + line, flushing: true) }
+
+        var results: [BenchResult] = []
+        let appendClient = Self.client(connections: connections)
+        do {
+            results = try await runWorkloads(selected, url: url, workDirectory: workDirectory, client: appendClient, progress: progress)
+            try await appendClient.shutdown()
+        } catch {
+            try? await appendClient.shutdown()
+            throw error
+        }
+
+        let report = BenchReport(backend: "http+" + url.kind, scale: quick ? "quick" : "full", workDirectory: workDirectory, results: results)
+        #if DEBUG
+        progress("this was a debug build; compare only figures from `swift build -c release`")
+        #endif
+        let command = (["strata"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        if json {
+            StandardOutput.stdout.writeLine(BenchOutput.json(report, command: command))
+        } else {
+            StandardOutput.stdout.write(BenchOutput.table(report, command: command))
+        }
+        StandardOutput.stdout.flush()
+    }
+
+    /// A client that keeps up to `connections` connections to the server open at once.
+    static func client(connections: Int) -> HTTPClient {
+        let pool = HTTPClient.Configuration.ConnectionPool(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: pool))
+    }
+
+    /// Runs the selected workloads, each against its own server and store; returns their results.
+    private func runWorkloads(_ selected: Set<String>, url: StoreURL, workDirectory: String, client appendClient: HTTPClient,
+                              progress: (String) -> Void) async throws -> [BenchResult] {
+        let singleRequests = quick ? 5_000 : 20_000
+        let batchRequests = quick ? 750 : 3_000
+        let fanOutEvents = quick ? 200 : 500
+        var results: [BenchResult] = []
+
+        if selected.contains("http.append.single") {
+            progress("http.append.single: \(singleRequests) requests of 1 event over \(connections) connections")
+            let server = try await HTTPBenchServer.start(url, parent: workDirectory, subscribers: 0)
+            let rate = try await measure(server) {
+                try await HTTPAppendLoad(connections: connections, requests: singleRequests, batch: 1)
+                    .runHTTP(client: appendClient, baseURL: server.baseURL, label: "single")
+            }
+            results.append(BenchResult(name: "http.append.single", value: rate, unit: "events/s"))
+        }
+        if selected.contains("http.append.batch100") {
+            progress("http.append.batch100: \(batchRequests) requests of 100 events over \(connections) connections")
+            let server = try await HTTPBenchServer.start(url, parent: workDirectory, subscribers: 0)
+            let rate = try await measure(server) {
+                try await HTTPAppendLoad(connections: connections, requests: batchRequests, batch: 100)
+                    .runHTTP(client: appendClient, baseURL: server.baseURL, label: "batch")
+            }
+            results.append(BenchResult(name: "http.append.batch100", value: rate, unit: "events/s"))
+        }
+        if selected.contains("store.append.batch100") {
+            progress("store.append.batch100: the same load in-process")
+            let server = try await HTTPBenchServer.start(url, parent: workDirectory, subscribers: 0)
+            let rate = try await measure(server) {
+                try await HTTPAppendLoad(connections: connections, requests: batchRequests, batch: 100)
+                    .runInProcess(store: server.store, label: "batch")
+            }
+            results.append(BenchResult(name: "store.append.batch100", value: rate, unit: "events/s"))
+        }
+        if let http = results.first(where: { $0.name == "http.append.batch100" })?.value,
+           let direct = results.first(where: { $0.name == "store.append.batch100" })?.value, direct > 0,
+           selected.contains("ratio.http.append.batch100.store") {
+            results.append(BenchResult(name: "ratio.http.append.batch100.store", value: http / direct, unit: "x"))
+        }
+        if !selected.isDisjoint(with: Self.resultNames.filter { $0.hasPrefix("http.sse.") }) {
+            let limit = FileDescriptorLimit.raise(to: 2 * subscribers + 256)
+            progress("http.sse.fanout: \(subscribers) subscribers, \(fanOutEvents) events at \(Int(rate))/s (open-file limit \(limit))")
+            let sseClient = Self.client(connections: subscribers + 1)
+            let server = try await HTTPBenchServer.start(url, parent: workDirectory, subscribers: subscribers)
+            let outcome: SSEFanOut.Outcome
+            do {
+                outcome = try await measure(server) {
+                    try await SSEFanOut(subscribers: subscribers, events: fanOutEvents, rate: rate).run(client: sseClient, baseURL: server.baseURL)
+                }
+                try await sseClient.shutdown()
+            } catch {
+                try? await sseClient.shutdown()
+                throw error
+            }
+            let ms = { (q: Double) in Double(LatencySamples.quantile(outcome.latencies, q)) / 1e6 }
+            results += [
+                BenchResult(name: "http.sse.fanout.p50", value: ms(0.50), unit: "ms"),
+                BenchResult(name: "http.sse.fanout.p99", value: ms(0.99), unit: "ms"),
+                BenchResult(name: "http.sse.fanout.max", value: ms(1.0), unit: "ms"),
+                BenchResult(name: "http.sse.fanout.deliveries", value: outcome.deliveriesPerSecond, unit: "events/s"),
+            ]
+        }
+        return results.filter { selected.contains($0.name) }
+    }
+
+    /// Runs `body` against `server`, then stops the server whatever happened.
+    private func measure<T>(_ server: HTTPBenchServer, _ body: () async throws -> T) async throws -> T {
+        do {
+            let value = try await body()
+            await server.stop()
+            return value
+        } catch {
+            await server.stop()
+            throw error
+        }
+    }
+}
+
+extension StoreURL {
+    /// The backend's name without its path: `file`, `sqlite`, `postgres` or `memory`.
+    var kind: String {
+        switch self {
+        case .file: "file"
+        case .sqlite: "sqlite"
+        case .postgres: "postgres"
+        case .memory: "memory"
+        }
+    }
+}

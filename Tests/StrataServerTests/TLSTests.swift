@@ -1,0 +1,95 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOSSL
+import Strata
+import StrataServer
+import Testing
+
+@Suite("TLS")
+struct TLSTests {
+    /// A self-signed certificate for localhost and 127.0.0.1 and its key, made by `openssl` in a
+    /// fresh temporary directory.
+    struct SelfSigned {
+        let directory: URL
+        var certificate: String { directory.appendingPathComponent("cert.pem").path }
+        var privateKey: String { directory.appendingPathComponent("key.pem").path }
+
+        static func make() async throws -> SelfSigned {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strata-tls-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let made = SelfSigned(directory: directory)
+            let status = try await TLSTests.run("/usr/bin/env", ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                                                                "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-days", "1",
+                                                                "-keyout", made.privateKey, "-out", made.certificate])
+            try #require(status == 0, "openssl req failed with status \(status)")
+            return made
+        }
+
+        func remove() { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    /// Runs a program to its end without blocking a thread; returns its exit status.
+    static func run(_ executable: String, _ arguments: [String]) async throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        return try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try process.run() } catch { continuation.resume(throwing: error) }
+        }
+    }
+
+    @Test("with a certificate and key the server speaks HTTPS: append and read work for a client that trusts the certificate, plain HTTP fails")
+    func httpsAppendAndRead() async throws {
+        let files = try await SelfSigned.make()
+        defer { files.remove() }
+        let configuration = ServerConfiguration(port: 0, tls: .init(certificate: files.certificate, privateKey: files.privateKey))
+        let server = try await TestServer(configuration: configuration)
+        defer { Task { await server.stop() } }
+
+        // Full verification (chain and host name) against the test's certificate as the only root.
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(files.certificate))
+        tls.certificateVerification = .fullVerification
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls, connectionPool: .init()))
+        defer { Task { try? await client.shutdown() } }
+        let base = "https://127.0.0.1:\(server.port)"
+
+        var append = HTTPClientRequest(url: base + "/streams/secure-1")
+        append.method = .POST
+        append.body = .bytes(ByteBuffer(string: #"{"expectedRevision":"no-stream","events":[{"type":"opened","data":{"n":1}},{"type":"closed","data":{"n":2}}]}"#))
+        let appended = try await client.execute(append, timeout: .seconds(20))
+        let appendBody = try await appended.body.collect(upTo: 1 << 20)
+        #expect(appended.status == .ok)
+        #expect(String(buffer: appendBody).contains(#""firstRevision":1,"lastRevision":2"#))
+
+        let read = try await client.execute(HTTPClientRequest(url: base + "/streams/secure-1?from=start&limit=10"), timeout: .seconds(20))
+        let readBody = try await read.body.collect(upTo: 1 << 20)
+        #expect(read.status == .ok)
+        let page = try #require(try JSONSerialization.jsonObject(with: Data(readBody.readableBytesView)) as? [String: Any])
+        let events = try #require(page["events"] as? [[String: Any]])
+        #expect(events.map { $0["type"] as? String } == ["opened", "closed"])
+        #expect(events.map { ($0["data"] as? [String: Any])?["n"] as? Int } == [1, 2])
+        // What went over TLS reached the store.
+        #expect(try await server.store.streamInfo("secure-1").lastRevision == 2)
+
+        // A client that does not trust the certificate is refused by its own verification.
+        let untrusting = HTTPClient(eventLoopGroupProvider: .singleton)
+        defer { Task { try? await untrusting.shutdown() } }
+        await #expect(throws: (any Error).self) {
+            _ = try await untrusting.execute(HTTPClientRequest(url: base + "/health/live"), timeout: .seconds(20))
+        }
+
+        // Plain HTTP to the TLS port gets no HTTP answer.
+        let plain: HTTPClientResponse?
+        do {
+            plain = try await HTTPTestClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(server.port)/health/live"), timeout: .seconds(20))
+        } catch {
+            plain = nil
+        }
+        #expect(plain == nil, "plain HTTP to the TLS port answered \(plain.map { "\($0.status)" } ?? "")")
+    }
+}
