@@ -138,7 +138,7 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
     ///   ``StrataError/invalidArgument(_:)`` when nothing is parked there or the event is gone.
     public func replayParked(position: UInt64) async throws {
         try await gate.run { [self] in
-            guard try await checkpoints.parked(consumer: name, after: position - 1, limit: 1).first?.position == position else {
+            guard position > 0, try await checkpoints.parked(consumer: name, after: position - 1, limit: 1).first?.position == position else {
                 throw StrataError.invalidArgument("consumer \(name) has no parked event at position \(position)")
             }
             let page = try await store.readAllPage(from: .at(position), direction: .forward, filter: EventFilter(), maxCount: 1)

@@ -35,6 +35,8 @@ struct ConsumersCommandTests {
 
         let skipMissing = try await CLIProcess.run(["consumers", "skip", "mailer", "4", "--checkpoints", folder], in: dir.url)
         #expect(skipMissing.status == 2, "\(skipMissing)")
+        let skipZero = try await CLIProcess.run(["consumers", "skip", "mailer", "0", "--checkpoints", folder], in: dir.url)
+        #expect(skipZero.status == 2, "\(skipZero)")
         let skip = try await CLIProcess.run(["consumers", "skip", "mailer", "2", "--checkpoints", folder], in: dir.url)
         #expect(skip.status == 0, "\(skip)")
         #expect(try await checkpoints.parked(consumer: "mailer", after: nil, limit: 10).isEmpty)

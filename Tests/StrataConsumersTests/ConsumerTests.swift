@@ -144,6 +144,7 @@ struct ConsumerTests {
         #expect(try await consumer.parked().isEmpty)
         #expect(try await checkpoints.checkpoint(for: "p") == 5)
         await #expect(throws: StrataError.self) { try await consumer.replayParked(position: 3) }
+        await #expect(throws: StrataError.self) { try await consumer.replayParked(position: 0) }
         await consumer.stop()
     }
 

@@ -136,7 +136,7 @@ struct ConsumersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let checkpoints = try location.open()
-            guard try await checkpoints.parked(consumer: consumer, after: position - 1, limit: 1).first?.position == position else {
+            guard position > 0, try await checkpoints.parked(consumer: consumer, after: position - 1, limit: 1).first?.position == position else {
                 throw StrataError.invalidArgument("consumer \(consumer) has no parked event at position \(position)")
             }
             try await checkpoints.unpark(consumer: consumer, position: position)
