@@ -25,6 +25,20 @@ struct WebSocketTests {
         }
     }
 
+    /// Runs `body`; nil when it takes longer than `timeout` (it is then cancelled).
+    static func within<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T? {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = try await group.next()!
+            group.cancelAll()
+            return first
+        }
+    }
+
     /// The text frames of a JSON object stream, decoded.
     static func object(_ text: String) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "frame \(text) is not a JSON object")
@@ -95,15 +109,22 @@ struct WebSocketTests {
         let url = "ws://127.0.0.1:\(server.port)/ws/subscribe/$all"
         /// Connects with `headers` and returns the frames received and the server's close frame.
         @Sendable func refusal(_ headers: HTTPFields) async throws -> (frames: [String], close: WebSocketCloseFrame?) {
-            let frames = Mutex<[String]>([])
-            let close = try await WebSocketTests.bounded(.seconds(20)) {
-                try await WebSocketClient.connect(url: url, configuration: .init(additionalHeaders: headers), logger: TestServer.quietLogger) { inbound, _, _ in
-                    for try await message in inbound.messages(maxSize: 1 << 20) {
-                        if case .text(let text) = message { frames.withLock { $0.append(text) } }
+            // HummingbirdWSClient 2.8.1 sometimes loses frames that arrive in the same read as
+            // the 101 response and then never returns (about 1 run in 4 here): a connect that
+            // hangs is retried, a wrong answer is not.
+            for _ in 1...4 {
+                let frames = Mutex<[String]>([])
+                let close = try await WebSocketTests.within(.seconds(5)) {
+                    try await WebSocketClient.connect(url: url, configuration: .init(additionalHeaders: headers), logger: TestServer.quietLogger) { inbound, _, _ in
+                        for try await message in inbound.messages(maxSize: 1 << 20) {
+                            if case .text(let text) = message { frames.withLock { $0.append(text) } }
+                        }
                     }
                 }
+                if let close { return (frames.withLock { $0 }, close) }
             }
-            return (frames.withLock { $0 }, close)
+            Issue.record("the WebSocket client never returned in 4 attempts")
+            return ([], nil)
         }
         // The reason comes as one error frame, then the server closes with "policy violation".
         for (headers, code) in [([:], "unauthorized"), ([.authorization: "Bearer not-a-key-0123456789"], "unauthorized"),

@@ -18,6 +18,10 @@ public struct ServerConfiguration: Sendable {
     public var tls: TLSFiles?
     /// A directory of `FileCheckpointStore` checkpoints to report consumer lag from (`/consumers`).
     public var checkpointDirectory: String?
+    /// How many of `$all`'s most recent events the shared live tail keeps in memory (default
+    /// 8,192). Live `$all` subscribers within this window are served from memory; one further
+    /// behind reads the store itself until it catches up.
+    public var liveWindowEvents: Int = 8192
 
     /// Creates a configuration.
     public init(host: String = "127.0.0.1", port: Int = 2113, apiKeys: [APIKey] = [], limits: ServerLimits = ServerLimits(),
@@ -58,6 +62,7 @@ public struct ServerConfiguration: Sendable {
         var heartbeatSeconds: Double?
         var tls: TLSFiles?
         var checkpointDirectory: String?
+        var liveWindowEvents: Int?
     }
 
     /// Reads a configuration file over `self`, returning the file's `store` URL if it names one.
@@ -81,6 +86,7 @@ public struct ServerConfiguration: Sendable {
         if let v = file.heartbeatSeconds { heartbeatSeconds = v }
         if let v = file.tls { tls = v }
         if let v = file.checkpointDirectory { checkpointDirectory = v }
+        if let v = file.liveWindowEvents { liveWindowEvents = v }
         try validate()
         return file.store
     }
@@ -105,6 +111,7 @@ public struct ServerConfiguration: Sendable {
             if !names.insert(key.name).inserted { throw StrataError.invalidArgument("API key name \"\(key.name)\" appears twice") }
         }
         if heartbeatSeconds <= 0 || !heartbeatSeconds.isFinite { throw StrataError.invalidArgument("heartbeatSeconds must be positive") }
+        if liveWindowEvents < 1 || liveWindowEvents > 10_000_000 { throw StrataError.invalidArgument("liveWindowEvents must be between 1 and 10000000") }
         try limits.validate()
     }
 

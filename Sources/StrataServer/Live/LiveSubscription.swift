@@ -14,6 +14,12 @@ struct LiveRequest: Sendable {
 
     var isAll: Bool { if case .all = target { true } else { false } }
 
+    init(target: Subscription.Target, start: SubscriptionStart, style: EventJSON.Style) {
+        self.target = target
+        self.start = start
+        self.style = style
+    }
+
     /// Parses the stream path parameter, the query and the resume id (`Last-Event-ID` or
     /// `lastEventId`), and checks the principal may read what is asked.
     init(stream: String, query: Query, resumeAfter: String?, principal: Principal) throws(APIError) {
@@ -44,11 +50,90 @@ struct LiveRequest: Sendable {
 /// One thing to send on a live connection.
 enum LiveItem: Sendable {
     case message(SubscriptionMessage)
+    /// An `$all` event from the shared tail, with its frame encoded once for all subscribers.
+    case shared(LiveTail.Entry)
     case heartbeat
     case shutdown
 }
 
 extension LiveRequest {
+    /// Runs the subscription, handing each item to `send`, until shutdown (then it returns), the
+    /// client goes away (`send` throws) or the store fails (it throws).
+    ///
+    /// An `$all` subscription catches up through the store, then follows the server's shared
+    /// ``LiveTail`` while its next position is inside the tail's window, reading from the store
+    /// again whenever it falls behind. It delivers the same messages, in the same order, as a
+    /// ``Subscription`` of its own would. A stream subscription (or any subscription when the
+    /// tail is not running) uses a subscription of its own.
+    func pump(state: ServerState, send: (LiveItem) async throws -> Void) async throws {
+        guard case .all(let filter) = target else {
+            return try await pumpAlone(start: start, state: state, send: send)
+        }
+        // Catch up through the store, up to the caught-up marker.
+        var iterator = Subscription(store: state.store, target: target, start: start).makeAsyncIterator()
+        var covered: UInt64 = 0
+        if case .after(let p) = start { covered = p }
+        catchUp: while true {
+            if state.shutdown.isTriggered { return }
+            guard let message = try await iterator.next() else { return }
+            try await send(.message(message))
+            switch message {
+            case .event(let event): covered = Swift.max(covered, event.position)
+            case .checkpoint(let p): covered = Swift.max(covered, p)
+            case .caughtUp(let p):
+                covered = Swift.max(covered, p)
+                break catchUp
+            }
+        }
+        var cursor = covered == UInt64.max ? covered : covered + 1
+        while true {
+            switch state.tail.read(from: cursor, maxCount: Subscription.pageSize) {
+            case .entries(let entries, let through):
+                var lastMatched: UInt64 = 0
+                for entry in entries where filter.isEmpty || filter.matches(stream: entry.event.stream, type: entry.event.type) {
+                    try await send(.shared(entry))
+                    lastMatched = entry.event.position
+                }
+                if !filter.isEmpty && through >= cursor && through > lastMatched { try await send(.message(.checkpoint(through))) }
+                cursor = Swift.max(cursor, through + 1)
+            case .behind:
+                let page = try await state.store.readAllPage(from: .at(cursor), direction: .forward, filter: filter, maxCount: Subscription.pageSize)
+                for event in page.events { try await send(.message(.event(event))) }
+                let lastEvent = page.events.last?.position ?? 0
+                if !filter.isEmpty && page.scannedThrough >= cursor && page.scannedThrough > lastEvent {
+                    try await send(.message(.checkpoint(page.scannedThrough)))
+                }
+                cursor = page.next ?? Swift.max(cursor, page.scannedThrough + 1)
+            case .upToDate:
+                switch await state.tail.wait(after: cursor - 1) {
+                case .progressed: continue
+                case .tick: try await send(.heartbeat)
+                case .stopped:
+                    if state.shutdown.isTriggered || Task.isCancelled { return }
+                    return try await pumpAlone(start: .after(cursor - 1), state: state, send: send, caughtUpSent: true)
+                }
+            case .unavailable:
+                if state.shutdown.isTriggered { return }
+                return try await pumpAlone(start: .after(cursor - 1), state: state, send: send, caughtUpSent: true)
+            }
+        }
+    }
+
+    /// A subscription of its own, merged with heartbeats and the shutdown signal. After a
+    /// hand-over from the tail the caught-up marker, already sent, is not repeated.
+    private func pumpAlone(start: SubscriptionStart, state: ServerState, send: (LiveItem) async throws -> Void,
+                           caughtUpSent: Bool = false) async throws {
+        let items = LiveRequest(target: target, start: start, style: style)
+            .items(store: state.store, heartbeat: state.heartbeat, shutdown: state.shutdown)
+        for try await item in items {
+            switch item {
+            case .message(.caughtUp) where caughtUpSent: continue
+            case .shutdown: return
+            default: try await send(item)
+            }
+        }
+    }
+
     /// The subscription's messages merged with heartbeats and the shutdown signal. Merging
     /// keeps the subscription pull-based: it reads its next page only when this is iterated.
     func items(store: any EventStore, heartbeat: Duration, shutdown: ShutdownSignal) -> some AsyncSequence<LiveItem, any Error> & Sendable {

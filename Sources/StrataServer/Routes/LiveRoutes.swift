@@ -23,15 +23,18 @@ extension Handlers {
             defer { state.releaseSubscriber(principal) }
             try await writer.write(LiveFrames.sseOpening)
             do {
-                loop: for try await item in live.items(store: state.store, heartbeat: state.heartbeat, shutdown: state.shutdown) {
+                try await live.pump(state: state) { item in
                     switch item {
                     case .message(let message):
                         if case .event(let event) = message { state.metrics.delivered(position: event.position) }
                         try await writer.write(LiveFrames.sse(message, isAll: live.isAll, style: live.style))
+                    case .shared(let entry):
+                        state.metrics.delivered(position: entry.event.position)
+                        try await writer.write(live.style == .api ? entry.sseFrame : LiveFrames.sse(.event(entry.event), isAll: true, style: live.style))
                     case .heartbeat:
                         try await writer.write(LiveFrames.sseHeartbeat)
                     case .shutdown:
-                        break loop
+                        break
                     }
                 }
             } catch let error as StrataError {
@@ -101,15 +104,18 @@ struct WebSocketSubscriptions: Sendable {
                 }
                 group.addTask {
                     do {
-                        loop: for try await item in live.items(store: state.store, heartbeat: state.heartbeat, shutdown: state.shutdown) {
+                        try await live.pump(state: state) { item in
                             switch item {
                             case .message(let message):
                                 if case .event(let event) = message { state.metrics.delivered(position: event.position) }
                                 try await outbound.write(.text(LiveFrames.frame(message, isAll: live.isAll, style: live.style)))
+                            case .shared(let entry):
+                                state.metrics.delivered(position: entry.event.position)
+                                try await outbound.write(.text(LiveFrames.frame(.event(entry.event), isAll: true, style: live.style)))
                             case .heartbeat:
                                 try await outbound.write(.text(LiveFrames.heartbeatFrame))
                             case .shutdown:
-                                break loop
+                                break
                             }
                         }
                     } catch let error as StrataError {

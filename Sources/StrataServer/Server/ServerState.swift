@@ -14,6 +14,8 @@ final class ServerState: Sendable {
     let subscribers: SubscriberCounter
     let shutdown = ShutdownSignal()
     let resources: StaticResources
+    /// The shared reader of `$all`'s head that live `$all` subscriptions follow.
+    let tail: LiveTail
 
     init(store: any EventStore, configuration: ServerConfiguration, logger: Logger) throws {
         self.store = store
@@ -23,6 +25,13 @@ final class ServerState: Sendable {
         self.rateLimiter = RequestRateLimiter(requestsPerSecond: configuration.limits.requestsPerSecondPerKey)
         self.subscribers = SubscriberCounter(limit: configuration.limits.maxSubscribersPerKey)
         self.resources = try StaticResources.load()
+        self.tail = LiveTail(store: store, capacity: configuration.liveWindowEvents, heartbeat: .milliseconds(Int64(configuration.heartbeatSeconds * 1000)), logger: logger)
+    }
+
+    /// Begins shutdown: open subscriptions end, new ones are refused.
+    func beginShutdown() {
+        shutdown.trigger()
+        tail.stop()
     }
 
     var limits: ServerLimits { configuration.limits }

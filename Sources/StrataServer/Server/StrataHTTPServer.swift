@@ -118,17 +118,20 @@ public final class StrataHTTPServer: Service, Sendable {
             },
             logger: state.logger
         )
+        // The shared live tail runs as long as the server does.
+        let tail = Task { await state.tail.run() }
+        defer { tail.cancel() }
         do {
             try await withGracefulShutdownHandler {
                 try await app.run()
             } onGracefulShutdown: {
                 state.logger.info("Strata server shutting down: closing subscriptions, finishing requests in flight")
-                state.shutdown.trigger()
+                state.beginShutdown()
             }
         } catch {
             failed(error)
             throw error
         }
-        state.shutdown.trigger()
+        state.beginShutdown()
     }
 }
