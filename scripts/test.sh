@@ -39,6 +39,7 @@ trap 'scripts/postgres.sh stop "$STRATA_TEST_POSTGRES_DIR"' EXIT
 swift build --build-tests
 # The HTTP server as an outside user sees it: plain Python (standard library only).
 if [ $# -eq 0 ] && command -v python3 >/dev/null; then
+  python3 -c "import yaml, openapi_spec_validator" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check openapi-spec-validator pyyaml
   python3 Tests/python/server_http_test.py "$(swift build --show-bin-path)/strata"
 fi
 swift test --skip-build --disable-xctest "$@"

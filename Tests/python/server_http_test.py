@@ -15,6 +15,9 @@ import urllib.error
 import urllib.request
 import uuid
 
+import yaml
+from openapi_spec_validator import validate as validate_spec
+
 STRATA = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", ".build", "debug", "strata")
 passed = failed = 0
 
@@ -116,6 +119,27 @@ def main():
         check("malformed request is 400 with a JSON error", status == 400 and body["error"]["code"] == "malformed-json", body)
         status, body = call("GET", base + "/stats")
         check("stats", status == 200 and body["headPosition"] == 5, body)
+
+        docs = base + "/documents/pyusers"
+        status, body = call("PUT", docs + "/ada", {"name": "Ada", "age": 36})
+        check("document put", status == 200 and body["data"] == {"id": "ada", "name": "Ada", "age": 36} and body["meta"]["changes"] == 1, body)
+        status, body = call("POST", docs, {"name": "Bob", "age": 17})
+        check("document insert", status == 201 and len(body["data"]["id"]) == 36, body)
+        status, body = call("POST", docs + "/query", {"filter": {"age": {"$gte": 18}}})
+        check("document query", status == 200 and [d["data"]["name"] for d in body["documents"]] == ["Ada"], body)
+        status, body = call("GET", docs + "/nobody")
+        check("missing document is 404", status == 404 and body["error"]["code"] == "document-not-found", body)
+
+        # The served OpenAPI document is valid OpenAPI 3.1 and lists the endpoints used here.
+        with urllib.request.urlopen(base + "/openapi.yaml", timeout=10) as response:
+            spec = yaml.safe_load(response.read())
+        try:
+            validate_spec(spec)
+            check("openapi.yaml is valid OpenAPI", spec["openapi"].startswith("3.1"))
+        except Exception as error:  # the validator's own error types
+            check("openapi.yaml is valid OpenAPI", False, error)
+        for path in ["/streams/{stream}", "/subscribe/{stream}", "/ingest", "/documents/{collection}/{key}", "/documents/{collection}/query"]:
+            check(f"openapi.yaml has {path}", path in spec["paths"])
     finally:
         server.send_signal(signal.SIGTERM)
         try:

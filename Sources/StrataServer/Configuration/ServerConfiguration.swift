@@ -22,6 +22,9 @@ public struct ServerConfiguration: Sendable {
     /// 8,192). Live `$all` subscribers within this window are served from memory; one further
     /// behind reads the store itself until it catches up.
     public var liveWindowEvents: Int = 8192
+    /// Where document collections (`/documents/…`) keep their view snapshots, one directory per
+    /// collection; `nil` (the default) rebuilds a collection's view from the store when it opens.
+    public var documentsDirectory: String?
 
     /// Creates a configuration.
     public init(host: String = "127.0.0.1", port: Int = 2113, apiKeys: [APIKey] = [], limits: ServerLimits = ServerLimits(),
@@ -63,6 +66,7 @@ public struct ServerConfiguration: Sendable {
         var tls: TLSFiles?
         var checkpointDirectory: String?
         var liveWindowEvents: Int?
+        var documentsDirectory: String?
     }
 
     /// Reads a configuration file over `self`, returning the file's `store` URL if it names one.
@@ -87,6 +91,7 @@ public struct ServerConfiguration: Sendable {
         if let v = file.tls { tls = v }
         if let v = file.checkpointDirectory { checkpointDirectory = v }
         if let v = file.liveWindowEvents { liveWindowEvents = v }
+        if let v = file.documentsDirectory { documentsDirectory = v }
         try validate()
         return file.store
     }

@@ -22,6 +22,7 @@ struct Handlers: Sendable {
         router.get("/subscribe/:stream", use: subscribe)
         router.get("/ws/subscribe/:stream", use: webSocketWithoutUpgrade)
         router.post("/ingest", use: ingest)
+        registerDocuments(on: router)
         router.get("/stats", use: stats)
         router.get("/consumers", use: consumers)
         router.get("/health/live", use: live)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Strata
+import StrataDocuments
 import Synchronization
 
 /// What every handler shares: the store, the settings and the server's bookkeeping.
@@ -16,6 +17,8 @@ final class ServerState: Sendable {
     let resources: StaticResources
     /// The shared reader of `$all`'s head that live `$all` subscriptions follow.
     let tail: LiveTail
+    /// The document collections served under `/documents/…`, opened on first use.
+    let documents: DocumentManager
 
     init(store: any EventStore, configuration: ServerConfiguration, logger: Logger) throws {
         self.store = store
@@ -25,6 +28,10 @@ final class ServerState: Sendable {
         self.rateLimiter = RequestRateLimiter(requestsPerSecond: configuration.limits.requestsPerSecondPerKey)
         self.subscribers = SubscriberCounter(limit: configuration.limits.maxSubscribersPerKey)
         self.resources = try StaticResources.load()
+        let directory = configuration.documentsDirectory
+        self.documents = DocumentManager(store: store, options: DocumentManagerOptions(collectionOptions: { collection in
+            DocumentStoreOptions(directory: directory.map { ($0 as NSString).appendingPathComponent(collection) })
+        }))
         self.tail = LiveTail(store: store, capacity: configuration.liveWindowEvents, heartbeat: .milliseconds(Int64(configuration.heartbeatSeconds * 1000)), logger: logger)
     }
 

@@ -130,8 +130,11 @@ public final class StrataHTTPServer: Service, Sendable {
             }
         } catch {
             failed(error)
+            try? await state.documents.closeAll()
             throw error
         }
         state.beginShutdown()
+        // Saves the document views' snapshots; the store itself is closed by its owner.
+        try? await state.documents.closeAll()
     }
 }
