@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOPosix
 import Strata
 
 /// Server-Sent Events fan-out: `subscribers` connections follow `/subscribe/$all` from the end
@@ -28,51 +29,50 @@ struct SSEFanOut {
     }
 
     func run(client: HTTPClient, baseURL: String) async throws -> Outcome {
-        let (ready, readySignal) = AsyncStream<Void>.makeStream(bufferingPolicy: .unbounded)
-        let events = self.events
-        let budget = 120 + Double(events) / rate + 60
-        return try await withThrowingTaskGroup(of: [Arrival]?.self) { group in
-            for _ in 0..<subscribers {
-                group.addTask {
-                    do {
-                        return try await SSEFanOut.follow(client: client, url: baseURL + "/subscribe/$all?from=end", events: events, ready: readySignal)
-                    } catch {
-                        readySignal.finish()
-                        throw error
-                    }
-                }
-            }
-            // Bounds the whole run: a subscriber that misses an event fails it instead of hanging.
-            group.addTask {
-                try await Task.sleep(for: .seconds(budget))
-                readySignal.finish()
-                throw Timeout(description: "the SSE fan-out did not complete within \(Int(budget)) s")
-            }
-            var caughtUp = 0
-            for await _ in ready {
-                caughtUp += 1
-                if caughtUp == subscribers { break }
-            }
-            if caughtUp < subscribers {
-                // A subscriber failed or time ran out: surface that error.
-                while try await group.next() != nil {}
-                throw Timeout(description: "only \(caughtUp) of \(subscribers) subscribers caught up")
-            }
-            let (sent, writerSeconds) = try await write(client: client, baseURL: baseURL)
-            var latencies: [UInt64] = []
-            latencies.reserveCapacity(subscribers * events)
-            var finished = 0
-            while finished < subscribers, let arrivals = try await group.next() {
-                guard let arrivals else { continue }
-                finished += 1
-                for arrival in arrivals where arrival.position > UInt64(warmup) {
-                    let sentAt = sent[Int(arrival.position)]
-                    latencies.append(arrival.at > sentAt ? arrival.at - sentAt : 0)
-                }
-            }
-            group.cancelAll()
-            return Outcome(latencies: latencies.sorted(), deliveriesPerSecond: Double(events * subscribers) / writerSeconds)
+        guard let url = URL(string: baseURL), let host = url.host, let port = url.port else {
+            throw StrataError.invalidArgument("bad server URL \(baseURL)")
         }
+        let (ready, readySignal) = AsyncStream<Void>.makeStream(bufferingPolicy: .unbounded)
+        let (done, doneSignal) = AsyncStream<Result<[Arrival], any Error>>.makeStream(bufferingPolicy: .unbounded)
+        // The subscribers' own event loop: one thread, apart from the server's.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { group.shutdownGracefully { _ in } }
+        let budget = 120 + Double(events) / rate + 60
+        let deadline = ContinuousClock.now + .seconds(budget)
+        for _ in 0..<subscribers {
+            let follower = SSEFollower(expected: events, ready: readySignal, done: doneSignal)
+            try await SSEFollower.connect(group: group, host: host, port: port, path: "/subscribe/$all?from=end", handler: follower)
+        }
+        // Bounds the whole run: a subscriber that misses an event fails it instead of hanging.
+        let watchdog = Task {
+            try await Task.sleep(until: deadline)
+            readySignal.finish()
+            doneSignal.yield(.failure(Timeout(description: "the SSE fan-out did not complete within \(Int(budget)) s")))
+        }
+        defer { watchdog.cancel() }
+        var caughtUp = 0
+        for await _ in ready {
+            caughtUp += 1
+            if caughtUp == subscribers { break }
+        }
+        if caughtUp < subscribers {
+            for await result in done { if case .failure(let error) = result { throw error } }
+            throw Timeout(description: "only \(caughtUp) of \(subscribers) subscribers caught up")
+        }
+        let (sent, writerSeconds) = try await write(client: client, baseURL: baseURL)
+        var latencies: [UInt64] = []
+        latencies.reserveCapacity(subscribers * events)
+        var finished = 0
+        for await result in done {
+            let arrivals = try result.get()
+            finished += 1
+            for arrival in arrivals where arrival.position > UInt64(warmup) && arrival.position < UInt64(sent.count) {
+                let sentAt = sent[Int(arrival.position)]
+                latencies.append(arrival.at > sentAt ? arrival.at - sentAt : 0)
+            }
+            if finished == subscribers { break }
+        }
+        return Outcome(latencies: latencies.sorted(), deliveriesPerSecond: Double(events * subscribers) / writerSeconds)
     }
 
     /// Appends the events one request at a time at the set pace; returns the send time of each
@@ -102,40 +102,5 @@ struct SSEFanOut {
 
     private struct Position: Decodable {
         let lastPosition: UInt64
-    }
-
-    /// One subscriber: reads the SSE stream, signals `ready` at `caught-up`, and notes when each
-    /// event's `id:` line arrived, until `events` have.
-    private static func follow(client: HTTPClient, url: String, events: Int,
-                               ready: AsyncStream<Void>.Continuation) async throws -> [Arrival]? {
-        let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(3600))
-        guard response.status == .ok else {
-            let answer = try await response.body.collect(upTo: 1 << 16)
-            throw StrataError.invalidArgument("subscribe answered \(response.status.code): \(String(buffer: answer))")
-        }
-        var arrivals: [Arrival] = []
-        arrivals.reserveCapacity(events)
-        var line: [UInt8] = []
-        let idPrefix = Array("id: ".utf8)
-        let caughtUp = Array("event: caught-up".utf8)
-        for try await buffer in response.body {
-            let at = DispatchTime.now().uptimeNanoseconds
-            for byte in buffer.readableBytesView {
-                guard byte == UInt8(ascii: "\n") else {
-                    line.append(byte)
-                    continue
-                }
-                if line.starts(with: idPrefix) {
-                    var position: UInt64 = 0
-                    for digit in line[idPrefix.count...] { position = position * 10 + UInt64(digit &- UInt8(ascii: "0")) }
-                    arrivals.append((position, at))
-                } else if line == caughtUp {
-                    ready.yield()
-                }
-                line.removeAll(keepingCapacity: true)
-            }
-            if arrivals.count >= events { return arrivals }
-        }
-        throw StrataError.invalidArgument("a subscription ended after \(arrivals.count) of \(events) events")
     }
 }
