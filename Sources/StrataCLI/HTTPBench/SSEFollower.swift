@@ -47,34 +47,58 @@ final class SSEFollower: ChannelInboundHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         let at = DispatchTime.now().uptimeNanoseconds
+        var failure: (any Error)?
         buffer.withUnsafeReadableBytes { bytes in
-            for byte in bytes {
-                guard byte == UInt8(ascii: "\n") else {
-                    line.append(byte)
+            var lineStart = 0
+            var index = 0
+            let count = bytes.count
+            while index < count {
+                // Lines are short and most bytes are not line ends: a plain scan is enough.
+                guard bytes[index] == UInt8(ascii: "\n") else {
+                    index += 1
                     continue
                 }
-                if line.last == UInt8(ascii: "\r") { line.removeLast() }
-                if !sawStatus {
-                    sawStatus = true
-                    if !line.starts(with: Array("HTTP/1.1 200".utf8)) {
-                        fail(context, StatusError(line: String(decoding: line, as: UTF8.self)))
-                        return
-                    }
-                } else if line.starts(with: SSEFollower.idPrefix) {
-                    var position: UInt64 = 0
-                    for digit in line[SSEFollower.idPrefix.count...] { position = position &* 10 &+ UInt64(digit &- UInt8(ascii: "0")) }
-                    arrivals.append((position, at))
-                } else if line == SSEFollower.caughtUp {
-                    ready.yield()
+                if line.isEmpty {
+                    failure = examine(UnsafeRawBufferPointer(rebasing: bytes[lineStart..<index]), at: at)
+                } else {
+                    line.append(contentsOf: bytes[lineStart..<index])
+                    failure = line.withUnsafeBytes { examine($0, at: at) }
+                    line.removeAll(keepingCapacity: true)
                 }
-                line.removeAll(keepingCapacity: true)
+                if failure != nil { return }
+                index += 1
+                lineStart = index
             }
+            // A line continued in the next read.
+            if lineStart < count { line.append(contentsOf: bytes[lineStart..<count]) }
+        }
+        if let failure {
+            fail(context, failure)
+            return
         }
         if !finished && arrivals.count >= expected {
             finished = true
             done.yield(.success(arrivals))
             context.close(promise: nil)
         }
+    }
+
+    /// One line (without its `\n`): the status line first, then `id:` and `event:` lines.
+    private func examine(_ raw: UnsafeRawBufferPointer, at: UInt64) -> (any Error)? {
+        var bytes = raw[...]
+        if bytes.last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
+        if !sawStatus {
+            sawStatus = true
+            return bytes.starts(with: "HTTP/1.1 200".utf8) ? nil : StatusError(line: String(decoding: bytes, as: UTF8.self))
+        }
+        if bytes.starts(with: SSEFollower.idPrefix) {
+            var position: UInt64 = 0
+            for digit in bytes.dropFirst(SSEFollower.idPrefix.count) { position = position &* 10 &+ UInt64(digit &- UInt8(ascii: "0")) }
+            arrivals.append((position, at))
+        } else if bytes.elementsEqual(SSEFollower.caughtUp) {
+            ready.yield()
+        }
+        return nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
