@@ -156,10 +156,17 @@ struct SnapshotTests {
         await #expect { try await snapshots.restore(corrupt, into: [users]) } throws: { error in
             if case StrataError.corruption = error { return true } else { return false }
         }
+        for (i, text) in [#"{"collections":["users"]}"#, #"{"collections":["users"],"data":[]}"#,
+                          #"{"collections":["users"],"totalDocs":2,"data":{"users":[{"_id":"u1"}]}}"#, "not json"].enumerated() {
+            let bad = write("2024-01-15T12-34-56-80\(i)Z.json", text)
+            await #expect { try await snapshots.restore(bad, into: [users]) } throws: { error in
+                if case StrataError.corruption = error { return true } else { return false }
+            }
+        }
         let other = write("2024-01-15T12-34-56-792Z.json", #"{"collections":["users","orders"],"data":{}}"#)
         await #expect(throws: StrataError.self) { try await snapshots.restore(other, into: [users]) }
         #expect(try await store.headPosition() == head)
-        #expect(try snapshots.list(storeId: "do1").count == 4)
+        #expect(try snapshots.list(storeId: "do1").count == 8)
         try await users.close()
     }
 

@@ -107,7 +107,8 @@ enum SnapshotFile {
             collections.append(name)
         }
         guard Set(collections).count == collections.count else { throw corrupt("collections names a collection twice") }
-        let dataMembers = members["data"]?.objectValue ?? [:]
+        // A restore deletes what the file does not hold: a file without its data must not pass for an empty one.
+        guard let dataMembers = members["data"]?.objectValue else { throw corrupt("data is missing or not an object") }
         var data: [String: [String: DocumentValue]] = [:]
         for collection in collections { data[collection] = [:] }
         for (collection, documents) in dataMembers {
@@ -120,6 +121,10 @@ enum SnapshotFile {
                 guard data[collection]![key] == nil else { throw corrupt("\(collection) holds _id \"\(key)\" twice") }
                 data[collection]![key] = .object(fields)
             }
+        }
+        let count = data.values.reduce(0) { $0 + $1.count }
+        if let total = members["totalDocs"], total.intValue != Int64(count) {
+            throw corrupt("totalDocs is \(total) but data holds \(count) documents")
         }
         var positions: [String: UInt64] = [:]
         for (name, position) in members["positions"]?.objectValue ?? [:] {
