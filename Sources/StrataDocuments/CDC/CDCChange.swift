@@ -44,7 +44,7 @@ public struct CDCSource: Sendable, Hashable {
 /// One change of a CDC collection, as stored in its change stream `cdc-<collection>`
 /// (change event format version 1, see docs/CDC.md).
 ///
-/// The event's type is ``Operation-swift.enum/rawValue`` (`collection.insert`,
+/// The event's type is the operation's raw value (`collection.insert`,
 /// `collection.update`, `collection.delete`), its data `{"collection","docId","doc"?,"prev"?}`,
 /// its metadata `{"ts", "source"?}`. ``bookmark`` is the event's store position: state "as of a
 /// bookmark" (``DocumentTimeline``) includes the change.

@@ -32,7 +32,7 @@ struct ReplaceTarget {
     let documents: DocumentStore
     /// When set, the replacement's writes are recorded as changes (a ``CDCCollection``'s options).
     let cdc: CDCOptions?
-    /// key → data, as given (validated by ``DocumentStore/replace(_:)``).
+    /// key → data, as given (validated by `DocumentStore.replace`).
     let contents: [String: DocumentValue]
 }
 
