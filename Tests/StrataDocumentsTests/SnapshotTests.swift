@@ -139,7 +139,7 @@ struct SnapshotTests {
         let snapshots = DocumentSnapshots(root: root)
         try FileManager.default.createDirectory(atPath: root + "/snapshots/do1", withIntermediateDirectories: true)
         func write(_ name: String, _ text: String) -> String {
-            FileManager.default.createFile(atPath: root + "/snapshots/do1/" + name, contents: Data(text.utf8))
+            _ = FileManager.default.createFile(atPath: root + "/snapshots/do1/" + name, contents: Data(text.utf8))
             return "snapshots/do1/" + name
         }
         let dotdo = write("2024-01-15T12-34-56-789Z.json",
