@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataConformance"], swiftSettings: strictness),
         .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataConformance", "StrataTestWriter"], swiftSettings: strictness),
         .testTarget(name: "StrataModelTests", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataConsumers"], swiftSettings: strictness),
-        .testTarget(name: "StrataDocumentsTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataConformance", "StrataDocuments"], swiftSettings: strictness),
+        .testTarget(name: "StrataDocumentsTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataConformance", "StrataDocuments", "StrataSQLite"], swiftSettings: strictness),
         .testTarget(name: "StrataConsumersTests", dependencies: ["Strata", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataSQLiteTests",
                     dependencies: ["Strata", "StrataSQLite", "StrataConsumers", "StrataConformance", "StrataSQLiteTestWriter", "CSQLite"],

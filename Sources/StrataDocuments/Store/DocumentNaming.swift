@@ -20,6 +20,9 @@ public enum DocumentNaming {
         guard !bytes.isEmpty, bytes.count <= maxCollectionBytes else {
             throw StrataError.invalidArgument("collection name \"\(name)\" must be 1–\(maxCollectionBytes) bytes")
         }
+        guard name != CDCChange.streamPrefixName else {
+            throw StrataError.invalidArgument("collection name \"\(name)\" is reserved: its document streams would be the change streams cdc-<collection> of CDC collections")
+        }
         for b in bytes {
             let ok = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x2E
             guard ok else {

@@ -360,13 +360,13 @@ public final class DocumentStore: Sendable {
         lifecycle.touch()
     }
 
-    private func prepare(_ key: String) throws -> (key: String, stream: String) {
+    func prepare(_ key: String) throws -> (key: String, stream: String) {
         try checkOpen()
         let key = try DocumentNaming.normalizeKey(key)
         return (key, try DocumentNaming.stream(collection: collection, key: key))
     }
 
-    private func lostWrite(_ key: String) -> StrataError {
+    func lostWrite(_ key: String) -> StrataError {
         .invalidArgument("the view did not apply the write to \(key); see status() for parked events")
     }
 
@@ -402,7 +402,7 @@ public final class DocumentStore: Sendable {
         return .exact(entry.revision)
     }
 
-    private func conflict(_ stream: String, _ expected: Int, _ actual: UInt64?) -> StrataError {
+    func conflict(_ stream: String, _ expected: Int, _ actual: UInt64?) -> StrataError {
         .wrongExpectedRevision(stream: stream, expected: .exact(UInt64(expected)), actual: actual)
     }
 
@@ -424,16 +424,30 @@ public final class DocumentStore: Sendable {
 
     /// Appends, waits until the view applied the events, and returns what each produced.
     private func write(_ requests: [AppendRequest]) async throws -> [DocumentView.Outcome] {
+        try await write(requests, companions: []).outcomes
+    }
+
+    /// Appends the document requests (one event each) and `companions` (requests to streams
+    /// outside the collection, such as its change stream) in **one** atomic append — all or
+    /// none — then waits until the view applied the document events.
+    ///
+    /// The companions come after the document requests, so their positions are higher.
+    /// - Returns: what each document event produced, and the companions' append results.
+    func write(_ requests: [AppendRequest], companions: [AppendRequest]) async throws
+        -> (outcomes: [DocumentView.Outcome], companions: [AppendResult]) {
         let ids = requests.map { $0.events[0].id }
         view.expect(ids)
+        let results: [AppendResult]
         do {
-            let results = try await store.append(requests)
-            try await consumer.waitUntilProcessed(through: results[results.count - 1].lastPosition, timeout: options.writeTimeout)
+            results = try await store.append(requests + companions)
+            // The view's consumer filters on the collection's streams: wait for its own last
+            // event, not for a companion it never sees.
+            try await consumer.waitUntilProcessed(through: results[requests.count - 1].lastPosition, timeout: options.writeTimeout)
         } catch {
             _ = view.takeOutcomes(ids)
             throw error
         }
-        return view.takeOutcomes(ids)
+        return (view.takeOutcomes(ids), Array(results[requests.count...]))
     }
 }
 
