@@ -169,7 +169,10 @@ public final class Emitter: Sendable {
     public var pendingCount: Int { state.current.pending }
 
     /// Events emitted but not yet appended to the outbox.
-    public var bufferedCount: Int { state.current.buffer.count }
+    public var bufferedCount: Int {
+        let s = state.current
+        return Int(s.emitted - s.appended)
+    }
 
     /// The last error of an outbox append (they are retried), or `nil`.
     public var lastError: String? { state.current.lastError }
@@ -200,32 +203,33 @@ public final class Emitter: Sendable {
     private func writeLoop(_ signals: AsyncStream<Void>) async {
         var iterator = signals.makeAsyncIterator()
         var failures = 0
-        var batch: [EventData] = []
+        // Everything buffered is taken at once (a swap, O(1)) and appended in chunks of at most
+        // `maxEventsPerAppend`: taking chunks off the shared buffer's front would cost O(n) each.
+        var taken: [EventData] = []
+        var next = 0
         while !Task.isCancelled {
-            if batch.isEmpty {
-                batch = state.update { s -> [EventData] in
+            if next == taken.count {
+                taken = state.update { s -> [EventData] in
                     if s.buffer.isEmpty { s.writerIdle = true; return [] }
-                    if s.buffer.count <= options.maxEventsPerAppend {
-                        var taken: [EventData] = []
-                        swap(&taken, &s.buffer)
-                        return taken
-                    }
-                    let taken = Array(s.buffer.prefix(options.maxEventsPerAppend))
-                    s.buffer.removeFirst(options.maxEventsPerAppend)
-                    return taken
+                    var all: [EventData] = []
+                    swap(&all, &s.buffer)
+                    return all
+                }
+                next = 0
+                if taken.isEmpty {
+                    guard await iterator.next() != nil else { return }
+                    continue
                 }
             }
-            if batch.isEmpty {
-                guard await iterator.next() != nil else { return }
-                continue
-            }
+            let end = min(taken.count, next + options.maxEventsPerAppend)
+            let chunk = Array(taken[next..<end])
             do {
-                // A retry of a batch that was stored after all is an idempotent repeat.
-                _ = try await store.append([AppendRequest(stream: options.outboxStream, expectedRevision: .any, events: batch)], condition: nil)
-                let count = UInt64(batch.count)
-                batch = []
+                // A retry of a chunk that was stored after all is an idempotent repeat.
+                _ = try await store.append([AppendRequest(stream: options.outboxStream, expectedRevision: .any, events: chunk)], condition: nil)
+                next = end
+                if next == taken.count { taken = []; next = 0 }
                 failures = 0
-                state.update { s in s.appended += count; s.lastError = nil }
+                state.update { s in s.appended += UInt64(chunk.count); s.lastError = nil }
             } catch {
                 if Task.isCancelled { return }
                 if case StrataError.storeClosed(let reason) = error {

@@ -13,16 +13,18 @@ enum EmitterWorkloads {
     /// A ~70-byte event payload.
     static let payload = Data(#"{"userId":"u-12345","action":"click","page":"/pricing","n":42}"#.utf8)
 
-    /// Emits `count` events and flushes; returns events per second, the flush included.
-    static func emit(_ store: any EventStore, count: Int) async throws -> Double {
+    /// Emits `count` events and flushes. Returns events per second into the outbox (the final
+    /// flush included) and the rate of the `emit` calls alone (the caller's cost).
+    static func emit(_ store: any EventStore, count: Int) async throws -> (outbox: Double, calls: Double) {
         let emitter = try await Emitter.open(store: store, options: EmitterOptions(source: source, maxPendingEvents: count + 1))
-        let seconds = try await Stopwatch.time {
-            for _ in 0 ..< count { try emitter.emit(EmitterEvent(type: "user.action", data: payload)) }
-            try await emitter.flush(timeout: .seconds(600))
-        }
+        let start = Stopwatch.now()
+        for _ in 0 ..< count { try emitter.emit(EmitterEvent(type: "user.action", data: payload)) }
+        let calls = Stopwatch.seconds(since: start)
+        try await emitter.flush(timeout: .seconds(600))
+        let seconds = Stopwatch.seconds(since: start)
         try ReadWorkloads.check(Int(try await store.streamInfo("outbox").lastRevision), count, "emitter.emit")
         try await emitter.close()
-        return Double(count) / seconds
+        return (Double(count) / seconds, Double(count) / calls)
     }
 
     /// Ships `count` outbox events to a Strata server over memory on a free loopback port, in
@@ -59,15 +61,19 @@ enum EmitterWorkloads {
 extension Benchmark {
     static var emitterWorkloads: [Workload<Backend>] {
         var list: [Workload<Backend>] = []
-        list.append(Workload(["emitter.emit.fsync"]) { c in
-            let scratch = try ScratchDirectory(parent: c.directory, name: "emitter")
-            defer { scratch.remove() }
-            let store = try await c.backend.open(directory: scratch.path, durability: .fsync)
-            c.options.progress("  emitting \(c.scale.emitterEvents) events into a durable outbox")
-            let rate = try await EmitterWorkloads.emit(store, count: c.scale.emitterEvents)
-            try await store.close()
-            return [BenchResult(name: "emitter.emit.fsync", value: rate, unit: "events/s")]
-        })
+        for durability in [BenchDurability.fsync, .none] {
+            let name = "emitter.emit.\(durability.rawValue)"
+            list.append(Workload([name, name + ".calls"]) { c in
+                let scratch = try ScratchDirectory(parent: c.directory, name: "emitter-\(durability.rawValue)")
+                defer { scratch.remove() }
+                let store = try await c.backend.open(directory: scratch.path, durability: durability)
+                c.options.progress("  emitting \(c.scale.emitterEvents) events into an outbox (\(durability.rawValue))")
+                let rates = try await EmitterWorkloads.emit(store, count: c.scale.emitterEvents)
+                try await store.close()
+                return [BenchResult(name: name, value: rates.outbox, unit: "events/s"),
+                        BenchResult(name: name + ".calls", value: rates.calls, unit: "calls/s")]
+            })
+        }
         for batch in [100, 1000] {
             let name = "emitter.ship.batch\(batch)"
             list.append(Workload([name]) { c in
