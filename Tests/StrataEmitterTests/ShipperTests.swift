@@ -99,6 +99,31 @@ struct ShipperTests {
         await receiver.stop()
     }
 
+    @Test("a request slower than the timeout is a failure and is sent again; a bad endpoint is a typed error")
+    func httpTimeout() async throws {
+        let receiver = try await Receiver { index in (200, index == 0 ? .seconds(2) : nil) }
+        let (_, emitter, shipper) = try await setUp(receiver.url) {
+            $0.timeout = .milliseconds(200)
+            $0.backoff = RetryPolicy(initialDelay: .milliseconds(10), maxDelay: .milliseconds(20), jitter: 0)
+        }
+        let ids = try emit(emitter, 3)
+        try await emitter.flush()
+        let started = ContinuousClock.now
+        shipper.start()
+        do { try await shipper.flush(timeout: .seconds(20)) } catch { Issue.record("\(error): \(shipper.status), received \(receiver.received.map(\.index))"); throw error }
+        #expect(ContinuousClock.now - started < .seconds(2), "the shipper waited for the slow answer")
+        let status = shipper.status
+        #expect(status.failedRequests == 1 && status.deliveredEvents == 3 && status.lastError == nil)
+        #expect(receiver.received.filter { $0.index > 0 }.flatMap(\.ids) == ids.map { $0.uuidString.lowercased() })
+        await shipper.stop()
+        await receiver.stop()
+        for endpoint in ["ftp://example.com/ingest", "not a url", "http://"] {
+            #expect(throws: EmitterError.invalidEndpoint(endpoint)) {
+                _ = try EventShipper(store: InMemoryEventStore(), checkpoints: MemoryCheckpointStore(), options: ShipperOptions(endpoint: endpoint))
+            }
+        }
+    }
+
     @Test("the circuit opens after N failures, probes half-open after the reset time, and closes on success")
     func circuitBreaker() async throws {
         let failing = Locked<Bool>(true)

@@ -43,9 +43,13 @@ final class Receiver: Sendable {
         let router = Router()
         let log = Locked<[Received]>([])
         self.log = log
+        let arrivals = Locked<Int>(0)
         router.post("/ingest") { request, _ -> Response in
             let body = try await request.body.collect(upTo: 64 << 20)
-            let index = log.withLock { $0.count }
+            let index = arrivals.withLock { count -> Int in
+                defer { count += 1 }
+                return count
+            }
             let (status, delay) = respond(index)
             if let delay { try await Task.sleep(for: delay) }
             let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any]
@@ -53,7 +57,7 @@ final class Receiver: Sendable {
                 event.mapValues { value -> any Sendable in Receiver.sendable(value) }
             }
             log.withLock {
-                $0.append(Received(index: $0.count, status: status, at: .now, contentType: request.headers[.contentType],
+                $0.append(Received(index: index, status: status, at: .now, contentType: request.headers[.contentType],
                                    authorization: request.headers[.authorization], events: events))
             }
             return Response(status: HTTPResponse.Status(code: status))
@@ -79,7 +83,7 @@ final class Receiver: Sendable {
         }
     }
 
-    /// Every request so far.
+    /// Every request answered so far, in the order of the answers (`index` is the order of arrival).
     var received: [Received] { log.withLock { $0 } }
     /// The requests answered 2xx.
     var accepted: [Received] { received.filter { (200..<300).contains($0.status) } }
