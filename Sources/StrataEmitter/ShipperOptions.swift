@@ -56,13 +56,15 @@ public struct ShipperStatus: Sendable, Hashable {
     public var consecutiveFailures = 0
     /// Requests that failed, in all.
     public var failedRequests = 0
-    /// Batches delivered, and the events in them (counting re-deliveries).
+    /// Batches delivered.
     public var deliveredBatches = 0
+    /// Events in the delivered batches (an event sent again after a restart counts again).
     public var deliveredEvents = 0
     /// The highest position delivered.
     public var deliveredThrough: UInt64 = 0
-    /// How many times the circuit opened, and half-open probes sent.
+    /// How many times the circuit opened.
     public var timesOpened = 0
+    /// Half-open probe requests sent.
     public var probes = 0
     /// The last delivery error, or `nil` after a success.
     public var lastError: String?

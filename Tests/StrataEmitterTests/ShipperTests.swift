@@ -211,6 +211,36 @@ struct ShipperTests {
         await receiver.stop()
     }
 
+    @Test("other streams by prefix: CDC changes are shipped with their metadata's ts and the default source; other streams are not")
+    func otherStreams() async throws {
+        let receiver = try await Receiver()
+        let store = InMemoryEventStore()
+        let options = ShipperOptions(endpoint: receiver.url, streams: ["outbox", "cdc-"], flushInterval: .milliseconds(10),
+                                     defaultSource: SourceIdentity(id: "documents-1", class: "DocumentStore"))
+        let shipper = try EventShipper(store: store, checkpoints: MemoryCheckpointStore(), options: options)
+        let emitter = try await Emitter.open(store: store, options: EmitterOptions(source: Self.source), shipper: shipper)
+        let change = EventData(type: "collection.insert", json: #"{"collection":"users","docId":"u1","doc":{"name":"Ada"}}"#,
+                               metadata: #"{"ts":"2026-11-23T10:00:00.000Z","bookmark":1}"#)
+        let binary = EventData(type: "blob", data: Data([0, 1, 2, 255]), contentType: "application/octet-stream")
+        _ = try await store.append(to: "cdc-users", events: [change, binary])
+        _ = try await store.append(to: "orders-1", events: [EventData(type: "not-shipped", json: "{}")])
+        let emitted = EmitterEvent.lifecycle("start")
+        try await emitter.emitDurably(emitted)
+        shipper.start()
+        try await shipper.flush(timeout: .seconds(20))
+        let events = receiver.accepted.flatMap(\.events)
+        #expect(events.compactMap { $0["type"] as? String } == ["collection.insert", "blob", "lifecycle.start"])
+        #expect(events[0]["ts"] as? String == "2026-11-23T10:00:00.000Z")
+        #expect((events[0]["source"] as? [String: any Sendable])?["class"] as? String == "DocumentStore")
+        #expect(((events[0]["data"] as? [String: any Sendable])?["doc"] as? [String: any Sendable])?["name"] as? String == "Ada")
+        #expect(events[1]["data"] as? String == Data([0, 1, 2, 255]).base64EncodedString())
+        #expect((events[1]["ts"] as? String)?.count == 24, "the record time when the metadata has no ts")
+        #expect((events[2]["source"] as? [String: any Sendable])?["id"] as? String == "ship-1")
+        #expect(emitter.pendingCount == 0)
+        await shipper.stop()
+        await receiver.stop()
+    }
+
     @Test("end to end: shipped into StrataServer's /ingest, stored in ingest-<source.id> with the source in the metadata")
     func endToEndIngest() async throws {
         let server = try await IngestServer()
