@@ -64,7 +64,8 @@ public final class Emitter: Sendable {
         writer.set(Task { [self] in await writeLoop(signals) })
     }
 
-    /// Opens an emitter over `store`.
+    /// Opens an emitter over `store`. Call ``close(timeout:)`` when done: its writer task runs
+    /// (and keeps the emitter alive) until then.
     /// - Parameters:
     ///   - shipper: the shipper that delivers this outbox, if any: the size cap counts events not
     ///     yet delivered by it (from its checkpoint), and it reports deliveries. Without one,
