@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "StrataClient", targets: ["StrataClient"]),
         .library(name: "StrataDocuments", targets: ["StrataDocuments"]),
         .library(name: "StrataPostgres", targets: ["StrataPostgres"]),
+        .library(name: "StrataEmitter", targets: ["StrataEmitter"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
     ],
     dependencies: [
@@ -108,7 +109,9 @@ let package = Package(
         ),
         // The benchmark workloads behind `strata bench`.
         .target(name: "StrataBench", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataSQLite", "StrataJSON", "StrataDocuments",
-                                                    "StrataPostgres", .product(name: "PostgresNIO", package: "postgres-nio")],
+                                                    "StrataPostgres", "StrataEmitter", "StrataServer", "StrataConsumers",
+                                                    .product(name: "Logging", package: "swift-log"),
+                                                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "PostgresNIO", package: "postgres-nio")],
                 swiftSettings: strictness),
         // The command-line tool.
         .executableTarget(
@@ -158,6 +161,23 @@ let package = Package(
             dependencies: ["Strata", "StrataPostgres", "StrataConformance", "StrataConsumers", "StrataDocuments", "StrataPostgresTestWriter",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: strictness
+        ),
+        // The durable emitter: a local outbox in a Strata store and a shipper that POSTs batches.
+        .target(
+            name: "StrataEmitter",
+            dependencies: ["Strata", "StrataConsumers", "StrataWire",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            swiftSettings: strictness
+        ),
+        // A child process for the emitter's kill-and-restart test.
+        .executableTarget(name: "StrataEmitterTestWriter", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataEmitter"],
+                          swiftSettings: strictness),
+        .testTarget(
+            name: "StrataEmitterTests",
+            dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataEmitter", "StrataServer", "StrataWire", "StrataEmitterTestWriter",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: strictness
         ),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog", "StrataConsumers"], swiftSettings: strictness),

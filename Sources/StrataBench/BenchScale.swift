@@ -33,6 +33,10 @@ public struct BenchScale: Sendable, Hashable {
     public var jsonEvents: Int
     /// Documents the document workloads put, get and query.
     public var documentCount: Int = 1_000_000
+    /// Events emitted into the emitter's outbox in `emitter.emit`.
+    public var emitterEvents: Int = 1_000_000
+    /// Events shipped to a local server in `emitter.ship.*`.
+    public var shippedEvents: Int = 100_000
 
     /// The full run: figures comparable to the targets in docs/BENCHMARKS.md.
     public static let full = BenchScale(

@@ -15,7 +15,20 @@ extension Handlers {
         try RequestBodies.check(fields, allowed: ingestKeys, in: what)
         guard let id = try RequestBodies.eventID(fields, in: what) else { throw APIError.malformed("\"id\" is missing in \(what): ingest needs ids to be idempotent") }
         guard let type = try RequestBodies.string(fields, "type", in: what) else { throw APIError.malformed("\"type\" is missing in \(what)") }
-        let source = try RequestBodies.string(fields, "source", in: what) ?? defaultSource
+        // `source` is a string (the source id) or an emitter's identity object `{"id", …}`,
+        // which is also kept in the metadata.
+        var source = defaultSource
+        var sourceObject: ArraySlice<UInt8>?
+        if let raw = fields.raw("source"), raw.first == UInt8(ascii: "{") {
+            let identity = try RequestBodies.nested(raw, in: "\(what).source")
+            guard let id = try RequestBodies.string(identity, "id", in: "\(what).source"), !id.isEmpty else {
+                throw APIError.malformed("\"source\" in \(what) is an object without a non-empty string \"id\"")
+            }
+            source = id
+            sourceObject = raw
+        } else if let id = try RequestBodies.string(fields, "source", in: what) {
+            source = id
+        }
         let stream = try RequestBodies.string(fields, "stream", in: what) ?? "ingest-\(source)"
         let data = fields.raw("data").map { Data($0) } ?? Data("null".utf8)
         var metadata: [UInt8]?
@@ -24,18 +37,22 @@ extension Handlers {
             metadata = Array(m)
         }
         if let ts = fields.raw("ts") {
-            metadata = try withTimestamp(metadata, ts: ts, in: what)
+            metadata = try withField(metadata, "ts", ts, in: what)
+        }
+        if let sourceObject {
+            metadata = try withField(metadata, "source", sourceObject, in: what)
         }
         return (stream, EventData(id: id, type: type, data: data, contentType: .json, metadata: metadata.map { Data($0) }))
     }
 
-    /// Adds `"ts": <ts>` to a metadata object that has no `ts` key (the emitter's time is kept
-    /// beside the store's own `recordedAt`).
-    static func withTimestamp(_ metadata: [UInt8]?, ts: ArraySlice<UInt8>, in what: String) throws(APIError) -> [UInt8] {
-        guard var object = metadata else { return Array(#"{"ts":"#.utf8) + ts + [UInt8(ascii: "}")] }
+    /// Adds `"<key>": <value>` to a metadata object that has no such key (the emitter's time is
+    /// kept beside the store's own `recordedAt`, and its source identity beside the stream name).
+    static func withField(_ metadata: [UInt8]?, _ key: String, _ value: ArraySlice<UInt8>, in what: String) throws(APIError) -> [UInt8] {
+        let member = Array("\"\(key)\":".utf8) + value
+        guard var object = metadata else { return [UInt8(ascii: "{")] + member + [UInt8(ascii: "}")] }
         let fields = try RequestBodies.nested(object[...], in: "\(what).metadata")
-        if fields.raw("ts") != nil { return object }
-        let insertion = Array(#""ts":"#.utf8) + ts + (fields.fields.isEmpty ? [] : [UInt8(ascii: ",")])
+        if fields.raw(key) != nil { return object }
+        let insertion = member + (fields.fields.isEmpty ? [] : [UInt8(ascii: ",")])
         let open = object.firstIndex(of: UInt8(ascii: "{"))!
         object.insert(contentsOf: insertion, at: open + 1)
         return object
