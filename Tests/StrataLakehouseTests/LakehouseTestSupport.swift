@@ -60,15 +60,16 @@ enum Sample {
 
 /// Reads what an export left under a root.
 enum Lake {
-    /// Every export file under `root/events`, sorted by key.
+    /// Every export file under `root/events`, in import order (source, first position).
     static func files(_ root: String) throws -> [String] {
-        try LakehouseImporter.files(in: [root + "/events"]).sorted()
+        guard FileManager.default.fileExists(atPath: root + "/events") else { return [] }
+        return try LakehouseImporter.files(in: [root + "/events"])
     }
 
     /// Every line of every file, parsed, in file order.
     static func lines(_ root: String) throws -> [[String: Any]] {
         var all: [[String: Any]] = []
-        for file in try LakehouseImporter.files(in: [root + "/events"]) {
+        for file in try files(root) {
             var reader = try ExportFileReader(path: file)
             defer { reader.close() }
             while let line = try reader.next() {

@@ -32,16 +32,17 @@ struct S3TargetTests {
         let folder = try TempFolder("s3")
         defer { folder.remove() }
         let port = try Self.freePort()
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: moto)
-        server.arguments = ["-H", "127.0.0.1", "-p", String(port)]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer {
-            server.terminate()
-            server.waitUntilExit()
+        let server = try ServerProcess(moto, ["-H", "127.0.0.1", "-p", String(port)])
+        do {
+            try await upload(port: port, folder: folder, server: server)
+        } catch {
+            await server.stop()
+            throw error
         }
+        await server.stop()
+    }
+
+    private func upload(port: Int, folder: TempFolder, server: ServerProcess) async throws {
         let bucket = try S3Bucket(endpoint: "http://127.0.0.1:\(port)", bucket: "events-lake",
                                   signer: AWSSignatureV4(accessKey: "test", secretKey: "test", region: "us-east-1"), timeout: .seconds(10))
         let deadline = ContinuousClock.now + .seconds(60)
@@ -87,6 +88,45 @@ struct S3TargetTests {
         #expect(keys.count == 4)
         #expect(keys.last == "tenant-1/events/2026/01/15/14/node-1_2501.jsonl.gz")
         #expect(try await bucket.getObject(key: "tenant-1/missing") == nil)
+    }
+
+    /// A server child process, killed (SIGKILL: moto's server ignores SIGTERM) and reaped without blocking a thread.
+    final class ServerProcess: @unchecked Sendable {
+        // @unchecked: `exited` is guarded by `lock`; `process` is only read after start.
+        private let process = Process()
+        private let lock = NSLock()
+        private var exited = false
+        private var waiter: CheckedContinuation<Void, Never>?
+
+        init(_ executable: String, _ arguments: [String]) throws {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            process.terminationHandler = { [self] _ in
+                let waiting = lock.withLock { () -> CheckedContinuation<Void, Never>? in
+                    exited = true
+                    defer { waiter = nil }
+                    return waiter
+                }
+                waiting?.resume()
+            }
+            try process.run()
+        }
+
+        var isRunning: Bool { lock.withLock { !exited } }
+
+        func stop() async {
+            kill(process.processIdentifier, SIGKILL)
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let done = lock.withLock { () -> Bool in
+                    if exited { return true }
+                    waiter = continuation
+                    return false
+                }
+                if done { continuation.resume() }
+            }
+        }
     }
 
     static func freePort() throws -> Int {

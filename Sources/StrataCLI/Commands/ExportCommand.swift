@@ -96,8 +96,9 @@ struct ExportCommand: AsyncParsableCommand {
                                                  configuration: configuration)
             let showProgress = progress || StandardOutput.stderr.isTerminal
             let bar = showProgress ? ProgressBar(label: "exporting", format: { "\($0)" }) : nil
-            let report: (@Sendable (ExportProgress) -> Void)? = bar.map { bar in
-                { p in
+            var report: (@Sendable (ExportProgress) -> Void)?
+            if let bar {
+                report = { p in
                     if let head = p.head {
                         bar.update(done: Int64(p.position), total: Int64(head))
                     } else {
@@ -107,7 +108,8 @@ struct ExportCommand: AsyncParsableCommand {
                 }
             }
             if follow {
-                let task = Task { try await exporter.run(onProgress: report) }
+                let progressReport = report
+                let task = Task { try await exporter.run(onProgress: progressReport) }
                 let signals = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
                     signal(number, SIG_IGN)
                     let source = DispatchSource.makeSignalSource(signal: number)

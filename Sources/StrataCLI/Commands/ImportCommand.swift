@@ -40,10 +40,14 @@ struct ImportCommand: AsyncParsableCommand {
             let showProgress = progress || StandardOutput.stderr.isTerminal
             let total = files.count
             let done = LockedCounter()
-            let report: (@Sendable (ImportProgress) -> Void)? = showProgress ? { p in
-                StandardOutput.stderr.write("\rimporting file \(done.value(for: p.file))/\(total): \(p.read) events read, \(p.imported) imported\u{1B}[K")
-                StandardOutput.stderr.flush()
-            } : nil
+            var report: (@Sendable (ImportProgress) -> Void)?
+            if showProgress {
+                report = { (p: ImportProgress) in
+                    let line = "\rimporting file \(done.value(for: p.file))/\(total): \(p.read) events read, \(p.imported) imported\u{1B}[K"
+                    StandardOutput.stderr.write(line)
+                    StandardOutput.stderr.flush()
+                }
+            }
             summary = try await LakehouseImporter(store: store, batchSize: batch).importFiles(files, onProgress: report)
             if showProgress { StandardOutput.stderr.write("\r\u{1B}[K") }
         } catch {

@@ -122,24 +122,13 @@ public struct EventLineEncoder: Sendable {
     }
 
     static func appendNumber(_ value: UInt64, to out: inout [UInt8]) {
-        if value < 10 {
-            out.append(UInt8(truncatingIfNeeded: 0x30 + value))
-            return
-        }
-        var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                     UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
+        let start = out.count
         var v = value
-        withUnsafeMutableBytes(of: &digits) { raw in
-            let d = raw.bindMemory(to: UInt64.self)
-            while v > 0 {
-                d[count] = v % 10
-                v /= 10
-                count += 1
-            }
-            for k in stride(from: count - 1, through: 0, by: -1) { out.append(UInt8(truncatingIfNeeded: 0x30 + d[k])) }
-        }
+        repeat {
+            out.append(UInt8(truncatingIfNeeded: 0x30 + v % 10))
+            v /= 10
+        } while v > 0
+        out[start..<out.count].reverse()
     }
 
     /// Writes a JSON string (quotes included), escaping what RFC 8259 requires.

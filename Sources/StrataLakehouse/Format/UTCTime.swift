@@ -92,10 +92,9 @@ public enum UTCTime {
     static func appendDigits(_ value: Int, _ width: Int, _ out: inout [UInt8]) {
         var divisor = 1
         for _ in 1..<width { divisor *= 10 }
-        var v = max(0, value)
+        let v = max(0, value)
         while divisor > 0 {
             out.append(UInt8(truncatingIfNeeded: 0x30 + v / divisor % 10))
-            v %= divisor * 10
             divisor /= 10
         }
     }

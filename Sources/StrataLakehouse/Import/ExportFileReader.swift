@@ -22,7 +22,7 @@ struct ExportFileReader {
         guard fd >= 0 else { throw StrataError.io(path: path, operation: "open", reason: String(cString: strerror(errno))) }
         if path.hasSuffix(".gz") {
             do { inflater = try GzipInflater(path: path) } catch {
-                close(fd)
+                Glibc.close(fd)
                 throw error
             }
         }

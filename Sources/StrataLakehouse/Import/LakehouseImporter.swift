@@ -133,7 +133,7 @@ public struct LakehouseImporter: Sendable {
             guard let stream = try fields.string("stream") else { throw bad("\"stream\" is missing") }
             guard let type = try fields.string("type") else { throw bad("\"type\" is missing") }
             guard let rawData = fields.raw("data") else { throw bad("\"data\" is missing") }
-            let contentType = try fields.string("contentType").map(ContentType.init) ?? .json
+            let contentType = try fields.string("contentType").map { ContentType($0) } ?? ContentType.json
             let data: Data
             if try fields.string("dataEncoding") == "base64" {
                 guard let text = try fields.string("data"), let decoded = Data(base64Encoded: text) else {

@@ -48,9 +48,11 @@ public struct AWSSignatureV4: Sendable {
         headers.sort { $0.0 < $1.0 }
         let canonicalHeaders = headers.map { "\($0.0):\($0.1)\n" }.joined()
         let signedHeaders = headers.map(\.0).joined(separator: ";")
-        let canonicalQuery = query.map { (Self.encode($0.0, keepSlash: false), Self.encode($0.1, keepSlash: false)) }
-            .sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
-            .map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+        var encodedQuery: [(name: String, value: String)] = query.map { pair in
+            (name: Self.encode(pair.0, keepSlash: false), value: Self.encode(pair.1, keepSlash: false))
+        }
+        encodedQuery.sort { a, b in a.name == b.name ? a.value < b.value : a.name < b.name }
+        let canonicalQuery = encodedQuery.map { pair in pair.name + "=" + pair.value }.joined(separator: "&")
         let canonicalRequest = [method, path, canonicalQuery, canonicalHeaders, signedHeaders, payloadHash].joined(separator: "\n")
         let scope = "\(day)/\(region)/\(service)/aws4_request"
         let stringToSign = ["AWS4-HMAC-SHA256", amzDate, scope, Self.sha256Hex(Data(canonicalRequest.utf8))].joined(separator: "\n")
