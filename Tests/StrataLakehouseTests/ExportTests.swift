@@ -49,7 +49,7 @@ struct ExportTests {
 
     @Test("a line keeps payload bytes: newlines in JSON become spaces, non-JSON data is base64 with its content type")
     func lineShapes() throws {
-        let encoder = EventLineEncoder()
+        var encoder = EventLineEncoder()
         let json = RecordedEvent(id: UUID(uuidString: "0B5C8C5E-1111-4C4C-8C8C-000000000001")!, stream: "s\"q", revision: 2, position: 7,
                                  recordedAtMicroseconds: 1_700_000_000_123_456, type: "t\n", data: Data("{\n\"a\": [1,\r\n2]}".utf8),
                                  metadata: Data(#"{"tags":["x"]}"#.utf8))

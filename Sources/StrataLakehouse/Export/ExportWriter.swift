@@ -18,7 +18,7 @@ actor ExportWriter {
     private let configuration: ExportConfiguration
     private let target: any ExportTarget
     private let checkpoints: FileCheckpointStore
-    private let encoder = EventLineEncoder()
+    private var encoder = EventLineEncoder()
     private var busy = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
 

@@ -12,6 +12,11 @@ public struct EventLineEncoder: Sendable {
     /// The version of the line format this encoder writes.
     public static let formatVersion = 1
 
+    /// The last two seconds formatted (`YYYY-MM-DDTHH:MM:SS.`): events of one batch mostly
+    /// share their second, and the calendar arithmetic is the costliest part of a line.
+    private var tsCache = SecondCache()
+    private var recordedCache = SecondCache()
+
     /// Creates an encoder.
     public init() {}
 
@@ -32,7 +37,7 @@ public struct EventLineEncoder: Sendable {
     }
 
     /// Appends the event's line, newline included, to `out`.
-    public func append(_ event: RecordedEvent, prepared: Prepared, to out: inout [UInt8]) {
+    public mutating func append(_ event: RecordedEvent, prepared: Prepared, to out: inout [UInt8]) {
         out.append(contentsOf: Self.prefixVersion)
         withUnsafeBytes(of: event.id.uuid) { raw in
             for (k, byte) in raw.enumerated() {
@@ -44,7 +49,7 @@ public struct EventLineEncoder: Sendable {
         out.append(contentsOf: Self.keyType)
         Self.appendString(event.type, to: &out)
         out.append(contentsOf: Self.keyTs)
-        UTCTime.appendISO8601(prepared.timestamp, to: &out)
+        tsCache.append(prepared.timestamp, to: &out)
         out.append(0x22)
         if let source = prepared.source, let metadata = event.metadata {
             out.append(contentsOf: Self.keySource)
@@ -73,7 +78,7 @@ public struct EventLineEncoder: Sendable {
             out.append(contentsOf: Self.null)
         }
         out.append(contentsOf: Self.keyRecordedAt)
-        UTCTime.appendISO8601(event.recordedAtMicroseconds, to: &out)
+        recordedCache.append(event.recordedAtMicroseconds, to: &out)
         out.append(0x22)
         if !isJSON {
             out.append(contentsOf: Self.keyContentType)
@@ -88,13 +93,37 @@ public struct EventLineEncoder: Sendable {
 
     /// Appends the event's line to `out` and returns the event time.
     @discardableResult
-    public func append(_ event: RecordedEvent, to out: inout [UInt8]) -> Int64 {
+    public mutating func append(_ event: RecordedEvent, to out: inout [UInt8]) -> Int64 {
         let prepared = prepare(event)
         append(event, prepared: prepared, to: &out)
         return prepared.timestamp
     }
 
     // MARK: - Pieces
+
+    /// Formats times as ``UTCTime``'s ISO 8601, reusing the text of the last second seen.
+    private struct SecondCache: Sendable {
+        var second = Int64.min
+        var prefix: [UInt8] = []
+
+        mutating func append(_ microseconds: Int64, to out: inout [UInt8]) {
+            var s = microseconds / 1_000_000
+            var fraction = microseconds % 1_000_000
+            if fraction < 0 {
+                fraction += 1_000_000
+                s -= 1
+            }
+            if s != second {
+                prefix.removeAll(keepingCapacity: true)
+                UTCTime.appendISO8601(s * 1_000_000, to: &prefix)
+                prefix.removeLast(7)  // "000000Z"
+                second = s
+            }
+            out.append(contentsOf: prefix)
+            UTCTime.appendDigits(Int(fraction), 6, &out)
+            out.append(0x5A)
+        }
+    }
 
     private static let prefixVersion = Array(#"{"v":1,"id":""#.utf8)
     private static let keyType = Array(#"","type":"#.utf8)
