@@ -37,7 +37,7 @@ actor ExportWriter {
 
     private var open: OpenFile?
     /// Lines not yet written to the open file (uncompressed).
-    private var lines: [UInt8] = []
+    private let lines = ByteSink(capacity: ExportWriter.flushThreshold + 256 * 1024)
     /// Bytes ready for the open file (compressed when gzip) not yet written.
     private var output: [UInt8] = []
     /// The last event written into a file (events at or before it that arrive again are skipped).
@@ -63,7 +63,6 @@ actor ExportWriter {
         lastAccepted = checkpoint
         committedThrough = checkpoint
         saved = checkpoint
-        lines.reserveCapacity(Self.flushThreshold + 64 * 1024)
         try DurableFile.createDirectory(target.stagingDirectory)
         try Self.removeStaleStagingFiles(in: target.stagingDirectory, source: configuration.source)
     }
@@ -98,7 +97,7 @@ actor ExportWriter {
             if let file = open, file.sealed || isFull(file) || file.name.hour != hour { try await publishLocked() }
             if open == nil { try await openFile(first: event.position, hour: hour) }
             let before = lines.count
-            encoder.append(event, prepared: prepared, to: &lines)
+            encoder.append(event, prepared: prepared, to: lines)
             open!.lineBytes += lines.count - before
             open!.events += 1
             lastAccepted = event.position
@@ -144,7 +143,7 @@ actor ExportWriter {
             if file.fd >= 0 { close(file.fd) }
             unlink(file.stagingPath)
             open = nil
-            lines.removeAll(keepingCapacity: true)
+            lines.count = 0
             output.removeAll(keepingCapacity: true)
         }
     }
@@ -203,37 +202,25 @@ actor ExportWriter {
     /// buffers only once written, so a failed write can be retried.
     private func flushLines(finish: Bool) throws {
         guard var file = open else { return }
-        if let deflater = file.deflater {
-            if !lines.isEmpty || (finish && !deflater.finished) {
-                try lines.withUnsafeBytes { try deflater.compress($0, finish: finish, into: &output) }
-                lines.removeAll(keepingCapacity: true)
-            }
-        } else if !lines.isEmpty {
-            if output.isEmpty {
-                swap(&lines, &output)
-            } else {
-                // `output` holds bytes of a failed write: they go first.
-                output.append(contentsOf: lines)
-                lines.removeAll(keepingCapacity: true)
-            }
-        }
+        defer { open = file }
         var written = 0
-        defer {
+        var failure: StrataError?
+        if let deflater = file.deflater {
+            if lines.count > 0 || (finish && !deflater.finished) {
+                try deflater.compress(lines.bytes, finish: finish, into: &output)
+                lines.count = 0
+            }
+            (written, failure) = output.withUnsafeBytes { Self.writeAll($0, to: file) }
             if written == output.count {
                 output.removeAll(keepingCapacity: true)
             } else if written > 0 {
                 output.removeFirst(written)
             }
-            open = file
+        } else {
+            (written, failure) = Self.writeAll(lines.bytes, to: file)
+            lines.removeFirst(written)
         }
-        while written < output.count {
-            let n = output.withUnsafeBytes { Glibc.write(file.fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw StrataError.io(path: file.stagingPath, operation: "write", reason: String(cString: strerror(errno)))
-            }
-            written += n
-        }
+        if let failure { throw failure }
         file.unhinted += written
         if file.unhinted >= Self.writebackHint {
             // Start writing the file back now, on the kernel's time, so that the fsync that
@@ -243,6 +230,20 @@ actor ExportWriter {
             _ = posix_fadvise(file.fd, 0, 0, POSIX_FADV_DONTNEED)
             file.unhinted = 0
         }
+    }
+
+    /// Writes all of `bytes`; returns how many were written and the error that stopped it.
+    private static func writeAll(_ bytes: UnsafeRawBufferPointer, to file: OpenFile) -> (Int, StrataError?) {
+        var written = 0
+        while written < bytes.count {
+            let n = Glibc.write(file.fd, bytes.baseAddress! + written, bytes.count - written)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return (written, StrataError.io(path: file.stagingPath, operation: "write", reason: String(cString: strerror(errno))))
+            }
+            written += n
+        }
+        return (written, nil)
     }
 
     private func publishLocked() async throws {

@@ -38,57 +38,9 @@ public struct EventLineEncoder: Sendable {
 
     /// Appends the event's line, newline included, to `out`.
     public mutating func append(_ event: RecordedEvent, prepared: Prepared, to out: inout [UInt8]) {
-        out.append(contentsOf: Self.prefixVersion)
-        withUnsafeBytes(of: event.id.uuid) { raw in
-            for (k, byte) in raw.enumerated() {
-                if k == 4 || k == 6 || k == 8 || k == 10 { out.append(0x2D) }
-                out.append(Self.hex[Int(byte >> 4)])
-                out.append(Self.hex[Int(byte & 0x0F)])
-            }
-        }
-        out.append(contentsOf: Self.keyType)
-        Self.appendString(event.type, to: &out)
-        out.append(contentsOf: Self.keyTs)
-        tsCache.append(prepared.timestamp, to: &out)
-        out.append(0x22)
-        if let source = prepared.source, let metadata = event.metadata {
-            out.append(contentsOf: Self.keySource)
-            metadata.withUnsafeBytes { Self.appendJSON(UnsafeRawBufferPointer(rebasing: $0[source]), to: &out) }
-        }
-        out.append(contentsOf: Self.keyStream)
-        Self.appendString(event.stream, to: &out)
-        out.append(contentsOf: Self.keyPosition)
-        Self.appendNumber(event.position, to: &out)
-        out.append(contentsOf: Self.keyRevision)
-        Self.appendNumber(event.revision, to: &out)
-        out.append(contentsOf: Self.keyData)
-        let isJSON = event.contentType.isJSON
-        let embedded = isJSON && JSONSyntax.isValid(event.data)
-        if embedded {
-            event.data.withUnsafeBytes { Self.appendJSON($0, to: &out) }
-        } else {
-            out.append(0x22)
-            out.append(contentsOf: event.data.base64EncodedData())
-            out.append(0x22)
-        }
-        out.append(contentsOf: Self.keyMetadata)
-        if let metadata = event.metadata, !metadata.isEmpty {
-            metadata.withUnsafeBytes { Self.appendJSON($0, to: &out) }
-        } else {
-            out.append(contentsOf: Self.null)
-        }
-        out.append(contentsOf: Self.keyRecordedAt)
-        recordedCache.append(event.recordedAtMicroseconds, to: &out)
-        out.append(0x22)
-        if !isJSON {
-            out.append(contentsOf: Self.keyContentType)
-            Self.appendString(event.contentType.rawValue, to: &out)
-        }
-        if !embedded {
-            out.append(contentsOf: Self.keyBase64)
-        }
-        out.append(0x7D)
-        out.append(0x0A)
+        let sink = ByteSink(capacity: 512)
+        append(event, prepared: prepared, to: sink)
+        out.append(contentsOf: sink.bytes)
     }
 
     /// Appends the event's line to `out` and returns the event time.
@@ -99,14 +51,105 @@ public struct EventLineEncoder: Sendable {
         return prepared.timestamp
     }
 
+    /// Appends the event's line to `sink`: the exporter's path.
+    mutating func append(_ event: RecordedEvent, prepared: Prepared, to sink: ByteSink) {
+        let isJSON = event.contentType.isJSON
+        let embedded = isJSON && JSONSyntax.isValid(event.data)
+        let metadataCount = event.metadata?.count ?? 0
+        // Worst case: every string byte escaped as \u00XX, data as base64, metadata twice (source).
+        let bound = 512 + 6 * (event.type.utf8.count + event.stream.utf8.count + event.contentType.rawValue.utf8.count)
+            + (embedded ? event.data.count : (event.data.count / 3 + 1) * 4) + 2 * metadataCount
+        sink.reserve(bound)
+        var p = sink.base + sink.count
+        let start = p
+
+        @inline(__always) func put(_ text: StaticString) {
+            p.update(from: text.utf8Start, count: text.utf8CodeUnitCount)
+            p += text.utf8CodeUnitCount
+        }
+        @inline(__always) func put(_ raw: UnsafeRawBufferPointer) {
+            guard let from = raw.baseAddress, raw.count > 0 else { return }
+            UnsafeMutableRawPointer(p).copyMemory(from: from, byteCount: raw.count)
+            p += raw.count
+        }
+        /// Copies one valid JSON value; line breaks (only whitespace between tokens) become spaces.
+        @inline(__always) func putJSON(_ raw: UnsafeRawBufferPointer) {
+            let first = p
+            put(raw)
+            var q = first
+            while q < p {
+                if q.pointee == 0x0A || q.pointee == 0x0D { q.pointee = 0x20 }
+                q += 1
+            }
+        }
+
+        put(#"{"v":1,"id":""#)
+        withUnsafeBytes(of: event.id.uuid) { raw in
+            Self.hexDigits.withUnsafeBufferPointer { hex in
+                for k in 0..<16 {
+                    if k == 4 || k == 6 || k == 8 || k == 10 { p.pointee = 0x2D; p += 1 }
+                    let byte = raw[k]
+                    p[0] = hex[Int(byte >> 4)]
+                    p[1] = hex[Int(byte & 0x0F)]
+                    p += 2
+                }
+            }
+        }
+        put(#"","type":"#)
+        Self.putString(event.type, &p)
+        put(#","ts":""#)
+        tsCache.put(prepared.timestamp, &p)
+        put(#"""#)
+        if let source = prepared.source, let metadata = event.metadata {
+            put(#","source":"#)
+            metadata.withUnsafeBytes { putJSON(UnsafeRawBufferPointer(rebasing: $0[source])) }
+        }
+        put(#","stream":"#)
+        Self.putString(event.stream, &p)
+        put(#","position":"#)
+        Self.putNumber(event.position, &p)
+        put(#","revision":"#)
+        Self.putNumber(event.revision, &p)
+        put(#","data":"#)
+        if embedded {
+            event.data.withUnsafeBytes { putJSON($0) }
+        } else {
+            put(#"""#)
+            event.data.base64EncodedData().withUnsafeBytes { put($0) }
+            put(#"""#)
+        }
+        put(#","metadata":"#)
+        if let metadata = event.metadata, !metadata.isEmpty {
+            metadata.withUnsafeBytes { putJSON($0) }
+        } else {
+            put("null")
+        }
+        put(#","recordedAt":""#)
+        recordedCache.put(event.recordedAtMicroseconds, &p)
+        put(#"""#)
+        if !isJSON {
+            put(#","contentType":"#)
+            Self.putString(event.contentType.rawValue, &p)
+        }
+        if !embedded {
+            put(#","dataEncoding":"base64""#)
+        }
+        put("}\n")
+        sink.count += p - start
+        assert(p - start <= bound, "line longer than its bound")
+    }
+
     // MARK: - Pieces
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Formats times as ``UTCTime``'s ISO 8601, reusing the text of the last second seen.
     private struct SecondCache: Sendable {
         var second = Int64.min
+        /// `YYYY-MM-DDTHH:MM:SS.` of ``second``.
         var prefix: [UInt8] = []
 
-        mutating func append(_ microseconds: Int64, to out: inout [UInt8]) {
+        mutating func put(_ microseconds: Int64, _ p: inout UnsafeMutablePointer<UInt8>) {
             var s = microseconds / 1_000_000
             var fraction = microseconds % 1_000_000
             if fraction < 0 {
@@ -119,71 +162,61 @@ public struct EventLineEncoder: Sendable {
                 prefix.removeLast(7)  // "000000Z"
                 second = s
             }
-            out.append(contentsOf: prefix)
-            UTCTime.appendDigits(Int(fraction), 6, &out)
-            out.append(0x5A)
+            prefix.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: $0.count) }
+            p += prefix.count
+            var f = Int(fraction)
+            for k in stride(from: 5, through: 0, by: -1) {
+                p[k] = UInt8(truncatingIfNeeded: 0x30 + f % 10)
+                f /= 10
+            }
+            p[6] = 0x5A
+            p += 7
         }
     }
 
-    private static let prefixVersion = Array(#"{"v":1,"id":""#.utf8)
-    private static let keyType = Array(#"","type":"#.utf8)
-    private static let keyTs = Array(#","ts":""#.utf8)
-    private static let keySource = Array(#","source":"#.utf8)
-    private static let keyStream = Array(#","stream":"#.utf8)
-    private static let keyPosition = Array(#","position":"#.utf8)
-    private static let keyRevision = Array(#","revision":"#.utf8)
-    private static let keyData = Array(#","data":"#.utf8)
-    private static let keyMetadata = Array(#","metadata":"#.utf8)
-    private static let keyRecordedAt = Array(#","recordedAt":""#.utf8)
-    private static let keyContentType = Array(#","contentType":"#.utf8)
-    private static let keyBase64 = Array(#","dataEncoding":"base64""#.utf8)
-    private static let null = Array("null".utf8)
-    private static let hex = Array("0123456789abcdef".utf8)
-
-    /// Copies bytes that are one valid JSON value; line breaks (only ever whitespace between
-    /// tokens in valid JSON) become spaces so the value stays on one line.
-    static func appendJSON(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        let start = out.count
-        out.append(contentsOf: bytes)
-        if bytes.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
-            for k in start..<out.count where out[k] == 0x0A || out[k] == 0x0D { out[k] = 0x20 }
-        }
-    }
-
-    static func appendNumber(_ value: UInt64, to out: inout [UInt8]) {
-        let start = out.count
+    @inline(__always)
+    static func putNumber(_ value: UInt64, _ p: inout UnsafeMutablePointer<UInt8>) {
+        var digits = 1
         var v = value
-        repeat {
-            out.append(UInt8(truncatingIfNeeded: 0x30 + v % 10))
+        while v >= 10 {
             v /= 10
-        } while v > 0
-        out[start..<out.count].reverse()
+            digits += 1
+        }
+        v = value
+        for k in stride(from: digits - 1, through: 0, by: -1) {
+            p[k] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
+            v /= 10
+        }
+        p += digits
     }
 
     /// Writes a JSON string (quotes included), escaping what RFC 8259 requires.
-    static func appendString(_ text: String, to out: inout [UInt8]) {
-        out.append(0x22)
+    static func putString(_ text: String, _ p: inout UnsafeMutablePointer<UInt8>) {
+        p.pointee = 0x22
+        p += 1
         var text = text
         text.withUTF8 { utf8 in
             if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
-                out.append(contentsOf: utf8)
+                if let from = utf8.baseAddress { p.update(from: from, count: utf8.count) }
+                p += utf8.count
                 return
             }
             for b in utf8 {
                 switch b {
-                case 0x22: out.append(0x5C); out.append(0x22)
-                case 0x5C: out.append(0x5C); out.append(0x5C)
-                case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
-                case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
-                case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
+                case 0x22, 0x5C: p[0] = 0x5C; p[1] = b; p += 2
+                case 0x0A: p[0] = 0x5C; p[1] = UInt8(ascii: "n"); p += 2
+                case 0x0D: p[0] = 0x5C; p[1] = UInt8(ascii: "r"); p += 2
+                case 0x09: p[0] = 0x5C; p[1] = UInt8(ascii: "t"); p += 2
                 case ..<0x20:
-                    out.append(contentsOf: Array("\\u00".utf8))
-                    out.append(hex[Int(b >> 4)])
-                    out.append(hex[Int(b & 0x0F)])
-                default: out.append(b)
+                    p[0] = 0x5C; p[1] = UInt8(ascii: "u"); p[2] = 0x30; p[3] = 0x30
+                    p[4] = hexDigits[Int(b >> 4)]
+                    p[5] = hexDigits[Int(b & 0x0F)]
+                    p += 6
+                default: p.pointee = b; p += 1
                 }
             }
         }
-        out.append(0x22)
+        p.pointee = 0x22
+        p += 1
     }
 }
