@@ -169,7 +169,7 @@ struct ExportTests {
                 try await exporter(store, root: folder.path, configuration, target: flaky).exportAvailable()
             }
             // A partial staged file, as a kill mid-write leaves it.
-            FileManager.default.createFile(atPath: folder.path + "/_staging/c_901.jsonl.partial", contents: Data("{\"v\":1,".utf8))
+            _ = FileManager.default.createFile(atPath: folder.path + "/_staging/c_901.jsonl.partial", contents: Data("{\"v\":1,".utf8))
             // The restart rolls differently (a changed setting): names still make it idempotent.
             configuration.maxFileEvents = 220
             try await Sample.fill(store, count: 200)

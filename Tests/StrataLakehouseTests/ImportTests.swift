@@ -62,7 +62,7 @@ struct ImportTests {
             try await LakehouseImporter(store: store).importFiles([newer])
         }
         let truncated = folder.path + "/x_3.jsonl.gz"
-        FileManager.default.createFile(atPath: truncated, contents: Data([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 3, 0x4b]))
+        _ = FileManager.default.createFile(atPath: truncated, contents: Data([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 3, 0x4b]))
         await #expect(throws: StrataError.self) {
             try await LakehouseImporter(store: store).importFiles([truncated])
         }

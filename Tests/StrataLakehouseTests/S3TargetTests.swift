@@ -71,7 +71,7 @@ struct S3TargetTests {
         for key in keys {
             let bytes = try #require(try await bucket.getObject(key: key))
             let local = folder.path + "/" + (key as NSString).lastPathComponent
-            FileManager.default.createFile(atPath: local, contents: Data(bytes))
+            _ = FileManager.default.createFile(atPath: local, contents: Data(bytes))
             var reader = try ExportFileReader(path: local)
             defer { reader.close() }
             while let line = try reader.next() {

@@ -15,7 +15,7 @@ struct ExportCheckpoints: CheckpointStore {
     }
 
     func commit<Result: Sendable>(consumer: String, through position: UInt64,
-                                  _ work: (Void) async throws -> Result) async throws -> Result {
+                                  _ work: (Transaction) async throws -> Result) async throws -> Result {
         let result = try await work(())
         try await writer.committed(through: position)
         return result
