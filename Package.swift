@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "StrataDocuments", targets: ["StrataDocuments"]),
         .library(name: "StrataPostgres", targets: ["StrataPostgres"]),
         .library(name: "StrataEmitter", targets: ["StrataEmitter"]),
+        .library(name: "StrataLakehouse", targets: ["StrataLakehouse"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
     ],
     dependencies: [
@@ -40,6 +41,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // The vocabulary, the EventStore contract and the in-memory reference store.
@@ -107,9 +109,19 @@ let package = Package(
             dependencies: ["Strata", "StrataWire", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: strictness
         ),
+        // The lakehouse: time-partitioned JSON Lines export (local or S3), import, DuckDB query builders.
+        .target(
+            name: "StrataLakehouse",
+            dependencies: [
+                "Strata", "StrataConsumers", "StrataWire", "CZlib",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictness
+        ),
         // The benchmark workloads behind `strata bench`.
         .target(name: "StrataBench", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataSQLite", "StrataJSON", "StrataDocuments",
-                                                    "StrataPostgres", "StrataEmitter", "StrataServer", "StrataConsumers",
+                                                    "StrataPostgres", "StrataEmitter", "StrataServer", "StrataConsumers", "StrataLakehouse",
                                                     .product(name: "Logging", package: "swift-log"),
                                                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "PostgresNIO", package: "postgres-nio")],
                 swiftSettings: strictness),
@@ -117,7 +129,7 @@ let package = Package(
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "Strata", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataPostgres", "StrataBench", "StrataSchema", "StrataWire", "StrataServer", "StrataClient",
+                "Strata", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataPostgres", "StrataBench", "StrataSchema", "StrataWire", "StrataServer", "StrataClient", "StrataLakehouse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -181,5 +193,6 @@ let package = Package(
             swiftSettings: strictness
         ),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
+        .testTarget(name: "StrataLakehouseTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataLakehouse"], swiftSettings: strictness),
     ]
 )

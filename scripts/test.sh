@@ -27,6 +27,15 @@ if ! command -v chromium >/dev/null; then
     || echo "chromium could not be installed: the admin page browser test will be skipped"
 fi
 
+# Python packages for the lakehouse tests: duckdb runs the query builders' SQL over exported files,
+# moto's S3 server receives S3 exports (STRATA_SKIP_DUCKDB=1 / STRATA_SKIP_MOTO=1 skip those tests).
+if command -v python3 >/dev/null; then
+  python3 -c 'import duckdb' 2>/dev/null || python3 -m pip install -q duckdb \
+    || echo "duckdb could not be installed: set STRATA_SKIP_DUCKDB=1 to skip the DuckDB tests"
+  command -v moto_server >/dev/null || python3 -m pip install -q 'moto[server]' \
+    || echo "moto could not be installed: set STRATA_SKIP_MOTO=1 to skip the S3 test"
+fi
+
 # Small counts by default; raise them for soak runs, e.g.
 #   STRATA_CRASH_ROUNDS=500 STRATA_PROPERTY_SEEDS=1...200 STRATA_PROPERTY_OPS=5000 scripts/test.sh
 export STRATA_CRASH_ROUNDS="${STRATA_CRASH_ROUNDS:-20}"

@@ -37,6 +37,8 @@ public struct BenchScale: Sendable, Hashable {
     public var emitterEvents: Int = 1_000_000
     /// Events shipped to a local server in `emitter.ship.*`.
     public var shippedEvents: Int = 100_000
+    /// Events the lakehouse export workloads write (`export.jsonl`, `export.gzip`).
+    public var lakehouseEvents: Int = 1_000_000
 
     /// The full run: figures comparable to the targets in docs/BENCHMARKS.md.
     public static let full = BenchScale(
@@ -64,6 +66,7 @@ public struct BenchScale: Sendable, Hashable {
         sqliteBatchNone: 200_000, sqliteBatchFsync: 100_000, sqliteSingleFsync: 300,
         baselineIterations: 50,
         modelReplayEvents: 200_000, projectorEvents: 50_000,
-        jsonEvents: 200_000, documentCount: 100_000
+        jsonEvents: 200_000, documentCount: 100_000,
+        lakehouseEvents: 200_000
     )
 }

@@ -161,6 +161,9 @@ extension Benchmark {
             try await store.close()
             return results
         })
+        list.append(Workload(["export.jsonl", "export.gzip"]) { c in
+            try await LakehouseWorkloads.run(c)
+        })
         list += postgresWorkloads
         list += emitterWorkloads
         list.append(Workload(["baseline.write_fsync.end"]) { c in

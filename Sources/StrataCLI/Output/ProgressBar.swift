@@ -7,10 +7,15 @@ final class ProgressBar: @unchecked Sendable {
     private let lock = NSLock()
     private var lastDraw = 0.0
     private var drawn = false
+    private let format: (Int64) -> String
 
-    init(label: String) { self.label = label }
+    /// - Parameter format: How counts are shown (bytes by default).
+    init(label: String, format: @escaping (Int64) -> String = ByteCount.format) {
+        self.label = label
+        self.format = format
+    }
 
-    /// Redraws the bar for `done` of `total` bytes.
+    /// Redraws the bar for `done` of `total` (bytes, or what `format` shows).
     func update(done: Int64, total: Int64) {
         lock.lock()
         defer { lock.unlock() }
@@ -22,7 +27,7 @@ final class ProgressBar: @unchecked Sendable {
         let filled = Int(fraction * Double(width))
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
         let percent = String(Int(fraction * 100))
-        let line = "\r\(label) [\(bar)] \(percent)% \(ByteCount.format(done))/\(ByteCount.format(total))"
+        let line = "\r\(label) [\(bar)] \(percent)% \(format(done))/\(format(total))"
         StandardOutput.stderr.write(line + "\u{1B}[K")
         StandardOutput.stderr.flush()
         drawn = true

@@ -1,0 +1,83 @@
+import Strata
+import StrataConsumers
+
+/// How export files are compressed.
+public enum ExportCompression: Sendable, Hashable {
+    /// Plain `.jsonl` files.
+    case none
+    /// `.jsonl.gz` files (one gzip member each) at a zlib level, 1 (fastest) … 9 (smallest).
+    case gzip(level: Int = 1)
+
+    /// The file name extension: `.jsonl` or `.jsonl.gz`.
+    public var fileExtension: String {
+        switch self {
+        case .none: ".jsonl"
+        case .gzip: ".jsonl.gz"
+        }
+    }
+}
+
+/// The settings of a ``LakehouseExporter``, with defaults that suit a long-running exporter.
+public struct ExportConfiguration: Sendable {
+    /// The exporter's source name: the first part of every file name (`{source}_{firstPosition}`)
+    /// and of its consumer name. Several exporters may share one lakehouse with distinct names.
+    public var source: String
+    /// Which events are exported (stream prefixes, event types); others are skipped.
+    public var filter: EventFilter
+    /// Plain or gzip files.
+    public var compression: ExportCompression
+    /// A file is finished once it holds this many bytes of lines (before compression).
+    public var maxFileBytes: Int
+    /// A file is finished once it holds this many events (`nil`: no count limit).
+    public var maxFileEvents: Int?
+    /// A file open this long is finished even without new events, so that readers see recent
+    /// events within about this time.
+    public var maxFileAge: Duration
+    /// The most events read from the store at once.
+    public var batchSize: Int
+    /// How a failing write or upload is retried before the exporter stops with the error.
+    public var retry: RetryPolicy
+
+    /// Creates a configuration.
+    /// - Parameters:
+    ///   - source: The name in every file name; any text (it is made safe for file names).
+    ///   - filter: Which events to export (default: all).
+    ///   - compression: `.none` (default) or `.gzip(level:)`.
+    ///   - maxFileBytes: Size roll, in bytes of lines (default 64 MiB).
+    ///   - maxFileEvents: Count roll (default none).
+    ///   - maxFileAge: Time roll (default 60 s).
+    ///   - batchSize: Events per store read (default 4,096).
+    ///   - retry: Retries of a failing write or upload (default 5 attempts, 100 ms … 10 s).
+    public init(source: String, filter: EventFilter = EventFilter(), compression: ExportCompression = .none,
+                maxFileBytes: Int = 64 << 20, maxFileEvents: Int? = nil, maxFileAge: Duration = .seconds(60),
+                batchSize: Int = 4096, retry: RetryPolicy = RetryPolicy()) {
+        self.source = source
+        self.filter = filter
+        self.compression = compression
+        self.maxFileBytes = maxFileBytes
+        self.maxFileEvents = maxFileEvents
+        self.maxFileAge = maxFileAge
+        self.batchSize = batchSize
+        self.retry = retry
+    }
+
+    /// The checkpointed consumer's name: `lakehouse-export:{source}`.
+    public var consumerName: String { "lakehouse-export:" + source }
+
+    /// Checks the settings.
+    /// - Throws: ``StrataError/invalidArgument(_:)`` naming the first bad setting.
+    public func validate() throws {
+        if source.isEmpty || source.utf8.count > 200 {
+            throw StrataError.invalidArgument("the export source name must be 1–200 bytes, got \(source.utf8.count)")
+        }
+        if maxFileBytes < 1 { throw StrataError.invalidArgument("maxFileBytes must be at least 1, got \(maxFileBytes)") }
+        if let maxFileEvents, maxFileEvents < 1 {
+            throw StrataError.invalidArgument("maxFileEvents must be at least 1, got \(maxFileEvents)")
+        }
+        if maxFileAge <= .zero { throw StrataError.invalidArgument("maxFileAge must be positive") }
+        if batchSize < 1 { throw StrataError.invalidArgument("batchSize must be at least 1, got \(batchSize)") }
+        if case .gzip(let level) = compression, !(1...9).contains(level) {
+            throw StrataError.invalidArgument("the gzip level must be 1…9, got \(level)")
+        }
+    }
+}
