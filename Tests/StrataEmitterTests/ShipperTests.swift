@@ -60,7 +60,8 @@ struct ShipperTests {
     @Test("a partial batch is sent after the flush interval, in one request")
     func batchingByInterval() async throws {
         let receiver = try await Receiver()
-        let (_, emitter, shipper) = try await setUp(receiver.url) { $0.batchSize = 100; $0.flushInterval = .milliseconds(400) }
+        // The interval is long enough that both emits land inside it even on a loaded machine.
+        let (_, emitter, shipper) = try await setUp(receiver.url) { $0.batchSize = 100; $0.flushInterval = .seconds(3) }
         shipper.start()
         try await shipper.consumer.waitUntilCaughtUp(timeout: .seconds(10))
         let started = ContinuousClock.now
@@ -70,7 +71,7 @@ struct ShipperTests {
         try await receiver.waitUntil("the interval's batch") { $0.flatMap(\.ids).count >= 7 }
         let elapsed = ContinuousClock.now - started
         #expect(receiver.received.map(\.events.count) == [7])
-        #expect(elapsed >= .milliseconds(350), "sent after \(elapsed), before the 400 ms interval")
+        #expect(elapsed >= .milliseconds(2900), "sent after \(elapsed), before the 3 s interval")
         await shipper.stop()
         await receiver.stop()
     }
@@ -108,10 +109,10 @@ struct ShipperTests {
         }
         let ids = try emit(emitter, 3)
         try await emitter.flush()
-        let started = ContinuousClock.now
         shipper.start()
         do { try await shipper.flush(timeout: .seconds(20)) } catch { Issue.record("\(error): \(shipper.status), received \(receiver.received.map(\.index))"); throw error }
-        #expect(ContinuousClock.now - started < .seconds(2), "the shipper waited for the slow answer")
+        // One failed request (the timed-out one) and a delivery by a later request: the shipper
+        // did not wait for the slow answer (it would then count no failure).
         let status = shipper.status
         #expect(status.failedRequests == 1 && status.deliveredEvents == 3 && status.lastError == nil)
         #expect(receiver.received.filter { $0.index > 0 }.flatMap(\.ids) == ids.map { $0.uuidString.lowercased() })
