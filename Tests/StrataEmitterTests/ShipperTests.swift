@@ -102,20 +102,22 @@ struct ShipperTests {
 
     @Test("a request slower than the timeout is a failure and is sent again; a bad endpoint is a typed error")
     func httpTimeout() async throws {
-        let receiver = try await Receiver { index in (200, index == 0 ? .seconds(2) : nil) }
+        // The first answer takes 6 s; the shipper gives up after 1.5 s and sends the batch again.
+        let receiver = try await Receiver { index in (200, index == 0 ? .seconds(6) : nil) }
         let (_, emitter, shipper) = try await setUp(receiver.url) {
-            $0.timeout = .milliseconds(200)
+            $0.timeout = .milliseconds(1500)
             $0.backoff = RetryPolicy(initialDelay: .milliseconds(10), maxDelay: .milliseconds(20), jitter: 0)
         }
         let ids = try emit(emitter, 3)
         try await emitter.flush()
         shipper.start()
-        do { try await shipper.flush(timeout: .seconds(20)) } catch { Issue.record("\(error): \(shipper.status), received \(receiver.received.map(\.index))"); throw error }
-        // One failed request (the timed-out one) and a delivery by a later request: the shipper
-        // did not wait for the slow answer (it would then count no failure).
+        do { try await shipper.flush(timeout: .seconds(30)) } catch { Issue.record("\(error): \(shipper.status), received \(receiver.received.map(\.index))"); throw error }
+        // The slow request failed and a later one delivered: the shipper did not wait for the
+        // slow answer (it would then count no failure). A loaded machine may time out more.
         let status = shipper.status
-        #expect(status.failedRequests == 1 && status.deliveredEvents == 3 && status.lastError == nil)
-        #expect(receiver.received.filter { $0.index > 0 }.flatMap(\.ids) == ids.map { $0.uuidString.lowercased() })
+        #expect(status.failedRequests >= 1 && status.deliveredEvents == 3 && status.lastError == nil)
+        let resent = receiver.received.filter { $0.index > 0 }
+        #expect(!resent.isEmpty && resent.allSatisfy { $0.ids == ids.map { $0.uuidString.lowercased() } })
         await shipper.stop()
         await receiver.stop()
         for endpoint in ["ftp://example.com/ingest", "not a url", "http://"] {
