@@ -25,6 +25,8 @@ let package = Package(
         .library(name: "StrataDocuments", targets: ["StrataDocuments"]),
         .library(name: "StrataPostgres", targets: ["StrataPostgres"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
+        .library(name: "StrataNATS", targets: ["StrataNATS"]),
+        .library(name: "StrataJetStream", targets: ["StrataJetStream"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,6 +40,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
     ],
     targets: [
         // The vocabulary, the EventStore contract and the in-memory reference store.
@@ -157,6 +160,21 @@ let package = Package(
                            .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strictness
         ),
+        // A focused NATS client on SwiftNIO: core protocol, request/reply, reconnect, JetStream.
+        .target(
+            name: "StrataNATS",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictness
+        ),
+        // The JetStream backend: one JetStream stream per store, one message per commit.
+        .target(name: "StrataJetStream", dependencies: ["Strata", "StrataNATS"], swiftSettings: strictness),
+        .testTarget(name: "StrataJetStreamTests",
+                    dependencies: ["Strata", "StrataNATS", "StrataJetStream", "StrataConformance", "StrataDocuments"],
+                    swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
     ]
 )
