@@ -297,7 +297,8 @@ public final class JetStreamEventStore: EventStore {
         return try state.withLock { s in
             try s.checkOpen()
             var details = ["backend": "jetstream", "stream": configuration.streamName, "subjects": "\(configuration.subjectPrefix).>",
-                           "appliedSequence": String(s.appliedSequence)]
+                           "appliedSequence": String(s.appliedSequence), "reconnects": String(connection.reconnectCount),
+                           "server": connection.connectedServer?.description ?? "none"]
             if let info {
                 details["replicas"] = String(info.config.numReplicas)
                 details["streamBytes"] = String(info.state.bytes)

@@ -63,6 +63,9 @@ struct JetStreamClusterTests {
                 try await group.waitForAll()
             }
             #expect(progress.killed.withLock { $0 })
+            // The store was on the killed node (the first URL) and moved to another one.
+            let details = try await store.stats().details
+            #expect(details["reconnects"] != "0", "\(details)")
             try cluster.nodes[0].launch()
             try await cluster.nodes[0].waitReady()
             let expected = progress.acked.withLock { $0 }

@@ -36,15 +36,26 @@ final class JetStreamHarness: ConformanceHarness {
     func cleanUp() async {}
 }
 
-/// Runs every conformance check (and a few property seeds) against one server setup.
-func runConformance(urls: [String], replicas: Int, seeds: [UInt64], operations: Int) async throws {
+/// Runs every conformance check (and a few property seeds) against one server setup, with up
+/// to `parallel` checks at once (each on its own JetStream stream: creating a replicated stream
+/// waits on the cluster, not on this machine).
+func runConformance(urls: [String], replicas: Int, seeds: [UInt64], operations: Int, parallel: Int = 1) async throws {
     let harness = JetStreamHarness(urls: urls, replicas: replicas)
-    for name in ConformanceSuite.checkNames {
-        do {
-            try await ConformanceSuite.run(name, harness: harness)
-        } catch {
-            Issue.record("conformance check \(name.debugDescription) failed: \(error)")
+    #expect(ConformanceSuite.checkNames.count > 50)
+    await withTaskGroup(of: Void.self) { group in
+        var names = ConformanceSuite.checkNames[...]
+        func startNext() {
+            guard let name = names.popFirst() else { return }
+            group.addTask {
+                do {
+                    try await ConformanceSuite.run(name, harness: harness)
+                } catch {
+                    Issue.record("conformance check \(name.debugDescription) failed: \(error)")
+                }
+            }
         }
+        for _ in 0 ..< parallel { startNext() }
+        while await group.next() != nil { startNext() }
     }
     for seed in seeds {
         try await ConformanceSuite.runPropertyTest(seed: seed, operations: operations, harness: harness)
@@ -63,7 +74,7 @@ struct JetStreamConformanceTests {
     @Test("the JetStream store passes the conformance suite on a 3-node cluster with 3 replicas")
     func cluster() async throws {
         try await NATSTestCluster.run(nodes: 3) { cluster in
-            try await runConformance(urls: cluster.urls, replicas: 3, seeds: [4], operations: 300)
+            try await runConformance(urls: cluster.urls, replicas: 3, seeds: [4], operations: 300, parallel: 6)
         }
     }
 }
