@@ -173,7 +173,8 @@ let package = Package(
         // The JetStream backend: one JetStream stream per store, one message per commit.
         .target(name: "StrataJetStream", dependencies: ["Strata", "StrataNATS"], swiftSettings: strictness),
         .testTarget(name: "StrataJetStreamTests",
-                    dependencies: ["Strata", "StrataNATS", "StrataJetStream", "StrataConformance", "StrataDocuments"],
+                    dependencies: ["Strata", "StrataNATS", "StrataJetStream", "StrataConformance", "StrataDocuments",
+                                   .product(name: "NIOSSL", package: "swift-nio-ssl")],
                     swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
     ]

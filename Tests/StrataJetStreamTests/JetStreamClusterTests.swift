@@ -127,3 +127,51 @@ struct JetStreamClusterTests {
         }
     }
 }
+
+@Suite("JetStream store instances", .serialized, .enabled(if: NATSServerProcess.isEnabled, "STRATA_NATS_UNAVAILABLE=1"))
+struct JetStreamInstanceTests {
+    @Test("two instances writing at once: one gap-free $all, and an expected revision wins exactly once")
+    func twoWriters() async throws {
+        try await NATSTestCluster.run(nodes: 1) { cluster in
+            let a = try await openStore(cluster.urls, store: "race")
+            let b = try await openStore(cluster.urls, store: "race")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0 ..< 40 {
+                    group.addTask { try await a.append(to: "shared", event: EventData(type: "a", json: "\(i)")) }
+                    group.addTask { try await b.append([AppendRequest(stream: "shared", events: [EventData(type: "b", json: "\(i)")]),
+                                                        AppendRequest(stream: "b-\(i % 3)", events: [EventData(type: "b", json: "\(i)")])]) }
+                }
+                try await group.waitForAll()
+            }
+            var fromA: [RecordedEvent] = []
+            for try await e in a.readAll() { fromA.append(e) }
+            var fromB: [RecordedEvent] = []
+            for try await e in b.readAll() { fromB.append(e) }
+            #expect(fromA.count == 120 && fromA == fromB)
+            #expect(fromA.map(\.position) == Array(1 ... 120))
+            #expect(try await a.streamInfo("shared").lastRevision == 80)
+
+            // Both decide on revision 80; the server lets exactly one of them write.
+            let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for store in [a, b] {
+                    group.addTask {
+                        do {
+                            try await store.append(to: "shared", expectedRevision: .exact(80), event: EventData(type: "decided", json: "{}"))
+                            return true
+                        } catch StrataError.wrongExpectedRevision(_, _, let actual) {
+                            #expect(actual == 81)
+                            return false
+                        }
+                    }
+                }
+                var wins = 0
+                for try await won in group where won { wins += 1 }
+                return wins
+            }
+            #expect(outcomes == 1)
+            #expect(try await b.streamInfo("shared").lastRevision == 81)
+            try await a.close()
+            try await b.close()
+        }
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOSSL
 import Testing
 @testable import StrataNATS
 
@@ -81,6 +82,29 @@ struct NATSClientTests {
             let ok = try await connect(cluster.urls) { $0.authentication = .token("tok-42") }
             try await ok.flush()
             try await ok.close()
+            await #expect(throws: NATSError.self) { _ = try await connect(cluster.urls) }
+        }
+    }
+
+    @Test("TLS: the client upgrades after INFO, verifies the server's certificate and talks through it")
+    func tls() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-nats-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
+        try await runCommand("/usr/bin/env", ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                                              "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(cert))
+        try await NATSTestCluster.run(nodes: 1, extraConfig: "tls { cert_file: \"\(cert)\"\n key_file: \"\(key)\" }", tls: tls) { cluster in
+            let c = try await connect(cluster.urls) { $0.tls = tls }
+            #expect(c.serverInfo?.tlsRequired == true)
+            let sub = try await c.subscribe(to: "secure")
+            try await c.flush()
+            try await c.publish("secure", payload: Array("over TLS".utf8))
+            #expect(try await sub.next(timeout: .seconds(5)).map { String(decoding: $0.bytes, as: UTF8.self) } == "over TLS")
+            try await c.close()
+            // Without the certificate in its trust roots the client refuses the server.
             await #expect(throws: NATSError.self) { _ = try await connect(cluster.urls) }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import StrataNATS
 #if canImport(Glibc)
 import Glibc
@@ -17,6 +18,8 @@ final class NATSServerProcess: @unchecked Sendable {
     private(set) var process: Process
     /// Credentials the readiness probe uses (for servers with authorization).
     var readinessAuth: NATSAuthentication?
+    /// TLS settings the readiness probe uses (for servers that require TLS).
+    var readinessTLS: TLSConfiguration?
 
     static var executable: String {
         ProcessInfo.processInfo.environment["STRATA_NATS_SERVER"]
@@ -108,6 +111,7 @@ final class NATSServerProcess: @unchecked Sendable {
                 config.connectTimeout = .seconds(2)
                 config.maxReconnectRounds = 1
                 if let auth = readinessAuth { config.authentication = auth }
+                config.tls = readinessTLS
                 let c = try await NATSConnection.connect(config)
                 defer { Task { try? await c.close() } }
                 let reply = try await c.request("$JS.API.INFO", payload: [UInt8](), timeout: .seconds(2))
@@ -163,7 +167,7 @@ final class NATSTestCluster: Sendable {
 
     /// Starts `nodes` servers (a cluster with routes when more than one), runs `body`, and stops
     /// every server whatever happens.
-    static func run<T: Sendable>(nodes count: Int, extraConfig: String = "", auth: NATSAuthentication? = nil, _ body: (NATSTestCluster) async throws -> T) async throws -> T {
+    static func run<T: Sendable>(nodes count: Int, extraConfig: String = "", auth: NATSAuthentication? = nil, tls: TLSConfiguration? = nil, _ body: (NATSTestCluster) async throws -> T) async throws -> T {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-nats-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var ports: [Int] = []
@@ -174,7 +178,7 @@ final class NATSTestCluster: Sendable {
             nodes.append(try NATSServerProcess(name: "n\(i + 1)", port: ports[i], clusterPort: clusterPorts[i],
                                                routes: count > 1 ? clusterPorts : [], directory: dir, extraConfig: extraConfig))
         }
-        for n in nodes { n.readinessAuth = auth }
+        for n in nodes { n.readinessAuth = auth; n.readinessTLS = tls }
         let cluster = NATSTestCluster(nodes: nodes, directory: dir)
         do {
             for n in nodes { try n.launch() }
@@ -192,4 +196,20 @@ final class NATSTestCluster: Sendable {
         for n in nodes { await n.stop() }
         try? FileManager.default.removeItem(at: directory)
     }
+}
+
+/// Runs a command to completion without blocking a thread; throws when it fails.
+func runCommand(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(30)) async throws {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = arguments
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let deadline = ContinuousClock.now + timeout
+    while p.isRunning {
+        if ContinuousClock.now > deadline { p.terminate(); throw NATSTestError("\(executable) \(arguments) timed out") }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    guard p.terminationStatus == 0 else { throw NATSTestError("\(executable) \(arguments) exited with \(p.terminationStatus)") }
 }

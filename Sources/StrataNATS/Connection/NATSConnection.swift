@@ -177,9 +177,12 @@ public final class NATSConnection: Sendable {
             try await withDeadline(configuration.connectTimeout, what: "connecting to \(server)") {
                 try await self.handshake(channel, server: server, info: info.futureResult, ready: ready.futureResult)
             }
-        } catch {
+        } catch let error as NATSError {
             channel.close(promise: nil)
             throw error
+        } catch {
+            channel.close(promise: nil)
+            throw NATSError.connectionFailed("\(server): \(error)")
         }
         // Resubscribe before anything else can be written on the new channel.
         let resume: [CheckedContinuation<any Channel, any Error>] = state.withLock { s in
