@@ -110,7 +110,8 @@ let package = Package(
         ),
         // The benchmark workloads behind `strata bench`.
         .target(name: "StrataBench", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataSQLite", "StrataJSON", "StrataDocuments",
-                                                    "StrataPostgres", .product(name: "PostgresNIO", package: "postgres-nio")],
+                                                    "StrataPostgres", .product(name: "PostgresNIO", package: "postgres-nio"),
+                                                    "StrataJetStream", "StrataNATS"],
                 swiftSettings: strictness),
         // The command-line tool.
         .executableTarget(

@@ -162,6 +162,7 @@ extension Benchmark {
             return results
         })
         list += postgresWorkloads
+        list += jetStreamWorkloads
         list.append(Workload(["baseline.write_fsync.end"]) { c in
             [BenchResult(name: "baseline.write_fsync.end", value: try DiskBaseline.writeFsync(iterations: c.scale.baselineIterations, in: c.directory), unit: "iterations/s")]
         })
