@@ -21,7 +21,10 @@ public struct JetStreamBenchBackend: BenchBackend {
 
     /// Opens (creating) the store of `directory`'s stream.
     public func open(directory: String, durability: BenchDurability) async throws -> JetStreamEventStore {
-        try await JetStreamEventStore.open(JetStreamStoreConfiguration(urls: [url], store: JetStreamBench.storeName(for: directory)))
+        var configuration = try JetStreamStoreConfiguration(urls: [url], store: JetStreamBench.storeName(for: directory))
+        // The benchmark's events are small: a server with the default 1 MiB max_payload will do.
+        configuration.limits = EventLimits(maxEventSize: 512 * 1024)
+        return try await JetStreamEventStore.open(configuration)
     }
 }
 
