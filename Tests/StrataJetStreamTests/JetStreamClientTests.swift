@@ -65,4 +65,29 @@ struct JetStreamClientTests {
             try await c.close()
         }
     }
+
+    @Test("an ordered consumer whose buffer overflows resets and still delivers every message once, in order")
+    func orderedConsumerReset() async throws {
+        try await NATSTestCluster.run(nodes: 1) { cluster in
+            let c = try await connect(cluster.urls) { $0.subscriptionBufferLimit = 8 }
+            let js = JetStream(connection: c)
+            var config = JetStreamStreamConfig(name: "R", subjects: ["r"])
+            config.storage = "memory"
+            _ = try await js.createStream(config)
+            for i in 1 ... 200 { _ = try await js.publish("r", payload: Array("\(i)".utf8)) }
+            let consumer = js.orderedConsumer(stream: "R", idleHeartbeat: .milliseconds(500))
+            var it = consumer.makeAsyncIterator()
+            var seen: [UInt64] = []
+            for _ in 1 ... 200 {
+                let m = try #require(try await it.next())
+                #expect(String(decoding: m.bytes, as: UTF8.self) == "\(m.streamSequence)")
+                seen.append(m.streamSequence)
+                if seen.count % 50 == 0 { try await Task.sleep(for: .milliseconds(100)) }   // fall behind
+            }
+            #expect(seen == Array(1 ... 200))
+            #expect(consumer.resets >= 1)
+            await consumer.stop()
+            try await c.close()
+        }
+    }
 }
