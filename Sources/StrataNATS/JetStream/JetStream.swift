@@ -39,7 +39,8 @@ public struct JetStream: Sendable {
             throw NATSError.jetStream(code: status, errorCode: 0, description: message.headers?.statusDescription ?? "")
         }
         let decoder = JSONDecoder()
-        if let e = try? decoder.decode(Envelope.self, from: data).error {
+        // Only an answer that mentions "error" can be one: skip the second decode otherwise.
+        if data.range(of: Data(#""error""#.utf8)) != nil, let e = try? decoder.decode(Envelope.self, from: data).error {
             throw NATSError.jetStream(code: e.code, errorCode: e.err_code ?? 0, description: e.description ?? "")
         }
         do {
