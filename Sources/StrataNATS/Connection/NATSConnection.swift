@@ -186,17 +186,20 @@ public final class NATSConnection: Sendable {
         }
         // Resubscribe before anything else can be written on the new channel.
         let resume: [CheckedContinuation<any Channel, any Error>] = state.withLock { s in
+            guard s.channel == nil && s.generation == generation && !s.closed else {
+                // Closed (or superseded) while connecting: this channel is not used.
+                channel.close(promise: nil)
+                return []
+            }
             var out = channel.allocator.buffer(capacity: 256)
             out.writeString("SUB \(inboxPrefix).* \(Self.inboxSID)\r\n")
             for (sid, sub) in s.subscribers.sorted(by: { $0.key < $1.key }) {
                 out.writeString("SUB \(sub.subject)\(sub.queue.map { " " + $0 } ?? "") \(sid)\r\n")
             }
             channel.writeAndFlush(out, promise: nil)
-            if s.channel == nil && s.generation == generation && !s.closed {
-                s.channel = channel
-                s.lastServer = index
-                s.outstandingPings = 0
-            }
+            s.channel = channel
+            s.lastServer = index
+            s.outstandingPings = 0
             let waiters = Array(s.connectWaiters.values)
             s.connectWaiters.removeAll()
             return waiters
@@ -537,8 +540,10 @@ public final class NATSConnection: Sendable {
 
     /// Closes the connection: ends every subscription and fails waiting requests with ``NATSError/closed``.
     public func close() async throws {
-        let (channel, subs, requests, waiters) = state.withLock { s in
+        let (channel, subs, requests, waiters, pongs) = state.withLock { s in
             s.closed = true
+            let pongs = s.pongs
+            s.pongs.removeAll()
             let ch = s.channel
             s.channel = nil
             let subs = s.subscribers.values.map(\.buffer)
@@ -547,8 +552,9 @@ public final class NATSConnection: Sendable {
             s.requests.removeAll()
             let w = Array(s.connectWaiters.values)
             s.connectWaiters.removeAll()
-            return (ch, subs, r, w)
+            return (ch, subs, r, w, pongs)
         }
+        for p in pongs { p.resume(throwing: NATSError.closed) }
         for b in subs { b.finish() }
         for r in requests { r.resume(throwing: NATSError.closed) }
         for w in waiters { w.resume(throwing: NATSError.closed) }
