@@ -2,15 +2,18 @@ import Foundation
 import Strata
 import Synchronization
 
+/// Receives an append's outcome.
+typealias AppendCompletion = @Sendable (Result<[AppendResult], any Error>) -> Void
+
 /// A write waiting for its commit.
 enum QueuedWrite: Sendable {
-    case append([AppendRequest], AppendCondition?, CheckedContinuation<[AppendResult], any Error>)
+    case append([AppendRequest], AppendCondition?, AppendCompletion)
     case delete(String, ExpectedRevision, DeleteMode, CheckedContinuation<Void, any Error>)
     case metadata(String, StreamMetadata, CheckedContinuation<Void, any Error>)
 
     func fail(_ error: any Error) {
         switch self {
-        case .append(_, _, let c): c.resume(throwing: error)
+        case .append(_, _, let complete): complete(.failure(error))
         case .delete(_, _, _, let c): c.resume(throwing: error)
         case .metadata(_, _, let c): c.resume(throwing: error)
         }
@@ -38,6 +41,29 @@ final class CommitQueue: Sendable {
     }
 
     private let state = Mutex(State())
+
+    /// Makes the caller the drainer when none runs and nothing waits: it then commits its own
+    /// write at once (no task hop) and calls ``finishLeading()`` after.
+    func lead() -> Bool {
+        state.withLock { s in
+            guard !s.draining, !s.closed, s.items.isEmpty else { return false }
+            s.draining = true
+            return true
+        }
+    }
+
+    /// Ends a ``lead()``: returns whether writes queued meanwhile, in which case the caller must
+    /// start a drainer for them (the queue stays marked as draining).
+    func finishLeading() -> Bool {
+        let (more, idle) = state.withLock { s -> (Bool, [CheckedContinuation<Void, Never>]) in
+            if !s.items.isEmpty { return (true, []) }
+            s.draining = false
+            defer { s.idle.removeAll() }
+            return (false, s.idle)
+        }
+        for c in idle { c.resume() }
+        return more
+    }
 
     /// Adds a write. Returns whether the caller must start a drainer.
     func push(_ item: QueuedWrite) -> Bool {

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataNATS
+import Synchronization
 
 /// What planning decided for one queued write.
 private enum Outcome: Sendable {
@@ -27,6 +28,20 @@ extension JetStreamEventStore {
     func enqueue(_ item: QueuedWrite) {
         if queue.push(item) {
             Task { await self.drain() }
+        }
+    }
+
+    /// Commits one append in the calling task when no commit is in flight (the single-writer
+    /// path, without a task hop); otherwise queues it for the next group commit.
+    func commitAppend(_ requests: [AppendRequest], _ condition: AppendCondition?) async throws -> [AppendResult] {
+        if queue.lead() {
+            let box = OutcomeBox()
+            await commit([.append(requests, condition, box.complete)])
+            if queue.finishLeading() { Task { await self.drain() } }
+            return try box.result()
+        }
+        return try await withCheckedThrowingContinuation { c in
+            enqueue(.append(requests, condition, { c.resume(with: $0) }))
         }
     }
 
@@ -86,8 +101,8 @@ extension JetStreamEventStore {
     private func resolve(_ batch: [QueuedWrite], _ outcomes: [Outcome], stored: Bool) {
         for (item, outcome) in zip(batch, outcomes) {
             switch (item, outcome) {
-            case (.append(_, _, let c), .appended(let r)): c.resume(returning: r)
-            case (.append(_, _, let c), .pendingAppend(let r)) where stored: c.resume(returning: r)
+            case (.append(_, _, let complete), .appended(let r)): complete(.success(r))
+            case (.append(_, _, let complete), .pendingAppend(let r)) where stored: complete(.success(r))
             case (.delete(_, _, _, let c), .pendingChange) where stored: c.resume()
             case (.metadata(_, _, let c), .pendingChange) where stored: c.resume()
             case (_, .failed(let e)): item.fail(e)
@@ -184,5 +199,19 @@ extension JetStreamEventStore {
                 return
             }
         }
+    }
+}
+
+/// Holds the outcome of an append committed by its own task.
+private final class OutcomeBox: Sendable {
+    private let value = Mutex<Result<[AppendResult], any Error>?>(nil)
+
+    var complete: AppendCompletion { { outcome in self.value.withLock { $0 = outcome } } }
+
+    func result() throws -> [AppendResult] {
+        guard let outcome = value.withLock({ $0 }) else {
+            throw StrataError.storeClosed(reason: "an append was left without an outcome")
+        }
+        return try outcome.get()
     }
 }

@@ -186,9 +186,7 @@ public final class JetStreamEventStore: EventStore {
     public func append(_ requests: [AppendRequest], condition: AppendCondition?) async throws -> [AppendResult] {
         try AppendValidation.validate(requests, limits: limits)
         try state.withLock { try $0.checkOpen() }
-        return try await withCheckedThrowingContinuation { c in
-            enqueue(.append(requests, condition, c))
-        }
+        return try await commitAppend(requests, condition)
     }
 
     var limits: EventLimits { configuration.limits }
