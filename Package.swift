@@ -27,6 +27,8 @@ let package = Package(
         .library(name: "StrataEmitter", targets: ["StrataEmitter"]),
         .library(name: "StrataLakehouse", targets: ["StrataLakehouse"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
+        .library(name: "StrataNATS", targets: ["StrataNATS"]),
+        .library(name: "StrataJetStream", targets: ["StrataJetStream"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -123,7 +125,8 @@ let package = Package(
         .target(name: "StrataBench", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataSQLite", "StrataJSON", "StrataDocuments",
                                                     "StrataPostgres", "StrataEmitter", "StrataServer", "StrataConsumers", "StrataLakehouse",
                                                     .product(name: "Logging", package: "swift-log"),
-                                                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "PostgresNIO", package: "postgres-nio")],
+                                                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "PostgresNIO", package: "postgres-nio"),
+                                                    "StrataJetStream", "StrataNATS"],
                 swiftSettings: strictness),
         // The command-line tool.
         .executableTarget(
@@ -192,6 +195,22 @@ let package = Package(
                            .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: strictness
         ),
+        // A focused NATS client on SwiftNIO: core protocol, request/reply, reconnect, JetStream.
+        .target(
+            name: "StrataNATS",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictness
+        ),
+        // The JetStream backend: one JetStream stream per store, one message per commit.
+        .target(name: "StrataJetStream", dependencies: ["Strata", "StrataNATS"], swiftSettings: strictness),
+        .testTarget(name: "StrataJetStreamTests",
+                    dependencies: ["Strata", "StrataNATS", "StrataJetStream", "StrataConformance", "StrataDocuments",
+                                   .product(name: "NIOSSL", package: "swift-nio-ssl")],
+                    swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataLakehouseTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataLakehouse"], swiftSettings: strictness),
     ]

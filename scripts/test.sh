@@ -45,6 +45,10 @@ export STRATA_CRASH_ROUNDS="${STRATA_CRASH_ROUNDS:-20}"
 eval "$(scripts/postgres.sh start --fast)"
 trap 'scripts/postgres.sh stop "$STRATA_TEST_POSTGRES_DIR"' EXIT
 
+# nats-server and nats-py for the JetStream tests, which start and stop their own servers.
+scripts/nats.sh
+export STRATA_NATS_KILL_EVENTS="${STRATA_NATS_KILL_EVENTS:-200}"
+
 swift build --build-tests
 # The HTTP server as an outside user sees it: plain Python (standard library only).
 if [ $# -eq 0 ] && command -v python3 >/dev/null; then

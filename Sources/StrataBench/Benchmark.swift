@@ -30,7 +30,11 @@ public struct Benchmark<Backend: BenchBackend> {
         var skipped: [(name: String, reason: String)] = []
         var chosen: [Workload<Backend>] = []
         for workload in Self.workloads where !selected.isDisjoint(with: workload.names) {
-            if workload.needsPostgres && options.postgresURL == nil {
+            if workload.needsNATS && options.natsURL == nil {
+                for name in workload.names where selected.contains(name) {
+                    skipped.append((name, "needs a NATS server with JetStream: pass --nats URL (nats-server -js gives one)"))
+                }
+            } else if workload.needsPostgres && options.postgresURL == nil {
                 for name in workload.names where selected.contains(name) {
                     skipped.append((name, "needs a PostgreSQL server: pass --postgres URL (scripts/postgres.sh start gives one)"))
                 }
@@ -84,7 +88,7 @@ public struct Benchmark<Backend: BenchBackend> {
             Ratio(name: "ratio.json.encode.foundation", numerator: "json.encode.strata", denominator: "json.encode.foundation"),
             Ratio(name: "ratio.postgres.append.c8.batch10.raw", numerator: "postgres.append.c8.batch10.fsync",
                   denominator: "postgres.raw.append.c8.batch10.fsync"),
-        ]
+        ] + jetStreamRatios
     }
 }
 
@@ -105,6 +109,9 @@ public struct BenchOptions: Sendable {
     /// A PostgreSQL server (`postgres://` URL) for the `postgres.*` workloads: the PostgreSQL
     /// backend and raw SQL inserts into a Strata schema. Nil skips them.
     public var postgresURL: String?
+    /// A NATS server with JetStream (`nats://` URL) for the `jetstream.*` and `natspy.*`
+    /// workloads. Nil skips them.
+    public var natsURL: String?
 
     /// Creates options.
     public init(scale: BenchScale = .full, only: [String] = [], workDirectory: String = NSTemporaryDirectory(),
@@ -139,13 +146,16 @@ struct Workload<Backend: BenchBackend> {
     var needsPersistence = false
     /// Runs only when ``BenchOptions/postgresURL`` is set.
     var needsPostgres = false
+    /// Runs only when ``BenchOptions/natsURL`` is set.
+    var needsNATS = false
     let run: (WorkloadContext<Backend>) async throws -> [BenchResult]
 
-    init(_ names: [String], needsPersistence: Bool = false, needsPostgres: Bool = false,
+    init(_ names: [String], needsPersistence: Bool = false, needsPostgres: Bool = false, needsNATS: Bool = false,
          run: @escaping (WorkloadContext<Backend>) async throws -> [BenchResult]) {
         self.names = names
         self.needsPersistence = needsPersistence
         self.needsPostgres = needsPostgres
+        self.needsNATS = needsNATS
         self.run = run
     }
 }

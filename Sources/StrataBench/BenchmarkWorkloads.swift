@@ -166,6 +166,7 @@ extension Benchmark {
         })
         list += postgresWorkloads
         list += emitterWorkloads
+        list += jetStreamWorkloads
         list.append(Workload(["baseline.write_fsync.end"]) { c in
             [BenchResult(name: "baseline.write_fsync.end", value: try DiskBaseline.writeFsync(iterations: c.scale.baselineIterations, in: c.directory), unit: "iterations/s")]
         })

@@ -16,7 +16,8 @@ struct BenchCommand: AsyncParsableCommand {
             remove them. With --postgres URL (or a postgres:// store) the postgres.* workloads also run:
             the PostgreSQL backend with 8 concurrent writers in batches of 10, beside raw SQL inserts into
             a Strata schema. A private server for them: eval "$(scripts/postgres.sh start)"; then
-            --postgres "$STRATA_TEST_POSTGRES_URL".
+            --postgres "$STRATA_TEST_POSTGRES_URL". With --nats URL the jetstream.* workloads run the JetStream
+            backend beside raw JetStream publishes by Strata's NATS client and by nats-py (python3, pip install nats-py).
             Prints a table of name, value, unit; with --json, one JSON object on stdout:
               {"machine": {...}, "command": "...", "results": [{"name", "value", "unit"}, ...]}
             Progress goes to stderr. Build with -c release before trusting the figures.
@@ -40,6 +41,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A PostgreSQL server for the postgres.* workloads (its schemas strata_bench_* are dropped).", valueName: "URL"))
     var postgres: String?
 
+    @Option(help: ArgumentHelp("A NATS server with JetStream for the jetstream.* and natspy.* workloads (its streams STRATA_bench_* are deleted).", valueName: "URL"))
+    var nats: String?
+
     func run() async throws {
         let url = try global.storeURL()
         let workDirectory = workDir ?? NSTemporaryDirectory()
@@ -55,12 +59,13 @@ struct BenchCommand: AsyncParsableCommand {
             return try await OpenProbeCommand.runInChild(store: store)
         }
         if case .postgres = url { openProbe = nil }
-        let options = BenchOptions(
+        var options = BenchOptions(
             scale: quick ? .quick : .full, only: only, workDirectory: workDirectory,
             openProbe: openProbe, postgresURL: postgresURL,
             progress: { line in
                 StandardOutput.stderr.writeLine("bench: " + line, flushing: true)
             })
+        options.natsURL = nats
         let report: BenchReport
         switch url {
         case .memory:
