@@ -1,3 +1,4 @@
+import Strata
 import StrataWire
 #if canImport(Glibc)
 import Glibc
@@ -5,33 +6,14 @@ import Glibc
 import Darwin
 #endif
 
-/// Who emitted an event: dotdo's `do` identity, renamed `source`. Every shipped event carries one.
+/// The emitter's side of ``Strata/SourceIdentity``: its wire JSON, the host name default, and
+/// refinement from request headers.
 ///
 /// ```swift
 /// var source = SourceIdentity(id: "orders-1", name: "orders", class: "OrderService")
 /// source.refine(fromRequestHeaders: [("X-Strata-Region", "eu-west"), ("X-Strata-Worker", "api-3")])
 /// ```
-public struct SourceIdentity: Sendable, Hashable {
-    /// A stable identifier of the emitting instance (required, non-empty).
-    public var id: String
-    /// A human-readable name.
-    public var name: String?
-    /// The kind of component (dotdo: the Durable Object class).
-    public var `class`: String?
-    /// Where it runs (dotdo: the Cloudflare colo).
-    public var region: String?
-    /// The worker or process that emitted.
-    public var worker: String?
-
-    /// Creates an identity.
-    public init(id: String, name: String? = nil, class: String? = nil, region: String? = nil, worker: String? = nil) {
-        self.id = id
-        self.name = name
-        self.class = `class`
-        self.region = region
-        self.worker = worker
-    }
-
+extension SourceIdentity {
     /// The identity as the JSON object of the wire format: `{"id":…,"name":…,"class":…,"region":…,"worker":…}`,
     /// absent fields left out.
     public var json: [UInt8] {

@@ -5,7 +5,7 @@ import Testing
 
 @Suite("CDC collections")
 struct CDCCollectionTests {
-    static let source = CDCSource(id: "node-1", name: "api", class: "UserService", region: "eu-west", worker: "w7")
+    static let source = SourceIdentity(id: "node-1", name: "api", class: "UserService", region: "eu-west", worker: "w7")
 
     @Test("put records insert then update with prev; delete records prev; a missing document's delete records nothing",
           arguments: CDCBackend.allCases)
@@ -162,7 +162,7 @@ struct CDCCollectionTests {
     @Test("emitChange records a change without a document write; bad changes are refused")
     func manualChanges() async throws {
         let store = InMemoryEventStore()
-        let users = CDCCollection(try await openUsers(store), options: CDCOptions(source: CDCSource(id: "s")))
+        let users = CDCCollection(try await openUsers(store), options: CDCOptions(source: SourceIdentity(id: "s")))
         let change = try await users.emitChange(.update, docId: "x", doc: ["v": 2], prev: ["v": 1])
         #expect(change.bookmark == 1)
         #expect(try await users.changes() == [change])

@@ -13,16 +13,7 @@ struct WebSocketTests {
     /// Runs `body`, failing when it takes longer than `timeout`.
     @discardableResult
     static func bounded<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = try await group.next()!
-            group.cancelAll()
-            return try #require(first, "not done within \(timeout)")
-        }
+        try #require(try await within(timeout, body), "not done within \(timeout)")
     }
 
     /// Runs `body`; nil when it takes longer than `timeout` (it is then cancelled).

@@ -1,31 +1,10 @@
 import Foundation
 import Strata
 
-/// Who made a change: the identity a change event carries in its metadata's `"source"`
-/// (dotdo's `do` object: id, name, class, region, worker).
-public struct CDCSource: Sendable, Hashable {
-    /// The writer's id (a service instance, a Durable Object id, a host).
-    public var id: String
-    /// Its name, if named.
-    public var name: String?
-    /// Its class or kind.
-    public var `class`: String?
-    /// Where it runs (a region or colo).
-    public var region: String?
-    /// The worker or process.
-    public var worker: String?
-
-    /// Creates a source identity.
-    public init(id: String, name: String? = nil, class: String? = nil, region: String? = nil, worker: String? = nil) {
-        self.id = id
-        self.name = name
-        self.class = `class`
-        self.region = region
-        self.worker = worker
-    }
-
+/// The identity a change event carries in its metadata's `"source"`, as a document value.
+extension SourceIdentity {
     /// The JSON object: `{"id":…,"name":…,"class":…,"region":…,"worker":…}` (absent members left out).
-    var json: DocumentValue {
+    var documentJSON: DocumentValue {
         var members: [String: DocumentValue] = ["id": .string(id)]
         if let name { members["name"] = .string(name) }
         if let `class` { members["class"] = .string(`class`) }
@@ -34,7 +13,7 @@ public struct CDCSource: Sendable, Hashable {
         return .object(members)
     }
 
-    init?(json: DocumentValue?) {
+    init?(documentJSON json: DocumentValue?) {
         guard let json, case .string(let id)? = json["id"] else { return nil }
         self.init(id: id, name: json["name"]?.stringValue, class: json["class"]?.stringValue,
                   region: json["region"]?.stringValue, worker: json["worker"]?.stringValue)
@@ -75,13 +54,13 @@ public struct CDCChange: Sendable, Hashable {
     /// When the change was made: ISO 8601 UTC with milliseconds (the writer's clock).
     public let ts: String
     /// Who made it, when the collection was given a source.
-    public let source: CDCSource?
+    public let source: SourceIdentity?
     /// The change event's id (for deduplication downstream).
     public let eventId: UUID
 
     /// Creates a change value.
     public init(type: Operation, collection: String, docId: String, doc: DocumentValue?, prev: DocumentValue?, bookmark: UInt64,
-                ts: String, source: CDCSource?, eventId: UUID) {
+                ts: String, source: SourceIdentity?, eventId: UUID) {
         self.type = type
         self.collection = collection
         self.docId = docId
@@ -104,12 +83,12 @@ public struct CDCChange: Sendable, Hashable {
 
     /// The event to append for a change (its position is not known yet).
     static func event(_ type: Operation, collection: String, docId: String, doc: DocumentValue?, prev: DocumentValue?,
-                      ts: String, source: CDCSource?) -> EventData {
+                      ts: String, source: SourceIdentity?) -> EventData {
         var members: [String: DocumentValue] = ["collection": .string(collection), "docId": .string(docId)]
         if let doc { members["doc"] = doc }
         if let prev { members["prev"] = prev }
         var metadata: [String: DocumentValue] = ["ts": .string(ts)]
-        if let source { metadata["source"] = source.json }
+        if let source { metadata["source"] = source.documentJSON }
         return EventData(type: type.rawValue, data: Data(DocumentValue.object(members).jsonBytes),
                          metadata: Data(DocumentValue.object(metadata).jsonBytes))
     }
@@ -132,6 +111,6 @@ public struct CDCChange: Sendable, Hashable {
         }
         let ts = metadata["ts"]?.stringValue ?? Timestamp.iso8601(microseconds: event.recordedAtMicroseconds)
         return CDCChange(type: type, collection: collection, docId: docId, doc: data["doc"], prev: data["prev"], bookmark: event.position,
-                         ts: ts, source: CDCSource(json: metadata["source"]), eventId: event.id)
+                         ts: ts, source: SourceIdentity(documentJSON: metadata["source"]), eventId: event.id)
     }
 }

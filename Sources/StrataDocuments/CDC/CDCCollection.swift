@@ -6,13 +6,13 @@ public struct CDCOptions: Sendable, Hashable {
     /// Whether updates and deletes carry the document as it was before (`prev`).
     public var trackPrevious: Bool
     /// The identity written into every change's metadata (`"source"`), if any.
-    public var source: CDCSource?
+    public var source: SourceIdentity?
     /// How many times a write is planned again after another writer changed one of its
     /// documents first (each time after catching up with the store); then the conflict is thrown.
     public var maxAttempts: Int
 
     /// Creates options.
-    public init(trackPrevious: Bool = false, source: CDCSource? = nil, maxAttempts: Int = 16) {
+    public init(trackPrevious: Bool = false, source: SourceIdentity? = nil, maxAttempts: Int = 16) {
         self.trackPrevious = trackPrevious
         self.source = source
         self.maxAttempts = maxAttempts
