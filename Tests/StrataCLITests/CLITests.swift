@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// The `strata` binary end to end, as a user runs it: real processes on temporary directories.
@@ -230,18 +231,21 @@ struct CLITests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         _ = try await CLIProcess.run(["init", "--store", dir.store], in: dir.url)
-        async let tailed = CLIProcess.run(["tail", "s", "--count", "2", "--store", dir.store], in: dir.url, timeout: 30)
-        // The tail starts at the end, so appends must come after it has started; keep appending
-        // until it has seen two events (it stops by itself).
-        var appended = 0
-        for _ in 0..<50 {
-            try await Task.sleep(for: .milliseconds(200))
+        let finished = Mutex(false)
+        let tailed = Task {
+            defer { finished.withLock { $0 = true } }
+            return try await CLIProcess.run(["tail", "s", "--count", "2", "--store", dir.store], in: dir.url, timeout: 60)
+        }
+        // The tail starts at the end, so appends must come after it has started (a cold process
+        // on a loaded machine can take seconds): keep appending until it has seen two events and
+        // stopped by itself, for at most 60 s.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !finished.withLock({ $0 }) && ContinuousClock.now < deadline {
             let outcome = try await CLIProcess.run(["append", "s", "--store", dir.store, "--type", "t", "--data", "{}"], in: dir.url)
             #expect(outcome.status == 0, "\(outcome)")
-            appended += 1
-            if appended >= 8 { break }
+            try await Task.sleep(for: .milliseconds(200))
         }
-        let tail = try await tailed
+        let tail = try await tailed.value
         #expect(tail.status == 0, "\(tail)")
         #expect(tail.lines.count == 2)
         #expect(try tail.lines.map(jsonObject).allSatisfy { $0["stream"] as? String == "s" })

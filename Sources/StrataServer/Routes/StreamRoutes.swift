@@ -33,7 +33,7 @@ extension Handlers {
         try require(.read, context)
         let stream = try streamParameter(context)
         let query = Query(request.uri)
-        let limit = max(0, min(try query.int("limit") ?? 100, state.limits.maxReadCount))
+        let limit = Int(min(try query.uint("limit") ?? 100, UInt64(state.limits.maxReadCount)))
         let origin = try query.origin()
         let direction = try query.direction()
         let style = try query.eventStyle()
@@ -144,7 +144,7 @@ extension Handlers {
                 throw APIError.outsidePrefix(prefix)
             }
         }
-        let limit = max(0, min(try query.int("limit") ?? 100, state.limits.maxReadCount))
+        let limit = Int(min(try query.uint("limit") ?? 100, UInt64(state.limits.maxReadCount)))
         let names = try await state.store.listStreamsPage(prefix: prefix, after: query.string("after"), maxCount: limit)
         var out = JSONWriter()
         out.beginObject()
@@ -178,7 +178,8 @@ extension Handlers {
         try require(.read, context)
         let query = Query(request.uri)
         guard let after = try query.uint("after") else { throw APIError.badParameter("after is required") }
-        let timeout = min(max(try query.int("timeout") ?? 25_000, 0), 60_000)
+        let timeout = Int(try query.uint("timeout") ?? 25_000)
+        guard timeout <= 60_000 else { throw APIError.badParameter("timeout must be at most 60000 milliseconds, not \(timeout)") }
         let store = state.store
         let shutdown = state.shutdown
         if try await store.headPosition() <= after {
