@@ -1,28 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Strata
 
 /// ISO 8601 timestamps in UTC with microseconds, as `read` and `tail` print them:
 /// `2025-11-23T19:49:00.123456Z`.
 public enum Timestamp {
     /// Formats microseconds since the Unix epoch.
-    public static func iso8601(microseconds: Int64) -> String {
-        // Floor division, so that times before 1970 keep a non-negative fraction.
-        var seconds = microseconds / 1_000_000
-        var fraction = microseconds % 1_000_000
-        if fraction < 0 {
-            fraction += 1_000_000
-            seconds -= 1
-        }
-        var t = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        return pad(Int(parts.tm_year) + 1900, 4) + "-" + pad(Int(parts.tm_mon) + 1, 2) + "-" + pad(Int(parts.tm_mday), 2)
-            + "T" + pad(Int(parts.tm_hour), 2) + ":" + pad(Int(parts.tm_min), 2) + ":" + pad(Int(parts.tm_sec), 2)
-            + "." + pad(Int(fraction), 6) + "Z"
-    }
+    public static func iso8601(microseconds: Int64) -> String { UTCTime.iso8601(microseconds) }
 
     /// Parses what ``iso8601(microseconds:)`` writes (`YYYY-MM-DDTHH:MM:SS[.ffffff]Z`, UTC);
     /// `nil` for anything else.
@@ -49,19 +31,7 @@ public enum Timestamp {
         } else if b.count != 20 {
             return nil
         }
-        var parts = tm()
-        parts.tm_year = Int32(year - 1900)
-        parts.tm_mon = Int32(month - 1)
-        parts.tm_mday = Int32(day)
-        parts.tm_hour = Int32(hour)
-        parts.tm_min = Int32(minute)
-        parts.tm_sec = Int32(second)
-        let seconds = Int64(timegm(&parts))
-        return seconds * 1_000_000 + Int64(fraction)
-    }
-
-    private static func pad(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        return UTCTime.microseconds(year: year, month: month, day: day, hour: hour, minute: minute, second: second, microsecond: fraction)
     }
 }

@@ -1,3 +1,4 @@
+import Strata
 import Foundation
 
 /// A stored document: its key, its data (which always holds `"id": key`) and its meta.
@@ -56,48 +57,11 @@ public struct DocumentMeta: Sendable, Hashable {
     }
 }
 
-/// ISO 8601 timestamps with milliseconds, written by hand (a formatter per call costs more than
-/// the rest of a document read).
+/// ISO 8601 timestamps with milliseconds (``Strata/UTCTime``).
 enum Timestamp {
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ` for microseconds since 1970 (UTC), truncated to milliseconds.
-    static func iso8601(microseconds: Int64) -> String {
-        iso8601(milliseconds: microseconds >= 0 ? microseconds / 1000 : (microseconds - 999) / 1000)
-    }
+    static func iso8601(microseconds: Int64) -> String { UTCTime.iso8601(microseconds, fractionDigits: 3) }
 
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ` for milliseconds since 1970 (UTC).
-    static func iso8601(milliseconds millis: Int64) -> String {
-        var days = millis >= 0 ? millis / 86_400_000 : (millis - 86_399_999) / 86_400_000
-        let msOfDay = millis - days * 86_400_000
-        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-        days += 719_468
-        let era = (days >= 0 ? days : days - 146_096) / 146_097
-        let doe = days - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        var year = yoe + era * 400
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        if month <= 2 { year += 1 }
-        var out: [UInt8] = []
-        out.reserveCapacity(24)
-        func digits(_ value: Int64, _ count: Int) {
-            var divisor: Int64 = 1
-            for _ in 1 ..< count { divisor *= 10 }
-            var v = value
-            while divisor > 0 {
-                out.append(UInt8(ascii: "0") + UInt8((v / divisor) % 10))
-                v %= divisor
-                divisor /= 10
-            }
-        }
-        digits(year, 4); out.append(UInt8(ascii: "-"))
-        digits(month, 2); out.append(UInt8(ascii: "-"))
-        digits(day, 2); out.append(UInt8(ascii: "T"))
-        digits(msOfDay / 3_600_000, 2); out.append(UInt8(ascii: ":"))
-        digits(msOfDay / 60_000 % 60, 2); out.append(UInt8(ascii: ":"))
-        digits(msOfDay / 1000 % 60, 2); out.append(UInt8(ascii: "."))
-        digits(msOfDay % 1000, 3); out.append(UInt8(ascii: "Z"))
-        return String(decoding: out, as: UTF8.self)
-    }
+    static func iso8601(milliseconds: Int64) -> String { UTCTime.iso8601(milliseconds &* 1000, fractionDigits: 3) }
 }

@@ -1,3 +1,4 @@
+import Strata
 import Foundation
 
 /// The two metadata keys the lakehouse lifts onto each line: `"ts"` (ISO 8601, the event time)

@@ -1,3 +1,4 @@
+import Strata
 import Foundation
 
 /// DuckDB SQL over exported files (docs/LAKEHOUSE.md, "Querying with DuckDB").

@@ -1,8 +1,9 @@
-/// Calendar arithmetic in UTC without `gmtime`/`DateFormatter`: the exporter formats and parses a
-/// time per event, so this stays allocation-free (days ↔ civil dates after Howard Hinnant's
-/// public-domain algorithms).
+/// Calendar arithmetic and ISO 8601 text in UTC without `gmtime`/`DateFormatter`, shared by
+/// everything that writes or reads a time per event (the lakehouse exporter, the emitter's `ts`,
+/// document meta, the CLI's and the server's event JSON). Allocation-free (days ↔ civil dates
+/// after Howard Hinnant's public-domain algorithms).
 public enum UTCTime {
-    /// Microseconds in one hour: the width of a partition.
+    /// Microseconds in one hour (a lakehouse partition's width).
     public static let microsecondsPerHour: Int64 = 3_600_000_000
 
     /// A UTC calendar time.
@@ -39,7 +40,7 @@ public enum UTCTime {
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date.
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int64 {
+    public static func daysFromCivil(year: Int, month: Int, day: Int) -> Int64 {
         let y = Int64(month <= 2 ? year - 1 : year)
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -49,7 +50,8 @@ public enum UTCTime {
         return era * 146_097 + doe - 719_468
     }
 
-    static func civil(days: Int64) -> (Int, Int, Int) {
+    /// The proleptic Gregorian (year, month, day) of a day count since 1970-01-01.
+    public static func civil(days: Int64) -> (Int, Int, Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
@@ -62,8 +64,10 @@ public enum UTCTime {
         return (Int(y), Int(m), Int(d))
     }
 
-    /// Appends `YYYY-MM-DDTHH:MM:SS.ffffffZ` (27 bytes) for years 0…9999.
-    static func appendISO8601(_ microseconds: Int64, to out: inout [UInt8]) {
+    /// Appends `YYYY-MM-DDTHH:MM:SS.ffffffZ` (27 bytes) for years 0…9999; with
+    /// `fractionDigits: 3`, `YYYY-MM-DDTHH:MM:SS.mmmZ` (24 bytes, the time truncated to
+    /// milliseconds).
+    public static func appendISO8601(_ microseconds: Int64, fractionDigits: Int = 6, to out: inout [UInt8]) {
         let c = civil(microseconds)
         appendDigits(c.year, 4, &out)
         out.append(0x2D)
@@ -77,19 +81,26 @@ public enum UTCTime {
         out.append(0x3A)
         appendDigits(c.second, 2, &out)
         out.append(0x2E)
-        appendDigits(c.microsecond, 6, &out)
+        if fractionDigits == 3 {
+            appendDigits(c.microsecond / 1000, 3, &out)
+        } else {
+            appendDigits(c.microsecond, 6, &out)
+        }
         out.append(0x5A)
     }
 
-    /// The ISO 8601 text of a time, as the exporter writes it.
-    public static func iso8601(_ microseconds: Int64) -> String {
+    /// The ISO 8601 text of a time: microseconds (`…SS.ffffffZ`), or milliseconds with
+    /// `fractionDigits: 3` (`…SS.mmmZ`).
+    public static func iso8601(_ microseconds: Int64, fractionDigits: Int = 6) -> String {
         var out: [UInt8] = []
-        appendISO8601(microseconds, to: &out)
+        out.reserveCapacity(27)
+        appendISO8601(microseconds, fractionDigits: fractionDigits, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Appends `value` as `width` decimal digits (zero-padded; negative values as zeros).
     @inline(__always)
-    static func appendDigits(_ value: Int, _ width: Int, _ out: inout [UInt8]) {
+    public static func appendDigits(_ value: Int, _ width: Int, _ out: inout [UInt8]) {
         var divisor = 1
         for _ in 1..<width { divisor *= 10 }
         let v = max(0, value)
