@@ -8,11 +8,17 @@ public enum UTCTime {
 
     /// A UTC calendar time.
     public struct Civil: Sendable, Hashable {
+        /// The year (proleptic Gregorian).
         public var year: Int
+        /// The month, 1…12.
         public var month: Int
+        /// The day of the month, 1…31.
         public var day: Int
+        /// The hour, 0…23.
         public var hour: Int
+        /// The minute, 0…59.
         public var minute: Int
+        /// The second, 0…59.
         public var second: Int
         /// Microseconds within the second (0 ..< 1,000,000).
         public var microsecond: Int

@@ -86,6 +86,8 @@ extension LiveRequest {
             }
         }
         var cursor = covered == UInt64.max ? covered : covered + 1
+        state.tail.attach()
+        defer { state.tail.detach() }
         while true {
             switch state.tail.read(from: cursor, maxCount: Subscription.pageSize) {
             case .entries(let entries, let through):

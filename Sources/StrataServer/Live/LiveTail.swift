@@ -18,8 +18,9 @@ final class LiveTail: Sendable {
     /// One event of the window and its frames, encoded once.
     struct Entry: Sendable {
         let event: RecordedEvent
-        /// The SSE frame for an `$all` subscription in the default (`json`) encoding.
-        let sseFrame: ByteBuffer
+        /// The SSE frame for an `$all` subscription in the default (`json`) encoding; `nil` when
+        /// no subscriber followed the tail as the event was read (nobody to encode it for).
+        let sseFrame: ByteBuffer?
     }
 
     /// What ``read(from:maxCount:)`` finds at a position.
@@ -59,6 +60,8 @@ final class LiveTail: Sendable {
         var running = false
         var stopped = false
         var nextWaiter = 0
+        /// Subscribers served by the tail (between ``attach()`` and ``detach()``).
+        var readers = 0
         var waiters: [Int: CheckedContinuation<Wake, Never>] = [:]
     }
 
@@ -119,6 +122,12 @@ final class LiveTail: Sendable {
         }
     }
 
+    /// Counts a subscriber as served by the tail, so that new events' frames are encoded.
+    func attach() { state.withLock { $0.readers += 1 } }
+
+    /// Ends what ``attach()`` began.
+    func detach() { state.withLock { $0.readers -= 1 } }
+
     // MARK: Running
 
     /// Follows the store's head until cancelled or ``stop()``; a read error stops the tail
@@ -165,7 +174,10 @@ final class LiveTail: Sendable {
         while !Task.isCancelled {
             if state.withLock({ $0.stopped }) { return }
             let page = try await store.readAllPage(from: .at(cursor), direction: .forward, filter: EventFilter(), maxCount: LiveTail.pageSize)
-            let fresh = page.events.map { Entry(event: $0, sseFrame: LiveFrames.sse(.event($0), isAll: true, style: .api)) }
+            // Encode only when someone follows the tail: a server without live subscribers pays
+            // for the read of each page, not for the frames.
+            let encode = state.withLock { $0.readers > 0 || !$0.waiters.isEmpty }
+            let fresh = page.events.map { Entry(event: $0, sseFrame: encode ? LiveFrames.sse(.event($0), isAll: true, style: .api) : nil) }
             let covered = page.next.map { $0 - 1 } ?? Swift.max(cursor - 1, page.scannedThrough)
             cursor = covered + 1
             let waiters = state.withLock { state -> [CheckedContinuation<Wake, Never>] in

@@ -30,7 +30,11 @@ extension Handlers {
                         try await writer.write(LiveFrames.sse(message, isAll: live.isAll, style: live.style))
                     case .shared(let entry):
                         state.metrics.delivered(position: entry.event.position)
-                        try await writer.write(live.style == .api ? entry.sseFrame : LiveFrames.sse(.event(entry.event), isAll: true, style: live.style))
+                        if live.style == .api, let frame = entry.sseFrame {
+                            try await writer.write(frame)
+                        } else {
+                            try await writer.write(LiveFrames.sse(.event(entry.event), isAll: true, style: live.style))
+                        }
                     case .heartbeat:
                         try await writer.write(LiveFrames.sseHeartbeat)
                     case .shutdown:

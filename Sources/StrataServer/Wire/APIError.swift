@@ -30,6 +30,7 @@ struct APIError: Error, Sendable {
         case .streamNotFound: .notFound
         case .streamTombstoned: .gone
         case .storeClosed: .serviceUnavailable
+        // A feature this backend does not offer (docs/CONTRACT.md): 501, not a client error.
         case .unsupported: .notImplemented
         case .timedOut: .gatewayTimeout
         case .unknownStoreURL, .unsupportedFormat, .corruption, .io, .eventDecodingFailed: .internalServerError
