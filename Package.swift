@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "Strata", targets: ["Strata"]),
         .library(name: "StrataLog", targets: ["StrataLog"]),
+        .library(name: "StrataStorage", targets: ["StrataStorage"]),
         .library(name: "StrataConformance", targets: ["StrataConformance"]),
         .library(name: "StrataConsumers", targets: ["StrataConsumers"]),
         .library(name: "StrataModel", targets: ["StrataModel"]),
@@ -54,8 +55,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // System SQLite: the SQLite backend and the benchmark's raw baseline.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // The storage seam: file operations behind one protocol; POSIX and a simulated disk for fault tests.
+        .target(name: "StrataStorage", swiftSettings: strictness),
         // The embedded log engine: the default backend.
-        .target(name: "StrataLog", dependencies: ["Strata", "CStrataCRC", "CZlib"], swiftSettings: strictness),
+        .target(name: "StrataLog", dependencies: ["Strata", "StrataStorage", "CStrataCRC", "CZlib"], swiftSettings: strictness),
         // Checkpointed consumers, projectors' engine: checkpoint stores, parking, groups.
         .target(name: "StrataConsumers", dependencies: ["Strata"], swiftSettings: strictness),
         // Typed events, upcasters, reducers, aggregates, snapshots, relations, projectors.
@@ -154,7 +157,7 @@ let package = Package(
         // A child process for the multi-process tests of StrataPostgres.
         .executableTarget(name: "StrataPostgresTestWriter", dependencies: ["Strata", "StrataPostgres"], swiftSettings: strictness),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataConformance"], swiftSettings: strictness),
-        .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataConformance", "StrataTestWriter"], swiftSettings: strictness),
+        .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataStorage", "StrataConsumers", "StrataConformance", "StrataTestWriter"], swiftSettings: strictness),
         .testTarget(name: "StrataModelTests", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataDocumentsTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataConformance", "StrataDocuments", "StrataSQLite"], swiftSettings: strictness),
         .testTarget(name: "StrataConsumersTests", dependencies: ["Strata", "StrataConsumers"], swiftSettings: strictness),

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataStorage
 
 /// The embedded event store: one data directory of append-only segment files with CRC-checked
 /// records, group commit, crash recovery and checkpointed indexes. The default backend.
@@ -22,15 +23,20 @@ public final class LogEventStore: EventStore {
     /// - Throws: ``StrataError/unsupportedFormat(path:found:supported:)`` for a directory of
     ///   another format or version, ``StrataError/corruption(path:offset:reason:)`` when damage
     ///   is found that is not a torn tail, ``StrataError/io(path:operation:reason:)``.
-    public init(directory: String, configuration: LogConfiguration = LogConfiguration()) throws {
-        engine = try LogEngine(directory: directory, configuration: configuration)
+    ///
+    /// - Parameter fileSystem: where the files live: the real file system (the default), or a
+    ///   `SimulatedDisk`'s for crash and fault tests.
+    public init(directory: String, configuration: LogConfiguration = LogConfiguration(),
+                fileSystem: any FileSystem = POSIXFileSystem()) throws {
+        engine = try LogEngine(directory: directory, configuration: configuration, fileSystem: fileSystem)
         engine.startWriter()
     }
 
     /// Checks every byte of a store's segments and reports each problem with its file and
     /// offset. Safe to run while another process uses the store.
-    public static func verify(directory: String, progress: (@Sendable (VerifyProgress) -> Void)? = nil) throws -> VerifyReport {
-        try LogVerifier.verify(directory: directory, progress: progress)
+    public static func verify(directory: String, fileSystem: any FileSystem = POSIXFileSystem(),
+                              progress: (@Sendable (VerifyProgress) -> Void)? = nil) throws -> VerifyReport {
+        try LogVerifier.verify(directory: directory, fileSystem: fileSystem, progress: progress)
     }
 
     /// The data directory.

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataStorage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,10 +8,15 @@ import Glibc
 /// Turns the storage layer's errors into the contract's ``StrataError``.
 enum StrataErrorBridge {
     static func io(_ path: String, _ operation: String, _ code: Int32) -> StrataError {
-        .io(path: path, operation: operation, reason: String(cString: strerror(code)))
+        let error = StorageError(path: path, operation: operation, code: code)
+        return .io(path: path, operation: operation, reason: error.reason + (error.hint.map { ". " + $0 } ?? ""))
     }
 
     static func convert(_ error: any Error) -> any Error {
+        if let storage = error as? StorageError {
+            return StrataError.io(path: storage.path, operation: storage.operation,
+                                  reason: storage.reason + (storage.hint.map { ". " + $0 } ?? ""))
+        }
         guard let file = error as? FileError else { return error }
         switch file {
         case .io(let path, let operation, let code): return io(path, operation, code)

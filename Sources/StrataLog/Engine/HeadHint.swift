@@ -1,4 +1,5 @@
 import Foundation
+import StrataStorage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,24 +20,24 @@ final class HeadHint: @unchecked Sendable {
     static let fileName = "HEAD"
     private static let magic: UInt64 = 0x5354_5241_5441_4844 // "STRATAHD"
     private let base: UnsafeMutableRawPointer
-    private let fd: Int32
+    private let file: any StorageFile
 
-    init(directory: String) throws {
+    init(directory: String, fileSystem: any FileSystem) throws {
         let path = directory + "/" + HeadHint.fileName
-        fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        if fd < 0 { throw StrataErrorBridge.io(path, "open", errno) }
-        var st = stat()
-        if fstat(fd, &st) != 0 { throw StrataErrorBridge.io(path, "fstat", errno) }
-        if st.st_size < 4096, ftruncate(fd, 4096) != 0 { throw StrataErrorBridge.io(path, "ftruncate", errno) }
-        guard let p = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), p != MAP_FAILED else {
-            throw StrataErrorBridge.io(path, "mmap", errno)
+        let file = try StrataErrorBridge.run { try fileSystem.open(path, mode: .create) }
+        do {
+            if try file.size() < 4096 { try file.truncate(to: 4096) }
+            base = try file.mapShared(size: 4096)
+        } catch {
+            file.close()
+            throw StrataErrorBridge.convert(error)
         }
-        base = p
+        self.file = file
     }
 
     deinit {
-        munmap(base, 4096)
-        Glibc.close(fd)
+        file.unmap(base, count: 4096)
+        file.close()
     }
 
     private func word(_ i: Int) -> UnsafeMutablePointer<UInt64> {

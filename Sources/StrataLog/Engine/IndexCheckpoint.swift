@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataStorage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,18 +14,18 @@ enum IndexCheckpoint {
     static let magic: [UInt8] = Array("STRATAIX".utf8)
     static let version: UInt32 = 1
 
-    static func exists(in directory: String) -> Bool {
-        access(directory + "/" + fileName, F_OK) == 0
+    static func exists(in directory: String, fileSystem: any FileSystem) -> Bool {
+        fileSystem.exists(directory + "/" + fileName)
     }
 
     // MARK: - Writing
 
     /// Writes the index atomically (temporary file, fsync, rename).
-    static func write(_ index: LogIndex, to directory: String) throws {
+    static func write(_ index: LogIndex, to directory: String, fileSystem: any FileSystem) throws {
         let path = directory + "/" + fileName
         // A name of this process's own: several processes may checkpoint the same directory.
         let temporary = path + ".\(getpid()).\(EventID.random().uuidString.prefix(8)).tmp"
-        let out = try BinaryFileWriter(path: temporary)
+        let out = try BinaryFileWriter(path: temporary, fileSystem: fileSystem)
         do {
             out.bytes(magic)
             out.u32(version)
@@ -67,12 +68,13 @@ enum IndexCheckpoint {
             out.array(index.ids.slots)
             try out.finish()
         } catch {
-            unlink(temporary)
+            try? fileSystem.remove(temporary)
             throw error
         }
-        if rename(temporary, path) != 0 { throw StrataErrorBridge.io(path, "rename", errno) }
-        let dfd = open(directory, O_RDONLY | O_DIRECTORY)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
+        try StrataErrorBridge.run {
+            try fileSystem.rename(temporary, to: path)
+            try fileSystem.syncDirectory(directory)
+        }
     }
 
     /// The CRC field of a segment's last committed record (0 when it has none), remembered so
@@ -110,7 +112,7 @@ enum IndexCheckpoint {
     /// Loads the checkpoint into `index` when it is valid for these segment files.
     static func load(directory: String, segmentFiles: [LogEngine.SegmentFileName], engine: LogEngine, into index: LogIndex) -> Loaded? {
         let path = directory + "/" + fileName
-        guard let input = try? BinaryFileReader(path: path) else { return nil }
+        guard let input = try? BinaryFileReader(path: path, fileSystem: engine.fileSystem) else { return nil }
         do {
             guard try input.bytes(8) == magic, try input.u32() == version else { return nil }
             _ = try input.u32()
@@ -205,7 +207,7 @@ enum IndexCheckpoint {
 extension LogEngine {
     /// Saves the index checkpoint. Writer thread (or open, before the writer starts).
     func writeCheckpoint() throws {
-        try IndexCheckpoint.write(index, to: directory)
+        try IndexCheckpoint.write(index, to: directory, fileSystem: fileSystem)
         checkpointHead = index.head
     }
 }
@@ -226,20 +228,18 @@ extension LogIndex {
 
 /// Buffered binary output with a running CRC32C, for the checkpoint.
 final class BinaryFileWriter {
-    private let fd: Int32
-    private let path: String
+    private let file: any StorageFile
+    private var offset = 0
     private var buffer: [UInt8] = []
     private var crc: UInt32 = 0
     private var error: (any Error)?
 
-    init(path: String) throws {
-        self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if fd < 0 { throw StrataErrorBridge.io(path, "open", errno) }
+    init(path: String, fileSystem: any FileSystem) throws {
+        file = try StrataErrorBridge.run { try fileSystem.open(path, mode: .truncate) }
         buffer.reserveCapacity(1 << 20)
     }
 
-    deinit { close(fd) }
+    deinit { file.close() }
 
     func u8(_ v: UInt8) { buffer.append(v); flushIfFull() }
     func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { buffer.append(contentsOf: $0) }; flushIfFull() }
@@ -269,15 +269,12 @@ final class BinaryFileWriter {
     }
 
     private func writeAll(_ raw: UnsafeRawBufferPointer) {
-        var done = 0
-        while done < raw.count && error == nil {
-            let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                error = StrataErrorBridge.io(path, "write", errno)
-                return
-            }
-            done += n
+        guard error == nil else { return }
+        do {
+            try file.write(raw, at: offset)
+            offset += raw.count
+        } catch {
+            self.error = StrataErrorBridge.convert(error)
         }
     }
 
@@ -287,27 +284,32 @@ final class BinaryFileWriter {
         var trailer = crc.littleEndian
         withUnsafeBytes(of: &trailer) { writeAll($0) }
         if let error { throw error }
-        if fsync(fd) != 0 { throw StrataErrorBridge.io(path, "fsync", errno) }
+        try StrataErrorBridge.run { try file.sync() }
     }
 }
 
 /// Buffered binary input with a running CRC32C, for the checkpoint.
 final class BinaryFileReader {
-    private let fd: Int32
-    private let path: String
+    private let file: any StorageFile
+    private var offset = 0
     private var buffer: [UInt8] = []
     private var index = 0
     private var crc: UInt32 = 0
 
     struct Truncated: Error {}
 
-    init(path: String) throws {
-        self.path = path
-        fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw StrataErrorBridge.io(path, "open", errno) }
+    init(path: String, fileSystem: any FileSystem) throws {
+        file = try StrataErrorBridge.run { try fileSystem.open(path, mode: .readOnly) }
     }
 
-    deinit { close(fd) }
+    deinit { file.close() }
+
+    /// Reads up to `count` bytes at the current offset into `raw`; 0 at the end of the file.
+    private func readSome(_ raw: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = try StrataErrorBridge.run { try file.read(into: raw, at: offset) }
+        offset += n
+        return n
+    }
 
     private func fill(_ count: Int) throws {
         if buffer.count - index >= count { return }
@@ -316,8 +318,7 @@ final class BinaryFileReader {
         index = 0
         var chunk = [UInt8](repeating: 0, count: Swift.max(1 << 20, count))
         while buffer.count < count {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw StrataErrorBridge.io(path, "read", errno) }
+            let n = try chunk.withUnsafeMutableBytes { try readSome($0) }
             if n == 0 { throw Truncated() }
             buffer.append(contentsOf: chunk[0..<n])
         }
@@ -361,8 +362,7 @@ final class BinaryFileReader {
             index += fromBuffer
             var done = fromBuffer
             while done < byteCount {
-                let n = read(fd, raw.baseAddress! + done, byteCount - done)
-                if n < 0 { if errno == EINTR { continue }; throw StrataErrorBridge.io(path, "read", errno) }
+                let n = try readSome(UnsafeMutableRawBufferPointer(rebasing: raw[done..<byteCount]))
                 if n == 0 { throw Truncated() }
                 done += n
             }

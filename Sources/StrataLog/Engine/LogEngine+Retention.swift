@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataStorage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,9 +13,10 @@ extension LogEngine {
             // The segment stays mapped in this process; other processes pick up the .seg.gz
             // when they next open the directory. A failure leaves the plain segment in place.
             let gate = compressionGate
+            let fileSystem = fileSystem
             gate.begin(path)
             Thread.detachNewThread {
-                _ = try? SegmentCompression.compress(segmentAt: path) { rename in try gate.publish(path, rename) }
+                _ = try? SegmentCompression.compress(segmentAt: path, fileSystem: fileSystem) { rename in try gate.publish(path, rename) }
                 gate.end(path)
             }
         }
@@ -58,8 +60,8 @@ extension LogEngine {
         for segment in dropped {
             let plain = segmentsDirectory + "/" + SegmentFile.fileName(firstPosition: segment.firstPosition)
             compressionGate.drop(plain) {
-                unlink(plain)
-                unlink(segmentsDirectory + "/" + SegmentFile.fileName(firstPosition: segment.firstPosition, compressed: true))
+                try? fileSystem.remove(plain)
+                try? fileSystem.remove(segmentsDirectory + "/" + SegmentFile.fileName(firstPosition: segment.firstPosition, compressed: true))
             }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataStorage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -93,7 +94,7 @@ extension LogEngine {
                 }
                 // Only a process that wrote (or rebuilt a large index) saves the checkpoint, so
                 // that readers such as `strata read` close quickly.
-                if wroteSinceOpen && (index.head != checkpointHead || !IndexCheckpoint.exists(in: directory)) { try writeCheckpoint() }
+                if wroteSinceOpen && (index.head != checkpointHead || !IndexCheckpoint.exists(in: directory, fileSystem: fileSystem)) { try writeCheckpoint() }
             } catch {
                 result = .failure(error)
             }
@@ -299,7 +300,7 @@ extension LogEngine {
         let previous = index.lastSegment
         let file = try StrataErrorBridge.run {
             try SegmentFile.create(directory: segmentsDirectory, firstPosition: firstPosition, createdAtMicros: now,
-                                   preallocate: Swift.max(configuration.segmentSize, bytes + SegmentHeader.size))
+                                   preallocate: Swift.max(configuration.segmentSize, bytes + SegmentHeader.size), fileSystem: fileSystem)
         }
         let entry = try SegmentEntry(file: file)
         withIndexLock {

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataStorage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,6 +18,8 @@ final class LogEngine: @unchecked Sendable {
     // with a mutation because it is the only mutator. `failure` and `closed` are guarded by `indexLock`.
     let directory: String
     let segmentsDirectory: String
+    /// Every file operation goes through it (POSIX, or a simulated disk in tests).
+    let fileSystem: any FileSystem
     let configuration: LogConfiguration
     let directoryLock: DirectoryLock
     let hint: HeadHint
@@ -38,41 +41,32 @@ final class LogEngine: @unchecked Sendable {
     let compressionGate = CompressionGate()
     let queue = WriteQueue()
 
-    init(directory: String, configuration: LogConfiguration) throws {
+    init(directory: String, configuration: LogConfiguration, fileSystem: any FileSystem = POSIXFileSystem()) throws {
         guard configuration.segmentSize >= 4096 else { throw StrataError.invalidArgument("segmentSize must be at least 4096 bytes") }
         var dir = directory
         while dir.count > 1 && dir.hasSuffix("/") { dir.removeLast() }
         self.directory = dir
         self.segmentsDirectory = dir + "/" + SegmentFile.directoryName
         self.configuration = configuration
-        try LogEngine.makeDirectories(dir)
+        self.fileSystem = fileSystem
+        try StrataErrorBridge.run { try fileSystem.makeDirectories(dir) }
         // Refuse a directory that holds something else before creating any file in it.
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        let entries = (try? fileSystem.contentsOfDirectory(dir)) ?? []
         if !entries.contains(Manifest.fileName),
            entries.contains(where: { $0 != DirectoryLock.fileName && $0 != HeadHint.fileName && !$0.hasPrefix(".") && $0 != Manifest.fileName + ".tmp" }) {
             throw StrataErrorBridge.convert(FileError.notAStrataDirectory(path: dir))
         }
-        let lock = try StrataErrorBridge.run { try DirectoryLock(directory: dir) }
+        let lock = try StrataErrorBridge.run { try DirectoryLock(directory: dir, fileSystem: fileSystem) }
         try StrataErrorBridge.run { try lock.lock() }
         defer { lock.unlock() }
         self.directoryLock = lock
-        _ = try StrataErrorBridge.run { try Manifest.loadOrCreate(in: dir) }
-        try LogEngine.makeDirectories(dir + "/" + SegmentFile.directoryName)
-        self.hint = try HeadHint(directory: dir)
+        _ = try StrataErrorBridge.run { try Manifest.loadOrCreate(in: dir, fileSystem: fileSystem) }
+        try StrataErrorBridge.run { try fileSystem.makeDirectories(dir + "/" + SegmentFile.directoryName) }
+        self.hint = try HeadHint(directory: dir, fileSystem: fileSystem)
         self.notifier = AppendNotifier()
         try recover()
         notifier.advance(to: index.head)
         publishHint()
-    }
-
-    static func makeDirectories(_ path: String) throws {
-        var current = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            current += "/" + component
-            if mkdir(current, 0o755) != 0 && errno != EEXIST {
-                throw StrataErrorBridge.io(current, "mkdir", errno)
-            }
-        }
     }
 
     // MARK: - Segment files on disk
@@ -87,9 +81,7 @@ final class LogEngine: @unchecked Sendable {
     /// The segment files, oldest first; when a segment exists both plain and compressed (a
     /// compression was interrupted), the plain file wins.
     func listSegmentFiles() throws -> [SegmentFileName] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: segmentsDirectory) else {
-            throw StrataErrorBridge.io(segmentsDirectory, "list", errno)
-        }
+        let names = try StrataErrorBridge.run { try fileSystem.contentsOfDirectory(segmentsDirectory) }
         var byPosition: [UInt64: SegmentFileName] = [:]
         for name in names {
             guard let parsed = SegmentFile.firstPosition(fromFileName: name) else { continue }
@@ -104,14 +96,14 @@ final class LogEngine: @unchecked Sendable {
     /// listing and the open (its `.seg` is replaced by a `.seg.gz` holding the same bytes): a
     /// plain file that has gone is then opened as the compressed one.
     func openSegment(_ name: SegmentFileName) throws -> SegmentEntry {
-        if name.compressed { return SegmentEntry(compressedPath: name.path, firstPosition: name.firstPosition) }
+        if name.compressed { return SegmentEntry(compressedPath: name.path, firstPosition: name.firstPosition, fileSystem: fileSystem) }
         do {
-            let file = try StrataErrorBridge.run { try SegmentFile.open(path: name.path, writable: true) }
+            let file = try StrataErrorBridge.run { try SegmentFile.open(path: name.path, writable: true, fileSystem: fileSystem) }
             return try SegmentEntry(file: file)
         } catch {
             let compressed = segmentsDirectory + "/" + SegmentFile.fileName(firstPosition: name.firstPosition, compressed: true)
-            guard access(name.path, F_OK) != 0, access(compressed, F_OK) == 0 else { throw error }
-            return SegmentEntry(compressedPath: compressed, firstPosition: name.firstPosition)
+            guard !fileSystem.exists(name.path), fileSystem.exists(compressed) else { throw error }
+            return SegmentEntry(compressedPath: compressed, firstPosition: name.firstPosition, fileSystem: fileSystem)
         }
     }
 
@@ -156,26 +148,25 @@ final class LogEngine: @unchecked Sendable {
     /// another process may still be writing without the lock (checkpoints, compressions) are
     /// only removed when they are over ten minutes old.
     private func removeLeftovers() {
-        let now = Date()
-        func age(_ path: String) -> TimeInterval {
-            let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? now
-            return now.timeIntervalSince(modified ?? now)
+        let now = Date().timeIntervalSince1970
+        func age(_ path: String) -> Double {
+            now - (fileSystem.modificationTime(path) ?? now)
         }
-        let top = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let top = (try? fileSystem.contentsOfDirectory(directory)) ?? []
         for name in top where name.hasPrefix(IndexCheckpoint.fileName + ".") && name.hasSuffix(".tmp") {
             let path = directory + "/" + name
-            if age(path) > 600 { unlink(path) }
+            if age(path) > 600 { try? fileSystem.remove(path) }
         }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: segmentsDirectory)) ?? []
+        let names = (try? fileSystem.contentsOfDirectory(segmentsDirectory)) ?? []
         let set = Set(names)
         for name in names {
             let path = segmentsDirectory + "/" + name
             if name.hasSuffix(".seg.tmp") {
-                unlink(path)  // segments are created under the lock we hold
+                try? fileSystem.remove(path)  // segments are created under the lock we hold
             } else if name.hasSuffix(".seg.gz.tmp") {
-                if age(path) > 600 { unlink(path) }
+                if age(path) > 600 { try? fileSystem.remove(path) }
             } else if name.hasSuffix(SegmentFile.fileExtension), set.contains(name + ".gz") {
-                unlink(path)  // the .gz was renamed into place: the compression completed
+                try? fileSystem.remove(path)  // the .gz was renamed into place: the compression completed
             }
         }
     }

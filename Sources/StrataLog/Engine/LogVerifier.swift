@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataStorage
 
 /// Progress of ``LogEventStore/verify(directory:progress:)``.
 public struct VerifyProgress: Sendable {
@@ -39,10 +40,10 @@ public struct VerifyReport: Sendable {
 /// order across segments, revision order in every stream, and that nothing but a torn tail
 /// (which the next open cuts) follows the last commit record.
 enum LogVerifier {
-    static func verify(directory: String, progress: (@Sendable (VerifyProgress) -> Void)?) throws -> VerifyReport {
-        _ = try StrataErrorBridge.run { try Manifest.load(from: directory) }
+    static func verify(directory: String, fileSystem: any FileSystem, progress: (@Sendable (VerifyProgress) -> Void)?) throws -> VerifyReport {
+        _ = try StrataErrorBridge.run { try Manifest.load(from: directory, fileSystem: fileSystem) }
         let segmentsDirectory = directory + "/" + SegmentFile.directoryName
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: segmentsDirectory)) ?? [])
+        let names = ((try? fileSystem.contentsOfDirectory(segmentsDirectory)) ?? [])
             .compactMap { name -> (UInt64, String, Bool)? in
                 guard let parsed = SegmentFile.firstPosition(fromFileName: name) else { return nil }
                 return (parsed.firstPosition, segmentsDirectory + "/" + name, parsed.compressed)
@@ -50,10 +51,7 @@ enum LogVerifier {
             .sorted { $0.0 < $1.0 || ($0.0 == $1.0 && !$0.2) }
         var files: [(UInt64, String, Bool)] = []
         for n in names where files.last?.0 != n.0 { files.append(n) }
-        let total = files.reduce(Int64(0)) { acc, f in
-            var st = stat()
-            return acc + (stat(f.1, &st) == 0 ? Int64(st.st_size) : 0)
-        }
+        let total = files.reduce(Int64(0)) { acc, f in acc + Int64(fileSystem.fileSize(f.1) ?? 0) }
         var problems: [VerifyProblem] = []
         var checked: Int64 = 0
         var events: UInt64 = 0
@@ -99,13 +97,13 @@ enum LogVerifier {
                     }
                 }
                 if compressed {
-                    owned = try SegmentCompression.decompress(path: path)
+                    owned = try SegmentCompression.decompress(path: path, fileSystem: fileSystem)
                     _ = try owned.withUnsafeBytes {
                         try SegmentHeader(decoding: UnsafeRawBufferPointer(rebasing: $0[0..<Swift.min($0.count, SegmentHeader.size)]), path: path)
                     }
                     owned.withUnsafeBytes { check($0) }
                 } else {
-                    file = try SegmentFile.open(path: path, writable: false)
+                    file = try SegmentFile.open(path: path, writable: false, fileSystem: fileSystem)
                     check(try file!.mappedBytes())
                 }
             } catch {
@@ -116,8 +114,7 @@ enum LogVerifier {
                     problems.append(VerifyProblem(path: path, offset: 0, reason: "\(converted)"))
                 }
             }
-            var st = stat()
-            checked += stat(path, &st) == 0 ? Int64(st.st_size) : 0
+            checked += Int64(fileSystem.fileSize(path) ?? 0)
             progress?(VerifyProgress(bytesChecked: checked, totalBytes: total))
         }
         return VerifyReport(segments: files.count, events: events, bytes: total, problems: problems)

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataStorage
 import Synchronization
 
 /// One segment as the index knows it: its bytes (a mapping of the file, or the decompressed
@@ -28,8 +29,12 @@ final class SegmentEntry: @unchecked Sendable {
     /// Whether the file is gzip-compressed.
     var compressed: Bool { mapped == nil }
 
+    /// Where a compressed segment is read from.
+    private let fileSystem: (any FileSystem)?
+
     init(file: SegmentFile) throws {
         self.file = file
+        self.fileSystem = nil
         self.firstPosition = file.firstPosition
         self.path = file.path
         self.createdAtMicros = file.createdAtMicros
@@ -37,8 +42,9 @@ final class SegmentEntry: @unchecked Sendable {
     }
 
     /// A compressed segment; its contents are decompressed on first access.
-    init(compressedPath: String, firstPosition: UInt64) {
+    init(compressedPath: String, firstPosition: UInt64, fileSystem: any FileSystem) {
         self.file = nil
+        self.fileSystem = fileSystem
         self.path = compressedPath
         self.firstPosition = firstPosition
         self.createdAtMicros = nil
@@ -56,7 +62,7 @@ final class SegmentEntry: @unchecked Sendable {
             if let mapped { return mapped }
             return try decompressed.withLock { storage -> UnsafeRawBufferPointer in
                 if let storage { return UnsafeRawBufferPointer(storage) }
-                let contents = try StrataErrorBridge.run { try SegmentCompression.decompress(path: path) }
+                let contents = try StrataErrorBridge.run { try SegmentCompression.decompress(path: path, fileSystem: fileSystem ?? POSIXFileSystem()) }
                 guard contents.count >= SegmentHeader.size else {
                     throw StrataError.corruption(path: path, offset: 0, reason: "decompressed segment shorter than its header")
                 }

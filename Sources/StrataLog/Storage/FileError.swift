@@ -1,4 +1,5 @@
 import Glibc
+import StrataStorage
 
 /// A failure reading or writing the files of a data directory, with the path and what to do.
 enum FileError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -49,5 +50,17 @@ extension FileError {
     /// An `.io` error from the current `errno`.
     static func lastIO(path: String, operation: String) -> FileError {
         .io(path: path, operation: operation, errno: errno)
+    }
+}
+
+extension FileError {
+    /// The storage seam's error as an `.io` error.
+    init(_ error: StorageError) {
+        self = .io(path: error.path, operation: error.operation, errno: error.code)
+    }
+
+    /// Runs `body`, turning the seam's errors into `FileError`.
+    static func run<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as StorageError { throw FileError(error) }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import StrataStorage
 
 /// `manifest.json`, the file that makes a directory a Strata log directory and says which
 /// format version its files use (docs/FORMAT.md, "Data directory").
@@ -24,10 +25,10 @@ struct Manifest: Equatable, Sendable {
     ///
     /// - Throws: `FileError.io` with `EEXIST` when a manifest is already there.
     @discardableResult
-    static func create(in directory: String, createdAt: Date = Date()) throws -> Manifest {
+    static func create(in directory: String, createdAt: Date = Date(), fileSystem: any FileSystem = POSIXFileSystem()) throws -> Manifest {
         let path = directory + "/" + fileName
-        try createDirectories(directory)
-        if access(path, F_OK) == 0 {
+        try FileError.run { try fileSystem.makeDirectories(directory) }
+        if fileSystem.exists(path) {
             throw FileError.io(path: path, operation: "create", errno: EEXIST)
         }
         // Whole seconds: the ISO 8601 text keeps no more, and load must give back what create returned.
@@ -35,22 +36,7 @@ struct Manifest: Equatable, Sendable {
             format: formatName, version: currentVersion,
             createdAt: Date(timeIntervalSince1970: createdAt.timeIntervalSince1970.rounded(.down))
         )
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileError.lastIO(path: temporary, operation: "open") }
-        do {
-            try Array(manifest.json.utf8).withUnsafeBytes {
-                try SegmentFile.writeFully(fd: fd, $0, at: 0, path: temporary)
-            }
-            if fsync(fd) != 0 { throw FileError.lastIO(path: temporary, operation: "fsync") }
-            close(fd)
-        } catch {
-            close(fd)
-            unlink(temporary)
-            throw error
-        }
-        if rename(temporary, path) != 0 { throw FileError.lastIO(path: path, operation: "rename") }
-        try SegmentFile.syncDirectory(directory)
+        try FileError.run { try fileSystem.writeFileAtomically(path, Array(manifest.json.utf8)) }
         return manifest
     }
 
@@ -59,12 +45,10 @@ struct Manifest: Equatable, Sendable {
     /// - Throws: `FileError.notAStrataDirectory` when there is no manifest,
     ///   `FileError.unsupportedFormat` for another format or a version other than 1,
     ///   `FileError.corrupt` when the file is not the expected JSON.
-    static func load(from directory: String) throws -> Manifest {
+    static func load(from directory: String, fileSystem: any FileSystem = POSIXFileSystem()) throws -> Manifest {
         let path = directory + "/" + fileName
-        guard let data = FileManager.default.contents(atPath: path) else {
-            if access(path, F_OK) == 0 { throw FileError.lastIO(path: path, operation: "read") }
-            throw FileError.notAStrataDirectory(path: directory)
-        }
+        guard fileSystem.exists(path) else { throw FileError.notAStrataDirectory(path: directory) }
+        let data = Data(try FileError.run { try fileSystem.readFile(path) })
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw FileError.corrupt(path: path, offset: 0, reason: "not a JSON object")
         }
@@ -90,22 +74,11 @@ struct Manifest: Equatable, Sendable {
     /// nothing but a `LOCK` file and dot-files. Call it while holding the directory's lock.
     ///
     /// - Throws: `FileError.notAStrataDirectory` when the directory holds other files but no manifest.
-    static func loadOrCreate(in directory: String, createdAt: Date = Date()) throws -> Manifest {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        if entries.contains(fileName) { return try load(from: directory) }
+    static func loadOrCreate(in directory: String, createdAt: Date = Date(), fileSystem: any FileSystem = POSIXFileSystem()) throws -> Manifest {
+        let entries = (try? fileSystem.contentsOfDirectory(directory)) ?? []
+        if entries.contains(fileName) { return try load(from: directory, fileSystem: fileSystem) }
         let others = entries.filter { $0 != DirectoryLock.fileName && !$0.hasPrefix(".") && $0 != fileName + ".tmp" }
         guard others.isEmpty else { throw FileError.notAStrataDirectory(path: directory) }
-        return try create(in: directory, createdAt: createdAt)
-    }
-
-    /// `mkdir -p`, reporting the failing directory and its errno.
-    private static func createDirectories(_ directory: String) throws {
-        var path = directory.hasPrefix("/") ? "" : "."
-        for component in directory.split(separator: "/") {
-            path += "/" + component
-            if mkdir(path, 0o755) != 0 && errno != EEXIST {
-                throw FileError.lastIO(path: path, operation: "mkdir")
-            }
-        }
+        return try create(in: directory, createdAt: createdAt, fileSystem: fileSystem)
     }
 }

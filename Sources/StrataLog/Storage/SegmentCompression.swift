@@ -1,5 +1,6 @@
 import CZlib
 import Glibc
+import StrataStorage
 
 /// Gzip compression of sealed segments (docs/FORMAT.md, "Compressed segments").
 ///
@@ -20,62 +21,55 @@ enum SegmentCompression {
     /// `.seg.gz` is removed too. Either way no dropped segment comes back.
     /// - Returns: the path of the `.seg.gz` file, or `nil` when the segment was dropped.
     @discardableResult
-    static func compress(segmentAt path: String,
+    static func compress(segmentAt path: String, fileSystem: any FileSystem = POSIXFileSystem(),
                          gate: (_ rename: () throws -> Void) throws -> Bool = { rename in try rename(); return true }) throws -> String? {
         let output = path + ".gz"
         let temporary = output + ".tmp"
-        let input = open(path, O_RDONLY | O_CLOEXEC)
-        guard input >= 0 else { throw FileError.lastIO(path: path, operation: "open") }
-        defer { close(input) }
+        let input = try FileError.run { try fileSystem.open(path, mode: .readOnly) }
+        defer { input.close() }
 
         var headerBytes = [UInt8](repeating: 0, count: SegmentHeader.size)
-        let headerRead = try headerBytes.withUnsafeMutableBytes { try SegmentFile.readFully(fd: input, $0, at: 0, path: path) }
+        let headerRead = try headerBytes.withUnsafeMutableBytes { buffer in try FileError.run { try input.read(into: buffer, at: 0) } }
         _ = try headerBytes.withUnsafeBytes {
             try SegmentHeader(decoding: UnsafeRawBufferPointer(rebasing: $0[0..<headerRead]), path: path)
         }
 
-        let out = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard out >= 0 else { throw FileError.lastIO(path: temporary, operation: "open") }
+        let out = try FileError.run { try fileSystem.open(temporary, mode: .truncate) }
         do {
-            try deflateFile(from: input, path: path, to: out, outputPath: temporary)
-            if fsync(out) != 0 { throw FileError.lastIO(path: temporary, operation: "fsync") }
-            close(out)
+            try deflateFile(from: input, to: out)
+            try FileError.run { try out.sync() }
+            out.close()
         } catch {
-            close(out)
-            unlink(temporary)
+            out.close()
+            try? fileSystem.remove(temporary)
             throw error
         }
         let published = try gate {
-            if rename(temporary, output) != 0 { throw FileError.lastIO(path: output, operation: "rename") }
+            try FileError.run { try fileSystem.rename(temporary, to: output) }
         }
         guard published else {
-            unlink(temporary)
+            try? fileSystem.remove(temporary)
             return nil
         }
         let directory = parentDirectory(of: path)
-        try SegmentFile.syncDirectory(directory)
-        if unlink(path) != 0 {
-            guard errno == ENOENT else { throw FileError.lastIO(path: path, operation: "unlink") }
+        try FileError.run { try fileSystem.syncDirectory(directory) }
+        do {
+            try fileSystem.remove(path)
+        } catch {
+            guard error.code == ENOENT else { throw FileError(error) }
             // Retention in another process dropped the segment meanwhile.
-            unlink(output)
-            try SegmentFile.syncDirectory(directory)
+            try? fileSystem.remove(output)
+            try FileError.run { try fileSystem.syncDirectory(directory) }
             return nil
         }
-        try SegmentFile.syncDirectory(directory)
+        try FileError.run { try fileSystem.syncDirectory(directory) }
         return output
     }
 
     /// The segment bytes stored in the gzip file at `path`, checked by gzip's CRC-32 and length
     /// trailer and by the segment header.
-    static func decompress(path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw FileError.lastIO(path: path, operation: "open") }
-        defer { close(fd) }
-        var info = stat()
-        if fstat(fd, &info) != 0 { throw FileError.lastIO(path: path, operation: "fstat") }
-        var compressed = [UInt8](repeating: 0, count: Int(info.st_size))
-        let read = try compressed.withUnsafeMutableBytes { try SegmentFile.readFully(fd: fd, $0, at: 0, path: path) }
-        compressed.removeLast(compressed.count - read)
+    static func decompress(path: String, fileSystem: any FileSystem = POSIXFileSystem()) throws -> [UInt8] {
+        let compressed = try FileError.run { try fileSystem.readFile(path) }
 
         var result: [UInt8] = []
         if compressed.count >= 18 {
@@ -90,7 +84,8 @@ enum SegmentCompression {
 
     // MARK: - zlib
 
-    private static func deflateFile(from input: Int32, path: String, to output: Int32, outputPath: String) throws {
+    private static func deflateFile(from input: any StorageFile, to output: any StorageFile) throws {
+        let outputPath = output.path
         var stream = z_stream()
         // windowBits 15 + 16: a gzip wrapper instead of zlib's.
         let status = deflateInit2_(
@@ -105,7 +100,7 @@ enum SegmentCompression {
         var offset = 0
         var finished = false
         while !finished {
-            let count = try inBuffer.withUnsafeMutableBytes { try SegmentFile.readFully(fd: input, $0, at: offset, path: path) }
+            let count = try inBuffer.withUnsafeMutableBytes { buffer in try FileError.run { try input.read(into: buffer, at: offset) } }
             offset += count
             let flush = count < chunkSize ? Z_FINISH : Z_NO_FLUSH
             try inBuffer.withUnsafeMutableBufferPointer { inPointer in
@@ -123,7 +118,8 @@ enum SegmentCompression {
                         return outPointer.count - Int(stream.avail_out)
                     }
                     try outBuffer.withUnsafeBytes {
-                        try SegmentFile.writeFully(fd: output, UnsafeRawBufferPointer(rebasing: $0[0..<produced]), at: Int(stream.total_out) - produced, path: outputPath)
+                        let chunk = UnsafeRawBufferPointer(rebasing: $0[0..<produced])
+                        try FileError.run { try output.write(chunk, at: Int(stream.total_out) - produced) }
                     }
                 } while stream.avail_out == 0 || (flush == Z_FINISH && !finished)
             }

@@ -1,4 +1,5 @@
 import Glibc
+import StrataStorage
 import Synchronization
 
 /// The 64-byte header at the start of every segment file (docs/FORMAT.md, "Segment header").
@@ -65,7 +66,7 @@ struct SegmentHeader: Equatable, Sendable {
 /// One segment file: a header and records, written with `pwrite` and read through a shared,
 /// read-only memory mapping (docs/FORMAT.md, "Segment file").
 ///
-/// Sendable because every stored property is: the descriptor and header never change, and the
+/// Sendable because every stored property is: the file and header never change, and the
 /// mapping state sits behind a `Mutex`. Two rules the type cannot check, both kept by the engine:
 /// one writer issues `write`/`sync`/`discardTail`/`seal` at a time, and `close()` runs after every
 /// other call on the file has returned (it invalidates every buffer handed out).
@@ -103,11 +104,11 @@ final class SegmentFile: Sendable {
     let path: String
     let header: SegmentHeader
     let isWritable: Bool
-    private let descriptor: Int32
+    private let file: any StorageFile
     private let state: Mutex<State>
 
     private struct Mapping {
-        let base: UnsafeMutableRawPointer
+        let base: UnsafeRawPointer
         let count: Int
         var buffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
     }
@@ -125,9 +126,9 @@ final class SegmentFile: Sendable {
     /// The file's size as this process knows it: its size at open, grown by writes and `remapIfGrown`.
     var fileSize: Int { state.withLock { $0.fileSize } }
 
-    private init(path: String, descriptor: Int32, header: SegmentHeader, fileSize: Int, writable: Bool) {
+    private init(path: String, file: any StorageFile, header: SegmentHeader, fileSize: Int, writable: Bool) {
         self.path = path
-        self.descriptor = descriptor
+        self.file = file
         self.header = header
         self.isWritable = writable
         self.state = Mutex(State(fileSize: fileSize))
@@ -146,42 +147,42 @@ final class SegmentFile: Sendable {
     /// - Parameter directory: the segments folder itself (`<data>/segments`).
     /// - Throws: `FileError.io`, with `EEXIST` when the segment already exists.
     static func create(
-        directory: String, firstPosition: UInt64, createdAtMicros: Int64, preallocate bytes: Int
+        directory: String, firstPosition: UInt64, createdAtMicros: Int64, preallocate bytes: Int,
+        fileSystem: any FileSystem = POSIXFileSystem()
     ) throws -> SegmentFile {
         let path = directory + "/" + fileName(firstPosition: firstPosition)
         let temporary = path + ".tmp"
-        if access(path, F_OK) == 0 {
+        if fileSystem.exists(path) {
             throw FileError.io(path: path, operation: "create", errno: EEXIST)
         }
-        let fd = Glibc.open(temporary, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileError.lastIO(path: temporary, operation: "open") }
+        let file = try FileError.run { try fileSystem.open(temporary, mode: .truncate) }
         do {
             let size = Swift.max(bytes, SegmentHeader.size)
-            let status = posix_fallocate(fd, 0, off_t(size))
-            if status != 0 { throw FileError.io(path: temporary, operation: "posix_fallocate", errno: status) }
+            try FileError.run {
+                try file.allocate(size)
+                let header = SegmentHeader(firstPosition: firstPosition, createdAtMicros: createdAtMicros)
+                try header.encoded().withUnsafeBytes { bytes in try file.write(bytes, at: 0) }
+                try file.sync()
+                try fileSystem.rename(temporary, to: path)
+                try fileSystem.syncDirectory(directory)
+            }
             let header = SegmentHeader(firstPosition: firstPosition, createdAtMicros: createdAtMicros)
-            try header.encoded().withUnsafeBytes { try writeFully(fd: fd, $0, at: 0, path: temporary) }
-            if fsync(fd) != 0 { throw FileError.lastIO(path: temporary, operation: "fsync") }
-            if rename(temporary, path) != 0 { throw FileError.lastIO(path: path, operation: "rename") }
-            try syncDirectory(directory)
-            return SegmentFile(path: path, descriptor: fd, header: header, fileSize: size, writable: true)
+            return SegmentFile(path: path, file: file, header: header, fileSize: size, writable: true)
         } catch {
-            Glibc.close(fd)
-            unlink(temporary)
+            file.close()
+            try? fileSystem.remove(temporary)
             throw error
         }
     }
 
     /// Opens an existing segment and checks its header, and that the header's first position
     /// matches the file name.
-    static func open(path: String, writable: Bool) throws -> SegmentFile {
-        let fd = Glibc.open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC)
-        guard fd >= 0 else { throw FileError.lastIO(path: path, operation: "open") }
+    static func open(path: String, writable: Bool, fileSystem: any FileSystem = POSIXFileSystem()) throws -> SegmentFile {
+        let file = try FileError.run { try fileSystem.open(path, mode: writable ? .readWrite : .readOnly) }
         do {
-            var info = stat()
-            if fstat(fd, &info) != 0 { throw FileError.lastIO(path: path, operation: "fstat") }
+            let size = try FileError.run { try file.size() }
             var bytes = [UInt8](repeating: 0, count: SegmentHeader.size)
-            let read = try bytes.withUnsafeMutableBytes { try readFully(fd: fd, $0, at: 0, path: path) }
+            let read = try bytes.withUnsafeMutableBytes { buffer in try FileError.run { try file.read(into: buffer, at: 0) } }
             let header = try bytes.withUnsafeBytes {
                 try SegmentHeader(decoding: UnsafeRawBufferPointer(rebasing: $0[0..<read]), path: path)
             }
@@ -192,28 +193,28 @@ final class SegmentFile: Sendable {
                     reason: "header says first position \(header.firstPosition), the file name says \(named.firstPosition)"
                 )
             }
-            return SegmentFile(path: path, descriptor: fd, header: header, fileSize: Int(info.st_size), writable: writable)
+            return SegmentFile(path: path, file: file, header: header, fileSize: size, writable: writable)
         } catch {
-            Glibc.close(fd)
+            file.close()
             throw error
         }
     }
 
     // MARK: - Writing
 
-    /// Writes `bytes` at `offset` (≥ 64: the header is never rewritten), retrying short writes.
+    /// Writes `bytes` at `offset` (≥ 64: the header is never rewritten).
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
         precondition(isWritable, "write to a segment opened read-only")
         precondition(offset >= SegmentHeader.size, "write at \(offset) would overwrite the segment header")
         try checkOpen()
-        try Self.writeFully(fd: descriptor, bytes, at: offset, path: path)
+        try FileError.run { try file.write(bytes, at: offset) }
         state.withLock { $0.fileSize = Swift.max($0.fileSize, offset + bytes.count) }
     }
 
     /// Makes every write so far durable (`fdatasync`).
     func sync() throws {
         try checkOpen()
-        if fdatasync(descriptor) != 0 { throw FileError.lastIO(path: path, operation: "fdatasync") }
+        try FileError.run { try file.sync() }
     }
 
     /// Cuts a torn tail: zeroes every byte from `committedEnd` to the last nonzero byte of the
@@ -250,10 +251,12 @@ final class SegmentFile: Sendable {
         precondition(logicalEnd >= SegmentHeader.size, "logicalEnd \(logicalEnd) inside the segment header")
         try checkOpen()
         let marker = [UInt8](repeating: 0, count: RecordFormat.frameSize)
-        try marker.withUnsafeBytes { try Self.writeFully(fd: descriptor, $0, at: logicalEnd, path: path) }
         let size = logicalEnd + RecordFormat.frameSize
-        if ftruncate(descriptor, off_t(size)) != 0 { throw FileError.lastIO(path: path, operation: "ftruncate") }
-        if fsync(descriptor) != 0 { throw FileError.lastIO(path: path, operation: "fsync") }
+        try FileError.run {
+            try marker.withUnsafeBytes { bytes in try file.write(bytes, at: logicalEnd) }
+            try file.truncate(to: size)
+            try file.sync()
+        }
         state.withLock { $0.fileSize = size }
     }
 
@@ -277,9 +280,7 @@ final class SegmentFile: Sendable {
     @discardableResult
     func remapIfGrown() throws -> Bool {
         try checkOpen()
-        var info = stat()
-        if fstat(descriptor, &info) != 0 { throw FileError.lastIO(path: path, operation: "fstat") }
-        let size = Int(info.st_size)
+        let size = try FileError.run { try file.size() }
         return try state.withLock { state throws(FileError) -> Bool in
             if state.isClosed { throw FileError.io(path: path, operation: "mmap", errno: EBADF) }
             if size > state.fileSize { state.fileSize = size }
@@ -305,7 +306,7 @@ final class SegmentFile: Sendable {
         return try RecordDecoder.scan(bytes, from: start, until: limit, verifyCRC: verifyCRC, inspectTail: inspectTail, visit: visit)
     }
 
-    /// Unmaps every mapping and closes the descriptor. Buffers handed out become invalid.
+    /// Unmaps every mapping and closes the file. Buffers handed out become invalid.
     func close() {
         let mappings: [Mapping]? = state.withLock { state in
             if state.isClosed { return nil }
@@ -314,8 +315,8 @@ final class SegmentFile: Sendable {
             return state.retired + (state.mapping.map { [$0] } ?? [])
         }
         guard let mappings else { return }
-        for mapping in mappings { munmap(mapping.base, mapping.count) }
-        Glibc.close(descriptor)
+        for mapping in mappings { file.unmap(mapping.base, count: mapping.count) }
+        file.close()
     }
 
     // MARK: - System calls
@@ -325,45 +326,11 @@ final class SegmentFile: Sendable {
     }
 
     private func map(size: Int) throws(FileError) -> Mapping {
-        guard let base = mmap(nil, size, PROT_READ, MAP_SHARED, descriptor, 0), base != MAP_FAILED else {
-            throw FileError.lastIO(path: path, operation: "mmap")
+        do {
+            let buffer = try file.map(size: size)
+            return Mapping(base: buffer.baseAddress!, count: size)
+        } catch {
+            throw FileError(error)
         }
-        return Mapping(base: base, count: size)
-    }
-
-    /// `pwrite` until every byte is written, retrying on EINTR and short writes.
-    static func writeFully(fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String) throws {
-        var done = 0
-        while done < bytes.count {
-            let written = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw FileError.lastIO(path: path, operation: "pwrite")
-            }
-            done += written
-        }
-    }
-
-    /// `pread` until `bytes` is full or the file ends; returns the bytes read.
-    static func readFully(fd: Int32, _ bytes: UnsafeMutableRawBufferPointer, at offset: Int, path: String) throws -> Int {
-        var done = 0
-        while done < bytes.count {
-            let read = pread(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
-            if read < 0 {
-                if errno == EINTR { continue }
-                throw FileError.lastIO(path: path, operation: "pread")
-            }
-            if read == 0 { break }
-            done += read
-        }
-        return done
-    }
-
-    /// fsyncs a directory, so that file creations, renames and removals in it are durable.
-    static func syncDirectory(_ directory: String) throws {
-        let fd = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw FileError.lastIO(path: directory, operation: "open") }
-        defer { Glibc.close(fd) }
-        if fsync(fd) != 0 { throw FileError.lastIO(path: directory, operation: "fsync") }
     }
 }
