@@ -167,8 +167,16 @@ public final class SimulatedDisk: @unchecked Sendable {
     /// Arms a fault.
     public func inject(_ fault: Fault) { locked { faults.append(fault) } }
 
-    /// Disarms every fault that has not fired.
-    public func clearFaults() { locked { faults.removeAll() } }
+    /// Disarms every fault and armed power loss that has not fired.
+    public func clearFaults() {
+        locked {
+            faults.removeAll()
+            powerLossAt = nil
+        }
+    }
+
+    /// How many power losses happened.
+    public var powerLossCount: Int { locked { boot } }
 
     /// Cuts the power: the current boot ends and unsynced writes and directory changes are kept
     /// or lost as `mode` says (drawn from the seed when nil).

@@ -105,13 +105,35 @@ extension LogEngine {
     }
 
     private func syncDirty(_ dirtySince: inout Date?) {
-        guard dirtySince != nil, let file = index.lastSegment?.file else { return }
+        guard dirtySince != nil, let segment = index.lastSegment, let file = segment.file else { return }
         do {
             try StrataErrorBridge.run { try file.sync() }
             dirtySince = nil
+            unsyncedFrom = nil
         } catch {
             withIndexLock { failure = (error as? StrataError) ?? .io(path: file.path, operation: "fdatasync", reason: "\(error)") }
+            discardUnsynced(segment, through: segment.end)
         }
+    }
+
+    /// After a failed write or sync, what was written since the last successful sync cannot be
+    /// trusted: the kernel may have dropped those dirty pages while still showing them to
+    /// readers, so a later open in this boot would adopt records that a power loss then
+    /// removes, leaving a hole before newer, synced records. Zeroes that range (best effort) and
+    /// syncs, so that the next open sees it as never written (docs/RELIABILITY.md, "A failed fsync").
+    func discardUnsynced(_ segment: SegmentEntry, through end: Int) {
+        guard let file = segment.file, let start = unsyncedFrom, end > start else { return }
+        unsyncedFrom = nil
+        let zeros = [UInt8](repeating: 0, count: Swift.min(end - start, 1 << 16))
+        var offset = start
+        zeros.withUnsafeBytes { chunk in
+            while offset < end {
+                let count = Swift.min(chunk.count, end - offset)
+                do { try file.write(UnsafeRawBufferPointer(rebasing: chunk[0..<count]), at: offset) } catch { return }
+                offset += count
+            }
+        }
+        try? file.sync()
     }
 
     /// Plans, writes and applies one group-commit batch.
@@ -176,14 +198,19 @@ extension LogEngine {
 
         var head = index.head
         if !buffer.isEmpty {
+            var written: (segment: SegmentEntry, end: Int)?
             do {
                 let segment = try segment(forWriting: buffer.count, firstPosition: index.head + 1, now: now)
                 let base = segment.end
+                if unsyncedFrom == nil { unsyncedFrom = base }
+                written = (segment, base + buffer.count)
                 try buffer.withUnsafeBytes { bytes in
                     try StrataErrorBridge.run { try segment.file!.write(bytes, at: base) }
                 }
                 switch configuration.durability {
-                case .fsync: try StrataErrorBridge.run { try segment.file!.sync() }
+                case .fsync:
+                    try StrataErrorBridge.run { try segment.file!.sync() }
+                    unsyncedFrom = nil
                 case .interval, .none: if dirtySince == nil { dirtySince = Date() }
                 }
                 try withIndexLock {
@@ -205,6 +232,11 @@ extension LogEngine {
             } catch {
                 let stored = (error as? StrataError) ?? .io(path: directory, operation: "write", reason: "\(error)")
                 withIndexLock { failure = stored }
+                if let written {
+                    discardUnsynced(written.segment, through: written.end)
+                } else if let last = index.lastSegment {
+                    discardUnsynced(last, through: last.end)
+                }
                 completions.forEach { $0.fail(stored) }
                 return
             }
@@ -298,6 +330,12 @@ extension LogEngine {
             if !full && !newDay { return last }
         }
         let previous = index.lastSegment
+        // What the previous segment holds must be durable before records follow it in a new
+        // one: with `.interval` or `.none` its tail may not be synced yet.
+        if let file = previous?.file, unsyncedFrom != nil {
+            try StrataErrorBridge.run { try file.sync() }
+        }
+        unsyncedFrom = nil
         let file = try StrataErrorBridge.run {
             try SegmentFile.create(directory: segmentsDirectory, firstPosition: firstPosition, createdAtMicros: now,
                                    preallocate: Swift.max(configuration.segmentSize, bytes + SegmentHeader.size), fileSystem: fileSystem)

@@ -37,6 +37,9 @@ final class LogEngine: @unchecked Sendable {
     var wroteSinceOpen = false
     /// Whether a segment was sealed in this batch, so retention should run after it (writer thread).
     var retentionDue = false
+    /// Offset in the newest segment from which its writes are not known to be durable (writer
+    /// thread only); nil when everything written is synced.
+    var unsyncedFrom: Int?
     /// Keeps retention from racing background compressions.
     let compressionGate = CompressionGate()
     let queue = WriteQueue()
@@ -140,7 +143,21 @@ final class LogEngine: @unchecked Sendable {
             let isLast = i == files.count - 1
             try scan(entry, from: start, isLast: isLast, cutTornTail: true, thorough: true)
         }
+        try makeAdoptedDurable(lastSegment: index.lastSegment)
         if index.head > headBefore + 1_000_000 { try? writeCheckpoint() }
+    }
+
+    /// Makes durable what recovery or catching up adopted but may not be: the newest segment's
+    /// bytes (a writer killed between its write and its sync leaves them in the page cache
+    /// only) and the directory entries of segments (a writer whose directory sync failed
+    /// leaves a renamed segment whose name a power loss would undo). Found by the crash
+    /// simulation (docs/RELIABILITY.md).
+    func makeAdoptedDurable(lastSegment: SegmentEntry?) throws {
+        try StrataErrorBridge.run {
+            if let file = lastSegment?.file { try file.sync() }
+            try fileSystem.syncDirectory(segmentsDirectory)
+            try fileSystem.syncDirectory(directory)
+        }
     }
 
     /// Deletes what interrupted file operations leave behind (docs/FORMAT.md, "Crash safety"):
@@ -277,6 +294,7 @@ final class LogEngine: @unchecked Sendable {
         }
         let known = last?.firstPosition ?? 0
         let newer = try listSegmentFiles().filter { $0.firstPosition > known }
+        if !newer.isEmpty { try StrataErrorBridge.run { try fileSystem.syncDirectory(segmentsDirectory) } }
         for (i, name) in newer.enumerated() {
             let entry = try openSegment(name)
             if !usable(entry, isNewest: i == newer.count - 1) { continue }

@@ -60,7 +60,11 @@ extension FileError {
     }
 
     /// Runs `body`, turning the seam's errors into `FileError`.
-    static func run<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let error as StorageError { throw FileError(error) }
+    /// - Parameter path: the path to name in the error instead of the one the file was opened
+    ///   at (a segment is opened as `….seg.tmp` and renamed).
+    static func run<T>(path: String? = nil, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as StorageError {
+            throw FileError.io(path: path ?? error.path, operation: error.operation, errno: error.code)
+        }
     }
 }

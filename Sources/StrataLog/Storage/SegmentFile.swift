@@ -207,14 +207,14 @@ final class SegmentFile: Sendable {
         precondition(isWritable, "write to a segment opened read-only")
         precondition(offset >= SegmentHeader.size, "write at \(offset) would overwrite the segment header")
         try checkOpen()
-        try FileError.run { try file.write(bytes, at: offset) }
+        try FileError.run(path: path) { try file.write(bytes, at: offset) }
         state.withLock { $0.fileSize = Swift.max($0.fileSize, offset + bytes.count) }
     }
 
     /// Makes every write so far durable (`fdatasync`).
     func sync() throws {
         try checkOpen()
-        try FileError.run { try file.sync() }
+        try FileError.run(path: path) { try file.sync() }
     }
 
     /// Cuts a torn tail: zeroes every byte from `committedEnd` to the last nonzero byte of the
@@ -252,7 +252,7 @@ final class SegmentFile: Sendable {
         try checkOpen()
         let marker = [UInt8](repeating: 0, count: RecordFormat.frameSize)
         let size = logicalEnd + RecordFormat.frameSize
-        try FileError.run {
+        try FileError.run(path: path) {
             try marker.withUnsafeBytes { bytes in try file.write(bytes, at: logicalEnd) }
             try file.truncate(to: size)
             try file.sync()
