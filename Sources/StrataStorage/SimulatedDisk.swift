@@ -60,13 +60,16 @@ public final class SimulatedDisk: @unchecked Sendable {
         public var pathContains: String?
         /// How many matching operations succeed before the one that fails.
         public var skip: Int
+        /// How many matching operations fail, one after the other (`Int.max`: every one, a dead device).
+        public var times: Int
 
         /// Creates a fault.
-        public init(_ operation: Operation, _ kind: Kind, pathContains: String? = nil, skip: Int = 0) {
+        public init(_ operation: Operation, _ kind: Kind, pathContains: String? = nil, skip: Int = 0, times: Int = 1) {
             self.operation = operation
             self.kind = kind
             self.pathContains = pathContains
             self.skip = skip
+            self.times = times
         }
 
         public var description: String {
@@ -187,8 +190,11 @@ public final class SimulatedDisk: @unchecked Sendable {
 
     /// Cuts the power when the disk has performed `count` more operations: that operation
     /// fails with `EIO`, as does everything of the current boot after it.
-    public func powerLoss(afterOperations count: Int) {
-        locked { powerLossAt = operationCount + Swift.max(1, count) }
+    public func powerLoss(afterOperations count: Int, mode: LossMode? = nil) {
+        locked {
+            powerLossAt = operationCount + Swift.max(1, count)
+            powerLossMode = mode
+        }
     }
 
     /// Whether a power loss armed with ``powerLoss(afterOperations:)`` has not happened yet.
@@ -198,6 +204,7 @@ public final class SimulatedDisk: @unchecked Sendable {
     public var lastPowerLoss: PowerLossReport? { locked { lastReport } }
 
     private var powerLossAt: Int?
+    private var powerLossMode: LossMode?
     private var lastReport: PowerLossReport?
 
     private func performPowerLoss(_ mode: LossMode?) -> PowerLossReport {
@@ -304,7 +311,7 @@ public final class SimulatedDisk: @unchecked Sendable {
         clock += 0.001
         if boot != self.boot { throw StorageError(path: path, operation: operation.rawValue + " (after power loss)", code: EIO) }
         if let at = powerLossAt, operationCount >= at {
-            _ = performPowerLoss(nil)
+            _ = performPowerLoss(powerLossMode)
             throw StorageError(path: path, operation: operation.rawValue + " (power lost)", code: EIO)
         }
         for i in faults.indices {
@@ -312,7 +319,7 @@ public final class SimulatedDisk: @unchecked Sendable {
             guard fault.operation == .any || fault.operation == operation else { continue }
             if let text = fault.pathContains, !path.contains(text) { continue }
             if fault.skip > 0 { faults[i].skip -= 1; continue }
-            faults.remove(at: i)
+            if fault.times > 1 { faults[i].times -= 1 } else { faults.remove(at: i) }
             firedFaults.append(fault)
             return fault.kind
         }

@@ -226,7 +226,8 @@ final class LogEngine: @unchecked Sendable {
         if clean { return }
         let tailEnd = RecordDecoder.nonzeroEnd(in: bytes, range: outcome.committedEnd..<bytes.count)
         guard tailEnd > outcome.committedEnd else { return }
-        if let later = LogEngine.findCommittedRecord(in: bytes, after: outcome.stopOffset, beyond: index.head) {
+        if let later = LogEngine.findCommittedRecord(in: bytes, after: outcome.stopOffset, beyond: index.head),
+           !RecordDecoder.isTornLastWrite(bytes, damagedFrom: outcome.stopOffset) {
             throw StrataError.corruption(path: entry.path, offset: Int64(outcome.stopOffset),
                                          reason: "an invalid record is followed by committed records (at offset \(later)); run `strata verify` — the store will not cut them")
         }

@@ -339,3 +339,44 @@ extension RecordDecoder {
         return offset + RecordFormat.frameSize
     }
 }
+
+extension RecordDecoder {
+    /// Whether damage at `offset` in the newest segment, followed by well-formed records, is a
+    /// torn last write rather than damage to records already synced (docs/FORMAT.md, "Recovery").
+    ///
+    /// A power loss during the write of a batch may keep some of its 512-byte sectors and lose
+    /// others; lost sectors of a preallocated segment read as zeros. So the damage is a torn
+    /// last write when every well-formed record after it carries one recorded time (the writer
+    /// stamps every record of a batch with the same time) and the damaged range before the
+    /// first of them holds a run of at least 64 zero bytes (a lost sector). Anything else
+    /// (records of several batches after the damage, or damage without lost bytes) is refused.
+    static func isTornLastWrite(_ buffer: UnsafeRawBufferPointer, damagedFrom offset: Int) -> Bool {
+        var at = offset + 1
+        var firstIntact: Int?
+        var batchTime: Int64?
+        let limit = buffer.count - RecordFormat.fixedRecordSize
+        while at <= limit {
+            let length = Int(buffer.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian)
+            if length >= RecordFormat.fixedBodySize && at + RecordFormat.frameSize + length <= buffer.count,
+               case .record(let view) = decode(buffer, at: at) {
+                if firstIntact == nil { firstIntact = at }
+                if let batchTime, batchTime != view.recordedAtMicros { return false }
+                batchTime = view.recordedAtMicros
+                at += RecordFormat.frameSize + length
+                continue
+            }
+            at += 1
+        }
+        guard let firstIntact else { return true }
+        var run = 0
+        for i in offset..<firstIntact {
+            if buffer[i] == 0 {
+                run += 1
+                if run >= 64 { return true }
+            } else {
+                run = 0
+            }
+        }
+        return false
+    }
+}
