@@ -207,6 +207,11 @@ enum IndexCheckpoint {
 extension LogEngine {
     /// Saves the index checkpoint. Writer thread (or open, before the writer starts).
     func writeCheckpoint() throws {
+        // The checkpoint must not describe records that are not durable yet (`.interval`, `.none`).
+        if unsyncedFrom != nil, let file = index.lastSegment?.file {
+            try StrataErrorBridge.run { try file.sync() }
+            unsyncedFrom = nil
+        }
         try IndexCheckpoint.write(index, to: directory, fileSystem: fileSystem)
         checkpointHead = index.head
     }

@@ -48,8 +48,15 @@ extension LogEngine {
         let newFirst = index.segments[dropCount].firstPosition
         do {
             try carryStreamStateForward(before: newFirst, now: now, buffer: &buffer)
+        } catch let error as StrataError {
+            // Keep every segment: nothing is lost, retention waits for the next seal. A failed
+            // write or sync stops the store, as for an append (docs/ENGINE.md).
+            if case .io = error, let last = index.lastSegment {
+                withIndexLock { failure = error }
+                discardUnsynced(last, through: last.end + buffer.count)
+            }
+            return
         } catch {
-            // Keep every segment: nothing is lost, retention simply waits for the next seal.
             return
         }
         let dropped = Array(index.segments[0..<dropCount])
@@ -93,10 +100,12 @@ extension LogEngine {
         guard base + buffer.count <= (try segment.bytes).count else {
             throw StrataError.invalidArgument("no room to restate stream state before retention")
         }
+        if unsyncedFrom == nil { unsyncedFrom = base }
         try buffer.withUnsafeBytes { bytes in try StrataErrorBridge.run { try file.write(bytes, at: base) } }
         // Always synced: the segments are removed right after, and the restated state must be
         // on disk first.
         try StrataErrorBridge.run { try file.sync() }
+        unsyncedFrom = nil
         try withIndexLock {
             for record in records {
                 if case .control(let kind, let stream, let revision, let payload, let custom) = record {
@@ -113,7 +122,7 @@ extension LogEngine {
 /// Keeps background compression and retention apart: a segment retention drops while it is being
 /// compressed must not reappear as a `.seg.gz` when the compression finishes.
 final class CompressionGate: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = NSCondition()
     private var active: Set<String> = []
     private var dropped: Set<String> = []
 
@@ -125,6 +134,14 @@ final class CompressionGate: @unchecked Sendable {
         lock.withLock {
             active.remove(path)
             dropped.remove(path)
+            lock.broadcast()
+        }
+    }
+
+    /// Waits until no compression runs (at close: a closed store must not change its directory).
+    func waitUntilIdle() {
+        lock.withLock {
+            while !active.isEmpty { lock.wait() }
         }
     }
 

@@ -99,6 +99,7 @@ extension LogEngine {
                 result = .failure(error)
             }
         }
+        compressionGate.waitUntilIdle()
         withIndexLock { closed = true }
         notifier.close()
         closeContinuation?.resume(with: result)

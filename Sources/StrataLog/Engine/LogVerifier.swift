@@ -68,11 +68,18 @@ enum LogVerifier {
                     // it) holds nothing: it takes no part in position order.
                     let empty = buffer.count >= SegmentHeader.size + 8
                         && buffer.loadUnaligned(fromByteOffset: SegmentHeader.size, as: UInt64.self) == 0
+                    // What the outcome says is damage, except, in the newest segment, a torn last
+                    // write that the next open cuts (docs/FORMAT.md, "Recovery").
+                    func report(_ outcome: ScanOutcome) {
+                        guard let corruption = outcome.corruption(path: path, sealed: !isLast),
+                              case .corrupt(_, let offset, let reason) = corruption else { return }
+                        let head = (expectedPosition ?? 1) &- 1
+                        let cutOnOpen = isLast && (LogEngine.findCommittedRecord(in: buffer, after: outcome.stopOffset, beyond: head) == nil
+                            || RecordDecoder.isTornLastWrite(buffer, damagedFrom: outcome.stopOffset))
+                        if !cutOnOpen { problems.append(VerifyProblem(path: path, offset: Int64(offset), reason: reason)) }
+                    }
                     if empty {
-                        let outcome = RecordDecoder.scan(buffer, from: SegmentHeader.size, inspectTail: true) { _ in }
-                        if let corruption = outcome.corruption(path: path, sealed: !isLast), case .corrupt(_, let offset, let reason) = corruption {
-                            problems.append(VerifyProblem(path: path, offset: Int64(offset), reason: reason))
-                        }
+                        report(RecordDecoder.scan(buffer, from: SegmentHeader.size, inspectTail: true) { _ in })
                         return
                     }
                     if let expected = expectedPosition, first != expected {
@@ -92,19 +99,17 @@ enum LogVerifier {
                         }
                         revisions[name] = view.revision
                     }
-                    if let corruption = outcome.corruption(path: path, sealed: !isLast), case .corrupt(_, let offset, let reason) = corruption {
-                        // In the newest segment, a torn last write is what the next open cuts: not damage.
-                        let head = (expectedPosition ?? 1) &- 1
-                        let cutOnOpen = isLast && (LogEngine.findCommittedRecord(in: buffer, after: outcome.stopOffset, beyond: head) == nil
-                            || RecordDecoder.isTornLastWrite(buffer, damagedFrom: outcome.stopOffset))
-                        if !cutOnOpen { problems.append(VerifyProblem(path: path, offset: Int64(offset), reason: reason)) }
-                    }
+                    report(outcome)
                 }
                 if compressed {
                     owned = try SegmentCompression.decompress(path: path, fileSystem: fileSystem)
                     _ = try owned.withUnsafeBytes {
                         try SegmentHeader(decoding: UnsafeRawBufferPointer(rebasing: $0[0..<Swift.min($0.count, SegmentHeader.size)]), path: path)
                     }
+                    owned.withUnsafeBytes { check($0) }
+                } else if !fileSystem.exists(path), fileSystem.exists(path + ".gz") {
+                    // Compressed by a live store since the listing: the .gz holds the same bytes.
+                    owned = try SegmentCompression.decompress(path: path + ".gz", fileSystem: fileSystem)
                     owned.withUnsafeBytes { check($0) }
                 } else {
                     file = try SegmentFile.open(path: path, writable: false, fileSystem: fileSystem)
