@@ -48,7 +48,7 @@ let package = Package(
     ],
     targets: [
         // The vocabulary, the EventStore contract and the in-memory reference store.
-        .target(name: "Strata", swiftSettings: strictness),
+        .target(name: "Strata", dependencies: ["StrataStorage"], swiftSettings: strictness),
         // Hardware CRC32C (SSE4.2) with a portable fallback selected at run time.
         .target(name: "CStrataCRC"),
         // System zlib, for gzip-compressed sealed segments.

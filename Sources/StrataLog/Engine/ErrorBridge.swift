@@ -8,15 +8,11 @@ import Glibc
 /// Turns the storage layer's errors into the contract's ``StrataError``.
 enum StrataErrorBridge {
     static func io(_ path: String, _ operation: String, _ code: Int32) -> StrataError {
-        let error = StorageError(path: path, operation: operation, code: code)
-        return .io(path: path, operation: operation, reason: error.reason + (error.hint.map { ". " + $0 } ?? ""))
+        StrataError(StorageError(path: path, operation: operation, code: code))
     }
 
     static func convert(_ error: any Error) -> any Error {
-        if let storage = error as? StorageError {
-            return StrataError.io(path: storage.path, operation: storage.operation,
-                                  reason: storage.reason + (storage.hint.map { ". " + $0 } ?? ""))
-        }
+        if let storage = error as? StorageError { return StrataError(storage) }
         guard let file = error as? FileError else { return error }
         switch file {
         case .io(let path, let operation, let code): return io(path, operation, code)
