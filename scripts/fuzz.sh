@@ -65,6 +65,7 @@ fi
 # handler: turn it off and let libFuzzer and ASan report.
 export SWIFT_BACKTRACE=enable=no
 export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1:handle_abort=1:symbolize=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export LSAN_OPTIONS="suppressions=$PWD/Fuzz/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
 work=$(mktemp -d /tmp/strata-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT

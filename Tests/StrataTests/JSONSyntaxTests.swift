@@ -51,6 +51,12 @@ struct JSONSyntaxTests {
         let depth = JSONSyntax.maxDepth
         let deepest = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
         #expect(JSONSyntax.isValid(bytes(deepest)))
+        // A scalar inside maxDepth containers is within the limit too, as for JSONParser
+        // (found by Fuzz/FuzzJSON: the syntax check refused what the parser accepted).
+        let deepestWithScalar = String(repeating: "[", count: depth) + "1" + String(repeating: "]", count: depth)
+        #expect(JSONSyntax.isValid(bytes(deepestWithScalar)))
+        #expect((try? JSONParser.parse(deepestWithScalar)) != nil)
+        #expect(!JSONSyntax.isValid(bytes("[" + deepestWithScalar + "]")))
         let tooDeep = "[" + deepest + "]"
         #expect(!JSONSyntax.isValid(bytes(tooDeep)))
         let objects = String(repeating: #"{"a":"#, count: depth - 1) + "{}" + String(repeating: "}", count: depth - 1)

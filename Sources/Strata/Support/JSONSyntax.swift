@@ -57,10 +57,12 @@ public enum JSONSyntax {
         }
 
         mutating func value(depth: Int) -> Bool {
-            guard depth < JSONSyntax.maxDepth, let c = peek() else { return false }
+            guard let c = peek() else { return false }
+            // The limit counts containers, as JSONParser's does: a scalar inside `maxDepth`
+            // containers is accepted (Fuzz/FuzzJSON found the two disagreeing there).
             switch c {
-            case UInt8(ascii: "{"): return object(depth: depth + 1)
-            case UInt8(ascii: "["): return array(depth: depth + 1)
+            case UInt8(ascii: "{"): return depth < JSONSyntax.maxDepth && object(depth: depth + 1)
+            case UInt8(ascii: "["): return depth < JSONSyntax.maxDepth && array(depth: depth + 1)
             case UInt8(ascii: "\""): return string()
             case UInt8(ascii: "t"): return literal("true")
             case UInt8(ascii: "f"): return literal("false")

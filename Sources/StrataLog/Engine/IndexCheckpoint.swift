@@ -117,18 +117,20 @@ enum IndexCheckpoint {
             let head = try input.u64()
             let firstPosition = try input.u64()
             let lastRecordedAt = try input.i64()
-            let segmentCount = Int(try input.u64())
-            guard segmentCount <= 10_000_000 else { return nil }
+            // Every count is checked against the bytes left before it sizes anything: a damaged
+            // or forged count must be refused, not trap or allocate without bound (found by
+            // Fuzz/FuzzIndexCheckpoint).
+            let segmentCount = try input.count(minimumBytesEach: 36)
             var segments: [(first: UInt64, end: Int, lastRecordedAt: Int64, crc: UInt32, offsets: [UInt32])] = []
             for _ in 0..<segmentCount {
                 let first = try input.u64()
-                let end = Int(try input.u64())
+                guard let end = Int(exactly: try input.u64()) else { return nil }
                 let last = try input.i64()
                 let crc = try input.u32()
-                let count = Int(try input.u64())
+                let count = try input.count(minimumBytesEach: 4)
                 segments.append((first, end, last, crc, try input.array(UInt32.self, count: count)))
             }
-            let streamCount = Int(try input.u64())
+            let streamCount = try input.count(minimumBytesEach: 47)
             var streams: [StreamEntry] = []
             streams.reserveCapacity(streamCount)
             var streamIDs: [String: Int] = Dictionary(minimumCapacity: streamCount)
@@ -145,12 +147,12 @@ enum IndexCheckpoint {
                 let custom: Data? = customLength == UInt32.max ? nil : Data(try input.bytes(Int(customLength)))
                 entry.metadata = StreamMetadata(maxCount: maxCount < 0 ? nil : Int(maxCount), maxAge: maxAge.isNaN ? nil : maxAge,
                                                 truncateBefore: truncateBefore == 0 ? nil : truncateBefore, custom: custom)
-                entry.positions = try input.array(UInt64.self, count: Int(try input.u64()))
+                entry.positions = try input.array(UInt64.self, count: try input.count(minimumBytesEach: 8))
                 streamIDs[name] = i
                 streams.append(entry)
             }
-            let idCount = Int(try input.u64())
-            let idCapacity = Int(try input.u64())
+            guard let idCount = Int(exactly: try input.u64()) else { return nil }
+            let idCapacity = try input.count(minimumBytesEach: 16)
             guard idCapacity >= 16, idCapacity.nonzeroBitCount == 1 else { return nil }
             let slots = try input.array(UInt64.self, count: idCapacity * 2)
             guard try input.finishVerifyingChecksum() else { return nil }
@@ -301,13 +303,28 @@ final class BinaryFileReader {
 
     struct Truncated: Error {}
 
+    /// The file's size, and the bytes consumed so far (read by the caller, not just buffered).
+    private var fileSize = 0
+    private var consumed = 0
+
     init(path: String) throws {
         self.path = path
         fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw StrataErrorBridge.io(path, "open", errno) }
+        var st = stat()
+        if fstat(fd, &st) != 0 { let e = errno; close(fd); throw StrataErrorBridge.io(path, "fstat", e) }
+        fileSize = Int(st.st_size)
     }
 
     deinit { close(fd) }
+
+    /// Reads a u64 count of items that take at least `minimumBytesEach` bytes each in the rest
+    /// of the file; throws `Truncated` when that many could not fit (so nothing is sized from it).
+    func count(minimumBytesEach: Int) throws -> Int {
+        let value = try u64()
+        guard value <= UInt64(Swift.max(0, fileSize - consumed) / minimumBytesEach) else { throw Truncated() }
+        return Int(value)
+    }
 
     private func fill(_ count: Int) throws {
         if buffer.count - index >= count { return }
@@ -328,6 +345,7 @@ final class BinaryFileReader {
         let out = Array(buffer[index..<index + count])
         out.withUnsafeBytes { crc = CRC32C.checksum($0, continuing: crc) }
         index += count
+        consumed += count
         return out
     }
 
@@ -339,6 +357,7 @@ final class BinaryFileReader {
             return T(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: T.self))
         }
         index += size
+        consumed += size
         return v
     }
 
@@ -350,8 +369,8 @@ final class BinaryFileReader {
 
     /// Reads `count` integers straight into a new array.
     func array<T: FixedWidthInteger>(_: T.Type, count: Int) throws -> [T] {
+        guard count >= 0, count <= Swift.max(0, fileSize - consumed) / MemoryLayout<T>.stride else { throw Truncated() }
         let byteCount = count * MemoryLayout<T>.stride
-        guard count >= 0, byteCount < 1 << 40 else { throw Truncated() }
         let fromBuffer = Swift.min(byteCount, buffer.count - index)
         return try [T](unsafeUninitializedCapacity: count) { out, initialized in
             let raw = UnsafeMutableRawBufferPointer(out)
@@ -367,6 +386,7 @@ final class BinaryFileReader {
                 done += n
             }
             crc = CRC32C.checksum(UnsafeRawBufferPointer(raw), continuing: crc)
+            consumed += byteCount
             initialized = count
         }
     }
