@@ -64,6 +64,19 @@ struct JSONSyntaxTests {
         #expect(!JSONSyntax.isObject(bytes(#"{"a":"# + objects + "}")))
     }
 
+    /// Found by Fuzz/FuzzJSON: the check accepted numbers that every JSON reader refuses.
+    @Test("refuses numbers beyond Double's range, as JSONParser does")
+    func numberRange() {
+        for text in ["1.7976936384123157e308", "-1e309", "[1e400]", "{\"a\":" + String(repeating: "9", count: 400) + "}"] {
+            #expect(!JSONSyntax.isValid(bytes(text)), "\(text.prefix(40))")
+            #expect((try? JSONParser.parse(text)) == nil)
+        }
+        for text in ["1.7976931348623157e308", "4.9e-324", "1e-400", "-0.0", String(repeating: "9", count: 300)] {
+            #expect(JSONSyntax.isValid(bytes(text)), "\(text.prefix(40))")
+            #expect((try? JSONParser.parse(text)) != nil)
+        }
+    }
+
     @Test("refuses very deep nesting without exhausting the stack")
     func hostileDepth() {
         let n = 200_000

@@ -328,6 +328,9 @@ final class BinaryFileReader {
 
     private func fill(_ count: Int) throws {
         if buffer.count - index >= count { return }
+        // Never size a buffer from a length the file cannot hold (a damaged 4 GiB `custom`
+        // length allocated 4 GiB before failing; found by Fuzz/FuzzIndexCheckpoint).
+        guard count >= 0, count <= fileSize - consumed else { throw Truncated() }
         let rest = Array(buffer[index...])
         buffer = rest
         index = 0
