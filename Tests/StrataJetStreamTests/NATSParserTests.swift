@@ -98,4 +98,19 @@ struct NATSParserTests {
         #expect(b.port == 4222 && b.requiresTLS)
         #expect(throws: NATSError.self) { try NATSServerAddress(url: "nats://h:99999") }
     }
+
+    /// Found by Fuzz/FuzzNATSParser: a payload size near `Int.max` overflowed `total + 2` and
+    /// trapped; a size beyond NATS's 64 MiB cap is now a protocol violation.
+    @Test("a MSG or HMSG size beyond 64 MiB is a protocol violation, not a crash")
+    func hugeMessageSize() throws {
+        for line in ["MSG a 1 9223372036854775807\r\n", "MSG a 1 9223372036854775806\r\n",
+                     "HMSG a 1 0 9223372036854775807\r\n", "MSG a 1 67108865\r\n"] {
+            var parser = NATSParser()
+            parser.feed(ByteBuffer(string: line))
+            #expect(throws: NATSError.self) { _ = try parser.next() }
+        }
+        var parser = NATSParser()
+        parser.feed(ByteBuffer(string: "MSG a 1 67108864\r\n"))
+        #expect(try parser.next() == nil)  // the largest size allowed waits for its payload
+    }
 }

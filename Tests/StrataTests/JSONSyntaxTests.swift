@@ -51,11 +51,30 @@ struct JSONSyntaxTests {
         let depth = JSONSyntax.maxDepth
         let deepest = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
         #expect(JSONSyntax.isValid(bytes(deepest)))
+        // A scalar inside maxDepth containers is within the limit too, as for JSONParser
+        // (found by Fuzz/FuzzJSON: the syntax check refused what the parser accepted).
+        let deepestWithScalar = String(repeating: "[", count: depth) + "1" + String(repeating: "]", count: depth)
+        #expect(JSONSyntax.isValid(bytes(deepestWithScalar)))
+        #expect((try? JSONParser.parse(deepestWithScalar)) != nil)
+        #expect(!JSONSyntax.isValid(bytes("[" + deepestWithScalar + "]")))
         let tooDeep = "[" + deepest + "]"
         #expect(!JSONSyntax.isValid(bytes(tooDeep)))
         let objects = String(repeating: #"{"a":"#, count: depth - 1) + "{}" + String(repeating: "}", count: depth - 1)
         #expect(JSONSyntax.isObject(bytes(objects)))
         #expect(!JSONSyntax.isObject(bytes(#"{"a":"# + objects + "}")))
+    }
+
+    /// Found by Fuzz/FuzzJSON: the check accepted numbers that every JSON reader refuses.
+    @Test("refuses numbers beyond Double's range, as JSONParser does")
+    func numberRange() {
+        for text in ["1.7976936384123157e308", "-1e309", "[1e400]", "{\"a\":" + String(repeating: "9", count: 400) + "}"] {
+            #expect(!JSONSyntax.isValid(bytes(text)), "\(text.prefix(40))")
+            #expect((try? JSONParser.parse(text)) == nil)
+        }
+        for text in ["1.7976931348623157e308", "4.9e-324", "1e-400", "-0.0", String(repeating: "9", count: 300)] {
+            #expect(JSONSyntax.isValid(bytes(text)), "\(text.prefix(40))")
+            #expect((try? JSONParser.parse(text)) != nil)
+        }
     }
 
     @Test("refuses very deep nesting without exhausting the stack")

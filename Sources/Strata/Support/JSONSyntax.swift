@@ -57,10 +57,12 @@ public enum JSONSyntax {
         }
 
         mutating func value(depth: Int) -> Bool {
-            guard depth < JSONSyntax.maxDepth, let c = peek() else { return false }
+            guard let c = peek() else { return false }
+            // The limit counts containers, as JSONParser's does: a scalar inside `maxDepth`
+            // containers is accepted (Fuzz/FuzzJSON found the two disagreeing there).
             switch c {
-            case UInt8(ascii: "{"): return object(depth: depth + 1)
-            case UInt8(ascii: "["): return array(depth: depth + 1)
+            case UInt8(ascii: "{"): return depth < JSONSyntax.maxDepth && object(depth: depth + 1)
+            case UInt8(ascii: "["): return depth < JSONSyntax.maxDepth && array(depth: depth + 1)
             case UInt8(ascii: "\""): return string()
             case UInt8(ascii: "t"): return literal("true")
             case UInt8(ascii: "f"): return literal("false")
@@ -152,17 +154,28 @@ public enum JSONSyntax {
         }
 
         mutating func number() -> Bool {
+            let start = index
             if peek() == UInt8(ascii: "-") { index += 1 }
             guard let first = peek(), first >= 0x30, first <= 0x39 else { return false }
-            if first == 0x30 { index += 1 } else { _ = digits() }
+            var integerDigits = 1
+            if first == 0x30 { index += 1 } else { integerDigits = digits() }
             if peek() == UInt8(ascii: ".") {
                 index += 1
                 guard digits() > 0 else { return false }
             }
+            var hasExponent = false
             if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+                hasExponent = true
                 index += 1
                 if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
                 guard digits() > 0 else { return false }
+            }
+            // A number beyond Double's range is refused, as JSONParser, DocumentJSON and
+            // StrataJSON refuse it (Fuzz/FuzzJSON found payloads this check let through that
+            // every reader then failed on). Only a number that could overflow is converted.
+            if hasExponent || integerDigits > 300 {
+                let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                guard let value = Double(text), value.isFinite else { return false }
             }
             return true
         }

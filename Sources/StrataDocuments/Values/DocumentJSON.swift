@@ -133,11 +133,13 @@ enum DocumentJSON {
         }
 
         mutating func value(depth: Int) throws -> DocumentValue {
-            guard depth < DocumentJSON.maxDepth else { throw failure("nested deeper than \(DocumentJSON.maxDepth) levels") }
             guard let c = peek() else { throw failure("unexpected end of input") }
+            // The limit counts containers, as the other JSON readers' do: a scalar inside
+            // `maxDepth` containers is accepted (Fuzz/FuzzJSON found the readers disagreeing).
             switch c {
-            case UInt8(ascii: "{"): return try object(depth: depth + 1)
-            case UInt8(ascii: "["): return try array(depth: depth + 1)
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                guard depth < DocumentJSON.maxDepth else { throw failure("nested deeper than \(DocumentJSON.maxDepth) levels") }
+                return c == UInt8(ascii: "{") ? try object(depth: depth + 1) : try array(depth: depth + 1)
             case UInt8(ascii: "\""): return .string(try string())
             case UInt8(ascii: "t"): try literal("true"); return .bool(true)
             case UInt8(ascii: "f"): try literal("false"); return .bool(false)

@@ -119,18 +119,20 @@ enum IndexCheckpoint {
             let head = try input.u64()
             let firstPosition = try input.u64()
             let lastRecordedAt = try input.i64()
-            let segmentCount = Int(try input.u64())
-            guard segmentCount <= 10_000_000 else { return nil }
+            // Every count is checked against the bytes left before it sizes anything: a damaged
+            // or forged count must be refused, not trap or allocate without bound (found by
+            // Fuzz/FuzzIndexCheckpoint).
+            let segmentCount = try input.count(minimumBytesEach: 36)
             var segments: [(first: UInt64, end: Int, lastRecordedAt: Int64, crc: UInt32, offsets: [UInt32])] = []
             for _ in 0..<segmentCount {
                 let first = try input.u64()
-                let end = Int(try input.u64())
+                guard let end = Int(exactly: try input.u64()) else { return nil }
                 let last = try input.i64()
                 let crc = try input.u32()
-                let count = Int(try input.u64())
+                let count = try input.count(minimumBytesEach: 4)
                 segments.append((first, end, last, crc, try input.array(UInt32.self, count: count)))
             }
-            let streamCount = Int(try input.u64())
+            let streamCount = try input.count(minimumBytesEach: 47)
             var streams: [StreamEntry] = []
             streams.reserveCapacity(streamCount)
             var streamIDs: [String: Int] = Dictionary(minimumCapacity: streamCount)
@@ -147,12 +149,12 @@ enum IndexCheckpoint {
                 let custom: Data? = customLength == UInt32.max ? nil : Data(try input.bytes(Int(customLength)))
                 entry.metadata = StreamMetadata(maxCount: maxCount < 0 ? nil : Int(maxCount), maxAge: maxAge.isNaN ? nil : maxAge,
                                                 truncateBefore: truncateBefore == 0 ? nil : truncateBefore, custom: custom)
-                entry.positions = try input.array(UInt64.self, count: Int(try input.u64()))
+                entry.positions = try input.array(UInt64.self, count: try input.count(minimumBytesEach: 8))
                 streamIDs[name] = i
                 streams.append(entry)
             }
-            let idCount = Int(try input.u64())
-            let idCapacity = Int(try input.u64())
+            guard let idCount = Int(exactly: try input.u64()) else { return nil }
+            let idCapacity = try input.count(minimumBytesEach: 16)
             guard idCapacity >= 16, idCapacity.nonzeroBitCount == 1 else { return nil }
             let slots = try input.array(UInt64.self, count: idCapacity * 2)
             guard try input.finishVerifyingChecksum() else { return nil }
@@ -303,8 +305,19 @@ final class BinaryFileReader {
 
     struct Truncated: Error {}
 
+    /// The file's size, and the bytes consumed so far (read by the caller, not just buffered).
+    private var fileSize = 0
+    private var consumed = 0
+
     init(path: String, fileSystem: any FileSystem) throws {
-        file = try StrataErrorBridge.run { try fileSystem.open(path, mode: .readOnly) }
+        let file = try StrataErrorBridge.run { try fileSystem.open(path, mode: .readOnly) }
+        do {
+            fileSize = try StrataErrorBridge.run { try file.size() }
+        } catch {
+            file.close()
+            throw error
+        }
+        self.file = file
     }
 
     deinit { file.close() }
@@ -316,8 +329,19 @@ final class BinaryFileReader {
         return n
     }
 
+    /// Reads a u64 count of items that take at least `minimumBytesEach` bytes each in the rest
+    /// of the file; throws `Truncated` when that many could not fit (so nothing is sized from it).
+    func count(minimumBytesEach: Int) throws -> Int {
+        let value = try u64()
+        guard value <= UInt64(Swift.max(0, fileSize - consumed) / minimumBytesEach) else { throw Truncated() }
+        return Int(value)
+    }
+
     private func fill(_ count: Int) throws {
         if buffer.count - index >= count { return }
+        // Never size a buffer from a length the file cannot hold (a damaged 4 GiB `custom`
+        // length allocated 4 GiB before failing; found by Fuzz/FuzzIndexCheckpoint).
+        guard count >= 0, count <= fileSize - consumed else { throw Truncated() }
         let rest = Array(buffer[index...])
         buffer = rest
         index = 0
@@ -334,6 +358,7 @@ final class BinaryFileReader {
         let out = Array(buffer[index..<index + count])
         out.withUnsafeBytes { crc = CRC32C.checksum($0, continuing: crc) }
         index += count
+        consumed += count
         return out
     }
 
@@ -345,6 +370,7 @@ final class BinaryFileReader {
             return T(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: T.self))
         }
         index += size
+        consumed += size
         return v
     }
 
@@ -356,8 +382,8 @@ final class BinaryFileReader {
 
     /// Reads `count` integers straight into a new array.
     func array<T: FixedWidthInteger>(_: T.Type, count: Int) throws -> [T] {
+        guard count >= 0, count <= Swift.max(0, fileSize - consumed) / MemoryLayout<T>.stride else { throw Truncated() }
         let byteCount = count * MemoryLayout<T>.stride
-        guard count >= 0, byteCount < 1 << 40 else { throw Truncated() }
         let fromBuffer = Swift.min(byteCount, buffer.count - index)
         return try [T](unsafeUninitializedCapacity: count) { out, initialized in
             let raw = UnsafeMutableRawBufferPointer(out)
@@ -372,6 +398,7 @@ final class BinaryFileReader {
                 done += n
             }
             crc = CRC32C.checksum(UnsafeRawBufferPointer(raw), continuing: crc)
+            consumed += byteCount
             initialized = count
         }
     }

@@ -22,6 +22,10 @@ public enum NATSServerOp: Sendable {
 public struct NATSParser: Sendable {
     /// The longest control line accepted (an `INFO` with many cluster URLs can be long).
     public static let maxControlLine = 1 << 20
+    /// The largest message accepted, in bytes: NATS servers cap `max_payload` at 64 MiB, so a
+    /// larger size on a `MSG`/`HMSG` line is a protocol violation (found by fuzzing: a size near
+    /// `Int.max` overflowed the completeness check and trapped).
+    public static let maxMessageBytes = 64 << 20
 
     private var buffer: ByteBuffer
     /// A parsed `MSG`/`HMSG` control line whose payload has not fully arrived.
@@ -92,7 +96,7 @@ public struct NATSParser: Sendable {
         let reply = args.count == 3 + sizes ? String(args[2]) : nil
         let total = Int(args[args.count - 1])
         let header = hasHeaders ? Int(args[args.count - 2]) : 0
-        guard let total, let header, total >= 0, header >= 0, header <= total else { throw bad }
+        guard let total, let header, total >= 0, header >= 0, header <= total, total <= maxMessageBytes else { throw bad }
         return PendingMessage(subject: String(args[0]), sid: sid, replyTo: reply, headerBytes: header, totalBytes: total)
     }
 
