@@ -77,6 +77,19 @@ struct JSONSyntaxTests {
         }
     }
 
+    /// Found by Fuzz/FuzzJSON: a lone surrogate escape passed the check that JSONParser refuses.
+    @Test("refuses unpaired surrogate escapes, as JSONParser does; accepts pairs")
+    func surrogates() {
+        for text in [#""\ude00""#, #""\ud83d""#, #""\ud83dx""#, #""\ud83d\u0041""#, #"["\udfff"]"#] {
+            #expect(!JSONSyntax.isValid(bytes(text)), "\(text)")
+            #expect((try? JSONParser.parse(text)) == nil, "\(text)")
+        }
+        for text in [#""\ud83d\ude00""#, #""\u00e9\ud800\udc00""#, #""\uFFFF""#] {
+            #expect(JSONSyntax.isValid(bytes(text)), "\(text)")
+            #expect((try? JSONParser.parse(text)) != nil, "\(text)")
+        }
+    }
+
     @Test("refuses very deep nesting without exhausting the stack")
     func hostileDepth() {
         let n = 200_000

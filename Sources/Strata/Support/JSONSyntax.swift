@@ -131,9 +131,16 @@ public enum JSONSyntax {
                          UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                         index += 1
                     case UInt8(ascii: "u"):
-                        guard index + 4 < bytes.count else { return false }
-                        for i in 1...4 where !isHex(bytes[index + i]) { return false }
+                        guard let unit = hexUnit(at: index + 1) else { return false }
                         index += 5
+                        // Surrogates come in pairs, as every other JSON reader here requires
+                        // (a lone one was accepted; found by Fuzz/FuzzJSON).
+                        if (0xDC00...0xDFFF).contains(unit) { return false }
+                        if (0xD800...0xDBFF).contains(unit) {
+                            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u"),
+                                  let low = hexUnit(at: index + 2), (0xDC00...0xDFFF).contains(low) else { return false }
+                            index += 6
+                        }
                     default: return false
                     }
                 } else {
@@ -141,6 +148,18 @@ public enum JSONSyntax {
                 }
             }
             return false
+        }
+
+        /// The 16-bit value of the four hex digits at `at`, or nil.
+        func hexUnit(at start: Int) -> UInt16? {
+            guard start + 4 <= bytes.count else { return nil }
+            var value: UInt16 = 0
+            for i in start..<start + 4 {
+                let c = bytes[i]
+                guard isHex(c) else { return nil }
+                value = value << 4 | UInt16(c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x61 + 10)
+            }
+            return value
         }
 
         func isHex(_ c: UInt8) -> Bool {
