@@ -60,7 +60,7 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
             try await loop()
         } catch {
             let cancelled = error is CancellationError || Task.isCancelled
-            progress.stop(reason: cancelled ? "stopped" : "\(error)")
+            progress.stop(reason: cancelled ? "stopped" : "\(error)", error: cancelled ? nil : error)
             if cancelled { return }
             throw error
         }
@@ -69,11 +69,18 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
 
     /// Starts the consumer in a background task. Errors that stop it are kept as
     /// ``ConsumerStatus/lastError``. Starting a started consumer does nothing.
-    public func start() {
+    /// - Parameter onStop: called with the error when one stops the consumer (not when
+    ///   ``stop()`` does), so that its owner can log it and report itself unhealthy.
+    public func start(onStop: (@Sendable (any Error) -> Void)? = nil) {
         task.withLock { task in
             guard task == nil else { return }
             task = Task { [self] in
-                do { try await run() } catch { progress.update { $0.lastError = "\(error)" } }
+                do {
+                    try await run()
+                } catch {
+                    progress.update { $0.lastError = "\(error)" }
+                    onStop?(error)
+                }
             }
         }
     }
@@ -96,7 +103,8 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
 
     /// Waits until the consumer has reached the head of the store once since it started.
     /// - Throws: ``StrataError/timedOut(_:)``, or ``StrataError/storeClosed(reason:)`` when the
-    ///   consumer stops first.
+    ///   consumer stops first (``StrataError/checkpointAheadOfStore(consumer:checkpoint:head:)``
+    ///   itself when that stopped it).
     public func waitUntilCaughtUp(timeout: Duration = .seconds(30)) async throws {
         try await progress.wait(for: "consumer \(name) to catch up", timeout: timeout) { $0.hasCaughtUp }
     }
@@ -162,12 +170,15 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
 
     private func loop() async throws {
         var position = try await checkpoints.checkpoint(for: name) ?? 0
+        // A checkpoint beyond the head would skip everything up to it: refuse it.
+        try await store.checkResumable(from: position, consumer: name)
         var saved = position
         progress.update { $0.position = position }
         while true {
             try Task.checkCancellation()
             let page = try await store.readAllPage(from: .at(position + 1), direction: .forward,
                                                    filter: options.filter, maxCount: options.batchSize)
+            assert(Self.isOrderedAfter(position, page), "consumer \(name): a page read after \(position) is not in increasing position order after it")
             if let last = page.events.last {
                 progress.update { $0.isIdle = false }
                 try await gate.run { [self] in try await handle(page.events) }
@@ -186,12 +197,30 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
                 }
             }
             let reached = position
+            #if DEBUG
+            // The checkpoint is never ahead of the store (a store replaced under a running consumer would be).
+            if let head = try? await store.headPosition() {
+                assert(reached <= head, "consumer \(name): checkpoint \(reached) is ahead of the store's head \(head)")
+            }
+            #endif
             let first = !progress.current.hasCaughtUp
             progress.update { $0.position = reached; $0.hasCaughtUp = true; $0.isIdle = true }
             if first { progress.notify(.caughtUp(position: reached)) }
             progress.notify(.idle(position: reached))
             try await store.waitForAppends(after: reached)
         }
+    }
+
+    /// Whether a forward page read after `position` holds events in strictly increasing
+    /// position order after it, none past what it scanned, and moves on (debug assertions).
+    static func isOrderedAfter(_ position: UInt64, _ page: AllPage) -> Bool {
+        var previous = position
+        for event in page.events {
+            guard event.position > previous else { return false }
+            previous = event.position
+        }
+        if let next = page.next { return next > previous && next > position }
+        return page.events.isEmpty || page.scannedThrough >= previous
     }
 
     /// Handles one batch: all at once, and when that fails, event by event with retries.

@@ -54,6 +54,8 @@ final class ConsumerProgress: @unchecked Sendable {
         var isIdle = false
         var isRunning = false
         var stoppedWith: String?
+        /// The error that stopped the consumer, when waiters should see it as it is.
+        var stoppedBy: StrataError?
         var lastError: String?
     }
 
@@ -119,7 +121,7 @@ final class ConsumerProgress: @unchecked Sendable {
                 let outcome: Result<Void, any Error>? = lock.withLock {
                     if cancelled.remove(id) != nil { return .failure(CancellationError()) }
                     if let stopped = snapshot.stoppedWith, !predicate(snapshot) {
-                        return .failure(StrataError.storeClosed(reason: "the consumer stopped: \(stopped)"))
+                        return .failure(snapshot.stoppedBy ?? StrataError.storeClosed(reason: "the consumer stopped: \(stopped)"))
                     }
                     if predicate(snapshot) { return .success(()) }
                     waiters[id] = (predicate, continuation)
@@ -137,15 +139,21 @@ final class ConsumerProgress: @unchecked Sendable {
         }
     }
 
-    /// Marks the consumer stopped and fails every waiter whose condition cannot hold any more.
-    func stop(reason: String) {
+    /// Marks the consumer stopped and fails every waiter whose condition cannot hold any more:
+    /// with `storeClosed`, or with the error itself when it is a checkpoint the store refused
+    /// (the caller then learns what to fix).
+    func stop(reason: String, error: (any Error)? = nil) {
+        var refused: StrataError?
+        if case .checkpointAheadOfStore? = error as? StrataError { refused = error as? StrataError }
+        let failure = refused ?? StrataError.storeClosed(reason: "the consumer stopped: \(reason)")
         let failed: [CheckedContinuation<Void, any Error>] = lock.withLock {
             snapshot.isRunning = false
             snapshot.stoppedWith = reason
+            snapshot.stoppedBy = refused
             let all = waiters.values.map(\.continuation)
             waiters.removeAll()
             return all
         }
-        for continuation in failed { continuation.resume(throwing: StrataError.storeClosed(reason: "the consumer stopped: \(reason)")) }
+        for continuation in failed { continuation.resume(throwing: failure) }
     }
 }

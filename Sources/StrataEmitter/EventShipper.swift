@@ -84,8 +84,11 @@ public final class EventShipper<Checkpoints: CheckpointStore>: Sendable {
     }
 
     /// The last revision of `stream` that is delivered according to the checkpoint (0 when none).
+    /// - Throws: ``StrataError/checkpointAheadOfStore(consumer:checkpoint:head:)`` when the
+    ///   checkpoint is beyond the store's head (it belongs to another store).
     public func deliveredRevision(ofStream stream: String) async throws -> UInt64 {
         guard let checkpoint = try await consumer.checkpoints.checkpoint(for: options.name), checkpoint > 0 else { return 0 }
+        try await engine.store.checkResumable(from: checkpoint, consumer: options.name)
         var origin = ReadOrigin.at(checkpoint)
         while true {
             let page = try await engine.store.readAllPage(from: origin, direction: .backward,

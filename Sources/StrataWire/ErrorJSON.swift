@@ -28,6 +28,7 @@ public enum ErrorJSON {
         case .eventDecodingFailed: "event-decoding-failed"
         case .timedOut: "timed-out"
         case .schemaViolation: "schema-violation"
+        case .checkpointAheadOfStore: "checkpoint-ahead-of-store"
         }
     }
 
@@ -66,6 +67,8 @@ public enum ErrorJSON {
         case .timedOut(let what): [("what", .string(what))]
         case .schemaViolation(let id, let type, let violations):
             [("id", .string(id)), ("type", .string(type)), ("violations", .strings(violations))]
+        case .checkpointAheadOfStore(let consumer, let checkpoint, let head):
+            [("consumer", .string(consumer)), ("checkpoint", .number(checkpoint)), ("head", .number(head))]
         }
     }
 
@@ -177,6 +180,8 @@ public enum ErrorJSON {
             var violations: [String] = []
             if case .strings(let list)? = d["violations"] { violations = list }
             return .schemaViolation(id: s("id"), type: s("type"), violations: violations)
+        case "checkpoint-ahead-of-store":
+            return .checkpointAheadOfStore(consumer: s("consumer"), checkpoint: UInt64(n("checkpoint")), head: UInt64(n("head")))
         default: return nil
         }
     }

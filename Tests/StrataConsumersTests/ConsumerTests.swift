@@ -59,6 +59,33 @@ struct ConsumerTests {
         #expect(status.checkpoint == 33 && status.head == 33 && status.lag == 0 && status.hasCaughtUp && !status.isRunning)
     }
 
+    @Test("a saved checkpoint beyond the store's head (another store's) is refused with checkpointAheadOfStore, nothing skipped")
+    func checkpointAheadOfStore() async throws {
+        let store = InMemoryEventStore()
+        for i in 1 ... 3 { try await store.append(to: "s", events: [tick(i)]) }
+        let checkpoints = MemoryCheckpointStore()
+        try await checkpoints.resetCheckpoint(for: "reader", to: 10)
+        let seen = Collector<UInt64>()
+        let consumer = CheckpointedConsumer(name: "reader", store: store, checkpoints: checkpoints) { events, _ in
+            seen.add(contentsOf: events.map(\.position))
+        }
+        let expected = StrataError.checkpointAheadOfStore(consumer: "reader", checkpoint: 10, head: 3)
+        await #expect(throws: expected) { try await consumer.run() }
+        #expect(expected.description.contains("belongs to another store"))
+        // Started in the background, waiters get the same error and the status keeps it.
+        consumer.start()
+        await #expect(throws: expected) { try await consumer.waitUntilCaughtUp(timeout: .seconds(10)) }
+        await consumer.stop()
+        #expect(try await consumer.status().lastError == expected.description)
+        #expect(seen.values.isEmpty)
+        #expect(try await checkpoints.checkpoint(for: "reader") == 10, "the checkpoint is left for the operator to fix")
+        // At the head is fine.
+        try await checkpoints.resetCheckpoint(for: "reader", to: 3)
+        consumer.start()
+        try await consumer.waitUntilCaughtUp(timeout: .seconds(10))
+        await consumer.stop()
+    }
+
     @Test("events appended during catch-up are delivered after it, in order, none lost")
     func appendsDuringCatchUp() async throws {
         let store = InMemoryEventStore()

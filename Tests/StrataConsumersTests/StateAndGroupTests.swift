@@ -53,6 +53,30 @@ struct StateAndGroupTests {
         }
     }
 
+    @Test("a state-file consumer whose snapshot is beyond the store's head fails with checkpointAheadOfStore")
+    func stateFileAheadOfStore() async throws {
+        let dir = scratch("state-ahead")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let file = dir + "/totals.json"
+        let original = InMemoryEventStore()
+        for i in 1 ... 5 { try await original.append(to: "n", events: [tick(i)]) }
+        let count: StateFileConsumer<Totals>.Handler = { totals, _ in totals.count += 1 }
+        let first = try StateFileConsumer(snapshotFile: file, store: original, defaultState: Totals(), handler: count)
+        first.start()
+        try await first.waitUntilProcessed(through: 5, timeout: .seconds(10))
+        await first.stop()
+
+        // The same snapshot over a store with fewer events (another store, or an older copy).
+        let other = InMemoryEventStore()
+        for i in 1 ... 2 { try await other.append(to: "n", events: [tick(i)]) }
+        let second = try StateFileConsumer(snapshotFile: file, store: other, defaultState: Totals(), handler: count)
+        await #expect(throws: StrataError.checkpointAheadOfStore(consumer: "state", checkpoint: 5, head: 2)) {
+            try await second.run()
+        }
+        #expect(second.state == Totals(count: 5, sum: 0) && second.position == 5, "the snapshot is left untouched")
+    }
+
     @Test("a group partitions by stream, keeps each stream in order, and hands a leaving member's partitions over")
     func group() async throws {
         let store = InMemoryEventStore()

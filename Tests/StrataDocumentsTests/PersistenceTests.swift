@@ -61,9 +61,12 @@ struct PersistenceTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let first = try await openUsers(InMemoryEventStore(), DocumentStoreOptions(directory: directory))
         try await first.put("a", ["v": 1])
+        try await first.put("b", ["v": 2])
         try await first.close()
-        await #expect(throws: StrataError.self) {
-            try await openUsers(InMemoryEventStore(), DocumentStoreOptions(directory: directory))
+        let other = InMemoryEventStore()
+        try await other.append(to: "elsewhere", events: [EventData(type: "x", json: "{}")])
+        await #expect(throws: StrataError.checkpointAheadOfStore(consumer: "documents-users", checkpoint: 2, head: 1)) {
+            try await openUsers(other, DocumentStoreOptions(directory: directory))
         }
     }
 

@@ -186,6 +186,30 @@ struct ShipperTests {
         await receiver.stop()
     }
 
+    /// A transport that takes every batch.
+    struct NullTransport: EventTransport {
+        func send(_ body: [UInt8], count: Int) async throws {}
+    }
+
+    @Test("a shipper whose checkpoint is beyond the store's head fails with checkpointAheadOfStore, and so does its emitter's open")
+    func checkpointAheadOfStore() async throws {
+        let store = InMemoryEventStore()
+        let checkpoints = MemoryCheckpointStore()
+        let options = ShipperOptions(endpoint: "http://127.0.0.1:9/ingest")
+        try await checkpoints.resetCheckpoint(for: options.name, to: 7)
+        let emitter = try await Emitter.open(store: store, options: EmitterOptions(source: Self.source))
+        _ = try emit(emitter, 3)
+        try await emitter.flush()
+        try await emitter.close()
+        let shipper = try EventShipper(store: store, checkpoints: checkpoints, options: options, transport: NullTransport())
+        let expected = StrataError.checkpointAheadOfStore(consumer: options.name, checkpoint: 7, head: 3)
+        await #expect(throws: expected) { try await shipper.run() }
+        await #expect(throws: expected) {
+            try await Emitter.open(store: store, options: EmitterOptions(source: Self.source), shipper: shipper)
+        }
+        #expect(shipper.status.deliveredEvents == 0)
+    }
+
     @Test("a restarted shipper resumes after its checkpoint, and the emitter's cap counts from it")
     func restartResumes() async throws {
         let receiver = try await Receiver()

@@ -218,6 +218,21 @@ struct ExportTests {
         #expect(try Lake.positions(folder.path).sorted() == Array(1...15))
     }
 
+    @Test("an exporter whose checkpoint is beyond the store's head fails with checkpointAheadOfStore and writes nothing")
+    func checkpointAheadOfStore() async throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let store = InMemoryEventStore()
+        try await Sample.fill(store, count: 10)
+        let configuration = ExportConfiguration(source: "ahead")
+        try await FileCheckpointStore(directory: folder.path + "/_checkpoints").resetCheckpoint(for: configuration.consumerName, to: 25)
+        let expected = StrataError.checkpointAheadOfStore(consumer: configuration.consumerName, checkpoint: 25, head: 10)
+        await #expect(throws: expected) { try await exporter(store, root: folder.path, configuration).exportAvailable() }
+        await #expect(throws: expected) { try await exporter(store, root: folder.path, configuration).run() }
+        #expect(try Lake.files(folder.path).isEmpty)
+        #expect(try FileCheckpointStore(directory: folder.path + "/_checkpoints").loadCheckpoint(configuration.consumerName) == 25)
+    }
+
     @Test("a filter exports only matching events and the checkpoint passes the others")
     func filtered() async throws {
         let folder = try TempFolder()

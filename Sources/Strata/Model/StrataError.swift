@@ -42,6 +42,10 @@ public enum StrataError: Error, Sendable, Hashable, CustomStringConvertible {
     /// An event's data or metadata break its type's schema. `violations` lists every one, each
     /// `JSON-PATH: reason` (for example `$.data.name.family: required property is missing`).
     case schemaViolation(id: UUIDString, type: String, violations: [String])
+    /// A consumer's saved checkpoint (an exporter's, a shipper's, a document view's …) is beyond
+    /// the head of the store it reads: it belongs to another store, or the store was restored
+    /// from an older copy. Resuming would silently skip every event up to the checkpoint.
+    case checkpointAheadOfStore(consumer: String, checkpoint: UInt64, head: UInt64)
 
     /// A UUID kept as its string, so that the error stays Hashable and printable.
     public typealias UUIDString = String
@@ -88,6 +92,8 @@ public enum StrataError: Error, Sendable, Hashable, CustomStringConvertible {
             "timed out \(what)"
         case .schemaViolation(let id, let type, let violations):
             "event \(id) of type \(quoted(type)) breaks its schema: \(violations.joined(separator: "; "))"
+        case .checkpointAheadOfStore(let consumer, let checkpoint, let head):
+            "consumer \(quoted(consumer)) has checkpoint \(checkpoint) but the store's head is \(head): the checkpoint belongs to another store, or the store was restored from an older copy; point the consumer at its own store, or reset its checkpoint (strata consumers reset NAME --to 0, or remove its checkpoint or snapshot file) to process the store from the start"
         }
     }
 }

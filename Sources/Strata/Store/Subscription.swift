@@ -115,11 +115,17 @@ public struct Subscription: AsyncSequence, Sendable {
             }
             let from = cursor!
             let page = try await store.readAllPage(from: .at(from), direction: .forward, filter: filter, maxCount: Subscription.pageSize)
+            assert(Self.isOrdered(page.events.lazy.map(\.position), from: from),
+                   "a forward $all page from \(from) is not in increasing position order from it")
             for event in page.events { buffer.append(.event(event)) }
             let lastEvent = page.events.last?.position ?? 0
             if let next = page.next {
+                // A page that bounds its work still moves on: no position is read twice, none skipped.
+                assert(next > lastEvent && next > from, "a $all page from \(from) continues at \(next), not after it")
                 cursor = next
             } else {
+                assert(page.events.isEmpty || page.scannedThrough >= lastEvent,
+                       "a $all page reports scanning through \(page.scannedThrough) but holds position \(lastEvent)")
                 cursor = Swift.max(from, page.scannedThrough + 1)
             }
             if !filter.isEmpty && page.scannedThrough >= from && page.scannedThrough > lastEvent {
@@ -132,6 +138,16 @@ public struct Subscription: AsyncSequence, Sendable {
                 }
                 if page.events.isEmpty { waitAfter = Swift.max(page.scannedThrough, from - 1) }
             }
+        }
+
+        /// Whether positions (or revisions) increase strictly, from `from` on (debug assertions).
+        static func isOrdered(_ values: some Sequence<UInt64>, from: UInt64) -> Bool {
+            var lowest = from
+            for value in values {
+                guard value >= lowest else { return false }
+                lowest = value &+ 1
+            }
+            return true
         }
 
         private mutating func fillFromStream(_ name: String, isolation actor: isolated (any Actor)?) async throws {
@@ -152,6 +168,8 @@ public struct Subscription: AsyncSequence, Sendable {
             } catch StrataError.streamNotFound {
                 page = StreamPage(events: [], next: nil)
             }
+            assert(Self.isOrdered(page.events.lazy.map(\.revision), from: cursor!),
+                   "a forward page of stream \(name) from revision \(cursor!) is not in increasing revision order from it")
             for event in page.events { buffer.append(.event(event)) }
             if let last = page.events.last { cursor = last.revision + 1 }
             if let next = page.next { cursor = next }

@@ -64,7 +64,7 @@ enum ExitStatus {
         case .wrongExpectedRevision, .eventIdReused, .appendConditionFailed:
             return ExitStatus.conflict
         case .streamNotFound, .streamTombstoned, .unsupportedFormat, .corruption, .io, .storeClosed, .unsupported,
-             .eventDecodingFailed, .timedOut:
+             .eventDecodingFailed, .timedOut, .checkpointAheadOfStore:
             return ExitStatus.failure
         }
     }

@@ -8,6 +8,7 @@ enum ErrorKind: String, Sendable {
     case invalidEventType, invalidStreamName, eventTooLarge, invalidEvent, invalidAppend, wrongExpectedRevision
     case eventIdReused, appendConditionFailed, streamNotFound, streamTombstoned, unknownStoreURL, unsupportedFormat
     case corruption, io, storeClosed, invalidArgument, unsupported, eventDecodingFailed, timedOut, schemaViolation
+    case checkpointAheadOfStore
 }
 
 extension StrataError {
@@ -33,6 +34,7 @@ extension StrataError {
         case .eventDecodingFailed: .eventDecodingFailed
         case .timedOut: .timedOut
         case .schemaViolation: .schemaViolation
+        case .checkpointAheadOfStore: .checkpointAheadOfStore
         }
     }
 }

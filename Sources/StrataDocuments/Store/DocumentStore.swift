@@ -76,7 +76,9 @@ public final class DocumentStore: Sendable {
     /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` for a bad collection name or index
     ///   path, ``Strata/StrataError/corruption(path:offset:reason:)`` or
     ///   ``Strata/StrataError/unsupportedFormat(path:found:supported:)`` for an unreadable
-    ///   snapshot, ``Strata/StrataError/timedOut(_:)`` when catching up takes longer than `timeout`.
+    ///   snapshot, ``Strata/StrataError/checkpointAheadOfStore(consumer:checkpoint:head:)`` for a
+    ///   snapshot beyond the store's head (another store's: remove it to rebuild the view),
+    ///   ``Strata/StrataError/timedOut(_:)`` when catching up takes longer than `timeout`.
     public static func open(store: any EventStore, collection: String, options: DocumentStoreOptions = DocumentStoreOptions(),
                             timeout: Duration = .seconds(300)) async throws -> DocumentStore {
         try DocumentNaming.validateCollection(collection)
@@ -89,14 +91,6 @@ public final class DocumentStore: Sendable {
             _ = try ViewSnapshot.load(path, into: view)
             snapshotPath = path
         }
-        if let snapshotPath {
-            // A checkpoint is never ahead of the log: a snapshot past the head belongs to another store.
-            let position = view.withLock { view.position }
-            let head = try await store.headPosition()
-            if position > head {
-                throw StrataError.corruption(path: snapshotPath, offset: 0, reason: "the view snapshot is at position \(position) but the store's head is \(head): it belongs to another store; remove the file to rebuild the view")
-            }
-        }
         let checkpoints = ViewCheckpointStore(view: view, snapshotPath: snapshotPath, snapshotEvery: options.snapshotEvery)
         let stats = try options.statsStream.map { try StatsRecorder(store: store, stream: $0) }
         let documents = DocumentStore(store: store, collection: collection, options: options, view: view,
@@ -106,7 +100,13 @@ public final class DocumentStore: Sendable {
                 stats.record(.subscribeEmit, collection: collection, subjectField: "id", subject: key, resultCount: 1, started: .now)
             }
         }
-        documents.consumer.start()
+        // The consumer refuses a snapshot whose position is beyond the store's head (it belongs
+        // to another store): open then throws `checkpointAheadOfStore`.
+        var onStop: (@Sendable (any Error) -> Void)?
+        if let report = options.onViewStopped {
+            onStop = { error in report(collection, error) }
+        }
+        documents.consumer.start(onStop: onStop)
         do {
             try await documents.consumer.waitUntilCaughtUp(timeout: timeout)
         } catch {

@@ -27,11 +27,17 @@ public struct DocumentStoreOptions: Sendable {
     public var batchSize: Int
     /// How long a write waits for the view to apply its event (read-your-writes).
     public var writeTimeout: Duration
+    /// Called when an error stops the view's consumer (a store failure, a snapshot beyond the
+    /// store's head): the view then serves what it had applied and no longer follows the store.
+    /// Its owner logs it and reports itself unhealthy (the server's `/health/ready`). Not called
+    /// when the collection is closed.
+    public var onViewStopped: (@Sendable (_ collection: String, _ error: any Error) -> Void)?
 
     /// Creates options.
     public init(directory: String? = nil, snapshotEvery: Int = 10_000, indexes: [String] = [], statsStream: String? = nil,
                 subscriptionBufferLimit: Int = 10_000, maxKeyPatternBytes: Int = 256,
-                keyPatternTimeBudget: Duration = .milliseconds(250), batchSize: Int = 1024, writeTimeout: Duration = .seconds(30)) {
+                keyPatternTimeBudget: Duration = .milliseconds(250), batchSize: Int = 1024, writeTimeout: Duration = .seconds(30),
+                onViewStopped: (@Sendable (_ collection: String, _ error: any Error) -> Void)? = nil) {
         self.directory = directory
         self.snapshotEvery = snapshotEvery
         self.indexes = indexes
@@ -41,5 +47,6 @@ public struct DocumentStoreOptions: Sendable {
         self.keyPatternTimeBudget = keyPatternTimeBudget
         self.batchSize = batchSize
         self.writeTimeout = writeTimeout
+        self.onViewStopped = onViewStopped
     }
 }

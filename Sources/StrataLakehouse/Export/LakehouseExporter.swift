@@ -40,7 +40,8 @@ public final class LakehouseExporter: Sendable {
     /// Exports everything recorded up to the store's head when called, publishes the last file,
     /// saves the checkpoint, and returns.
     /// - Parameter onProgress: Called about ten times a second with the progress so far.
-    /// - Throws: a store error, or the write/upload error that outlasted the retries.
+    /// - Throws: a store error, ``StrataError/checkpointAheadOfStore(consumer:checkpoint:head:)``
+    ///   for a checkpoint beyond the store's head, or the write/upload error that outlasted the retries.
     @discardableResult
     public func exportAvailable(onProgress: (@Sendable (ExportProgress) -> Void)? = nil) async throws -> ExportSummary {
         let head = try await store.headPosition()
@@ -52,13 +53,14 @@ public final class LakehouseExporter: Sendable {
     /// Exports continuously: catches up, then follows new events, finishing files by size, hour
     /// and ``ExportConfiguration/maxFileAge``. Returns when the calling task is cancelled, after
     /// publishing the open file and saving the checkpoint.
-    /// - Throws: a store error, or the write/upload error that outlasted the retries.
+    /// - Throws: a store error (it ends the run), ``StrataError/checkpointAheadOfStore(consumer:checkpoint:head:)``
+    ///   for a checkpoint beyond the store's head, or the write/upload error that outlasted the retries.
     @discardableResult
     public func run(onProgress: (@Sendable (ExportProgress) -> Void)? = nil) async throws -> ExportSummary {
-        try await execute(onProgress: onProgress, head: nil) { _ in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(3600))
-            }
+        try await execute(onProgress: onProgress, head: nil) { consumer in
+            // Until cancelled, or until an error stops the consumer (then it throws, and the run
+            // ends with the consumer's error instead of waiting forever).
+            try await consumer.waitUntilProcessed(through: .max, timeout: .seconds(100 * 365 * 86_400))
         }
     }
 

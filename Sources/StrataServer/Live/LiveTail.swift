@@ -69,12 +69,17 @@ final class LiveTail: Sendable {
     private let store: any EventStore
     private let heartbeat: Duration
     private let logger: Logger
+    private let onStop: (@Sendable (any Error) -> Void)?
 
-    init(store: any EventStore, capacity: Int, heartbeat: Duration, logger: Logger) {
+    /// - Parameter onStop: told of the error when one stops the tail (it then logs and counts
+    ///   it); without it the tail logs the error itself.
+    init(store: any EventStore, capacity: Int, heartbeat: Duration, logger: Logger,
+         onStop: (@Sendable (any Error) -> Void)? = nil) {
         self.store = store
         self.capacity = capacity
         self.heartbeat = heartbeat
         self.logger = logger
+        self.onStop = onStop
     }
 
     // MARK: Reading
@@ -153,7 +158,11 @@ final class LiveTail: Sendable {
             }
         } catch is CancellationError {
         } catch {
-            logger.warning("the live tail stopped reading \(String(describing: error)); subscriptions read the store on their own")
+            if let onStop {
+                onStop(error)
+            } else {
+                logger.warning("the live tail stopped reading \(String(describing: error)); subscriptions read the store on their own")
+            }
         }
         stop()
     }

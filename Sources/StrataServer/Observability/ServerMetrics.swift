@@ -22,6 +22,8 @@ final class ServerMetrics: Sendable {
     let readDuration: Metrics.Timer
     let requestDuration: Metrics.Timer
     let rejectedRequests: Metrics.Counter
+    /// `strata_background_stops_total{component=…}`: stops of the store and background consumers.
+    private let backgroundStops: [String: Metrics.Counter]
 
     /// Events appended per second over the last few seconds, for `/stats`.
     private let rate = Mutex(AppendRate())
@@ -50,6 +52,17 @@ final class ServerMetrics: Sendable {
         readDuration = Metrics.Timer(label: "strata_read_duration_seconds", factory: factory)
         requestDuration = Metrics.Timer(label: "strata_http_request_duration_seconds", factory: factory)
         rejectedRequests = Metrics.Counter(label: "strata_rejected_requests_total", factory: factory)
+        // One series per component from the start, so that an alert can compare with 0.
+        var stops: [String: Metrics.Counter] = [:]
+        for kind in ServerHealth.Kind.allCases {
+            stops[kind.rawValue] = Metrics.Counter(label: "strata_background_stops_total", dimensions: [("component", kind.rawValue)], factory: factory)
+        }
+        backgroundStops = stops
+    }
+
+    /// Counts a stop of the store or of a background consumer (``ServerHealth``).
+    func backgroundStopped(_ component: String) {
+        backgroundStops[component]?.increment()
     }
 
     /// Records a successful append of `count` events ending at `lastPosition`.

@@ -10,11 +10,28 @@ extension Handlers {
         json(Array(#"{"status":"live"}"#.utf8))
     }
 
+    /// 200 when the store answers and no background consumer has stopped; otherwise 503
+    /// `not-ready` with every reason in `details.reasons` (`shutting-down` while shutting down).
     @Sendable func ready(_ request: Request, context: StrataRequestContext) async throws -> Response {
         if state.shutdown.isTriggered {
             throw APIError(.serviceUnavailable, code: "shutting-down", "the server is shutting down")
         }
-        let head = try await state.store.headPosition()
+        var reasons: [String] = []
+        var head: UInt64 = 0
+        do {
+            head = try await state.store.headPosition()
+            state.health.recovered("store")
+        } catch {
+            // A store that stopped (storeClosed after an I/O failure) is recorded as stopped;
+            // any other failure to answer is reported without being counted as a stop.
+            state.health.storeFailed(error)
+            if case .storeClosed? = error as? StrataError {} else { reasons.append("store: \(error)") }
+        }
+        reasons = state.health.reasons + reasons
+        guard reasons.isEmpty else {
+            throw APIError(.serviceUnavailable, code: "not-ready", "not ready: " + reasons.joined(separator: "; "),
+                           details: [("reasons", .strings(reasons))])
+        }
         var out = JSONWriter()
         out.beginObject()
         out.field("status", "ready")

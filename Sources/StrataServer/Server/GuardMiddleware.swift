@@ -34,7 +34,8 @@ struct GuardMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch {
             let apiError = APIError.from(error)
-            if apiError.status.code >= 500 {
+            // A not-ready probe is no request failure: the stop behind it was logged once (ServerHealth).
+            if apiError.status.code >= 500 && request.uri.path != "/health/ready" {
                 state.logger.error("request failed", metadata: ["path": .string(request.uri.path), "error": .string(apiError.message)])
             }
             state.metrics.rejectedRequests.increment()

@@ -19,6 +19,8 @@ final class ServerState: Sendable {
     let tail: LiveTail
     /// The document collections served under `/documents/…`, opened on first use.
     let documents: DocumentManager
+    /// Stopped store and background consumers: what `/health/ready` reports.
+    let health: ServerHealth
 
     init(store: any EventStore, configuration: ServerConfiguration, logger: Logger) throws {
         self.store = store
@@ -28,11 +30,31 @@ final class ServerState: Sendable {
         self.rateLimiter = RequestRateLimiter(requestsPerSecond: configuration.limits.requestsPerSecondPerKey)
         self.subscribers = SubscriberCounter(limit: configuration.limits.maxSubscribersPerKey)
         self.resources = try StaticResources.load()
+        let health = ServerHealth(logger: logger, metrics: metrics)
+        self.health = health
         let directory = configuration.documentsDirectory
-        self.documents = DocumentManager(store: store, options: DocumentManagerOptions(collectionOptions: { collection in
-            DocumentStoreOptions(directory: directory.map { ($0 as NSString).appendingPathComponent(collection) })
+        let documents = DocumentManager(store: store, options: DocumentManagerOptions(collectionOptions: { collection in
+            DocumentStoreOptions(directory: directory.map { ($0 as NSString).appendingPathComponent(collection) },
+                                 onViewStopped: { collection, error in
+                                     health.stopped(ServerHealth.component(collection: collection), kind: .documents, error: error)
+                                 })
         }))
-        self.tail = LiveTail(store: store, capacity: configuration.liveWindowEvents, heartbeat: .milliseconds(Int64(configuration.heartbeatSeconds * 1000)), logger: logger)
+        self.documents = documents
+        self.tail = LiveTail(store: store, capacity: configuration.liveWindowEvents, heartbeat: .milliseconds(Int64(configuration.heartbeatSeconds * 1000)), logger: logger,
+                             onStop: { error in
+                                 // Subscriptions fall back to reading the store: slower, still correct, so still ready.
+                                 health.stopped("live-tail", kind: .liveTail, error: error, blocksReadiness: false)
+                             })
+    }
+
+    /// Follows the document manager: a collection opened (again) or closed no longer holds a
+    /// stopped view. Runs until the manager closes.
+    func followDocuments() async {
+        for await event in await documents.events() {
+            switch event {
+            case .opened(let name), .closed(let name): health.recovered(ServerHealth.component(collection: name))
+            }
+        }
     }
 
     /// Begins shutdown: open subscriptions end, new ones are refused.
@@ -76,6 +98,7 @@ final class ServerState: Sendable {
         } catch let error as StrataError {
             switch error {
             case .wrongExpectedRevision, .eventIdReused, .appendConditionFailed: metrics.appendConflicts.increment()
+            case .storeClosed: health.storeFailed(error)
             default: break
             }
             throw error

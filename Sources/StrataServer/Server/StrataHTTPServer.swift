@@ -121,6 +121,8 @@ public final class StrataHTTPServer: Service, Sendable {
         // The shared live tail runs as long as the server does.
         let tail = Task { await state.tail.run() }
         defer { tail.cancel() }
+        let documentsFollower = Task { await state.followDocuments() }
+        defer { documentsFollower.cancel() }
         do {
             try await withGracefulShutdownHandler {
                 try await app.run()
