@@ -13,7 +13,7 @@ import Testing
 struct CrashSimulationTests {
     @Test("random workloads with power losses and I/O faults lose no acknowledged append and never show half a batch")
     func randomRounds() async throws {
-        let rounds = Int(FaultTest.environmentInteger("STRATA_SIM_ROUNDS", 40))
+        let rounds = Int(FaultTest.environmentInteger("STRATA_SIM_ROUNDS", 20))
         let first = FaultTest.environmentInteger("STRATA_SIM_SEED", UInt64.random(in: 1...UInt64(UInt32.max)))
         print("crash simulation: \(rounds) rounds from seed \(first) (replay one with STRATA_SIM_SEED=<seed> STRATA_SIM_ROUNDS=1)")
         var totals = SimulationRound.Totals()
@@ -34,7 +34,7 @@ struct CrashSimulationTests {
     @Test("every unsynced write kept, none kept, a prefix, or torn sectors: the log recovers to an acknowledged state",
           arguments: SimulatedDisk.LossMode.allCases)
     func eachLossMode(_ mode: SimulatedDisk.LossMode) async throws {
-        for seed in UInt64(1)...8 {
+        for seed in UInt64(1)...3 {
             var simulation = SimulationRound(seed: seed &* 7919, lossMode: mode)
             do {
                 try await simulation.run()
