@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataStorage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,16 +17,19 @@ public struct FileCheckpointStore: CheckpointStore {
 
     /// The directory holding one folder per consumer.
     public let directory: String
+    /// Where the files live: the real file system, or a simulated disk in fault tests.
+    public let fileSystem: any FileSystem
 
     /// Opens (creating when missing) a checkpoint directory.
-    public init(directory: String) throws {
+    public init(directory: String, fileSystem: any FileSystem = POSIXFileSystem()) throws {
         self.directory = directory
-        try DurableFile.createDirectory(directory)
+        self.fileSystem = fileSystem
+        try DurableFile.createDirectory(directory, fileSystem: fileSystem)
     }
 
     /// The names of the consumers that have a checkpoint or parked events here, sorted.
     public func consumers() throws -> [String] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let entries = (try? fileSystem.contentsOfDirectory(directory)) ?? []
         return entries.compactMap(SafeFileName.decode).sorted()
     }
 
@@ -36,7 +40,7 @@ public struct FileCheckpointStore: CheckpointStore {
     /// Reads a consumer's checkpoint synchronously (for tools).
     public func loadCheckpoint(_ consumer: String) throws -> UInt64? {
         let path = folder(consumer) + "/checkpoint.json"
-        guard let data = try DurableFile.read(path) else { return nil }
+        guard let data = try DurableFile.read(path, fileSystem: fileSystem) else { return nil }
         guard let record = try? JSONDecoder().decode(CheckpointRecord.self, from: data) else {
             throw StrataError.corruption(path: path, offset: 0, reason: "not a checkpoint record")
         }
@@ -59,44 +63,42 @@ public struct FileCheckpointStore: CheckpointStore {
         if let position {
             try save(consumer, position)
         } else {
-            try DurableFile.remove(folder(consumer) + "/checkpoint.json")
+            try DurableFile.remove(folder(consumer) + "/checkpoint.json", fileSystem: fileSystem)
         }
     }
 
     public func park(_ entry: ParkedEvent) async throws {
         let parked = folder(entry.consumer) + "/parked"
-        try DurableFile.createDirectory(parked)
+        try DurableFile.createDirectory(parked, fileSystem: fileSystem)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try DurableFile.write(try encoder.encode(entry), to: parked + "/" + Self.fileName(entry.position))
+        try DurableFile.write(try encoder.encode(entry), to: parked + "/" + Self.fileName(entry.position), fileSystem: fileSystem)
     }
 
     public func parked(consumer: String, after position: UInt64?, limit: Int) async throws -> [ParkedEvent] {
         guard limit > 0 else { return [] }
         let parked = folder(consumer) + "/parked"
-        guard let dir = opendir(parked) else {
-            if errno == ENOENT { return [] }
-            throw StrataError.io(path: parked, operation: "opendir", reason: String(cString: strerror(errno)))
-        }
         // Keep only the `limit` smallest positions after `position`: memory stays O(limit)
         // however many events are parked.
         var page: [UInt64] = []
         let floor = position ?? 0
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        do {
+            try fileSystem.forEachName(in: parked) { name in
+                guard name.hasSuffix(".json"), name.count == 25, let p = UInt64(name.prefix(20)), p > floor else { return }
+                if page.count == limit, let last = page.last, p >= last { return }
+                let index = page.firstIndex { $0 > p } ?? page.endIndex
+                page.insert(p, at: index)
+                if page.count > limit { page.removeLast() }
             }
-            guard name.hasSuffix(".json"), name.count == 25, let p = UInt64(name.prefix(20)), p > floor else { continue }
-            if page.count == limit, let last = page.last, p >= last { continue }
-            let index = page.firstIndex { $0 > p } ?? page.endIndex
-            page.insert(p, at: index)
-            if page.count > limit { page.removeLast() }
+        } catch where error.code == ENOENT {
+            return []
+        } catch {
+            throw StrataError(error)
         }
-        closedir(dir)
         let decoder = JSONDecoder()
         return try page.compactMap { p in
             let path = parked + "/" + Self.fileName(p)
-            guard let data = try DurableFile.read(path) else { return nil }
+            guard let data = try DurableFile.read(path, fileSystem: fileSystem) else { return nil }
             do { return try decoder.decode(ParkedEvent.self, from: data) } catch {
                 throw StrataError.corruption(path: path, offset: 0, reason: "not a parked-event record: \(error)")
             }
@@ -104,15 +106,15 @@ public struct FileCheckpointStore: CheckpointStore {
     }
 
     public func unpark(consumer: String, position: UInt64) async throws {
-        try DurableFile.remove(folder(consumer) + "/parked/" + Self.fileName(position))
+        try DurableFile.remove(folder(consumer) + "/parked/" + Self.fileName(position), fileSystem: fileSystem)
     }
 
     private func save(_ consumer: String, _ position: UInt64) throws {
         let folder = folder(consumer)
-        try DurableFile.createDirectory(folder)
+        try DurableFile.createDirectory(folder, fileSystem: fileSystem)
         let record = CheckpointRecord(version: CheckpointRecord.currentVersion, position: position,
                                       updatedAtMicroseconds: currentMicroseconds())
-        try DurableFile.write(try JSONEncoder().encode(record), to: folder + "/checkpoint.json")
+        try DurableFile.write(try JSONEncoder().encode(record), to: folder + "/checkpoint.json", fileSystem: fileSystem)
     }
 
     private func folder(_ consumer: String) -> String { directory + "/" + SafeFileName.encode(consumer) }

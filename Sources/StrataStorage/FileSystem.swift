@@ -19,8 +19,9 @@ public protocol FileSystem: Sendable {
     func syncDirectory(_ directory: String) throws(StorageError)
     /// Creates one directory; an existing directory is not an error.
     func makeDirectory(_ path: String) throws(StorageError)
-    /// The names in `directory` (not `.` and `..`), in no particular order.
-    func contentsOfDirectory(_ directory: String) throws(StorageError) -> [String]
+    /// Calls `body` with each name in `directory` (not `.` and `..`), in no particular order,
+    /// without holding them all (a folder may hold many entries).
+    func forEachName(in directory: String, _ body: (String) -> Void) throws(StorageError)
     /// The size of the file at `path` in bytes, or nil when there is none.
     func fileSize(_ path: String) -> Int?
     /// When the file at `path` was last modified, in seconds since the Unix epoch, or nil.
@@ -87,6 +88,13 @@ public protocol FileLock: AnyObject, Sendable {
 }
 
 extension FileSystem {
+    /// The names in `directory` (not `.` and `..`), in no particular order.
+    public func contentsOfDirectory(_ directory: String) throws(StorageError) -> [String] {
+        var names: [String] = []
+        try forEachName(in: directory) { names.append($0) }
+        return names
+    }
+
     /// `mkdir -p`, making each directory it creates durable in its parent.
     public func makeDirectories(_ path: String) throws(StorageError) {
         var current = path.hasPrefix("/") ? "" : "."

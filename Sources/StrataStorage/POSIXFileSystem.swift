@@ -42,17 +42,15 @@ public struct POSIXFileSystem: FileSystem {
         if mkdir(path, 0o755) != 0 && errno != EEXIST { throw .last(path: path, operation: "mkdir") }
     }
 
-    public func contentsOfDirectory(_ directory: String) throws(StorageError) -> [String] {
+    public func forEachName(in directory: String, _ body: (String) -> Void) throws(StorageError) {
         guard let dir = opendir(directory) else { throw .last(path: directory, operation: "opendir") }
         defer { closedir(dir) }
-        var names: [String] = []
         while let entry = readdir(dir) {
             let name = withUnsafePointer(to: entry.pointee.d_name) {
                 $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
             }
-            if name != "." && name != ".." { names.append(name) }
+            if name != "." && name != ".." { body(name) }
         }
-        return names
     }
 
     public func fileSize(_ path: String) -> Int? {

@@ -444,7 +444,7 @@ public final class SimulatedDisk: @unchecked Sendable {
         }
     }
 
-    func contentsOfDirectory(_ directory: String, boot: Int) throws(StorageError) -> [String] {
+    func names(in directory: String, boot: Int) throws(StorageError) -> [String] {
         try locked { () throws(StorageError) -> [String] in
             if try check(.read, path: directory, boot: boot) != nil { throw StorageError(path: directory, operation: "opendir", code: EIO) }
             guard directories.contains(directory) else { throw StorageError(path: directory, operation: "opendir", code: ENOENT) }
@@ -629,7 +629,9 @@ struct SimulatedFileSystem: FileSystem {
     func remove(_ path: String) throws(StorageError) { try disk.remove(path, boot: boot) }
     func syncDirectory(_ directory: String) throws(StorageError) { try disk.syncDirectory(directory, boot: boot) }
     func makeDirectory(_ path: String) throws(StorageError) { try disk.makeDirectory(path, boot: boot) }
-    func contentsOfDirectory(_ directory: String) throws(StorageError) -> [String] { try disk.contentsOfDirectory(directory, boot: boot) }
+    func forEachName(in directory: String, _ body: (String) -> Void) throws(StorageError) {
+        for name in try disk.names(in: directory, boot: boot) { body(name) }
+    }
     func fileSize(_ path: String) -> Int? { disk.fileSize(path) }
     func modificationTime(_ path: String) -> Double? { disk.modificationTime(path) }
     func lockFile(_ path: String) throws(StorageError) -> any FileLock {
