@@ -2,9 +2,10 @@
 # Builds the libFuzzer targets of Fuzz/ (docs/FUZZING.md) and runs each for a time or a number
 # of executions; fails on any crash, hang (-timeout), leak (LeakSanitizer) or out-of-memory.
 #
-#   scripts/fuzz.sh [--smoke | --seconds N | --runs N] [--no-build] [target...]
+#   scripts/fuzz.sh [--smoke | --seconds N | --runs N] [--debug | --release] [--no-build] [target...]
 #
-#   --smoke      each target for 8 s (CI)
+#   --smoke      each target for 8 s, built in debug (CI: a debug build is about half a release one)
+#   --debug, --release   the build configuration (default release, for executions per second)
 #   --seconds N  each target for N seconds (default 60)
 #   --runs N     each target for N executions (e.g. --runs 10000000)
 #   target       FuzzRecord, FuzzSegment, … (default: every target in Fuzz/Sources but FuzzSupport)
@@ -19,14 +20,17 @@ export PATH="/opt/swift/usr/bin:$PATH"
 seconds=60
 runs=""
 build=1
+config=""
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --smoke) seconds=8; shift ;;
+    --smoke) seconds=8; [ -n "$config" ] || config=debug; shift ;;
+    --debug) config=debug; shift ;;
+    --release) config=release; shift ;;
     --seconds) seconds="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -46,18 +50,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
 
+[ -n "$config" ] || config=release
 scratch=.build-fuzz
 if [ "$build" = 1 ]; then
   started=$(date +%s)
   # Every module is instrumented (coverage for libFuzzer, AddressSanitizer); -enable-testing lets
   # the targets reach internal decoders with @testable import; -parse-as-library because
   # libFuzzer, not the target, provides main.
-  if ! nice -n 10 swift build --package-path Fuzz --scratch-path "$scratch" -c release \
+  nice -n 10 swift build --package-path Fuzz --scratch-path "$scratch" -c "$config" \
       -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing 2>&1 \
-      | grep -E "error:|Compiling Fuzz|Build complete|Build of" ; then
-    :
-  fi
-  if [ ! -x "$scratch/release/${targets[0]}" ]; then echo "fuzz build failed" >&2; exit 1; fi
+      | grep -E "error:|Compiling Fuzz|Build complete|Build of"
+  if [ "${PIPESTATUS[0]}" -ne 0 ] || [ ! -x "$scratch/$config/${targets[0]}" ]; then echo "fuzz build failed" >&2; exit 1; fi
   echo "build: $(( $(date +%s) - started )) s"
 fi
 
@@ -72,7 +75,7 @@ trap 'rm -rf "$work"' EXIT
 failed=0
 summary=()
 for target in "${targets[@]}"; do
-  bin="$scratch/release/$target"
+  bin="$scratch/$config/$target"
   seeds="Fuzz/corpus/$target"
   artifacts="$scratch/artifacts/$target"
   mkdir -p "$work/$target" "$artifacts"
