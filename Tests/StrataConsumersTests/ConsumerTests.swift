@@ -74,7 +74,7 @@ struct ConsumerTests {
             for i in 201 ... 400 { try await store.append(to: "b", events: [tick(i)]) }
         }
         try await writer.value
-        try await consumer.waitUntilProcessed(through: 400, timeout: .seconds(20))
+        try await consumer.waitUntilProcessed(through: 400, timeout: .seconds(60))
         try await consumer.waitUntilIdle(timeout: .seconds(60))
         await consumer.stop()
         #expect(seen.values == Array(1 ... 400))
