@@ -12,7 +12,9 @@
 #                                        STRATA_TEST_POSTGRES_PASSWORD_URL  a role that must give a password
 #                                          (scram-sha-256), for the wrong-credentials test
 #                                        --fast: fsync and synchronous_commit off (tests only)
-#   scripts/postgres.sh restart DIR      fast restart (closes every connection), same port
+#   scripts/postgres.sh restart DIR      fast restart (closes every connection), same port; starts a
+#                                        halted cluster
+#   scripts/postgres.sh halt DIR         stops the server (fast), keeps DIR (the connection-loss tests)
 #   scripts/postgres.sh stop DIR         stops the cluster and removes DIR
 #
 # Typical use:  eval "$(scripts/postgres.sh start)"; …; scripts/postgres.sh stop "$STRATA_TEST_POSTGRES_DIR"
@@ -122,6 +124,13 @@ restart() {
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -o "-p $(cat "$dir/port") $(cat "$dir/options")" -m fast -w -t 60 restart >/dev/null
 }
 
+halt() {
+  local dir="${1:?usage: postgres.sh halt DIR}"
+  local bin
+  bin="$(find_bin)"
+  as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null
+}
+
 stop() {
   local dir="${1:?usage: postgres.sh stop DIR}"
   case "$dir" in /tmp/strata-postgres.*) ;; *) echo "postgres.sh: refusing to remove $dir" >&2; exit 1 ;; esac
@@ -136,6 +145,7 @@ stop() {
 case "${1:-}" in
   start) shift; start "$@" ;;
   restart) shift; restart "$@" ;;
+  halt) shift; halt "$@" ;;
   stop) shift; stop "$@" ;;
-  *) echo "usage: postgres.sh start [--fast] | restart DIR | stop DIR" >&2; exit 2 ;;
+  *) echo "usage: postgres.sh start [--fast] | restart DIR | halt DIR | stop DIR" >&2; exit 2 ;;
 esac

@@ -279,7 +279,7 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
 }
 
 /// A value behind a lock.
-final class LockedBox<Value>: @unchecked Sendable {
+final class LockedBox<Value: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: Value
     init(_ value: Value) { self.value = value }

@@ -34,13 +34,13 @@ struct ConsumerTests {
         }
         let notifications = consumer.notifications()
         consumer.start()
-        try await consumer.waitUntilCaughtUp(timeout: .seconds(10))
+        try await consumer.waitUntilCaughtUp(timeout: .seconds(60))
         var iterator = notifications.makeAsyncIterator()
         #expect(await iterator.next() == .caughtUp(position: 30))
         #expect(seen.values == Array(1 ... 30))
         // Live.
         try await store.append(to: "s-9", events: [tick(31), tick(32)])
-        try await consumer.waitUntilProcessed(through: 32, timeout: .seconds(10))
+        try await consumer.waitUntilProcessed(through: 32, timeout: .seconds(60))
         #expect(seen.values == Array(1 ... 32))
         await consumer.stop()
         #expect(try FileCheckpointStore(directory: dir).loadCheckpoint("reader") == 32)
@@ -52,7 +52,7 @@ struct ConsumerTests {
             resumed.add(contentsOf: events.map(\.position))
         }
         again.start()
-        try await again.waitUntilCaughtUp(timeout: .seconds(10))
+        try await again.waitUntilCaughtUp(timeout: .seconds(60))
         await again.stop()
         #expect(resumed.values == [33])
         let status = try await again.status()
@@ -101,8 +101,8 @@ struct ConsumerTests {
             for i in 201 ... 400 { try await store.append(to: "b", events: [tick(i)]) }
         }
         try await writer.value
-        try await consumer.waitUntilProcessed(through: 400, timeout: .seconds(20))
-        try await consumer.waitUntilIdle(timeout: .seconds(10))
+        try await consumer.waitUntilProcessed(through: 400, timeout: .seconds(60))
+        try await consumer.waitUntilIdle(timeout: .seconds(60))
         await consumer.stop()
         #expect(seen.values == Array(1 ... 400))
     }
@@ -119,7 +119,7 @@ struct ConsumerTests {
             seen.add(contentsOf: events.map(\.stream))
         }
         consumer.start()
-        try await consumer.waitUntilIdle(timeout: .seconds(10))
+        try await consumer.waitUntilIdle(timeout: .seconds(60))
         await consumer.stop()
         #expect(seen.values == ["orders-1"])
         #expect(try await checkpoints.checkpoint(for: "orders") == 3)
@@ -145,7 +145,7 @@ struct ConsumerTests {
         }
         let notifications = consumer.notifications()
         consumer.start()
-        try await consumer.waitUntilIdle(timeout: .seconds(10))
+        try await consumer.waitUntilIdle(timeout: .seconds(60))
         // One try within the batch of 5, then 3 alone.
         #expect(attempts.values.filter { $0 == 3 }.count == 4)
         #expect(handled.values.filter { $0 != 3 }.sorted().last == 5)

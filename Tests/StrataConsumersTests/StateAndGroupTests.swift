@@ -27,7 +27,7 @@ struct StateAndGroupTests {
         }
         let first = try StateFileConsumer(snapshotFile: file, store: store, options: ConsumerOptions(batchSize: 4), defaultState: Totals(), handler: apply)
         first.start()
-        try await first.waitUntilCaughtUp(timeout: .seconds(10))
+        try await first.waitUntilCaughtUp(timeout: .seconds(60))
         await first.stop()
         #expect(first.state == Totals(count: 10, sum: 55) && first.position == 10)
 
@@ -35,7 +35,7 @@ struct StateAndGroupTests {
         let second = try StateFileConsumer(snapshotFile: file, store: store, defaultState: Totals(), handler: apply)
         #expect(second.state == Totals(count: 10, sum: 55) && second.position == 10)
         second.start()
-        try await second.waitUntilProcessed(through: 12, timeout: .seconds(10))
+        try await second.waitUntilProcessed(through: 12, timeout: .seconds(60))
         await second.stop()
         #expect(second.state == Totals(count: 12, sum: 78))
 

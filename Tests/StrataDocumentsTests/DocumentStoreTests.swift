@@ -147,7 +147,9 @@ struct DocumentStoreTests {
             if case StrataError.timedOut = error { return true }
             return false
         }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // The budget is 50 ms; without it the pattern runs for hours. A bound far from both holds
+        // on a loaded machine.
+        #expect(ContinuousClock.now - started < .seconds(60))
         try await users.close()
     }
 

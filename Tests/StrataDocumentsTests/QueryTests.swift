@@ -104,7 +104,9 @@ struct QueryTests {
         }
         #expect(throws: StrataError.self) { try users.count(hostile) }
         await #expect(throws: StrataError.self) { for try await _ in subscription {} }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // The budget is 50 ms; without it the pattern runs for hours. A bound far from both holds
+        // on a loaded machine.
+        #expect(ContinuousClock.now - started < .seconds(60))
         try await users.close()
     }
 

@@ -63,7 +63,7 @@ struct ShipperTests {
         // The interval is long enough that both emits land inside it even on a loaded machine.
         let (_, emitter, shipper) = try await setUp(receiver.url) { $0.batchSize = 100; $0.flushInterval = .seconds(3) }
         shipper.start()
-        try await shipper.consumer.waitUntilCaughtUp(timeout: .seconds(10))
+        try await shipper.consumer.waitUntilCaughtUp(timeout: .seconds(60))
         let started = ContinuousClock.now
         _ = try emit(emitter, 3)
         try await emitter.flush()
@@ -138,18 +138,18 @@ struct ShipperTests {
         _ = try emit(emitter, 4)
         try await emitter.flush()
         shipper.start()
-        try await shipper.waitForStatus("the circuit to open", timeout: .seconds(10)) { $0.circuit == .open }
+        try await shipper.waitForStatus("the circuit to open", timeout: .seconds(60)) { $0.circuit == .open }
         #expect(receiver.received.count == 3)
         // Open: nothing is sent until the reset time; then one probe, which fails: open again.
-        try await shipper.waitForStatus("a half-open probe", timeout: .seconds(10)) { $0.circuit == .halfOpen }
-        try await shipper.waitForStatus("the circuit to open again", timeout: .seconds(10)) { $0.circuit == .open && $0.timesOpened == 2 }
+        try await shipper.waitForStatus("a half-open probe", timeout: .seconds(60)) { $0.circuit == .halfOpen }
+        try await shipper.waitForStatus("the circuit to open again", timeout: .seconds(60)) { $0.circuit == .open && $0.timesOpened == 2 }
         let received = receiver.received
         #expect(received.count == 4)
         #expect(received[3].at - received[2].at >= .milliseconds(450), "the probe came \(received[3].at - received[2].at) after the third failure")
         failing.withLock { $0 = false }
-        try await shipper.waitForStatus("a second probe", timeout: .seconds(10)) { $0.circuit == .halfOpen && $0.probes == 2 }
-        try await shipper.waitForStatus("the circuit to close", timeout: .seconds(10)) { $0.circuit == .closed }
-        try await shipper.flush(timeout: .seconds(10))
+        try await shipper.waitForStatus("a second probe", timeout: .seconds(60)) { $0.circuit == .halfOpen && $0.probes == 2 }
+        try await shipper.waitForStatus("the circuit to close", timeout: .seconds(60)) { $0.circuit == .closed }
+        try await shipper.flush(timeout: .seconds(60))
         let status = shipper.status
         #expect(status.deliveredEvents == 4 && status.consecutiveFailures == 0 && status.timesOpened == 2)
         #expect(receiver.received.count == 5)
@@ -171,7 +171,7 @@ struct ShipperTests {
         var ids = try emit(emitter, 20)
         #expect(throws: EmitterError.outboxFull(pending: 20, limit: 20)) { try emitter.emit(.track("one too many")) }
         try await emitter.flush()
-        try await shipper.waitForStatus("failures", timeout: .seconds(10)) { $0.failedRequests >= 2 }
+        try await shipper.waitForStatus("failures", timeout: .seconds(60)) { $0.failedRequests >= 2 }
         #expect(throws: EmitterError.outboxFull(pending: 20, limit: 20)) { try emitter.emit(.track("still too many")) }
         #expect(try await store.readStream("outbox").collect().count == 20)
         failing.withLock { $0 = false }

@@ -201,7 +201,7 @@ final class EmitterChild: Sendable {
 
     func kill() async throws {
         if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
-        try await waitForExit(timeout: .seconds(10))
+        try await waitForExit(timeout: .seconds(60))
     }
 
     /// Waits (polling, bounded) until the process has exited.

@@ -102,7 +102,7 @@ struct NATSClientTests {
             let sub = try await c.subscribe(to: "secure")
             try await c.flush()
             try await c.publish("secure", payload: Array("over TLS".utf8))
-            #expect(try await sub.next(timeout: .seconds(5)).map { String(decoding: $0.bytes, as: UTF8.self) } == "over TLS")
+            #expect(try await sub.next(timeout: .seconds(30)).map { String(decoding: $0.bytes, as: UTF8.self) } == "over TLS")
             try await c.close()
             // Without the certificate in its trust roots the client refuses the server.
             await #expect(throws: NATSError.self) { _ = try await connect(cluster.urls) }
@@ -135,12 +135,12 @@ struct NATSClientTests {
             await cluster.nodes[0].kill()
             try cluster.nodes[0].launch()
             try await cluster.nodes[0].waitReady()
-            let deadline = ContinuousClock.now + .seconds(15)
+            let deadline = ContinuousClock.now + .seconds(60)
             while c.reconnectCount == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
             #expect(c.reconnectCount >= 1)
             try await c.flush()
             try await c.publish("after.restart", payload: Array("back".utf8))
-            let m = try await sub.next(timeout: .seconds(5))
+            let m = try await sub.next(timeout: .seconds(30))
             #expect(m.map { String(decoding: $0.bytes, as: UTF8.self) } == "back")
             try await c.close()
         }

@@ -101,20 +101,20 @@ final class NATSServerProcess: @unchecked Sendable {
     }
 
     /// Polls until the server answers a JetStream API request, for at most `timeout`.
-    func waitReady(timeout: Duration = .seconds(30)) async throws {
+    func waitReady(timeout: Duration = .seconds(90)) async throws {
         let deadline = ContinuousClock.now + timeout
         var lastError = "not tried"
         while ContinuousClock.now < deadline {
             if !process.isRunning { throw NATSTestError("nats-server \(name) exited: \(tail())") }
             do {
                 var config = try NATSConfiguration(urls: [url])
-                config.connectTimeout = .seconds(2)
+                config.connectTimeout = .seconds(10)
                 config.maxReconnectRounds = 1
                 if let auth = readinessAuth { config.authentication = auth }
                 config.tls = readinessTLS
                 let c = try await NATSConnection.connect(config)
                 defer { Task { try? await c.close() } }
-                let reply = try await c.request("$JS.API.INFO", payload: [UInt8](), timeout: .seconds(2))
+                let reply = try await c.request("$JS.API.INFO", payload: [UInt8](), timeout: .seconds(10))
                 let text = String(decoding: reply.payload.readableBytesView, as: UTF8.self)
                 if !text.contains("\"error\"") { return }
                 lastError = text

@@ -207,7 +207,7 @@ struct ExportTests {
         try await Sample.fill(store, count: 10)
         let export = try exporter(store, root: folder.path, ExportConfiguration(source: "f", maxFileAge: .milliseconds(200)))
         let running = Task { try await export.run() }
-        let deadline = ContinuousClock.now + .seconds(20)
+        let deadline = ContinuousClock.now + .seconds(60)
         while try Lake.files(folder.path).isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(try Lake.positions(folder.path) == Array(1...10))
         try await Sample.fill(store, count: 5)

@@ -102,7 +102,7 @@ struct MultiProcessTests {
         let acks = Ack.parse(child.lines)
         #expect(acks.count == 60)
         let expected = 2 + acks.reduce(0) { $0 + Int($1.lastPosition - $1.firstPosition + 1) }
-        try await FaultTest.waitUntil("the child's events in the subscription", limit: .seconds(10)) {
+        try await FaultTest.waitUntil("the child's events in the subscription", limit: .seconds(60)) {
             received.withLock { $0.count } >= expected
         }
         // And appends of the test process itself still go after the child's.

@@ -74,7 +74,7 @@ struct ProjectorTests {
         projector.on(UserCreated.self) { envelope, _ in effects.add("on \(envelope.position)") }
         let consumer = projector.consumer(name: "p", checkpoints: MemoryCheckpointStore())
         consumer.start()
-        try await consumer.waitUntilProcessed(through: 1, timeout: .seconds(10))
+        try await consumer.waitUntilProcessed(through: 1, timeout: .seconds(60))
         await consumer.stop()
         #expect(Set(effects.values) == ["failure a@x", "on 1"])
         #expect(try await store.headPosition() == 1)
@@ -99,7 +99,7 @@ struct ProjectorTests {
         for i in stride(from: 2, through: 20, by: 2) {
             try await store.append(to: "user-\(i)", events: [try codec.eventData(UserEmailSet(email: "new\(i)@x"))])
         }
-        try await consumer.waitUntilProcessed(through: try await store.headPosition(), timeout: .seconds(10))
+        try await consumer.waitUntilProcessed(through: try await store.headPosition(), timeout: .seconds(60))
         await consumer.stop()
         let built = readModel.values
         #expect(built.count == 20 && built["user-2"] == "new2@x" && built["user-3"] == "u3@x")

@@ -62,7 +62,7 @@ struct GapFreeOrderingTests {
         var count: Int { events.withLock { $0.count } }
 
         func waitFor(_ count: Int, _ what: String) async throws {
-            try await PostgresTest.waitUntil(what, limit: .seconds(15)) {
+            try await PostgresTest.waitUntil(what, limit: .seconds(60)) {
                 if let failure = failure.withLock({ $0 }) { throw PostgresTest.TimedOut(what: "\(what): the subscription failed: \(failure)") }
                 return self.count >= count
             }

@@ -24,7 +24,9 @@ struct AppendNotifierTests {
         let notifier = AppendNotifier(head: 5)
         let clock = ContinuousClock()
         let elapsed = try await clock.measure { try await notifier.wait(after: 4) }
-        #expect(elapsed < .seconds(1))
+        // Far from the expected microseconds: a loaded machine can stall the two-thread pool for
+        // seconds, and a wait that did not return at once would hang (nothing advances the head).
+        #expect(elapsed < .seconds(30))
         #expect(notifier.head == 5)
     }
 

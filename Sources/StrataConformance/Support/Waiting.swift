@@ -3,7 +3,7 @@ import Synchronization
 import Testing
 
 /// Every wait in the suite is bounded: a condition that does not hold within this many seconds fails the check.
-let waitLimit: Duration = .seconds(60)
+let waitLimit: Duration = .seconds(180)
 
 /// A bounded wait ran out.
 struct TimedOut: Error, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import NIOCore
 
 /// An ordered consumer (see ``JetStream/orderedConsumer(stream:filterSubject:startSequence:idleHeartbeat:)``):
@@ -9,8 +10,7 @@ import NIOCore
 /// has not delivered, so the caller sees every message once, in stream order.
 ///
 /// Iterate it from one task; cancelling that task ends the iteration (`nil`).
-public final class OrderedConsumer: AsyncSequence, @unchecked Sendable {
-    // @unchecked: the mutable cursor is only touched by the one iterating task (documented above).
+public final class OrderedConsumer: AsyncSequence, Sendable {
     public typealias Element = JetStreamMessage
 
     let js: JetStream
@@ -19,23 +19,30 @@ public final class OrderedConsumer: AsyncSequence, @unchecked Sendable {
     /// The subject filter, if any.
     public let filterSubject: String?
     let idleHeartbeat: Duration
-    private var nextSequence: UInt64
-    private var lastConsumerSequence: UInt64 = 0
-    private var subscription: NATSSubscription?
-    private var consumerName: String?
+    /// The cursor and the server-side consumer. One task iterates, but ``stop()``, ``cursor``
+    /// and ``resets`` may come from others: the lock orders them (it is never held across an await).
+    private struct State {
+        var nextSequence: UInt64
+        var lastConsumerSequence: UInt64 = 0
+        var subscription: NATSSubscription?
+        var consumerName: String?
+        var resets = 0
+        var stopped = false
+    }
+    private let state: Mutex<State>
     /// How many times the consumer was recreated (gaps, missed heartbeats, overflows, failures).
-    public private(set) var resets = 0
+    public var resets: Int { state.withLock { $0.resets } }
 
     init(js: JetStream, stream: String, filterSubject: String?, startSequence: UInt64, idleHeartbeat: Duration) {
         self.js = js
         self.stream = stream
         self.filterSubject = filterSubject
-        self.nextSequence = Swift.max(1, startSequence)
+        self.state = Mutex(State(nextSequence: Swift.max(1, startSequence)))
         self.idleHeartbeat = idleHeartbeat
     }
 
     /// The next stream sequence the consumer will deliver.
-    public var cursor: UInt64 { nextSequence }
+    public var cursor: UInt64 { state.withLock { $0.nextSequence } }
 
     public func makeAsyncIterator() -> Iterator { Iterator(consumer: self) }
 
@@ -46,8 +53,9 @@ public final class OrderedConsumer: AsyncSequence, @unchecked Sendable {
         public mutating func next() async throws -> JetStreamMessage? { try await consumer.next() }
     }
 
-    /// Stops: unsubscribes and deletes the server-side consumer.
+    /// Stops: unsubscribes and deletes the server-side consumer; the iteration then ends (`nil`).
     public func stop() async {
+        state.withLock { $0.stopped = true }
         await dropConsumer()
     }
 
@@ -71,10 +79,12 @@ public final class OrderedConsumer: AsyncSequence, @unchecked Sendable {
     private struct Answer: Decodable { var name: String }
 
     private func dropConsumer() async {
+        let (subscription, consumerName) = state.withLock { s in
+            defer { s.subscription = nil; s.consumerName = nil }
+            return (s.subscription, s.consumerName)
+        }
         if let s = subscription { await s.unsubscribe() }
-        subscription = nil
         if let name = consumerName {
-            consumerName = nil
             let js = self.js, stream = self.stream
             // Best effort and in the background: the server also removes it when inactive.
             Task { try? await js.deleteConsumer(stream: stream, name: name) }
@@ -85,13 +95,23 @@ public final class OrderedConsumer: AsyncSequence, @unchecked Sendable {
         await dropConsumer()
         let inbox = js.connection.newInbox()
         let sub = try await js.connection.subscribe(to: inbox)
-        let config = Config(deliver_subject: inbox, opt_start_seq: nextSequence, idle_heartbeat: idleHeartbeat.nanoseconds,
+        let config = Config(deliver_subject: inbox, opt_start_seq: state.withLock { $0.nextSequence }, idle_heartbeat: idleHeartbeat.nanoseconds,
                             inactive_threshold: (idleHeartbeat * 15).nanoseconds, filter_subject: filterSubject)
         do {
             let answer = try await js.api("CONSUMER.CREATE.\(stream)", Create(stream_name: stream, config: config), as: Answer.self)
-            subscription = sub
-            consumerName = answer.name
-            lastConsumerSequence = 0
+            let stopped = state.withLock { s -> Bool in
+                if s.stopped { return true }
+                s.subscription = sub
+                s.consumerName = answer.name
+                s.lastConsumerSequence = 0
+                return false
+            }
+            if stopped {
+                // stop() came while the consumer was being created: drop it at once.
+                await sub.unsubscribe()
+                let js = self.js, stream = self.stream
+                Task { try? await js.deleteConsumer(stream: stream, name: answer.name) }
+            }
         } catch {
             await sub.unsubscribe()
             throw error
@@ -99,14 +119,16 @@ public final class OrderedConsumer: AsyncSequence, @unchecked Sendable {
     }
 
     private func reset() async {
-        resets += 1
+        state.withLock { $0.resets += 1 }
         await dropConsumer()
     }
 
     private func next() async throws -> JetStreamMessage? {
         var backoff = Duration.milliseconds(20)
         while !Task.isCancelled {
-            guard let sub = subscription else {
+            let (current, stopped) = state.withLock { ($0.subscription, $0.stopped) }
+            if stopped { return nil }
+            guard let sub = current else {
                 do {
                     try await create()
                     backoff = .milliseconds(20)
@@ -129,7 +151,7 @@ public final class OrderedConsumer: AsyncSequence, @unchecked Sendable {
                 continue
             }
             guard let m = message else {
-                if Task.isCancelled { return nil }
+                if Task.isCancelled || state.withLock({ $0.stopped }) { return nil }
                 if sub.isFinished && !js.connection.isConnected && isClosed { throw NATSError.closed }
                 await reset()   // a missed heartbeat or an ended subscription
                 continue
@@ -141,19 +163,23 @@ public final class OrderedConsumer: AsyncSequence, @unchecked Sendable {
                 if let stalled = m.headers?["Nats-Consumer-Stalled"] {
                     try? await js.connection.publish(stalled, payload: [UInt8]())
                 }
-                if let last = m.headers?["Nats-Last-Consumer"].flatMap(UInt64.init), last != lastConsumerSequence {
+                if let last = m.headers?["Nats-Last-Consumer"].flatMap(UInt64.init), last != state.withLock({ $0.lastConsumerSequence }) {
                     await reset()
                 }
                 continue
             }
             if m.status != nil { await reset(); continue }
             guard let reply = m.replyTo, let ack = AckSubject(reply) else { continue }
-            if ack.consumerSequence != lastConsumerSequence + 1 || ack.streamSequence < nextSequence {
+            let inOrder = state.withLock { s -> Bool in
+                guard ack.consumerSequence == s.lastConsumerSequence + 1 && ack.streamSequence >= s.nextSequence else { return false }
+                s.lastConsumerSequence = ack.consumerSequence
+                s.nextSequence = ack.streamSequence + 1
+                return true
+            }
+            if !inOrder {
                 await reset()
                 continue
             }
-            lastConsumerSequence = ack.consumerSequence
-            nextSequence = ack.streamSequence + 1
             return JetStreamMessage(subject: m.subject, streamSequence: ack.streamSequence, consumerSequence: ack.consumerSequence,
                                     headers: m.headers, payload: m.payload, ackSubject: nil, pending: ack.pending)
         }

@@ -54,11 +54,11 @@ final class PostgresStoreCore: Sendable {
     }
 
     private func attempt<T: Sendable>(_ operation: String, retrying: Bool,
-                                      _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+                                      _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             do {
-                return try await client.withConnection { connection in try await body(connection) }
+                return try await leased(body)
             } catch let error as StrataError {
                 throw error
             } catch {
@@ -71,6 +71,51 @@ final class PostgresStoreCore: Sendable {
                 }
                 throw PostgresFailure.strataError(error, url: url, operation: operation)
             }
+        }
+    }
+
+    /// Runs `body` on a pooled connection, waiting for one as long as the server can be
+    /// reached: while no connection is leased, every ``PostgresConfiguration/connectTimeout``
+    /// a probe connection checks the server, and when the probe fails the wait ends with its
+    /// ``StrataError/io(path:operation:reason:)`` (connection refused, no answer…).
+    ///
+    /// postgres-nio's pool alone keeps a lease waiting while it retries connecting, until its
+    /// circuit breaker trips after 60 s; a busy pool, on the other hand, is no reason to fail.
+    /// `body` runs in a task of its own: the watchdog cancels only the wait for a lease, never
+    /// a statement.
+    func leased<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let lease = LeaseState()
+        let client = self.client
+        let work = Task {
+            try await client.withConnection { connection in
+                guard lease.markLeased() else { throw CancellationError() }
+                return try await Task { try await body(connection) }.value
+            }
+        }
+        let connector = self.connector, logger = self.logger, interval = configuration.connectTimeout
+        let watchdog = Task {
+            while !lease.isSettled {
+                try await Task.sleep(for: interval)
+                if lease.isSettled { return }
+                do {
+                    let probe = try await connector.connect(logger: logger)
+                    try? await probe.close()
+                } catch {
+                    let failure = PostgresFailure.strataError(error, url: connector.configuration.displayURL, operation: "connect")
+                    if lease.fail(with: failure) { work.cancel() }
+                    return
+                }
+            }
+        }
+        defer { watchdog.cancel() }
+        do {
+            let value = try await work.value
+            lease.settle()
+            return value
+        } catch {
+            lease.settle()
+            if let failure = lease.failure { throw failure }
+            throw error
         }
     }
 
@@ -88,4 +133,38 @@ final class PostgresStoreCore: Sendable {
         try await connection.run("COMMIT", logger: logger)
         return value
     }
+}
+
+/// Whether a lease of ``PostgresStoreCore/leased(_:)`` came, or its wait failed first.
+final class LeaseState: Sendable {
+    private struct State {
+        var leased = false
+        var settled = false
+        var failure: StrataError?
+    }
+    private let state = Mutex(State())
+
+    /// Records the lease; false when the wait already failed (the connection goes back unused).
+    func markLeased() -> Bool {
+        state.withLock { s in
+            if s.failure != nil { return false }
+            s.leased = true
+            return true
+        }
+    }
+
+    /// Ends the wait with `failure` unless a connection was leased; returns whether it did.
+    func fail(with failure: StrataError) -> Bool {
+        state.withLock { s in
+            if s.leased || s.settled { return false }
+            s.failure = failure
+            return true
+        }
+    }
+
+    /// The work finished: the watchdog has nothing left to do.
+    func settle() { state.withLock { $0.settled = true } }
+
+    var isSettled: Bool { state.withLock { $0.settled || $0.leased || $0.failure != nil } }
+    var failure: StrataError? { state.withLock { $0.failure } }
 }

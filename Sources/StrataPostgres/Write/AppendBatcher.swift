@@ -122,7 +122,7 @@ final class AppendBatcher: Sendable {
         while true {
             do {
                 let transaction = AppendTransaction(core: core, batch: batch, hooks: hooks)
-                let outcome = try await core.client.withConnection { connection in
+                let outcome = try await core.leased { connection in
                     try await transaction.run(on: connection)
                 }
                 if let head = outcome.head { notifier.advance(to: head) }
