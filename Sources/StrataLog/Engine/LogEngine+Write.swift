@@ -331,9 +331,10 @@ extension LogEngine {
             if !full && !newDay { return last }
         }
         let previous = index.lastSegment
-        // What the previous segment holds must be durable before records follow it in a new
-        // one: with `.interval` or `.none` its tail may not be synced yet.
-        if let file = previous?.file, unsyncedFrom != nil {
+        // With `.interval`, the previous segment's tail must be durable before records follow it
+        // in a new one (the interval sync only reaches the newest segment). `.none` promises no
+        // sync at all: a power loss may lose or tear any of its unsynced writes.
+        if case .interval = configuration.durability, let file = previous?.file, unsyncedFrom != nil {
             try StrataErrorBridge.run { try file.sync() }
         }
         unsyncedFrom = nil
