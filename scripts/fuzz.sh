@@ -4,7 +4,8 @@
 #
 #   scripts/fuzz.sh [--smoke | --seconds N | --runs N] [--debug | --release] [--no-build] [target...]
 #
-#   --smoke      each target for 8 s, built in debug (CI: a debug build is about half a release one)
+#   --replay     each target runs every committed seed once, built in debug (CI: deterministic)
+#   --smoke      each target for 8 s, built in debug (a debug build is about half a release one)
 #   --debug, --release   the build configuration (default release, for executions per second)
 #   --seconds N  each target for N seconds (default 60)
 #   --runs N     each target for N executions (e.g. --runs 10000000)
@@ -25,12 +26,13 @@ targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) seconds=8; [ -n "$config" ] || config=debug; shift ;;
+    --replay) runs=0; [ -n "$config" ] || config=debug; shift ;;
     --debug) config=debug; shift ;;
     --release) config=release; shift ;;
     --seconds) seconds="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac

@@ -92,9 +92,10 @@ enum LogVerifier {
                         if view.position != expectedPosition {
                             problems.append(VerifyProblem(path: path, offset: Int64(view.offset), reason: "event has position \(view.position), expected \(expectedPosition ?? 0)"))
                         }
-                        expectedPosition = view.position + 1
+                        // Wrapping: a damaged record may claim UInt64.max (found by Fuzz/FuzzSegment).
+                        expectedPosition = view.position &+ 1
                         let name = view.streamName
-                        if let last = revisions[name], view.revision != last + 1 {
+                        if let last = revisions[name], view.revision != last &+ 1 {
                             problems.append(VerifyProblem(path: path, offset: Int64(view.offset), reason: "stream \(name) jumps from revision \(last) to \(view.revision)"))
                         }
                         revisions[name] = view.revision
