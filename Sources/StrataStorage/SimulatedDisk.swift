@@ -41,7 +41,28 @@ public final class SimulatedDisk: @unchecked Sendable {
     public struct Fault: Sendable, Hashable, CustomStringConvertible {
         /// Which operations a fault matches.
         public enum Operation: String, Sendable, Hashable, CaseIterable {
-            case open, read, write, sync, syncDirectory, rename, remove, allocate, truncate, map, any
+            /// Opening or creating a file, and creating a directory.
+            case open
+            /// `pread`, `fstat` and directory listings.
+            case read
+            /// `pwrite`.
+            case write
+            /// `fdatasync` of a file.
+            case sync
+            /// fsync of a directory.
+            case syncDirectory
+            /// rename.
+            case rename
+            /// unlink.
+            case remove
+            /// `posix_fallocate`.
+            case allocate
+            /// `ftruncate`.
+            case truncate
+            /// `mmap`, read-only or shared.
+            case map
+            /// Every operation.
+            case any
         }
         /// How the operation fails.
         public enum Kind: String, Sendable, Hashable, CaseIterable {
@@ -54,7 +75,9 @@ public final class SimulatedDisk: @unchecked Sendable {
             /// A sync fails with `EIO`, and the file's unsynced writes will never become durable.
             case syncFailure
         }
+        /// The operations it matches.
         public var operation: Operation
+        /// How the matching operation fails.
         public var kind: Kind
         /// Only paths containing this text (nil: any path).
         public var pathContains: String?
@@ -79,6 +102,7 @@ public final class SimulatedDisk: @unchecked Sendable {
 
     /// What a power loss did.
     public struct PowerLossReport: Sendable, CustomStringConvertible {
+        /// What happened to unsynced writes.
         public var mode: LossMode
         /// Unsynced writes (and size changes) that reached the disk, and those that did not.
         public var writesKept = 0, writesLost = 0, writesTorn = 0

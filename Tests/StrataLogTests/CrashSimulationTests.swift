@@ -140,11 +140,9 @@ struct SimulationRound {
         let epochs = 2 + Int(random.next() % 4)
         for _ in 0..<epochs {
             armFault()
-            var failed = false
             for _ in 0..<(5 + Int(random.next() % 30)) {
-                if try await step() { failed = true; break }
+                if try await step() { break }
             }
-            _ = failed
             try await recover(powerLoss: random.next() % 2 == 0)
         }
         // Everything acknowledged was synced: a power loss that keeps nothing unsynced loses none of it.
@@ -152,9 +150,11 @@ struct SimulationRound {
         // And the store still takes appends.
         let op = Operation.append([AppendRequest(stream: "after-recovery", events: [newEvent()])], nil)
         let result = try await op.apply(to: stores[0])
-        let model = try await replay(acknowledged + [op])
-        _ = model
+        let model = try await replay(acknowledged)
+        let expected = try await op.apply(to: model)
+        try? await model.close()
         log("append after recovery: \(result)")
+        guard result == expected else { throw Failure(description: "append after recovery: the store answered \(result), the model \(expected)") }
         for store in stores { try await store.close() }
     }
 

@@ -15,8 +15,7 @@ enum FileError: Error, Equatable, Sendable, CustomStringConvertible {
     var description: String {
         switch self {
         case let .io(path, operation, code):
-            return "\(operation) failed for '\(path)': \(Self.message(for: code)) (errno \(code))."
-                + Self.hint(for: code)
+            return StorageError(path: path, operation: operation, code: code).description
         case let .corrupt(path, offset, reason):
             return "'\(path)' is corrupt at byte offset \(offset): \(reason). "
                 + "Run `strata verify` on the data directory to list every damaged file, "
@@ -28,28 +27,6 @@ enum FileError: Error, Equatable, Sendable, CustomStringConvertible {
             return "'\(path)' is not empty and has no manifest.json, so it is not a Strata log directory. "
                 + "Point Strata at an empty or new directory, or at one it created."
         }
-    }
-
-    private static func message(for code: Int32) -> String {
-        guard let text = strerror(code) else { return "unknown error" }
-        return String(cString: text)
-    }
-
-    private static func hint(for code: Int32) -> String {
-        switch code {
-        case ENOSPC, EDQUOT: return " Free disk space or raise the quota, then retry."
-        case EACCES, EPERM, EROFS: return " Check the directory's permissions and that the file system is writable."
-        case ENOENT: return " Check that the path exists."
-        case EMFILE, ENFILE: return " Raise the open-file limit (ulimit -n)."
-        default: return ""
-        }
-    }
-}
-
-extension FileError {
-    /// An `.io` error from the current `errno`.
-    static func lastIO(path: String, operation: String) -> FileError {
-        .io(path: path, operation: operation, errno: errno)
     }
 }
 
