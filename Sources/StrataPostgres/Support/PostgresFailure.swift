@@ -27,6 +27,7 @@ enum PostgresFailure {
     /// The connection broke or the server is shutting down or starting up: a retry on a new
     /// connection may succeed.
     static func isConnectionLoss(_ error: any Error) -> Bool {
+        if error is PostgresConnectionGone { return true }
         if let state = sqlState(error) {
             // Class 08: connection exceptions; 57P01–57P03: admin shutdown, crash shutdown, cannot connect now.
             return state.hasPrefix("08") || state == "57P01" || state == "57P02" || state == "57P03"
@@ -43,6 +44,9 @@ enum PostgresFailure {
     /// The error a caller sees for a failure of `operation` on the store at `url`.
     static func strataError(_ error: any Error, url: String, operation: String) -> StrataError {
         if let error = error as? StrataError { return error }
+        if error is PostgresConnectionGone {
+            return .io(path: url, operation: operation, reason: "the server closed the connection")
+        }
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] {
                 let state = error.serverInfo?[.sqlState] ?? "?"
