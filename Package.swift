@@ -94,6 +94,7 @@ let package = Package(
             name: "StrataServer",
             dependencies: [
                 "Strata", "StrataWire", "StrataConsumers", "StrataDocuments",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

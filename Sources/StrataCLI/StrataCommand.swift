@@ -19,7 +19,7 @@ struct StrataCommand: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, AppendCommand.self, ReadCommand.self, TailCommand.self, StreamsCommand.self,
             StatsCommand.self, VerifyCommand.self, ConsumersCommand.self, CodegenCommand.self, BenchCommand.self, OpenProbeCommand.self,
-            ServeCommand.self, BenchHTTPCommand.self,
+            ServeCommand.self, BenchHTTPCommand.self, KeyCommand.self,
             ExportCommand.self, ImportCommand.self,
         ]
     )

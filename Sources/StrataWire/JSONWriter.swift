@@ -13,6 +13,13 @@ public struct JSONWriter: Sendable {
     /// Creates an empty writer.
     public init() { bytes.reserveCapacity(512) }
 
+    /// Removes what was written since ``bytes`` had `count` bytes: whole values written into
+    /// the current container after it already held one (a page cut by size drops its last
+    /// events this way), so that the container's state is unchanged.
+    public mutating func truncate(to count: Int) {
+        bytes.removeSubrange(count...)
+    }
+
     /// Starts an object (as a value, or at the top).
     public mutating func beginObject() {
         separate()

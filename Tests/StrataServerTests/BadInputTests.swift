@@ -21,7 +21,7 @@ struct BadInputTests {
         return try await TestServer(configuration: configuration)
     }
 
-    static func bearer(_ key: APIKey) -> [(String, String)] { [("Authorization", "Bearer \(key.key)")] }
+    static func bearer(_ key: APIKey) -> [(String, String)] { [("Authorization", "Bearer \(key.key!)")] }
 
     static let oneEvent = #"{"events":[{"type":"t","data":{}}]}"#
 
@@ -113,17 +113,17 @@ struct BadInputTests {
         _ = try await Self.expectRefused(server, .GET, "/subscribe/users-1", headers: Self.bearer(Self.orders), status: 403, code: "forbidden")
 
         // What the keys may do, they can.
-        let ok = try await HTTPTestClient.send(.POST, server.baseURL + "/streams/orders-1", body: Self.oneEvent, headers: [("X-API-Key", Self.orders.key)])
+        let ok = try await HTTPTestClient.send(.POST, server.baseURL + "/streams/orders-1", body: Self.oneEvent, headers: [("X-API-Key", Self.orders.key!)])
         #expect(ok.status == 200, "\(ok.text)")
         try await server.store.append(to: "users-1", event: EventData(type: "t", json: "{}"))
         // The prefix key's $all reads see only its streams.
         let all = try await HTTPTestClient.send(.GET, server.baseURL + "/streams/$all", headers: Self.bearer(Self.orders))
         #expect((all.json["events"] as? [[String: Any]])?.map { $0["stream"] as? String } == ["orders-1"])
-        let read = try await HTTPTestClient.send(.GET, server.baseURL + "/streams/$all?api_key=\(Self.reader.key)")
+        let read = try await HTTPTestClient.send(.GET, server.baseURL + "/streams/$all?api_key=\(Self.reader.key!)")
         #expect(read.status == 200)
         #expect(try await HTTPTestClient.send(.GET, server.baseURL + "/health/live").status == 200, "probes need no key")
         // Through the client, a refusal is a StrataClientError, not a store error.
-        let client = try RemoteEventStore(url: server.baseURL, apiKey: Self.reader.key)
+        let client = try RemoteEventStore(url: server.baseURL, apiKey: Self.reader.key!)
         defer { Task { try await client.close() } }
         await #expect(throws: StrataClientError.self) { try await client.append(to: "s", event: EventData(type: "t", json: "{}")) }
     }

@@ -109,17 +109,17 @@ struct DocumentRoutesTests {
         let reader = APIKey(name: "reader", key: "reader-key-0123456789", scopes: [.read])
         let server = try await TestServer(configuration: ServerConfiguration(port: 0, apiKeys: [writer, reader]))
         defer { Task { await server.stop() } }
-        let auth = [("Authorization", "Bearer \(writer.key)")]
+        let auth = [("Authorization", "Bearer \(writer.key!)")]
         let ok = try await HTTPTestClient.send(.PUT, server.baseURL + "/documents/users/u1", body: "{}", headers: auth)
         #expect(ok.status == 200)
         let outside = try await HTTPTestClient.send(.PUT, server.baseURL + "/documents/orders/o1", body: "{}", headers: auth)
         #expect(outside.status == 403)
         let readOnly = try await HTTPTestClient.send(.PUT, server.baseURL + "/documents/users/u2", body: "{}",
-                                                     headers: [("Authorization", "Bearer \(reader.key)")])
+                                                     headers: [("Authorization", "Bearer \(reader.key!)")])
         #expect(readOnly.status == 403 && readOnly.errorCode == "forbidden")
         let anonymous = try await HTTPTestClient.send(.GET, server.baseURL + "/documents/users/u1")
         #expect(anonymous.status == 401)
-        let read = try await HTTPTestClient.send(.GET, server.baseURL + "/documents/users/u1", headers: [("Authorization", "Bearer \(reader.key)")])
+        let read = try await HTTPTestClient.send(.GET, server.baseURL + "/documents/users/u1", headers: [("Authorization", "Bearer \(reader.key!)")])
         #expect(read.status == 200)
     }
 }

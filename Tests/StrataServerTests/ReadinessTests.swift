@@ -150,7 +150,8 @@ struct ReadinessTests {
         // The same documents folder over another (empty) store.
         let second = try await TestServer(configuration: configuration)
         defer { Task { await second.stop() } }
-        let get = try await HTTPTestClient.send(.GET, second.baseURL + "/documents/users/a")
+        // A write opens the collection (a read of a collection without documents answers 404 unopened).
+        let get = try await HTTPTestClient.send(.PUT, second.baseURL + "/documents/users/a", body: "{}")
         #expect(get.status == 500 && get.errorCode == "checkpoint-ahead-of-store")
         let details = (get.json["error"] as? [String: Any])?["details"] as? [String: Any]
         #expect(details?["consumer"] as? String == "documents-users" && details?["checkpoint"] as? Int == 3 && details?["head"] as? Int == 0)

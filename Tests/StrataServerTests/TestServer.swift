@@ -63,6 +63,10 @@ struct HTTPTestClient {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
+        // Bodies are JSON unless a test says otherwise (the server refuses other types: 415).
+        if (body != nil || bytes != nil) && !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+            request.headers.add(name: "Content-Type", value: "application/json")
+        }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
         if let bytes { request.body = .bytes(ByteBuffer(bytes: bytes)) }
         let response = try await shared.execute(request, timeout: .seconds(30))

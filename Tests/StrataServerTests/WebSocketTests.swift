@@ -119,7 +119,7 @@ struct WebSocketTests {
         }
         // The reason comes as one error frame, then the server closes with "policy violation".
         for (headers, code) in [([:], "unauthorized"), ([.authorization: "Bearer not-a-key-0123456789"], "unauthorized"),
-                                ([.authorization: "Bearer \(writer.key)"], "forbidden")] as [(HTTPFields, String)] {
+                                ([.authorization: "Bearer \(writer.key!)"], "forbidden")] as [(HTTPFields, String)] {
             let (frames, close) = try await refusal(headers)
             #expect(frames.count == 1)
             let error = try WebSocketTests.object(try #require(frames.first))
@@ -132,11 +132,11 @@ struct WebSocketTests {
         let http = "http://127.0.0.1:\(server.port)/ws/subscribe/$all"
         let missing = try await HTTPTestClient.send(.GET, http)
         #expect(missing.status == 401 && missing.errorCode == "unauthorized")
-        let noScope = try await HTTPTestClient.send(.GET, http, headers: [("Authorization", "Bearer \(writer.key)")])
+        let noScope = try await HTTPTestClient.send(.GET, http, headers: [("Authorization", "Bearer \(writer.key!)")])
         #expect(noScope.status == 403 && noScope.errorCode == "forbidden")
 
         // The same key with read scope is let in.
-        let configuration = WebSocketClientConfiguration(additionalHeaders: [.authorization: "Bearer \(reader.key)"])
+        let configuration = WebSocketClientConfiguration(additionalHeaders: [.authorization: "Bearer \(reader.key!)"])
         let caughtUp = Mutex(false)
         try await WebSocketTests.bounded(.seconds(20)) {
             try await WebSocketClient.connect(url: url, configuration: configuration, logger: TestServer.quietLogger) { inbound, outbound, _ in

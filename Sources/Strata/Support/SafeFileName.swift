@@ -19,6 +19,24 @@ public enum SafeFileName {
         return out
     }
 
+    /// Checks a name that is used as a file or folder name as it is (a document collection's
+    /// folder, …): the one check of such names. It must be 1–255 bytes, must not be `.` or
+    /// `..` or start with `.`, and must not contain `/`, `\` or NUL; callers may restrict the
+    /// alphabet further.
+    /// - Throws: ``StrataError/invalidArgument(_:)`` naming `what`.
+    public static func validateComponent(_ name: String, what: String) throws(StrataError) {
+        let bytes = name.utf8
+        guard !bytes.isEmpty, bytes.count <= 255 else {
+            throw .invalidArgument("\(what) \"\(name.prefix(80))\" must be 1–255 bytes")
+        }
+        guard bytes.first != UInt8(ascii: ".") else {
+            throw .invalidArgument("\(what) \"\(name.prefix(80))\" must not start with \".\" (no \".\", \"..\" or hidden names)")
+        }
+        guard !bytes.contains(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "\\") || $0 == 0 }) else {
+            throw .invalidArgument("\(what) \"\(name.prefix(80))\" must not contain \"/\", \"\\\" or NUL")
+        }
+    }
+
     /// The name a file name encodes, or `nil` when it is not an encoded name.
     public static func decode(_ fileName: String) -> String? {
         if fileName.hasPrefix(".") { return nil }

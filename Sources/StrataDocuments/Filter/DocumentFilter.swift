@@ -229,14 +229,22 @@ public struct FilterRegex: @unchecked Sendable {
     ///   `NSRegularExpression`'s progress reports during a long match).
     public func matches(_ text: String) throws -> Bool {
         let clock = ContinuousClock()
-        let deadline = clock.now + Self.matchTimeLimit
+        let started = clock.now
+        let allowance = RegexBudget.allowance(upTo: Self.matchTimeLimit)
+        let deadline = started + allowance
         var found = false
-        var overBudget = false
-        expression.enumerateMatches(in: text, options: [.reportProgress], range: NSRange(text.startIndex..., in: text)) { match, _, stop in
-            if match != nil { found = true; stop.pointee = true }
-            else if clock.now > deadline { overBudget = true; stop.pointee = true }
+        var overBudget = allowance <= .zero
+        if !overBudget {
+            expression.enumerateMatches(in: text, options: [.reportProgress], range: NSRange(text.startIndex..., in: text)) { match, _, stop in
+                if match != nil { found = true; stop.pointee = true }
+                else if clock.now > deadline { overBudget = true; stop.pointee = true }
+            }
         }
+        RegexBudget.chargeCurrent(clock.now - started)
         if overBudget {
+            if allowance < Self.matchTimeLimit, let budget = RegexBudget.current {
+                throw StrataError.timedOut("matching $regex \"\(pattern.prefix(60))\": this request used its \(budget.total) of regular-expression matching; use a simpler or anchored pattern, or a narrower filter")
+            }
             throw StrataError.timedOut("matching $regex \"\(pattern.prefix(60))\" for more than \(Self.matchTimeLimit) on one value; use a simpler or anchored pattern")
         }
         return found

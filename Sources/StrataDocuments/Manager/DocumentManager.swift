@@ -42,10 +42,21 @@ public actor DocumentManager {
 
     /// The collection `name`, opened (and caught up) on first use; the same instance for the
     /// same name while it is open.
+    ///
+    /// With ``DocumentManagerOptions/maxOpen`` set and reached, the least recently used open
+    /// collection without subscriptions is closed first; when every open collection has
+    /// subscriptions, this throws ``CollectionLimitReached``.
+    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` for an invalid name (checked before
+    ///   anything is opened), ``CollectionLimitReached``, or what opening the collection throws.
     public func collection(_ name: String) async throws -> DocumentStore {
         if closed { throw StrataError.storeClosed(reason: "the document manager was closed") }
-        if let existing = open[name], !existing.isClosed { return existing }
+        if let existing = open[name], !existing.isClosed {
+            lastActive[name] = .now
+            return existing
+        }
         if let pending = opening[name] { return try await pending.value }
+        try DocumentNaming.validateCollection(name)
+        try await makeRoom()
         startSweeper()
         let store = self.store
         let collectionOptions = options.collectionOptions(name)
@@ -62,6 +73,27 @@ public actor DocumentManager {
         lastActive[name] = .now
         publish(.opened(name))
         return documents
+    }
+
+    /// Whether `name` is open or has documents stored (a stream `<name>-…` exists), found
+    /// without opening it.
+    public func hasCollection(_ name: String) async throws -> Bool {
+        if let existing = open[name], !existing.isClosed { return true }
+        if opening[name] != nil { return true }
+        return try await !store.listStreamsPage(prefix: DocumentNaming.streamPrefix(collection: name), after: nil, maxCount: 1).isEmpty
+    }
+
+    /// Below ``DocumentManagerOptions/maxOpen``: closes the least recently used collection
+    /// without subscriptions when the limit is reached.
+    private func makeRoom() async throws {
+        guard let limit = options.maxOpen, open.count + opening.count >= limit else { return }
+        let idle = open.filter { $0.value.subscriptionCount == 0 }
+            .min { (lastActive[$0.key] ?? .now) < (lastActive[$1.key] ?? .now) }
+        guard let (name, documents) = idle else { throw CollectionLimitReached(limit: limit) }
+        open[name] = nil
+        lastActive[name] = nil
+        try? await documents.close()
+        publish(.closed(name))
     }
 
     /// The names of the open collections, sorted.
@@ -146,12 +178,26 @@ public struct DocumentManagerOptions: Sendable {
     /// The options of each collection (the stats stream name can depend on the collection:
     /// eventbase's `getStatsStreamName`).
     public var collectionOptions: @Sendable (String) -> DocumentStoreOptions
+    /// The most collections open at once (nil: no limit). Each open collection keeps a view of
+    /// its documents in memory.
+    public var maxOpen: Int?
 
     /// Creates options.
-    public init(idleTimeout: Duration = .seconds(3600), sweepInterval: Duration = .seconds(60),
+    public init(idleTimeout: Duration = .seconds(3600), sweepInterval: Duration = .seconds(60), maxOpen: Int? = nil,
                 collectionOptions: @escaping @Sendable (String) -> DocumentStoreOptions = { _ in DocumentStoreOptions() }) {
         self.idleTimeout = idleTimeout
         self.sweepInterval = sweepInterval
+        self.maxOpen = maxOpen
         self.collectionOptions = collectionOptions
+    }
+}
+
+/// ``DocumentManager/collection(_:)`` needed to open a collection while
+/// ``DocumentManagerOptions/maxOpen`` collections were open, each with subscriptions.
+public struct CollectionLimitReached: Error, Sendable, CustomStringConvertible {
+    /// The limit.
+    public let limit: Int
+    public var description: String {
+        "\(limit) document collections are open, each with subscriptions; close a subscription or raise the limit"
     }
 }

@@ -8,7 +8,9 @@ import Strata
 /// characters are percent-encoded (`%25`, `%0A`, …), which makes the mapping reversible. Keys
 /// are normalized to Unicode NFC first (stream names must be NFC). Collection names are
 /// `[A-Za-z0-9_.]`, 1–64 bytes, with no `-`: so the prefix `users-` can only ever be the
-/// collection `users`, never a collection `users-archive`.
+/// collection `users`, never a collection `users-archive`. A collection name can be a folder
+/// name (a server's `documentsDirectory/<collection>`), so it also passes
+/// `SafeFileName.validateComponent`: no leading `.`, hence never `.` or `..`.
 public enum DocumentNaming {
     /// The longest collection name, in bytes.
     public static let maxCollectionBytes = 64
@@ -20,6 +22,7 @@ public enum DocumentNaming {
         guard !bytes.isEmpty, bytes.count <= maxCollectionBytes else {
             throw StrataError.invalidArgument("collection name \"\(name)\" must be 1–\(maxCollectionBytes) bytes")
         }
+        try SafeFileName.validateComponent(name, what: "collection name")
         guard name != CDCChange.streamPrefixName else {
             throw StrataError.invalidArgument("collection name \"\(name)\" is reserved: its document streams would be the change streams cdc-<collection> of CDC collections")
         }

@@ -42,17 +42,21 @@ public struct KeyPattern: @unchecked Sendable {
     /// - Throws: ``Strata/StrataError/timedOut(_:)`` when matching exceeds `budget`.
     public func filter(_ keys: [String], budget: Duration) throws -> [String] {
         let clock = ContinuousClock()
-        let deadline = clock.now + budget
+        let started = clock.now
+        // A request's budget (RegexBudget.current) counts this matching too.
+        let allowance = RegexBudget.allowance(upTo: budget)
+        let deadline = started + allowance
+        defer { RegexBudget.chargeCurrent(clock.now - started) }
         var matched: [String] = []
         for (i, key) in keys.enumerated() {
-            if i & 63 == 0, clock.now > deadline { throw timedOut(budget) }
+            if i & 63 == 0, clock.now > deadline { throw timedOut(allowance) }
             var found = false
             var overBudget = false
             expression.enumerateMatches(in: key, options: [.reportProgress], range: NSRange(key.startIndex..., in: key)) { match, _, stop in
                 if match != nil { found = true; stop.pointee = true }
                 else if clock.now > deadline { overBudget = true; stop.pointee = true }
             }
-            if overBudget { throw timedOut(budget) }
+            if overBudget { throw timedOut(allowance) }
             if found { matched.append(key) }
         }
         return matched.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }

@@ -25,6 +25,14 @@ public struct ServerConfiguration: Sendable {
     /// Where document collections (`/documents/…`) keep their view snapshots, one directory per
     /// collection; `nil` (the default) rebuilds a collection's view from the store when it opens.
     public var documentsDirectory: String?
+    /// Browser origins (`scheme://host[:port]`) allowed to call this server from their pages
+    /// (CORS). Empty (the default): only pages the server itself serves; a request with any
+    /// other `Origin` is refused with 403.
+    public var allowedOrigins: [String] = []
+    /// Host names (without port) accepted in the `Host` header when no API key is configured,
+    /// besides `localhost` and loopback addresses: requests naming any other host are refused
+    /// with 403 (a DNS-rebinding page cannot reach a keyless server).
+    public var allowedHosts: [String] = []
 
     /// Creates a configuration.
     public init(host: String = "127.0.0.1", port: Int = 2113, apiKeys: [APIKey] = [], limits: ServerLimits = ServerLimits(),
@@ -44,10 +52,14 @@ public struct ServerConfiguration: Sendable {
         public var certificate: String
         /// The private key.
         public var privateKey: String
+        /// The oldest TLS version accepted: `"1.2"` (the default) or `"1.3"`. Older versions
+        /// are never accepted; the cipher suites are the forward-secret AEAD ones.
+        public var minimumVersion: String?
         /// Creates TLS settings.
-        public init(certificate: String, privateKey: String) {
+        public init(certificate: String, privateKey: String, minimumVersion: String? = nil) {
             self.certificate = certificate
             self.privateKey = privateKey
+            self.minimumVersion = minimumVersion
         }
     }
 
@@ -67,6 +79,8 @@ public struct ServerConfiguration: Sendable {
         var checkpointDirectory: String?
         var liveWindowEvents: Int?
         var documentsDirectory: String?
+        var allowedOrigins: [String]?
+        var allowedHosts: [String]?
     }
 
     /// Reads a configuration file over `self`, returning the file's `store` URL if it names one.
@@ -92,6 +106,8 @@ public struct ServerConfiguration: Sendable {
         if let v = file.checkpointDirectory { checkpointDirectory = v }
         if let v = file.liveWindowEvents { liveWindowEvents = v }
         if let v = file.documentsDirectory { documentsDirectory = v }
+        if let v = file.allowedOrigins { allowedOrigins = v }
+        if let v = file.allowedHosts { allowedHosts = v }
         try validate()
         return file.store
     }
@@ -109,11 +125,23 @@ public struct ServerConfiguration: Sendable {
 
     /// Checks settings that cannot be expressed by types.
     public func validate() throws {
-        var names = Set<String>()
+        // Entries sharing a name are one key's secrets during a rotation: they must grant the same.
+        var grants: [String: (Set<APIKey.Scope>, String?)] = [:]
+        var digests = Set<[UInt8]>()
         for key in apiKeys {
-            if key.key.utf8.count < 16 { throw StrataError.invalidArgument("API key \"\(key.name)\" is shorter than 16 characters") }
+            let digest = try key.digest()
             if key.scopes.isEmpty { throw StrataError.invalidArgument("API key \"\(key.name)\" has no scope") }
-            if !names.insert(key.name).inserted { throw StrataError.invalidArgument("API key name \"\(key.name)\" appears twice") }
+            if let (scopes, prefix) = grants[key.name], scopes != key.scopes || prefix != key.streamPrefix {
+                throw StrataError.invalidArgument("API key name \"\(key.name)\" appears twice with different scopes or stream prefixes; entries sharing a name (a rotation) must agree")
+            }
+            grants[key.name] = (key.scopes, key.streamPrefix)
+            if !digests.insert(digest).inserted {
+                throw StrataError.invalidArgument("API key \"\(key.name)\": the same secret is configured twice")
+            }
+        }
+        for origin in allowedOrigins { try BrowserPolicy.validateOrigin(origin) }
+        if let tls, !["1.2", "1.3"].contains(tls.minimumVersion ?? "1.2") {
+            throw StrataError.invalidArgument("tls.minimumVersion must be \"1.2\" or \"1.3\", not \"\(tls.minimumVersion ?? "")\"")
         }
         if heartbeatSeconds <= 0 || !heartbeatSeconds.isFinite { throw StrataError.invalidArgument("heartbeatSeconds must be positive") }
         if liveWindowEvents < 1 || liveWindowEvents > 10_000_000 { throw StrataError.invalidArgument("liveWindowEvents must be between 1 and 10000000") }

@@ -16,17 +16,53 @@ public struct ServerLimits: Sendable, Hashable {
     public var requestsPerSecondPerKey: Double
     /// The most events one read returns. Default 1,000.
     public var maxReadCount: Int
+    /// Open connections, all clients together; further connections wait in the listen backlog
+    /// until one closes. Default 10,000.
+    public var maxConnections: Int
+    /// Seconds a connection may stay open without a request in flight, or with a request head
+    /// not yet complete (slowloris), before the server closes it. Default 60.
+    public var idleTimeoutSeconds: Double
+    /// Seconds a request body may take to arrive. Default 30.
+    public var requestBodyTimeoutSeconds: Double
+    /// The largest request head (request line and header fields), in bytes. Default 16 KiB.
+    public var maxHeaderBytes: Int
+    /// The most header fields in a request. Default 100.
+    public var maxHeaderCount: Int
+    /// The largest read response, in bytes: a page of events (or documents) ends before it
+    /// would exceed this, with at least one item, and `next` continues. Default 8 MiB.
+    public var maxResponseBytes: Int
+    /// Document collections open at once (each keeps a view of its documents): over it, the
+    /// least recently used collection without subscriptions is closed; when every open one has
+    /// subscriptions, opening another answers 503. Default 64.
+    public var maxOpenCollections: Int
+    /// Milliseconds of regular-expression matching (`$regex` filters, key patterns) one request
+    /// may use, all values together. Default 250.
+    public var regexBudgetMilliseconds: Int
 
     /// Creates limits.
     public init(maxBodyBytes: Int = 16 * 1024 * 1024, maxEventsPerAppend: Int = 10_000, maxEventBytes: Int = 4 * 1024 * 1024,
-                maxSubscribersPerKey: Int = 2_000, requestsPerSecondPerKey: Double = 10_000, maxReadCount: Int = 1_000) {
+                maxSubscribersPerKey: Int = 2_000, requestsPerSecondPerKey: Double = 10_000, maxReadCount: Int = 1_000,
+                maxConnections: Int = 10_000, idleTimeoutSeconds: Double = 60, requestBodyTimeoutSeconds: Double = 30,
+                maxHeaderBytes: Int = 16 * 1024, maxHeaderCount: Int = 100, maxResponseBytes: Int = 8 * 1024 * 1024,
+                maxOpenCollections: Int = 64, regexBudgetMilliseconds: Int = 250) {
         self.maxBodyBytes = maxBodyBytes
         self.maxEventsPerAppend = maxEventsPerAppend
         self.maxEventBytes = maxEventBytes
         self.maxSubscribersPerKey = maxSubscribersPerKey
         self.requestsPerSecondPerKey = requestsPerSecondPerKey
         self.maxReadCount = maxReadCount
+        self.maxConnections = maxConnections
+        self.idleTimeoutSeconds = idleTimeoutSeconds
+        self.requestBodyTimeoutSeconds = requestBodyTimeoutSeconds
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderCount = maxHeaderCount
+        self.maxResponseBytes = maxResponseBytes
+        self.maxOpenCollections = maxOpenCollections
+        self.regexBudgetMilliseconds = regexBudgetMilliseconds
     }
+
+    /// ``regexBudgetMilliseconds`` as a duration.
+    var regexBudget: Duration { .milliseconds(regexBudgetMilliseconds) }
 
     struct File: Decodable {
         var maxBodyBytes: Int?
@@ -35,6 +71,14 @@ public struct ServerLimits: Sendable, Hashable {
         var maxSubscribersPerKey: Int?
         var requestsPerSecondPerKey: Double?
         var maxReadCount: Int?
+        var maxConnections: Int?
+        var idleTimeoutSeconds: Double?
+        var requestBodyTimeoutSeconds: Double?
+        var maxHeaderBytes: Int?
+        var maxHeaderCount: Int?
+        var maxResponseBytes: Int?
+        var maxOpenCollections: Int?
+        var regexBudgetMilliseconds: Int?
     }
 
     mutating func apply(_ file: File) {
@@ -44,13 +88,27 @@ public struct ServerLimits: Sendable, Hashable {
         if let v = file.maxSubscribersPerKey { maxSubscribersPerKey = v }
         if let v = file.requestsPerSecondPerKey { requestsPerSecondPerKey = v }
         if let v = file.maxReadCount { maxReadCount = v }
+        if let v = file.maxConnections { maxConnections = v }
+        if let v = file.idleTimeoutSeconds { idleTimeoutSeconds = v }
+        if let v = file.requestBodyTimeoutSeconds { requestBodyTimeoutSeconds = v }
+        if let v = file.maxHeaderBytes { maxHeaderBytes = v }
+        if let v = file.maxHeaderCount { maxHeaderCount = v }
+        if let v = file.maxResponseBytes { maxResponseBytes = v }
+        if let v = file.maxOpenCollections { maxOpenCollections = v }
+        if let v = file.regexBudgetMilliseconds { regexBudgetMilliseconds = v }
     }
 
     func validate() throws {
         for (name, value) in [("maxBodyBytes", maxBodyBytes), ("maxEventsPerAppend", maxEventsPerAppend), ("maxEventBytes", maxEventBytes),
-                              ("maxSubscribersPerKey", maxSubscribersPerKey), ("maxReadCount", maxReadCount)] where value <= 0 {
+                              ("maxSubscribersPerKey", maxSubscribersPerKey), ("maxReadCount", maxReadCount),
+                              ("maxConnections", maxConnections), ("maxHeaderBytes", maxHeaderBytes), ("maxHeaderCount", maxHeaderCount),
+                              ("maxResponseBytes", maxResponseBytes), ("maxOpenCollections", maxOpenCollections),
+                              ("regexBudgetMilliseconds", regexBudgetMilliseconds)] where value <= 0 {
             throw StrataError.invalidArgument("limits.\(name) must be positive, not \(value)")
         }
-        if !(requestsPerSecondPerKey > 0) { throw StrataError.invalidArgument("limits.requestsPerSecondPerKey must be positive") }
+        for (name, value) in [("requestsPerSecondPerKey", requestsPerSecondPerKey), ("idleTimeoutSeconds", idleTimeoutSeconds),
+                              ("requestBodyTimeoutSeconds", requestBodyTimeoutSeconds)] where !(value > 0 && value.isFinite) {
+            throw StrataError.invalidArgument("limits.\(name) must be positive, not \(value)")
+        }
     }
 }

@@ -65,7 +65,7 @@ extension Handlers {
 
     @Sendable func documentGet(_ request: Request, context: StrataRequestContext) async throws -> Response {
         let (collection, key) = try documentTarget(context, scope: .read)
-        guard let document = try await state.documents.collection(collection).get(key) else {
+        guard let document = try await existingCollection(collection).get(key) else {
             throw APIError.documentNotFound(collection: collection, key: key)
         }
         return json(document.json.jsonBytes)
@@ -77,8 +77,26 @@ extension Handlers {
         var members = try await documentBody(request, what: "the query").objectValue ?? [:]
         let filter = members.removeValue(forKey: "filter") ?? .object([:])
         let options = try QueryOptions(json: .object(members))
-        let documents = try await state.documents.collection(collection).query(filter, options: options)
-        return json(DocumentValue.object(["documents": .array(documents.map(\.json))]).jsonBytes)
+        let documents = try await existingCollection(collection).query(filter, options: options)
+        // Cut by size as well as by `limit`: `nextOffset` (when present) is the offset that
+        // continues a cut page.
+        let limit = state.limits.maxResponseBytes
+        var out: [UInt8] = Array(#"{"documents":["#.utf8)
+        var written = 0
+        for document in documents {
+            let bytes = document.json.jsonBytes
+            if written > 0 && out.count + bytes.count + 1 > limit { break }
+            if written > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: bytes)
+            written += 1
+        }
+        out.append(UInt8(ascii: "]"))
+        if written < documents.count {
+            out.append(contentsOf: #","nextOffset":"#.utf8)
+            out.append(contentsOf: String(options.offset + written).utf8)
+        }
+        out.append(UInt8(ascii: "}"))
+        return json(out)
     }
 
     /// `{"filter": {…}}` → `{"count": n}`.
@@ -88,7 +106,7 @@ extension Handlers {
         if let unknown = members.keys.first(where: { $0 != "filter" }) {
             throw APIError.malformed("unknown member \"\(unknown)\" in the count: only \"filter\" is allowed")
         }
-        let count = try await state.documents.collection(collection).count(members["filter"] ?? .object([:]))
+        let count = try await existingCollection(collection).count(members["filter"] ?? .object([:]))
         return json(DocumentValue.object(["count": .int(Int64(count))]).jsonBytes)
     }
 
@@ -96,7 +114,7 @@ extension Handlers {
     @Sendable func documentKeys(_ request: Request, context: StrataRequestContext) async throws -> Response {
         let collection = try collectionTarget(context, scope: .read)
         let query = Query(request.uri)
-        let store = try await state.documents.collection(collection)
+        let store = try await existingCollection(collection)
         let keys: [String]
         switch (query.string("pattern"), query.string("glob")) {
         case (let pattern?, nil): keys = try store.keys(matching: pattern)
@@ -119,10 +137,18 @@ extension Handlers {
         } else {
             filter = .object([:])
         }
-        let subscription = try await state.documents.collection(collection).subscribe(filter)
         let principal = context.principal
         let state = self.state
         try state.reserveSubscriber(principal)
+        let subscription: DocumentSubscription
+        do {
+            // A change stream may wait for a collection's first document: it opens the
+            // collection, within the cap on open collections.
+            subscription = try await state.documents.collection(collection).subscribe(filter)
+        } catch {
+            state.releaseSubscriber(principal)
+            throw error
+        }
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             defer {
@@ -179,6 +205,7 @@ extension Handlers {
         guard let raw = context.parameters.get("collection"), let collection = raw.removingPercentEncoding else {
             throw APIError.badParameter("the collection is missing from the path or not valid percent-encoding")
         }
+        try Handlers.validateCollection(collection)
         if let prefix = context.principal.streamPrefix, !"\(collection)-".utf8.starts(with: prefix.utf8) {
             throw APIError.outsidePrefix("\(collection)-")
         }
@@ -192,8 +219,26 @@ extension Handlers {
               let rawKey = context.parameters.get("key"), let key = rawKey.removingPercentEncoding else {
             throw APIError.badParameter("the collection or key is missing from the path or not valid percent-encoding")
         }
+        try Handlers.validateCollection(collection)
         guard context.principal.covers(stream: "\(collection)-\(key)") else { throw APIError.outsidePrefix("\(collection)-\(key)") }
         return (collection, key)
+    }
+
+    /// A collection name from a path: checked before anything opens it (it can become a folder name).
+    static func validateCollection(_ collection: String) throws(APIError) {
+        do { try DocumentNaming.validateCollection(collection) } catch {
+            throw APIError.badParameter("\(error)")
+        }
+    }
+
+    /// The collection for a read: a collection that is not open and has no documents answers
+    /// 404 without being opened (each opening replays the store).
+    func existingCollection(_ collection: String) async throws -> DocumentStore {
+        guard try await state.documents.hasCollection(collection) else {
+            throw APIError(.notFound, code: "collection-not-found", "no collection \"\(collection)\": no document was ever stored in it",
+                           details: [("collection", .string(collection))])
+        }
+        return try await state.documents.collection(collection)
     }
 
     /// The body as a JSON object.

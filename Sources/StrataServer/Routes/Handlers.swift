@@ -60,10 +60,27 @@ struct Handlers: Sendable {
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
             throw APIError.bodyTooLarge(limit)
         }
-        var request = request
+        let timeout = Duration.milliseconds(Int64(state.limits.requestBodyTimeoutSeconds * 1000))
         do {
-            let buffer = try await request.collectBody(upTo: limit)
-            return Array(buffer.readableBytesView)
+            // The body must arrive within the timeout (a client trickling it holds a connection
+            // and a task): the read is cancelled when the timer wins.
+            return try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
+                group.addTask {
+                    var request = request
+                    let buffer = try await request.collectBody(upTo: limit)
+                    return Array(buffer.readableBytesView)
+                }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let bytes = first else {
+                    throw APIError(.requestTimeout, code: "request-timeout",
+                                   "the request body did not arrive within \(state.limits.requestBodyTimeoutSeconds) seconds")
+                }
+                return bytes
+            }
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError.bodyTooLarge(limit)
         }

@@ -73,19 +73,15 @@ struct WebSocketSubscriptions: Sendable {
         guard uri.path.hasPrefix(prefix) else { return .dontUpgrade }
         let raw = String(uri.path.dropFirst(prefix.count))
         guard !raw.contains("/"), let stream = raw.removingPercentEncoding else { return .dontUpgrade }
+        // A cross-origin page (or a rebinding host) gets no upgrade: the request goes on as a
+        // plain GET, which the guard middleware refuses with 403.
+        do { _ = try state.browserPolicy.admit(head) } catch { return .dontUpgrade }
         let query = Query(uri)
         let principal: Principal
         let live: LiveRequest
         do {
-            principal = try state.authenticator.authenticate(
-                Authenticator.presentedKey(headers: head.headerFields, query: query.parameters, isGet: true))
+            principal = try state.admit(headers: head.headerFields, query: query.parameters, isGet: true)
             guard principal.allows(.read) else { throw APIError.missingScope(.read) }
-            if let wait = state.rateLimiter.acquire(principal.name) {
-                var error = APIError(.tooManyRequests, code: "rate-limited",
-                                     "over \(Int(state.limits.requestsPerSecondPerKey)) requests per second for this key; retry later")
-                error.retryAfter = max(1, Int(wait.rounded(.up)))
-                throw error
-            }
             live = try LiveRequest(stream: stream, query: query, resumeAfter: query.string("lastEventId"), principal: principal)
             try state.reserveSubscriber(principal)
         } catch {

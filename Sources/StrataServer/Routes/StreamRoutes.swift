@@ -46,27 +46,43 @@ extension Handlers {
         if stream == Naming.allStream {
             let filter = try query.filter(restrictedTo: context.principal.streamPrefix)
             let page = try await state.store.readAllPage(from: origin, direction: direction, filter: filter, maxCount: limit)
-            for event in page.events { EventJSON.write(event, style: style, into: &out) }
+            count = writeEvents(page.events, style: style, into: &out)
             out.endArray()
             out.key("next")
-            if let next = page.next { out.number(next) } else { out.null() }
-            out.field("scannedThrough", page.scannedThrough)
-            count = page.events.count
-            if direction == .forward && page.next == nil { state.metrics.sawHead(page.scannedThrough) }
+            // A page cut by size continues at its first event left out.
+            let next = count < page.events.count ? page.events[count].position : page.next
+            if let next { out.number(next) } else { out.null() }
+            out.field("scannedThrough", count < page.events.count ? page.events[count - 1].position : page.scannedThrough)
+            if direction == .forward && next == nil { state.metrics.sawHead(page.scannedThrough) }
         } else {
             guard context.principal.covers(stream: stream) else { throw APIError.outsidePrefix(stream) }
             let page = try await state.store.readStreamPage(stream, from: origin, direction: direction, maxCount: limit)
-            for event in page.events { EventJSON.write(event, style: style, into: &out) }
+            count = writeEvents(page.events, style: style, into: &out)
             out.endArray()
             out.key("next")
-            if let next = page.next { out.number(next) } else { out.null() }
-            count = page.events.count
+            let next = count < page.events.count ? page.events[count].revision : page.next
+            if let next { out.number(next) } else { out.null() }
         }
         out.endObject()
         state.metrics.readRequests.increment()
         state.metrics.eventsRead.increment(by: count)
         state.metrics.readDuration.record(duration: .now - started)
         return json(out.bytes)
+    }
+
+    /// Writes events until the response would pass ``ServerLimits/maxResponseBytes`` (always at
+    /// least one); returns how many were written.
+    func writeEvents(_ events: [RecordedEvent], style: EventJSON.Style, into out: inout JSONWriter) -> Int {
+        let limit = state.limits.maxResponseBytes
+        for (index, event) in events.enumerated() {
+            let mark = out.bytes.count
+            EventJSON.write(event, style: style, into: &out)
+            if index > 0 && out.bytes.count > limit {
+                out.truncate(to: mark)
+                return index
+            }
+        }
+        return events.count
     }
 
     @Sendable func streamInfo(_ request: Request, context: StrataRequestContext) async throws -> Response {
@@ -182,6 +198,10 @@ extension Handlers {
         guard timeout <= 60_000 else { throw APIError.badParameter("timeout must be at most 60000 milliseconds, not \(timeout)") }
         let store = state.store
         let shutdown = state.shutdown
+        // A long poll holds a connection like a subscription does, and counts as one.
+        let principal = context.principal
+        try state.reserveSubscriber(principal)
+        defer { state.releaseSubscriber(principal) }
         if try await store.headPosition() <= after {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { try? await store.waitForAppends(after: after) }

@@ -1,3 +1,4 @@
+import Crypto
 import HTTPTypes
 import Synchronization
 
@@ -15,15 +16,17 @@ struct Principal: Sendable, Hashable {
     var streamPrefix: String? { key?.streamPrefix }
 }
 
-/// Finds the key a request carries. Every configured key is compared in constant time, and all
-/// of them are always compared, so timing reveals neither a key's bytes nor which key matched.
+/// Finds the key a request carries. The presented secret is hashed (SHA-256) and compared with
+/// every configured key's digest in constant time, every digest every time, so timing reveals
+/// neither a key's bytes nor which key matched; plain and hashed keys are matched alike.
 struct Authenticator: Sendable {
     let keys: [APIKey]
-    private let secrets: [[UInt8]]
+    private let digests: [[UInt8]]
 
-    init(keys: [APIKey]) {
+    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` for a malformed key entry.
+    init(keys: [APIKey]) throws {
         self.keys = keys
-        self.secrets = keys.map { Array($0.key.utf8) }
+        self.digests = try keys.map { try $0.digest() }
     }
 
     /// Whether requests must carry a key.
@@ -36,9 +39,9 @@ struct Authenticator: Sendable {
         guard let presented, !presented.isEmpty else {
             throw APIError(.unauthorized, code: "unauthorized", "this server requires an API key: send Authorization: Bearer <key>")
         }
-        let candidate = Array(presented.utf8)
+        let candidate = Array(SHA256.hash(data: Array(presented.utf8)))
         var match = -1
-        for (index, secret) in secrets.enumerated() where Authenticator.constantTimeEqual(candidate, secret) {
+        for (index, digest) in digests.enumerated() where Authenticator.constantTimeEqual(candidate, digest) {
             match = index
         }
         guard match >= 0 else { throw APIError(.unauthorized, code: "unauthorized", "the API key is not valid") }

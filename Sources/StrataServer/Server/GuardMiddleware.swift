@@ -1,9 +1,11 @@
 import Hummingbird
 import Strata
+import StrataDocuments
 
-/// Runs first on every request: authenticates the key, applies the rate limit, times the
-/// request, and turns every thrown error into the JSON error response (the one place errors
-/// become HTTP).
+/// Runs first on every request: applies the browser policy (origin, host, content type, CORS),
+/// authenticates the key, applies the rate limit, gives the request its regular-expression
+/// budget, times the request, and turns every thrown error into the JSON error response (the
+/// one place errors become HTTP).
 struct GuardMiddleware: RouterMiddleware {
     typealias Context = StrataRequestContext
     let state: ServerState
@@ -18,20 +20,20 @@ struct GuardMiddleware: RouterMiddleware {
         let started = ContinuousClock.now
         defer { state.metrics.requestDuration.record(duration: .now - started) }
         var context = context
+        var corsOrigin: String?
         do {
+            corsOrigin = try state.browserPolicy.admit(request.head)
+            if request.method == .options { return BrowserPolicy.preflight(origin: corsOrigin) }
+            try BrowserPolicy.checkContentType(request.head)
             if !GuardMiddleware.isPublic(request.uri.path) {
-                let query = Query(request.uri)
-                let presented = Authenticator.presentedKey(headers: request.headers, query: query.parameters, isGet: request.method == .get)
-                let principal = try state.authenticator.authenticate(presented)
-                if let wait = state.rateLimiter.acquire(principal.name) {
-                    var error = APIError(.tooManyRequests, code: "rate-limited",
-                                         "over \(Int(state.limits.requestsPerSecondPerKey)) requests per second for this key; retry later")
-                    error.retryAfter = max(1, Int(wait.rounded(.up)))
-                    throw error
-                }
-                context.principal = principal
+                context.principal = try state.admit(headers: request.headers, query: Query(request.uri).parameters,
+                                                    isGet: request.method == .get)
             }
-            return try await next(request, context)
+            var response = try await RegexBudget.$current.withValue(RegexBudget(state.limits.regexBudget)) {
+                try await next(request, context)
+            }
+            if let corsOrigin { BrowserPolicy.addCORSHeaders(&response, origin: corsOrigin) }
+            return response
         } catch {
             let apiError = APIError.from(error)
             // A not-ready probe is no request failure: the stop behind it was logged once (ServerHealth).
@@ -39,7 +41,9 @@ struct GuardMiddleware: RouterMiddleware {
                 state.logger.error("request failed", metadata: ["path": .string(request.uri.path), "error": .string(apiError.message)])
             }
             state.metrics.rejectedRequests.increment()
-            return apiError.response
+            var response = apiError.response
+            if let corsOrigin { BrowserPolicy.addCORSHeaders(&response, origin: corsOrigin) }
+            return response
         }
     }
 }

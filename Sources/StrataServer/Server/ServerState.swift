@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Logging
 import Strata
 import StrataDocuments
@@ -11,6 +12,8 @@ final class ServerState: Sendable {
     let logger: Logger
     let metrics = ServerMetrics()
     let authenticator: Authenticator
+    /// Origin, host and content-type rules for browsers.
+    let browserPolicy: BrowserPolicy
     let rateLimiter: RequestRateLimiter
     let subscribers: SubscriberCounter
     let shutdown = ShutdownSignal()
@@ -26,14 +29,16 @@ final class ServerState: Sendable {
         self.store = store
         self.configuration = configuration
         self.logger = logger
-        self.authenticator = Authenticator(keys: configuration.apiKeys)
+        self.authenticator = try Authenticator(keys: configuration.apiKeys)
+        self.browserPolicy = BrowserPolicy(configuration: configuration)
         self.rateLimiter = RequestRateLimiter(requestsPerSecond: configuration.limits.requestsPerSecondPerKey)
         self.subscribers = SubscriberCounter(limit: configuration.limits.maxSubscribersPerKey)
         self.resources = try StaticResources.load()
         let health = ServerHealth(logger: logger, metrics: metrics)
         self.health = health
         let directory = configuration.documentsDirectory
-        let documents = DocumentManager(store: store, options: DocumentManagerOptions(collectionOptions: { collection in
+        let documents = DocumentManager(store: store, options: DocumentManagerOptions(
+            idleTimeout: .seconds(600), maxOpen: configuration.limits.maxOpenCollections, collectionOptions: { collection in
             DocumentStoreOptions(directory: directory.map { ($0 as NSString).appendingPathComponent(collection) },
                                  onViewStopped: { collection, error in
                                      health.stopped(ServerHealth.component(collection: collection), kind: .documents, error: error)
@@ -66,6 +71,19 @@ final class ServerState: Sendable {
     var limits: ServerLimits { configuration.limits }
 
     var heartbeat: Duration { .milliseconds(Int64(configuration.heartbeatSeconds * 1000)) }
+
+    /// Authenticates the key a request presents and takes a token of its rate limit: the one
+    /// admission check of HTTP requests (``GuardMiddleware``) and WebSocket upgrades.
+    func admit(headers: HTTPFields, query: [String: [String]], isGet: Bool) throws(APIError) -> Principal {
+        let principal = try authenticator.authenticate(Authenticator.presentedKey(headers: headers, query: query, isGet: isGet))
+        if let wait = rateLimiter.acquire(principal.name) {
+            var error = APIError(.tooManyRequests, code: "rate-limited",
+                                 "over \(Int(limits.requestsPerSecondPerKey)) requests per second for this key; retry later")
+            error.retryAfter = max(1, Int(wait.rounded(.up)))
+            throw error
+        }
+        return principal
+    }
 
     /// Reserves a subscription slot for the principal, or throws 429.
     func reserveSubscriber(_ principal: Principal) throws(APIError) {

@@ -86,6 +86,22 @@ public final class StrataHTTPServer: Service, Sendable {
         for waiter in waiters { waiter.resume(throwing: StrataError.io(path: host, operation: "listen", reason: "\(error)")) }
     }
 
+    /// The server's TLS settings: the configured certificate chain and key, TLS 1.2 or newer
+    /// (``ServerConfiguration/TLSFiles/minimumVersion``), and for TLS 1.2 only forward-secret
+    /// AEAD cipher suites (ECDHE with AES-GCM or ChaCha20-Poly1305).
+    static func tlsConfiguration(_ tls: ServerConfiguration.TLSFiles) throws -> TLSConfiguration {
+        let chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }
+        let key = try NIOSSLPrivateKey(file: tls.privateKey, format: .pem)
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = tls.minimumVersion == "1.3" ? .tlsv13 : .tlsv12
+        configuration.cipherSuiteValues = [
+            .TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, .TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+            .TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, .TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+            .TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, .TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        ]
+        return configuration
+    }
+
     /// Runs until cancelled or until graceful shutdown completes.
     public func run() async throws {
         let state = self.state
@@ -94,14 +110,16 @@ public final class StrataHTTPServer: Service, Sendable {
         router.add(middleware: GuardMiddleware(state: state))
         Handlers(state: state).register(on: router)
         let webSockets = WebSocketSubscriptions(state: state)
-        var server: HTTPServerBuilder = .http1WebSocketUpgrade(configuration: .init()) { head, _, _ in
+        let limits = configuration.limits
+        var http1 = HTTP1Channel.Configuration(idleTimeout: .milliseconds(Int64(limits.idleTimeoutSeconds * 1000)))
+        http1.httpDecoder = .init(maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes,
+                                  maxHeaderFieldCount: limits.maxHeaderCount)
+        var server: HTTPServerBuilder = .http1WebSocketUpgrade(configuration: .init(http1: http1, ws: .init())) { head, _, _ in
             webSockets.shouldUpgrade(head)
         }
         if let tls = configuration.tls {
             do {
-                let chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }
-                let key = try NIOSSLPrivateKey(file: tls.privateKey, format: .pem)
-                server = try .tls(server, tlsConfiguration: TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: NIOSSLPrivateKeySource.privateKey(key)))
+                server = try .tls(server, tlsConfiguration: try StrataHTTPServer.tlsConfiguration(tls))
             } catch {
                 failed(error)
                 throw StrataError.invalidArgument("cannot load the TLS certificate or key: \(error)")
@@ -110,7 +128,8 @@ public final class StrataHTTPServer: Service, Sendable {
         let app = Application(
             router: router,
             server: server,
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: nil,
+                                                    availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections)),
             onServerRunning: { [weak self] channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 state.logger.info("Strata server listening on \(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port)\(state.authenticator.isEnabled ? "" : " (no API key configured: loopback only)")")

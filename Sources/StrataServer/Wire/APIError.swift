@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Strata
+import StrataDocuments
 import StrataWire
 
 /// An error the server answers with: a status and a JSON body `{"error": {"code", "message",
@@ -43,6 +44,11 @@ struct APIError: Error, Sendable {
         switch error {
         case let e as APIError: return e
         case let e as StrataError: return APIError(e)
+        case let e as CollectionLimitReached:
+            var error = APIError(.serviceUnavailable, code: "too-many-collections", e.description,
+                                 details: [("limit", .signed(Int64(e.limit)))])
+            error.retryAfter = 5
+            return error
         case let e as HTTPError where e.status == .contentTooLarge:
             return APIError(.contentTooLarge, code: "body-too-large", "the request body is over the server's limit")
         case let e as HTTPError:

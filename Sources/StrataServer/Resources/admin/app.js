@@ -1,18 +1,19 @@
 // The admin page: only the public HTTP API (docs/SERVER.md), no build step.
 "use strict";
 
+// The key stays in this tab only (sessionStorage, never localStorage) and travels in the
+// Authorization header, never in a URL (URLs end up in logs and history).
 const keyInput = document.getElementById("api-key");
-keyInput.value = localStorage.getItem("strata-api-key") || "";
-keyInput.addEventListener("change", () => { localStorage.setItem("strata-api-key", keyInput.value); startTail(); refresh(); });
+keyInput.value = sessionStorage.getItem("strata-api-key") || "";
+keyInput.addEventListener("change", () => { sessionStorage.setItem("strata-api-key", keyInput.value); startTail(); refresh(); });
 
-function withKey(path) {
+function authHeaders() {
   const key = keyInput.value.trim();
-  if (!key) return path;
-  return path + (path.includes("?") ? "&" : "?") + "api_key=" + encodeURIComponent(key);
+  return key ? { "Authorization": "Bearer " + key } : {};
 }
 
 async function api(path) {
-  const response = await fetch(withKey(path));
+  const response = await fetch(path, { headers: authHeaders() });
   const body = await response.json();
   if (!response.ok) throw new Error(body.error ? body.error.code + ": " + body.error.message : response.statusText);
   return body;
@@ -109,21 +110,57 @@ document.getElementById("events-next").addEventListener("click", () => {
 });
 document.getElementById("events-prev").addEventListener("click", () => showStream(current.stream, current.history.pop()));
 
-// Live tail of $all over SSE, resuming by itself with Last-Event-ID; keeps the newest 200.
+// Live tail of $all over SSE, read with fetch (EventSource cannot send a header), resuming by
+// itself after the last event seen; keeps the newest 200.
 let tail = null;
 function startTail() {
-  if (tail) tail.close();
+  if (tail) tail.abort();
+  const controller = new AbortController();
+  tail = controller;
   const status = document.getElementById("tail-status");
-  tail = new EventSource(withKey("/subscribe/$all?from=end"));
-  // "live" only once the server says the subscription caught up: from then on every append shows.
-  tail.onopen = () => { status.textContent = "catching up"; };
-  tail.onerror = () => { status.textContent = "reconnecting"; };
-  tail.addEventListener("caught-up", () => { status.textContent = "live"; });
-  tail.onmessage = message => {
+  let lastEventId = null;
+  const show = (event, data) => {
+    // "live" only once the server says the subscription caught up: from then on every append shows.
+    if (event === "caught-up") { status.textContent = "live"; return; }
+    if (event !== "message") return;
     const list = document.getElementById("tail");
-    list.prepend(eventItem(JSON.parse(message.data)));
+    list.prepend(eventItem(JSON.parse(data)));
     while (list.children.length > 200) list.lastChild.remove();
   };
+  (async () => {
+    while (!controller.signal.aborted) {
+      try {
+        const headers = authHeaders();
+        if (lastEventId !== null) headers["Last-Event-ID"] = lastEventId;
+        const response = await fetch("/subscribe/$all?from=end", { headers, signal: controller.signal });
+        if (!response.ok) throw new Error(response.statusText);
+        status.textContent = "catching up";
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          let end;
+          while ((end = buffer.indexOf("\n\n")) >= 0) {
+            const frame = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            let event = "message", data = [];
+            for (const line of frame.split("\n")) {
+              if (line.startsWith("event:")) event = line.slice(6).trim();
+              else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+              else if (line.startsWith("id:")) lastEventId = line.slice(3).trim();
+            }
+            if (data.length) show(event, data.join("\n"));
+          }
+        }
+      } catch (error) {
+        if (controller.signal.aborted) return;
+      }
+      status.textContent = "reconnecting";
+      await new Promise(resolve => setTimeout(resolve, 1000));
+    }
+  })();
 }
 
 function refresh() {
