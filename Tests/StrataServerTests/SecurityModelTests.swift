@@ -224,6 +224,35 @@ struct SecurityModelTests {
             #expect(seen == Array(0..<10), "\(path)")
             #expect(pages > 2, "\(path): the pages were not cut")
         }
+
+        // Document queries continue with nextOffset, key listings with next as after.
+        let longKey = String(repeating: "k", count: 150)
+        for i in 0..<10 {
+            #expect(try await HTTPTestClient.send(.PUT, server.baseURL + "/documents/docs/\(longKey)\(i)",
+                                                  body: #"{"i":\#(i),"p":"\#(payload)"}"#).status == 200)
+        }
+        var documents: [Int] = [], offset = 0, queries = 0
+        while queries < 20 {
+            queries += 1
+            let page = try await HTTPTestClient.send(.POST, server.baseURL + "/documents/docs/query",
+                                                     body: #"{"sort":[{"i":1}],"offset":\#(offset)}"#)
+            #expect(page.status == 200, "\(page.text)")
+            documents += (page.json["documents"] as? [[String: Any]] ?? []).compactMap { ($0["data"] as? [String: Any])?["i"] as? Int }
+            guard let next = page.json["nextOffset"] as? Int else { break }
+            offset = next
+        }
+        #expect(documents == Array(0..<10) && queries > 2)
+        var keys: [String] = [], after: String?, listings = 0
+        while listings < 20 {
+            listings += 1
+            let query = after.map { "?after=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) } ?? ""
+            let page = try await HTTPTestClient.send(.GET, server.baseURL + "/documents/docs/keys" + query)
+            #expect(page.status == 200)
+            keys += page.json["keys"] as? [String] ?? []
+            guard let next = page.json["next"] as? String else { break }
+            after = next
+        }
+        #expect(keys == (0..<10).map { "\(longKey)\($0)" }.sorted() && listings >= 2)
     }
 
     @Test("a long poll counts against the key's subscriber limit")

@@ -633,7 +633,10 @@ def hold(port, path, deadline):
 
 def refused_as_over_limit(port, path):
     started = time.monotonic()
-    reply = request(port, "GET", path, timeout=10)
+    try:
+        reply = request(port, "GET", path, timeout=4)
+    except TimeoutError:
+        return False, f"GET {path} -> no answer within 4 s"
     elapsed = time.monotonic() - started
     return refused(reply, 429, "too-many-subscribers") and elapsed < 3, f"GET {path} -> {reply} after {elapsed:.1f} s"
 

@@ -110,7 +110,9 @@ extension Handlers {
         return json(DocumentValue.object(["count": .int(Int64(count))]).jsonBytes)
     }
 
-    /// `?pattern=<regex>` or `?glob=<glob>` (neither: every key) → `{"keys": […]}`.
+    /// `?pattern=<regex>` or `?glob=<glob>` (neither: every key), `?after=<key>` →
+    /// `{"keys": […], "next"?: <key>}`: `next` (the last key given) continues a page cut at
+    /// ``ServerLimits/maxResponseBytes``.
     @Sendable func documentKeys(_ request: Request, context: StrataRequestContext) async throws -> Response {
         let collection = try collectionTarget(context, scope: .read)
         let query = Query(request.uri)
@@ -122,7 +124,29 @@ extension Handlers {
         case (nil, nil): keys = try store.keys()
         default: throw APIError.badParameter("give pattern or glob, not both")
         }
-        return json(DocumentValue.object(["keys": .array(keys.map { .string($0) })]).jsonBytes)
+        // Sorted by UTF-8 bytes: `after` continues a page that was cut by size (its `next`).
+        let after = query.string("after")
+        let limit = state.limits.maxResponseBytes
+        var out: [UInt8] = Array(#"{"keys":["#.utf8)
+        var written = 0, next: String?, lastWritten = ""
+        for key in keys where after.map({ $0.utf8.lexicographicallyPrecedes(key.utf8) }) ?? true {
+            let bytes = DocumentValue.string(key).jsonBytes
+            if written > 0 && out.count + bytes.count + 1 > limit {
+                next = lastWritten
+                break
+            }
+            if written > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: bytes)
+            written += 1
+            lastWritten = key
+        }
+        out.append(UInt8(ascii: "]"))
+        if let next {
+            out.append(contentsOf: #","next":"#.utf8)
+            out.append(contentsOf: DocumentValue.string(next).jsonBytes)
+        }
+        out.append(UInt8(ascii: "}"))
+        return json(out)
     }
 
     /// Changes from now on as Server-Sent Events: first `event: subscribed` (data
