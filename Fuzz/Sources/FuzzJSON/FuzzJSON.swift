@@ -137,6 +137,11 @@ func from(foundation any: Any) -> Value? {
         var out: [(String, Value)] = []
         for (k, e) in d { guard let v = from(foundation: e) else { return nil }; out.append((k, v)) }
         return .object(out)
+    // Integers beyond 64 bits come as NSDecimalNumber (38 significant digits), whose
+    // doubleValue is off by several ulps (9223372036847758700…0 with 73 digits: 9.223372036847762e72,
+    // correctly rounded 9.223372036847759e72). Its digits, parsed as a Double, are correctly
+    // rounded; the 38-digit truncation moves the value far less than one ulp.
+    case let n as NSDecimalNumber: return .double(Double(n.stringValue) ?? n.doubleValue)
     case let n as NSNumber: return .double(n.doubleValue)
     case let b as Bool: return .bool(b)
     case let i as Int: return .int(Int64(i))
