@@ -114,8 +114,13 @@ public final class StrataHTTPServer: Service, Sendable {
         var http1 = HTTP1Channel.Configuration(idleTimeout: .milliseconds(Int64(limits.idleTimeoutSeconds * 1000)))
         http1.httpDecoder = .init(maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes,
                                   maxHeaderFieldCount: limits.maxHeaderCount)
-        var server: HTTPServerBuilder = .http1WebSocketUpgrade(configuration: .init(http1: http1, ws: .init())) { head, _, _ in
-            webSockets.shouldUpgrade(head)
+        let idleTimeout = TimeAmount.milliseconds(Int64(limits.idleTimeoutSeconds * 1000))
+        let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(http1: http1, ws: .init())
+        let maxHeadBytes = limits.maxHeaderBytes
+        var server = HTTPServerBuilder { responder in
+            FirstRequestGuard(base: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: channelConfiguration) { head, _, _ in
+                webSockets.shouldUpgrade(head)
+            }, timeout: idleTimeout, maxHeadBytes: maxHeadBytes)
         }
         if let tls = configuration.tls {
             do {
