@@ -54,6 +54,10 @@ swift build --build-tests
 if [ $# -eq 0 ] && command -v python3 >/dev/null; then
   python3 -c "import yaml, openapi_spec_validator" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check openapi-spec-validator pyyaml
   python3 Tests/python/server_http_test.py "$(swift build --show-bin-path)/strata"
+  # The server as a hostile client and a page of another origin see it (docs/SERVER.md,
+  # "Security model"): loopback only, bounded in count and time.
+  python3 Tests/python/hostile_clients_test.py "$(swift build --show-bin-path)/strata"
+  python3 Tests/python/cors_browser_test.py "$(swift build --show-bin-path)/strata"
   # Responses as docs/openapi.yaml describes them, checked by schemathesis.
   command -v st >/dev/null || python3 -m pip install --quiet --disable-pip-version-check schemathesis
   python3 Tests/python/openapi_conformance.py "$(swift build --show-bin-path)/strata"

@@ -16,6 +16,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 
 ADMIN_KEY = "conformance-admin-key-0123456789"
 READ_KEY = "conformance-read-only-key-012345"
@@ -30,7 +31,10 @@ def schemathesis(base, key, label):
                "--exclude-path", "/wait", "--exclude-path-regex", "subscribe", "--request-timeout", "10",
                "--no-color"]
     try:
-        result = subprocess.run(command, timeout=600, capture_output=True, text=True)
+        # In a scratch folder: schemathesis keeps a cache of failures in `.schemathesis/` of its
+        # working directory, which must not land in the repository.
+        with tempfile.TemporaryDirectory(prefix="strata-schemathesis-") as scratch:
+            result = subprocess.run(command, timeout=600, capture_output=True, text=True, cwd=scratch)
     except subprocess.TimeoutExpired:
         print(f"== {label}: schemathesis did not finish within 600 s")
         return False

@@ -49,11 +49,12 @@ struct BrowserPolicy: Sendable {
                            "this server has no API key and answers only requests for localhost or a loopback address, not \"\(host.prefix(100))\"; add the name to allowedHosts, or configure API keys")
         }
         guard let origin = head.headerFields[.origin] else { return nil }
-        // Browsers send http(s) origins, or `null` from sandboxed and file pages. Other values
-        // (a WebSocket library's `ws://host`) come from programs, which could as well send
-        // none: the rule guards browsers, so they pass.
+        // Browsers send the page's origin: http(s), `null` (sandboxed frames, some file pages),
+        // `file://`, or an extension's scheme. `ws://` and `wss://` are never a page's origin:
+        // WebSocket libraries send them (HummingbirdWSClient sends `ws://host`), programs that
+        // could as well send no Origin, so they pass.
         let lower = origin.lowercased()
-        guard lower.hasPrefix("http://") || lower.hasPrefix("https://") || lower == "null" else { return nil }
+        if lower.hasPrefix("ws://") || lower.hasPrefix("wss://") { return nil }
         if let host, let own = BrowserPolicy.normalizedOrigin("\(scheme)://\(host)"), BrowserPolicy.normalizedOrigin(origin) == own {
             return nil
         }

@@ -1,6 +1,7 @@
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// A child channel that guards the first request of each connection, before handing the
 /// connection to `Base` (the HTTP/1 and WebSocket channel).
@@ -10,7 +11,9 @@ import NIOCore
 /// byte at a time (slowloris), is held forever. ``FirstRequestHeadHandler`` sits in front of the
 /// HTTP decoder (after TLS, when TLS wraps this channel) and closes the connection when the
 /// first head is not complete within the idle timeout or grows past the header limit; then it
-/// removes itself, and Hummingbird's own timeout and decoder limits guard later requests.
+/// removes itself, and Hummingbird's own timeout and decoder limits guard later requests. A
+/// first head the HTTP decoder refuses (too many fields, malformed) would otherwise leave the
+/// connection open with no timer: ``FirstRequestErrorHandler``, behind the decoder, closes it.
 struct FirstRequestGuard<Base: ServerChildChannel>: ServerChildChannel {
     typealias Value = Base.Value
     let base: Base
@@ -23,7 +26,10 @@ struct FirstRequestGuard<Base: ServerChildChannel>: ServerChildChannel {
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
-        return base.setup(channel: channel, logger: logger)
+        return base.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            try channel.pipeline.syncOperations.addHandler(FirstRequestErrorHandler())
+            return value
+        }
     }
 
     func handle(value: Value, logger: Logger) async {
@@ -86,5 +92,27 @@ final class FirstRequestHeadHandler: ChannelInboundHandler, RemovableChannelHand
             return true
         }
         return false
+    }
+}
+
+/// Behind the HTTP decoder until the first request part comes through: closes the connection
+/// when the decoder refuses that head (Hummingbird answers a refused head only on later
+/// requests, once its own handlers are in place). Passes everything on unchanged.
+final class FirstRequestErrorHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    typealias InboundOut = NIOAny
+
+    /// Whatever reaches this handler was decoded: the first head is through.
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(data)
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is HTTPParserError {
+            context.close(promise: nil)
+            return
+        }
+        context.fireErrorCaught(error)
     }
 }
