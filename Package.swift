@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "StrataEmitter", targets: ["StrataEmitter"]),
         .library(name: "StrataLakehouse", targets: ["StrataLakehouse"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
+        .library(name: "StrataStores", targets: ["StrataStores"]),
         .library(name: "StrataNATS", targets: ["StrataNATS"]),
         .library(name: "StrataJetStream", targets: ["StrataJetStream"]),
     ],
@@ -132,11 +133,17 @@ let package = Package(
                                                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "PostgresNIO", package: "postgres-nio"),
                                                     "StrataJetStream", "StrataNATS"],
                 swiftSettings: strictness),
+        // Store URLs: one registry turning file:, sqlite:, memory:, postgres://, nats:// and
+        // http(s):// into stores, for the CLI, the server and the bench.
+        .target(
+            name: "StrataStores",
+            dependencies: ["Strata", "StrataLog", "StrataSQLite", "StrataPostgres", "StrataJetStream", "StrataClient"]
+        ),
         // The command-line tool.
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "Strata", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataPostgres", "StrataBench", "StrataSchema", "StrataWire", "StrataServer", "StrataClient", "StrataLakehouse",
+                "Strata", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataPostgres", "StrataBench", "StrataSchema", "StrataWire", "StrataServer", "StrataClient", "StrataLakehouse", "StrataStores",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -215,6 +222,7 @@ let package = Package(
                     dependencies: ["Strata", "StrataNATS", "StrataJetStream", "StrataConformance", "StrataDocuments",
                                    .product(name: "NIOSSL", package: "swift-nio-ssl")],
                     swiftSettings: strictness),
+        .testTarget(name: "StrataStoresTests", dependencies: ["Strata", "StrataStores"], swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataLakehouseTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataLakehouse"], swiftSettings: strictness),
     ]

@@ -12,8 +12,10 @@ struct StrataCommand: AsyncParsableCommand {
         discussion: """
             Every command takes --store URL: file:PATH (the embedded log engine, default \
             \(StoreURL.defaultText)), sqlite:PATH (one SQLite database file, e.g. sqlite:./events.db), \
-            memory: (a fresh store that lives as long as the command), or \
-            postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE?schema=NAME (a PostgreSQL schema).
+            memory: (a fresh store that lives as long as the command), \
+            postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE?schema=NAME (a PostgreSQL schema), \
+            nats://[USER:PASSWORD@]HOST[:PORT][,HOST…]/STORE (a JetStream store), or \
+            http(s)://HOST:PORT (a Strata server; its key from STRATA_API_KEY).
             Exit status: 0 success, 1 store failure or corruption found, 2 bad input, 3 conflict.
             """,
         subcommands: [

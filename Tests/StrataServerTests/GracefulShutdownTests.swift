@@ -27,7 +27,7 @@ struct GracefulShutdownTests {
         FileManager.default.createFile(atPath: err.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: strata)
-        process.arguments = ["serve", "--store", "file:" + dir.appendingPathComponent("data").path, "--port", "0"]
+        process.arguments = ["serve", "--store", "file:" + dir.appendingPathComponent("data").path, "--port", "0", "--create"]
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
         let exited = AsyncStream.makeStream(of: Int32.self)

@@ -52,13 +52,13 @@ struct BenchCommand: AsyncParsableCommand {
             throw CommandFailure.usage("--work-dir \(workDirectory) is not a directory")
         }
         var postgresURL = postgres
-        if case .postgres(let storeURL) = url { postgresURL = postgresURL ?? storeURL }
+        if url.backend == .postgres { postgresURL = postgresURL ?? url.address }
         if let postgresURL { _ = try StoreURL.checkPostgres(postgresURL) }
         var openProbe: (@Sendable (String) async throws -> OpenMeasurement)? = { directory in
-            let store = if case .sqlite = url { "sqlite:" + SQLiteBenchBackend.databasePath(in: directory) } else { "file:\(directory)" }
+            let store = if url.backend == .sqlite { "sqlite:" + SQLiteBenchBackend.databasePath(in: directory) } else { "file:\(directory)" }
             return try await OpenProbeCommand.runInChild(store: store)
         }
-        if case .postgres = url { openProbe = nil }
+        if url.backend == .postgres { openProbe = nil }
         var options = BenchOptions(
             scale: quick ? .quick : .full, only: only, workDirectory: workDirectory,
             openProbe: openProbe, postgresURL: postgresURL,
@@ -67,15 +67,17 @@ struct BenchCommand: AsyncParsableCommand {
             })
         options.natsURL = nats
         let report: BenchReport
-        switch url {
+        switch url.backend {
         case .memory:
             report = try await Benchmark(backend: MemoryBenchBackend(), options: options).run()
         case .file:
             report = try await StoreURL.runLogBenchmark(options)
         case .sqlite:
             report = try await Benchmark(backend: SQLiteBenchBackend(), options: options).run()
-        case .postgres(let storeURL):
-            report = try await StoreURL.runPostgresBenchmark(url: storeURL, options: options)
+        case .postgres:
+            report = try await StoreURL.runPostgresBenchmark(url: url.address, options: options)
+        default:
+            throw CommandFailure.notApplicable("strata bench measures file:, sqlite:, memory: and postgres:// stores (JetStream through --nats), not \(url)")
         }
         for (name, reason) in report.skipped {
             StandardOutput.stderr.writeLine("bench: skipped \(name): \(reason)", flushing: true)

@@ -182,14 +182,3 @@ struct BenchHTTPCommand: AsyncParsableCommand {
     }
 }
 
-extension StoreURL {
-    /// The backend's name without its path: `file`, `sqlite`, `postgres` or `memory`.
-    var kind: String {
-        switch self {
-        case .file: "file"
-        case .sqlite: "sqlite"
-        case .postgres: "postgres"
-        case .memory: "memory"
-        }
-    }
-}

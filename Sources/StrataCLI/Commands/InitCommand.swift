@@ -16,13 +16,16 @@ struct InitCommand: AsyncParsableCommand {
         let store = try await url.open(.create)
         let head = try await store.headPosition()
         try await store.close()
-        switch url {
+        switch url.backend {
         case .memory:
             StandardOutput.stdout.writeLine("memory: stores need no initialization; nothing persists")
-        case .file(let path), .sqlite(let path):
+        case .file, .sqlite:
+            let path = url.address
             StandardOutput.stdout.writeLine(existed ? "store at \(path) is ready (head position \(head))" : "created store at \(path)")
         case .postgres:
             StandardOutput.stdout.writeLine("store at \(url) is ready (schema version \(StoreURL.postgresSchemaVersion), head position \(head))")
+        default:
+            StandardOutput.stdout.writeLine("store at \(url) is ready (head position \(head))")
         }
         StandardOutput.stdout.flush()
     }

@@ -18,7 +18,7 @@ struct OpenProbeCommand: AsyncParsableCommand {
     func run() async throws {
         let url = try global.storeURL()
         let measurement: OpenMeasurement
-        if case .sqlite(let path) = url {
+        if url.backend == .sqlite, let path = url.path {
             guard url.exists else { throw CommandFailure.noStore(path: path) }
             measurement = try await OpenWorkload.measure(SQLiteBenchBackend(), directory: (path as NSString).deletingLastPathComponent)
         } else {

@@ -34,6 +34,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A directory of consumer checkpoints to report lag from.", valueName: "DIR"))
     var checkpoints: String?
 
+    @Flag(help: "Create the store when it does not exist (without it, a --store path or a configuration file's store that does not exist is an error: a typo must not create an empty store).")
+    var create = false
+
     func run() async throws {
         var configuration = ServerConfiguration()
         var storeText = global.store
@@ -52,7 +55,10 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "strata.serve")
-        let store = try await StoreURL(parsing: storeText).open(.create)
+        // The default store is created on first use (the quick start); a store named on the
+        // command line or in the configuration file must exist unless --create is given.
+        let named = storeText != StoreURL.defaultText
+        let store = try await StoreURL(parsing: storeText).open(named && !create ? .existing : .create)
         let server: StrataHTTPServer
         do {
             server = try StrataHTTPServer(store: store, configuration: configuration, logger: logger)

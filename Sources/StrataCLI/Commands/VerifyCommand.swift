@@ -20,10 +20,10 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let url = try global.storeURL()
-        if case .sqlite(let path) = url {
+        if url.backend == .sqlite, let path = url.path {
             throw CommandFailure.notApplicable("verify checks file: stores; check a SQLite file with `sqlite3 \(path) 'PRAGMA integrity_check'`")
         }
-        guard case .file(let path) = url else {
+        guard url.backend == .file, let path = url.path else {
             throw CommandFailure.notApplicable("verify checks file: stores; \(url) has nothing on disk")
         }
         guard url.exists else { throw CommandFailure.noStore(path: path) }

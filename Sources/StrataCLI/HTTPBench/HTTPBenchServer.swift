@@ -21,11 +21,11 @@ struct HTTPBenchServer {
     static func start(_ url: StoreURL, parent: String, subscribers: Int) async throws -> HTTPBenchServer {
         let directory = (parent as NSString).appendingPathComponent("strata-bench-http-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let fresh: StoreURL = switch url {
-        case .memory: .memory
-        case .file: .file(path: directory)
-        case .sqlite: .sqlite(path: (directory as NSString).appendingPathComponent("strata.db"))
-        case .postgres: throw CommandFailure.usage("bench-http runs on fresh file:, sqlite: or memory: stores, not on a PostgreSQL schema")
+        let fresh: StoreURL = switch url.backend {
+        case .memory: try StoreURL(parsing: "memory:")
+        case .file: try StoreURL(parsing: "file:" + directory)
+        case .sqlite: try StoreURL(parsing: "sqlite:" + (directory as NSString).appendingPathComponent("strata.db"))
+        default: throw CommandFailure.usage("bench-http runs on fresh file:, sqlite: or memory: stores, not on \(url)")
         }
         let store = try await fresh.open(.create)
         var limits = ServerLimits()

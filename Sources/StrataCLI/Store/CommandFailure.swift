@@ -19,7 +19,7 @@ enum CommandFailure: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .noStore(let path):
-            "no store at \(path); run `strata init` first or pass --store"
+            "no store at \(path); run `strata init` first (or `strata serve --create`), or pass another --store"
         case .badInputLine(let line, let reason):
             "line \(line): \(reason); nothing from its batch was stored"
         case .batchFailed(let first, let last, let error):

@@ -23,7 +23,7 @@ extension StoreURL {
 
     /// Opens a log store and measures it (for the open probe).
     static func measureLogOpen(_ url: StoreURL) async throws -> OpenMeasurement {
-        guard case .file(let path) = url else {
+        guard url.backend == .file, let path = url.path else {
             throw CommandFailure.notApplicable("the open probe measures file: stores, not \(url)")
         }
         guard url.exists else { throw CommandFailure.noStore(path: path) }

@@ -9,16 +9,6 @@ extension StoreURL {
         return text
     }
 
-    /// The URL without its password, for messages.
-    static func displayPostgres(_ text: String) -> String {
-        (try? PostgresConfiguration(url: text))?.displayURL ?? "postgres://…"
-    }
-
-    /// Opens (creating or migrating its schema) a PostgreSQL store.
-    static func openPostgres(_ url: String) async throws -> any EventStore {
-        try await PostgresEventStore(url: url)
-    }
-
     /// The schema version this build writes.
     static var postgresSchemaVersion: Int { PostgresEventStore.schemaVersion }
 

@@ -1,0 +1,162 @@
+import Foundation
+import Strata
+import StrataClient
+import StrataJetStream
+import StrataLog
+import StrataPostgres
+import StrataSQLite
+
+extension StoreRegistry {
+    /// Every backend of this package: `file:`, `sqlite:`, `memory:`, `postgres://`, `nats://`
+    /// and `http(s)://`.
+    /// - Parameter environment: where `http(s)://` stores find their API key
+    ///   (`STRATA_API_KEY`: keys stay out of URLs, which end up in logs and shell histories).
+    public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment) -> StoreRegistry {
+        var registry = StoreRegistry()
+        registry.register(.file)
+        registry.register(.sqlite)
+        registry.register(.memory)
+        registry.register(.postgres)
+        registry.register(.nats)
+        registry.register(.http(apiKey: environment["STRATA_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }))
+        return registry
+    }
+}
+
+extension StoreScheme {
+    /// `file:PATH` (or `file://PATH`): the embedded log engine in a directory.
+    public static let file = StoreScheme(
+        backend: .file, prefixes: ["file:"], summary: "file:PATH — the embedded log engine in a directory",
+        parse: { text in
+            let path = try localPath(text, prefix: "file:")
+            return StoreLocation(backend: .file, address: path, displayText: "file:\(path)")
+        },
+        exists: { isDirectory($0.address) == true },
+        open: { location, _ in try LogEventStore(directory: location.address) })
+
+    /// `sqlite:PATH` (or `sqlite://PATH`): one SQLite database file.
+    public static let sqlite = StoreScheme(
+        backend: .sqlite, prefixes: ["sqlite:"], summary: "sqlite:PATH — one SQLite database file",
+        parse: { text in
+            let path = try localPath(text, prefix: "sqlite:")
+            guard !path.hasSuffix("/") else { throw StrataError.unknownStoreURL(text) }
+            return StoreLocation(backend: .sqlite, address: path, displayText: "sqlite:\(path)")
+        },
+        exists: { isDirectory($0.address) == false },
+        open: { location, _ in try SQLiteEventStore(path: location.address) })
+
+    /// `memory:`: a fresh in-memory store; nothing persists.
+    public static let memory = StoreScheme(
+        backend: .memory, prefixes: ["memory:"], summary: "memory: — a fresh in-memory store (nothing persists)",
+        parse: { text in
+            guard text == "memory:" || text == "memory://" else { throw StrataError.unknownStoreURL(text) }
+            return StoreLocation(backend: .memory, address: "", displayText: "memory:")
+        },
+        open: { _, _ in InMemoryEventStore() })
+
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME&sslmode=…]` (also
+    /// `postgresql://`): a PostgreSQL schema, created or migrated on open.
+    public static let postgres = StoreScheme(
+        backend: .postgres, prefixes: ["postgres://", "postgresql://"],
+        summary: "postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME] — a PostgreSQL schema",
+        parse: { text in
+            let configuration = try PostgresConfiguration(url: text)
+            return StoreLocation(backend: .postgres, address: text, displayText: configuration.displayURL)
+        },
+        open: { location, _ in try await PostgresEventStore(url: location.address) })
+
+    /// `nats://[USER:PASSWORD@]HOST[:PORT][,HOST[:PORT]…]/STORE[?replicas=N&maxEventSize=BYTES]`:
+    /// the JetStream store `STORE` (stream `STRATA_<STORE>`) on a NATS server or cluster.
+    /// `replicas` applies when the store creates its stream; `maxEventSize` lowers the event
+    /// limit for servers whose `max_payload` is below 4 MiB + 64 KiB (NATS's default is 1 MiB).
+    public static let nats = StoreScheme(
+        backend: .nats, prefixes: ["nats://"],
+        summary: "nats://[USER:PASSWORD@]HOST[:PORT][,HOST…]/STORE[?replicas=N&maxEventSize=BYTES] — a JetStream store",
+        parse: { text in
+            _ = try natsConfiguration(text)
+            return StoreLocation(backend: .nats, address: text, displayText: try natsParts(text).display)
+        },
+        open: { location, _ in try await JetStreamEventStore.open(try natsConfiguration(location.address)) })
+
+    /// The JetStream configuration of a `nats://` URL.
+    static func natsConfiguration(_ text: String) throws -> JetStreamStoreConfiguration {
+        let (urls, store, _) = try natsParts(text)
+        var name = store, options: [(String, String)] = []
+        if let question = store.firstIndex(of: "?") {
+            name = String(store[..<question])
+            for pair in store[store.index(after: question)...].split(separator: "&") {
+                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                options.append((parts[0], parts.count > 1 ? parts[1] : ""))
+            }
+        }
+        var configuration = try JetStreamStoreConfiguration(urls: urls, store: name)
+        for (key, value) in options {
+            switch key {
+            case "replicas":
+                guard let n = Int(value), [1, 3, 5].contains(n) else { throw StrataError.invalidArgument("replicas must be 1, 3 or 5, not \(value)") }
+                configuration.replicas = n
+            case "maxEventSize":
+                guard let n = Int(value), n > 0 else { throw StrataError.invalidArgument("maxEventSize must be a positive number of bytes, not \(value)") }
+                configuration.limits.maxEventSize = n
+            default:
+                throw StrataError.invalidArgument("unknown JetStream store URL option \"\(key)\"; use replicas or maxEventSize")
+            }
+        }
+        return configuration
+    }
+
+    /// `http://HOST:PORT` or `https://HOST:PORT`: a Strata server (`strata serve`), with
+    /// `apiKey` sent as `Authorization: Bearer`.
+    public static func http(apiKey: String?) -> StoreScheme {
+        StoreScheme(
+            backend: .http, prefixes: ["http://", "https://"],
+            summary: "http(s)://HOST:PORT — a Strata server (its key from STRATA_API_KEY)",
+            parse: { text in
+                var base = text
+                while base.hasSuffix("/") { base.removeLast() }
+                guard let url = URL(string: base), url.host != nil, url.path.isEmpty, url.user == nil else {
+                    throw StrataError.invalidArgument("a server store URL is http(s)://HOST:PORT with no path or credentials (the key comes from STRATA_API_KEY), not \(text)")
+                }
+                return StoreLocation(backend: .http, address: base, displayText: base)
+            },
+            open: { location, _ in try RemoteEventStore(url: location.address, apiKey: apiKey) })
+    }
+
+    /// The path of a `file:`/`sqlite:` URL.
+    static func localPath(_ text: String, prefix: String) throws -> String {
+        var path = String(text.dropFirst(prefix.count))
+        if path.hasPrefix("//") { path.removeFirst(2) }
+        guard !path.isEmpty else { throw StrataError.unknownStoreURL(text) }
+        return path
+    }
+
+    /// Whether `path` is a directory (true), a file (false), or missing (nil).
+    static func isDirectory(_ path: String) -> Bool? {
+        var directory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &directory) else { return nil }
+        return directory.boolValue
+    }
+
+    /// The server URLs, the store name (with any `?options`), and the URL without its password.
+    static func natsParts(_ text: String) throws -> (urls: [String], store: String, display: String) {
+        let rest = text.dropFirst("nats://".count)
+        guard let slash = rest.firstIndex(of: "/") else {
+            throw StrataError.invalidArgument("a JetStream store URL names its store: nats://HOST:PORT/STORE, not \(text)")
+        }
+        var servers = String(rest[..<slash])
+        let store = String(rest[rest.index(after: slash)...])
+        var credentials: String?
+        if let at = servers.lastIndex(of: "@") {
+            credentials = String(servers[..<at])
+            servers = String(servers[servers.index(after: at)...])
+        }
+        let hosts = servers.split(separator: ",").map(String.init)
+        guard !hosts.isEmpty, hosts.allSatisfy({ !$0.isEmpty }) else {
+            throw StrataError.invalidArgument("a JetStream store URL needs at least one HOST[:PORT], not \(text)")
+        }
+        let urls = hosts.map { "nats://" + (credentials.map { $0 + "@" } ?? "") + $0 }
+        let user = credentials.map { $0.split(separator: ":", maxSplits: 1).first.map(String.init) ?? "" }
+        let display = "nats://" + (user.map { $0 + ":…@" } ?? "") + servers + "/" + store
+        return (urls, store, display)
+    }
+}

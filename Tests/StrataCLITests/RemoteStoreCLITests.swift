@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+/// `--store http(s)://` and `--store nats://` (the shared store registry, StrataStores) for the
+/// ordinary commands.
+@Suite("CLI on remote stores", .serialized)
+struct RemoteStoreCLITests {
+    /// A long-running child (a server) whose stdout is a file; stopped with SIGTERM, then SIGKILL.
+    final class Background: @unchecked Sendable {
+        let process = Process()
+        let output: URL
+
+        init(_ executable: String, _ arguments: [String], in directory: URL) throws {
+            output = directory.appendingPathComponent(".bg-\(UUID().uuidString)")
+            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            process.currentDirectoryURL = directory
+            process.standardOutput = try FileHandle(forWritingTo: output)
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+        }
+
+        /// The first stdout line starting with `prefix`, waited for at most `timeout`.
+        func line(startingWith prefix: String, timeout: Duration = .seconds(30)) async throws -> String {
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+                if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(line) }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            throw CLIError("no line starting with \(prefix) within \(timeout)")
+        }
+
+        func stop() {
+            if process.isRunning { process.terminate() }
+            let deadline = Date().addingTimeInterval(20)
+            while process.isRunning && Date() < deadline { usleep(20_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            try? FileManager.default.removeItem(at: output)
+        }
+    }
+
+    struct CLIError: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    static let natsServer: String? = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"]
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// append, read, streams and stats against `store`.
+    static func roundTrip(_ store: String, in dir: TemporaryDirectory) async throws {
+        let appended = try await CLIProcess.run(["append", "remote-1", "--store", store, "--type", "placed", "--data", #"{"n":1}"#], in: dir.url)
+        #expect(appended.status == 0, "\(appended)")
+        #expect((try jsonObject(try #require(appended.lines.first))["lastPosition"] as? NSNumber)?.intValue == 1)
+        let read = try await CLIProcess.run(["read", "remote-1", "--store", store], in: dir.url)
+        #expect(read.status == 0 && read.lines.count == 1, "\(read)")
+        #expect(try jsonObject(try #require(read.lines.first))["type"] as? String == "placed")
+        let streams = try await CLIProcess.run(["streams", "--store", store], in: dir.url)
+        #expect(streams.status == 0 && streams.lines == ["remote-1"], "\(streams)")
+    }
+
+    @Test("--store http://HOST:PORT appends and reads through a running strata serve")
+    func http() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let strata = try #require(CLIProcess.executable)
+        let server = try Background(strata, ["serve", "--store", "memory:", "--port", "0"], in: dir.url)
+        defer { server.stop() }
+        let url = String(try await server.line(startingWith: "listening ").dropFirst("listening ".count))
+        try await Self.roundTrip(url, in: dir)
+        let refused = try await CLIProcess.run(["read", "remote-1", "--store", url + "/some/path"], in: dir.url)
+        #expect(refused.status != 0 && refused.stderr.contains("http(s)://HOST:PORT"), "\(refused)")
+    }
+
+    @Test("--store nats://HOST:PORT/STORE appends and reads a JetStream store",
+          .enabled(if: natsServer != nil, "nats-server is not installed"))
+    func nats() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let port = 20_000 + Int.random(in: 0..<20_000)
+        let server = try Background(try #require(Self.natsServer),
+                                    ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir.url.appendingPathComponent("js").path],
+                                    in: dir.url)
+        defer { server.stop() }
+        // nats-server's default max_payload is 1 MiB: the URL lowers the event limit to fit.
+        let store = "nats://127.0.0.1:\(port)/cli?maxEventSize=900000"
+        var ready = false
+        for _ in 0..<100 where !ready {
+            ready = try await CLIProcess.run(["stats", "--store", store], in: dir.url, timeout: 20).status == 0
+            if !ready { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        try #require(ready, "the JetStream store did not open")
+        try await Self.roundTrip(store, in: dir)
+    }
+
+    @Test("strata serve refuses a --store that does not exist (a typo must not serve a new empty store) unless --create is given")
+    func serveNeedsAnExistingStore() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let missing = dir.url.appendingPathComponent("typo").path
+        let refused = try await CLIProcess.run(["serve", "--store", "file:" + missing, "--port", "0"], in: dir.url, timeout: 30)
+        #expect(refused.status == 1 && refused.stderr.contains("no store at") && refused.stderr.contains("--create"), "\(refused)")
+        #expect(!FileManager.default.fileExists(atPath: missing))
+        let strata = try #require(CLIProcess.executable)
+        let server = try Background(strata, ["serve", "--store", "file:" + missing, "--port", "0", "--create"], in: dir.url)
+        defer { server.stop() }
+        _ = try await server.line(startingWith: "listening ")
+        #expect(FileManager.default.fileExists(atPath: missing))
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Strata
+import StrataStores
+import Testing
+
+@Suite("Store URLs")
+struct StoreRegistryTests {
+    let registry = StoreRegistry.standard(environment: [:])
+
+    @Test("every scheme parses to its backend and address; passwords stay out of the display text")
+    func parsing() throws {
+        let cases: [(String, StoreLocation.Backend, String, String)] = [
+            ("file:./data", .file, "./data", "file:./data"),
+            ("file:///var/lib/strata", .file, "/var/lib/strata", "file:/var/lib/strata"),
+            ("sqlite:events.db", .sqlite, "events.db", "sqlite:events.db"),
+            ("sqlite:///tmp/e.db", .sqlite, "/tmp/e.db", "sqlite:/tmp/e.db"),
+            ("memory:", .memory, "", "memory:"),
+            ("http://127.0.0.1:2113/", .http, "http://127.0.0.1:2113", "http://127.0.0.1:2113"),
+            ("https://strata.example:443", .http, "https://strata.example:443", "https://strata.example:443"),
+        ]
+        for (text, backend, address, display) in cases {
+            let location = try registry.parse(text)
+            #expect(location.backend == backend && location.address == address && location.displayText == display, "\(text)")
+        }
+        let postgres = try registry.parse("postgres://app:s3cret@db.example:5432/events?schema=orders")
+        #expect(postgres.backend == .postgres && !postgres.displayText.contains("s3cret"))
+        let nats = try registry.parse("nats://app:s3cret@n1:4222,n2:4222/orders?replicas=3")
+        #expect(nats.backend == .nats && !nats.displayText.contains("s3cret") && nats.displayText.contains("n1:4222,n2:4222/orders"))
+        #expect(try registry.parse("postgresql://u@h/d").backend == .postgres)
+    }
+
+    @Test("unknown schemes and malformed URLs are typed errors that say what is wrong")
+    func refusals() throws {
+        #expect(throws: StrataError.unknownStoreURL("gopher://x")) { try registry.parse("gopher://x") }
+        for text in ["file:", "sqlite:", "sqlite:dir/", "memory:x", "nats://host:4222", "nats://host/bad name", "nats:///orders",
+                     "nats://h/orders?replicas=2", "nats://h/orders?colour=red", "http://host:2113/path", "http://user:pw@host:2113",
+                     "postgres://u@h/d?schema=bad-name!"] {
+            #expect(throws: StrataError.self, "\(text)") { try registry.parse(text) }
+        }
+    }
+
+    @Test("open creates local stores, or refuses a missing one under .existing; memory: is fresh every time")
+    func opening() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strata-registry-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for text in ["file:\(directory)/log", "sqlite:\(directory)/events.db"] {
+            let location = try registry.parse(text)
+            await #expect(throws: StoreNotFound.self) { _ = try await registry.open(location, access: .existing) }
+            #expect(!registry.exists(location))
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let store = try await registry.open(location, access: .create)
+            try await store.append(to: "s", event: EventData(type: "t", json: "{}"))
+            try await store.close()
+            #expect(registry.exists(location))
+            let again = try await registry.open(location, access: .existing)
+            #expect(try await again.headPosition() == 1)
+            try await again.close()
+        }
+        let memory = try await registry.open("memory:", access: .existing)
+        #expect(try await memory.headPosition() == 0)
+        try await memory.close()
+    }
+
+    @Test("a backend is one registration: a new scheme opens through the same registry, and a later registration of a prefix wins")
+    func registration() async throws {
+        var registry = StoreRegistry.standard(environment: [:])
+        let backend = StoreLocation.Backend(rawValue: "scratch")
+        registry.register(StoreScheme(backend: backend, prefixes: ["scratch:"], summary: "scratch: — a test store",
+                                      parse: { StoreLocation(backend: backend, address: String($0.dropFirst(8)), displayText: $0) },
+                                      open: { _, _ in InMemoryEventStore() }))
+        let location = try registry.parse("scratch:one")
+        #expect(location.backend == backend && location.address == "one")
+        let store = try await registry.open(location, access: .existing)
+        #expect(try await store.headPosition() == 0)
+        try await store.close()
+        registry.register(StoreScheme(backend: .memory, prefixes: ["memory:"], summary: "replaced",
+                                      parse: { _ in throw StrataError.invalidArgument("replaced") }, open: { _, _ in InMemoryEventStore() }))
+        #expect(throws: StrataError.invalidArgument("replaced")) { try registry.parse("memory:") }
+        #expect(registry.schemes.filter { $0.prefixes.contains("memory:") }.count == 1)
+    }
+}
