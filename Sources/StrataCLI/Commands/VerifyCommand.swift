@@ -1,5 +1,6 @@
 import ArgumentParser
 import Strata
+import StrataLog
 
 /// `strata verify`: checks every record of a file store.
 struct VerifyCommand: AsyncParsableCommand {
@@ -27,6 +28,11 @@ struct VerifyCommand: AsyncParsableCommand {
             throw CommandFailure.notApplicable("verify checks file: stores; \(url) has nothing on disk")
         }
         guard url.exists else { throw CommandFailure.noStore(path: path) }
+        // A backup folder: its BACKUP manifest (every file's size and CRC32C) is checked first.
+        if LogBackup.isBackup(path) {
+            let manifest = try LogBackup.verify(backup: path)
+            StandardOutput.stdout.writeLine("backup: complete, head position \(manifest.headPosition), \(manifest.files.count) files match BACKUP (taken \(manifest.createdAt))")
+        }
         let bar: ProgressBar? = StandardOutput.stderr.isTerminal ? ProgressBar(label: "verifying") : nil
         let report = try StoreURL.verifyLog(directory: path) { done, total in
             if total >= VerifyCommand.progressThreshold { bar?.update(done: done, total: total) }
