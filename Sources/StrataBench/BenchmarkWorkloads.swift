@@ -60,6 +60,14 @@ extension Benchmark {
                 BenchResult(name: "subscribe.latency.p99", value: Double(LatencySamples.quantile(sorted, 0.99)) / 1000, unit: "us"),
             ]
         })
+        list.append(Workload(["log.backup.full", "log.backup.incremental", "log.restore"]) { c in
+            let rates = try await BackupWorkloads.run(events: c.scale.readEvents, in: c.directory, progress: c.options.progress)
+            return [
+                BenchResult(name: "log.backup.full", value: rates.full, unit: "MB/s"),
+                BenchResult(name: "log.backup.incremental", value: rates.incremental, unit: "MB/s"),
+                BenchResult(name: "log.restore", value: rates.restore, unit: "MB/s"),
+            ]
+        })
         let sqliteAppends: [(name: String, size: Int, durability: BenchDurability, total: KeyPath<BenchScale, Int>)] = [
             ("sqlite.append.batch1000", 1000, .none, \.sqliteBatchNone),
             ("sqlite.append.batch1000.fsync", 1000, .fsync, \.sqliteBatchFsync),
