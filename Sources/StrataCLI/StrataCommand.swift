@@ -22,7 +22,7 @@ struct StrataCommand: AsyncParsableCommand {
             InitCommand.self, AppendCommand.self, ReadCommand.self, TailCommand.self, StreamsCommand.self,
             StatsCommand.self, VerifyCommand.self, ConsumersCommand.self, CodegenCommand.self, BenchCommand.self, OpenProbeCommand.self,
             ServeCommand.self, BenchHTTPCommand.self, KeyCommand.self,
-            ExportCommand.self, ImportCommand.self, BackupCommand.self, RestoreCommand.self,
+            ExportCommand.self, ImportCommand.self, BackupCommand.self, RestoreCommand.self, DeleteCommand.self, MetadataCommand.self,
         ]
     )
 

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import Strata
+
+/// `strata delete STREAM [--tombstone]`: deletes a stream (docs/CONTRACT.md, "Deleting").
+struct DeleteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete",
+        abstract: "Delete a stream: soft (its name can be written again, from the next revision) or --tombstone (for good).",
+        discussion: "Prints {\"stream\": NAME, \"mode\": \"soft\"|\"tombstone\"}. Exit 3 when --expected-revision does not hold."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The stream.")
+    var stream: String
+
+    @Flag(help: "Tombstone the stream: it can never be written again.")
+    var tombstone = false
+
+    @Option(help: "Delete only at this revision: a number, any, no-stream or exists (default any).")
+    var expectedRevision: String = "any"
+
+    func run() async throws {
+        let expected = try parseExpectedRevision(expectedRevision)
+        let store = try await global.storeURL().open(.existing)
+        do {
+            try await store.deleteStream(stream, expectedRevision: expected, mode: tombstone ? .tombstone : .soft)
+            var name = ""
+            JSONText.writeString(stream, to: &name)
+            StandardOutput.stdout.writeLine(#"{"stream":\#(name),"mode":"\#(tombstone ? "tombstone" : "soft")"}"#)
+            StandardOutput.stdout.flush()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+    }
+}
+
+/// `strata metadata STREAM [--max-count N] [--max-age S] [--truncate-before R] [--custom JSON] [--clear]`.
+struct MetadataCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metadata",
+        abstract: "Print a stream's metadata, or change it: what is given replaces that field, the rest is kept.",
+        discussion: """
+            Prints the metadata (after the change) as one JSON object: maxCount, maxAge (seconds), \
+            truncateBefore (a revision) and custom (any JSON), each only when set. --clear removes \
+            every field first. Reads then hide the events the metadata rules out (docs/CONTRACT.md).
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The stream.")
+    var stream: String
+
+    @Option(help: "Keep only the newest N events of the stream.")
+    var maxCount: Int?
+
+    @Option(help: "Hide events older than this many seconds.")
+    var maxAge: Double?
+
+    @Option(help: "Hide events before this revision.")
+    var truncateBefore: UInt64?
+
+    @Option(help: "Application metadata, a JSON value.")
+    var custom: String?
+
+    @Flag(help: "Remove every field before applying the options given.")
+    var clear = false
+
+    func run() async throws {
+        if let maxCount, maxCount < 1 { throw ValidationError("--max-count must be at least 1") }
+        if let maxAge, !(maxAge > 0) { throw ValidationError("--max-age must be a positive number of seconds") }
+        if let custom, !JSONSyntax.isValid(Data(custom.utf8)) { throw ValidationError("--custom must be JSON") }
+        let changes = clear || maxCount != nil || maxAge != nil || truncateBefore != nil || custom != nil
+        let store = try await global.storeURL().open(.existing)
+        do {
+            var metadata = clear ? StreamMetadata() : try await store.streamInfo(stream).metadata
+            if let maxCount { metadata.maxCount = maxCount }
+            if let maxAge { metadata.maxAge = maxAge }
+            if let truncateBefore { metadata.truncateBefore = truncateBefore }
+            if let custom { metadata.custom = Data(custom.utf8) }
+            if changes { try await store.setStreamMetadata(stream, metadata) }
+            var out = "{"
+            var fields: [String] = []
+            if let v = metadata.maxCount { fields.append(#""maxCount":\#(v)"#) }
+            if let v = metadata.maxAge { fields.append(#""maxAge":\#(v)"#) }
+            if let v = metadata.truncateBefore { fields.append(#""truncateBefore":\#(v)"#) }
+            if let v = metadata.custom {
+                if JSONSyntax.isValid(v) {
+                    fields.append(#""custom":"# + String(decoding: v, as: UTF8.self))
+                } else {
+                    fields.append(#""customBase64":""# + v.base64EncodedString() + "\"")
+                }
+            }
+            out += fields.joined(separator: ",") + "}"
+            StandardOutput.stdout.writeLine(out)
+            StandardOutput.stdout.flush()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+    }
+}
