@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Strata
 import StrataLog
+import StrataSQLite
 
 /// `strata backup --to DIR`: a consistent, incremental backup of a live `file:` store.
 struct BackupCommand: AsyncParsableCommand {
@@ -12,7 +13,8 @@ struct BackupCommand: AsyncParsableCommand {
             The folder holds a copy of the store and a BACKUP manifest written last (docs/FORMAT.md, \
             "Backup"): a backup killed midway has no manifest, and restore and verify refuse it. \
             Prints one line: the head position, the files, and the bytes copied and reused. \
-            SQLite stores: use sqlite3's .backup; PostgreSQL and JetStream: docs/OPERATIONS.md.
+            A sqlite: store is copied with SQLite's online backup API into the file DIR names \
+            (written as DIR.tmp, checked, renamed). PostgreSQL and JetStream: docs/OPERATIONS.md.
             """
     )
 
@@ -23,8 +25,15 @@ struct BackupCommand: AsyncParsableCommand {
 
     func run() async throws {
         let url = try global.storeURL()
+        if url.backend == .sqlite, let path = url.path {
+            guard url.exists else { throw CommandFailure.noStore(path: path) }
+            let report = try SQLiteBackup.backup(path: path, to: to)
+            StandardOutput.stdout.writeLine("backed up \(path) to \(to): head position \(report.headPosition), \(report.bytes) bytes (SQLite online backup)")
+            StandardOutput.stdout.flush()
+            return
+        }
         guard url.backend == .file, let path = url.path else {
-            throw CommandFailure.notApplicable("backup copies file: stores; \(url) is not one")
+            throw CommandFailure.notApplicable("backup copies file: and sqlite: stores; \(url) is not one (docs/OPERATIONS.md has the others)")
         }
         guard url.exists else { throw CommandFailure.noStore(path: path) }
         let report = try await LogBackup.backup(directory: path, to: to)
@@ -51,6 +60,14 @@ struct RestoreCommand: AsyncParsableCommand {
     var to: String
 
     func run() async throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: backup, isDirectory: &isDirectory), !isDirectory.boolValue {
+            // A file: a SQLite backup.
+            let report = try SQLiteBackup.restore(backup: backup, to: to)
+            StandardOutput.stdout.writeLine("restored \(backup) to \(to): head position \(report.headPosition), \(report.bytes) bytes")
+            StandardOutput.stdout.flush()
+            return
+        }
         let report = try await LogBackup.restore(backup: backup, to: to)
         StandardOutput.stdout.writeLine("restored \(backup) to \(to): head position \(report.headPosition), \(report.files) files, \(report.bytesCopied) bytes")
         StandardOutput.stdout.flush()

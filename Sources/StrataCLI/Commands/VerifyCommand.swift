@@ -1,6 +1,7 @@
 import ArgumentParser
 import Strata
 import StrataLog
+import StrataSQLite
 
 /// `strata verify`: checks every record of a file store.
 struct VerifyCommand: AsyncParsableCommand {
@@ -22,7 +23,11 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         let url = try global.storeURL()
         if url.backend == .sqlite, let path = url.path {
-            throw CommandFailure.notApplicable("verify checks file: stores; check a SQLite file with `sqlite3 \(path) 'PRAGMA integrity_check'`")
+            guard url.exists else { throw CommandFailure.noStore(path: path) }
+            let report = try SQLiteBackup.verify(backup: path)
+            StandardOutput.stdout.writeLine("ok: SQLite integrity_check passed, head position \(report.headPosition), \(report.bytes) bytes")
+            StandardOutput.stdout.flush()
+            return
         }
         guard url.backend == .file, let path = url.path else {
             throw CommandFailure.notApplicable("verify checks file: stores; \(url) has nothing on disk")
