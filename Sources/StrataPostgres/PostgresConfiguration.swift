@@ -10,7 +10,7 @@ import Strata
 /// let store = try await PostgresEventStore(configuration: configuration)
 /// ```
 ///
-/// URL form: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME&sslmode=MODE&pool=N]`
+/// URL form: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME&sslmode=MODE&pool=N&passwordFile=PATH]`
 /// (`postgresql://` works too). User, password and database are percent-decoded.
 public struct PostgresConfiguration: Sendable {
     /// Whether to encrypt the connection.
@@ -95,10 +95,14 @@ public struct PostgresConfiguration: Sendable {
 
     /// Parses a `postgres://` URL.
     ///
+    /// The password can stay off the command line: `?passwordFile=PATH` reads it from a file
+    /// (its first line), and a URL without a password takes `PGPASSWORD` from `environment`
+    /// (libpq's variable).
+    ///
     /// - Throws: ``StrataError/unknownStoreURL(_:)`` when the text is not a `postgres://` or
     ///   `postgresql://` URL; ``StrataError/invalidArgument(_:)`` for a bad port, schema name,
-    ///   `sslmode` or pool size.
-    public init(url text: String) throws {
+    ///   `sslmode`, pool size or an unreadable password file.
+    public init(url text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         guard let components = URLComponents(string: text),
               let scheme = components.scheme?.lowercased(), scheme == "postgres" || scheme == "postgresql" else {
             throw StrataError.unknownStoreURL(PostgresConfiguration.redacted(text))
@@ -123,9 +127,17 @@ public struct PostgresConfiguration: Sendable {
             case "pool":
                 guard let n = Int(value) else { throw StrataError.invalidArgument("pool must be a number of connections, not \"\(value)\"") }
                 maximumConnections = n
+            case "passwordFile":
+                guard let contents = try? String(contentsOfFile: value, encoding: .utf8) else {
+                    throw StrataError.invalidArgument("cannot read the password file \(value)")
+                }
+                self.password = String(contents.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
             default:
-                throw StrataError.invalidArgument("unknown postgres URL option \"\(item.name)\"; known: schema, sslmode, pool")
+                throw StrataError.invalidArgument("unknown postgres URL option \"\(item.name)\"; known: schema, sslmode, pool, passwordFile")
             }
+        }
+        if self.password == nil, let fromEnvironment = environment["PGPASSWORD"], !fromEnvironment.isEmpty {
+            self.password = fromEnvironment
         }
         try validate()
     }
