@@ -36,8 +36,7 @@ struct ReadCommand: AsyncParsableCommand {
     func run() async throws {
         let url = try global.storeURL()
         try Naming.validateReadableStreamName(stream)
-        let store = try await url.open(.existing)
-        do {
+        try await url.withStore(.existing) { store in
             let direction: ReadDirection = backward ? .backward : .forward
             let origin: ReadOrigin = from.map(ReadOrigin.at) ?? (backward ? .end : .start)
             let events = stream == Naming.allStream
@@ -48,10 +47,6 @@ struct ReadCommand: AsyncParsableCommand {
                 if StandardOutput.stdout.readerGone { break }
             }
             StandardOutput.stdout.flush()
-        } catch {
-            try? await store.close()
-            throw error
         }
-        try await store.close()
     }
 }

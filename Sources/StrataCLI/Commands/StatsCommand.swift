@@ -16,15 +16,7 @@ struct StatsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let url = try global.storeURL()
-        let store = try await url.open(.existing)
-        let stats: StoreStats
-        do {
-            stats = try await store.stats()
-        } catch {
-            try? await store.close()
-            throw error
-        }
-        try await store.close()
+        let stats = try await url.withStore(.existing) { try await $0.stats() }
         let details = stats.details.sorted { $0.key < $1.key }
         if json {
             var out = JSONWriter()

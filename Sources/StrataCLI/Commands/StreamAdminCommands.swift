@@ -23,18 +23,13 @@ struct DeleteCommand: AsyncParsableCommand {
 
     func run() async throws {
         let expected = try parseExpectedRevision(expectedRevision)
-        let store = try await global.storeURL().open(.existing)
-        do {
+        try await global.storeURL().withStore(.existing) { store in
             try await store.deleteStream(stream, expectedRevision: expected, mode: tombstone ? .tombstone : .soft)
-            var name = ""
-            JSONText.writeString(stream, to: &name)
-            StandardOutput.stdout.writeLine(#"{"stream":\#(name),"mode":"\#(tombstone ? "tombstone" : "soft")"}"#)
-            StandardOutput.stdout.flush()
-        } catch {
-            try? await store.close()
-            throw error
         }
-        try await store.close()
+        var name = ""
+        JSONText.writeString(stream, to: &name)
+        StandardOutput.stdout.writeLine(#"{"stream":\#(name),"mode":"\#(tombstone ? "tombstone" : "soft")"}"#)
+        StandardOutput.stdout.flush()
     }
 }
 
@@ -75,33 +70,27 @@ struct MetadataCommand: AsyncParsableCommand {
         if let maxAge, !(maxAge > 0) { throw ValidationError("--max-age must be a positive number of seconds") }
         if let custom, !JSONSyntax.isValid(Data(custom.utf8)) { throw ValidationError("--custom must be JSON") }
         let changes = clear || maxCount != nil || maxAge != nil || truncateBefore != nil || custom != nil
-        let store = try await global.storeURL().open(.existing)
-        do {
+        let metadata = try await global.storeURL().withStore(.existing) { store in
             var metadata = clear ? StreamMetadata() : try await store.streamInfo(stream).metadata
             if let maxCount { metadata.maxCount = maxCount }
             if let maxAge { metadata.maxAge = maxAge }
             if let truncateBefore { metadata.truncateBefore = truncateBefore }
             if let custom { metadata.custom = Data(custom.utf8) }
             if changes { try await store.setStreamMetadata(stream, metadata) }
-            var out = "{"
-            var fields: [String] = []
-            if let v = metadata.maxCount { fields.append(#""maxCount":\#(v)"#) }
-            if let v = metadata.maxAge { fields.append(#""maxAge":\#(v)"#) }
-            if let v = metadata.truncateBefore { fields.append(#""truncateBefore":\#(v)"#) }
-            if let v = metadata.custom {
-                if JSONSyntax.isValid(v) {
-                    fields.append(#""custom":"# + String(decoding: v, as: UTF8.self))
-                } else {
-                    fields.append(#""customBase64":""# + v.base64EncodedString() + "\"")
-                }
-            }
-            out += fields.joined(separator: ",") + "}"
-            StandardOutput.stdout.writeLine(out)
-            StandardOutput.stdout.flush()
-        } catch {
-            try? await store.close()
-            throw error
+            return metadata
         }
-        try await store.close()
+        var fields: [String] = []
+        if let v = metadata.maxCount { fields.append(#""maxCount":\#(v)"#) }
+        if let v = metadata.maxAge { fields.append(#""maxAge":\#(v)"#) }
+        if let v = metadata.truncateBefore { fields.append(#""truncateBefore":\#(v)"#) }
+        if let v = metadata.custom {
+            if JSONSyntax.isValid(v) {
+                fields.append(#""custom":"# + String(decoding: v, as: UTF8.self))
+            } else {
+                fields.append(#""customBase64":""# + v.base64EncodedString() + "\"")
+            }
+        }
+        StandardOutput.stdout.writeLine("{" + fields.joined(separator: ",") + "}")
+        StandardOutput.stdout.flush()
     }
 }

@@ -14,16 +14,11 @@ struct StreamsCommand: AsyncParsableCommand {
     var prefix: String = ""
 
     func run() async throws {
-        let store = try await global.storeURL().open(.existing)
-        do {
+        try await global.storeURL().withStore(.existing) { store in
             for try await name in store.listStreams(prefix: prefix) {
                 StandardOutput.stdout.writeLine(name)
             }
             StandardOutput.stdout.flush()
-        } catch {
-            try? await store.close()
-            throw error
         }
-        try await store.close()
     }
 }

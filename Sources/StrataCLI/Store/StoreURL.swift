@@ -31,6 +31,21 @@ extension StoreLocation {
         }
     }
 
+    /// Opens the store, runs `body` with it, and closes it, whether `body` returns or throws
+    /// (a close failure after a failed `body` is dropped: the first error is the one to see).
+    func withStore<T>(_ access: StoreAccess, _ body: (any EventStore) async throws -> T) async throws -> T {
+        let store = try await open(access)
+        let value: T
+        do {
+            value = try await body(store)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+        return value
+    }
+
     /// The backend's name without its address: `file`, `sqlite`, `postgres`, `memory`, `nats` or `http`.
     var kind: String { backend.rawValue }
 }
