@@ -222,7 +222,7 @@ let package = Package(
                     dependencies: ["Strata", "StrataNATS", "StrataJetStream", "StrataConformance", "StrataDocuments",
                                    .product(name: "NIOSSL", package: "swift-nio-ssl")],
                     swiftSettings: strictness),
-        .testTarget(name: "StrataStoresTests", dependencies: ["Strata", "StrataStores"], swiftSettings: strictness),
+        .testTarget(name: "StrataStoresTests", dependencies: ["Strata", "StrataLog", "StrataStores"], swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataLakehouseTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataLakehouse"], swiftSettings: strictness),
     ]

@@ -24,15 +24,73 @@ extension StoreRegistry {
 }
 
 extension StoreScheme {
-    /// `file:PATH` (or `file://PATH`): the embedded log engine in a directory.
+    /// `file:PATH[?OPTIONS]` (or `file://PATH`): the embedded log engine in a directory. The
+    /// options set its ``StrataLog/LogConfiguration`` (docs/CLI.md): `durability=fsync|none|interval`
+    /// with `syncMilliseconds=N`, `segmentSize=BYTES` (suffixes K, M, G), `rollDaily=true`,
+    /// `compress=true`, `retentionMaxAge=SECONDS`, `retentionMaxBytes=BYTES`, `maxEventSize=BYTES`.
     public static let file = StoreScheme(
-        backend: .file, prefixes: ["file:"], summary: "file:PATH — the embedded log engine in a directory",
+        backend: .file, prefixes: ["file:"], summary: "file:PATH[?durability=…&segmentSize=…&compress=…] — the embedded log engine in a directory",
         parse: { text in
-            let path = try localPath(text, prefix: "file:")
-            return StoreLocation(backend: .file, address: path, displayText: "file:\(path)")
+            let (rest, options) = splitOptions(text)
+            let path = try localPath(rest, prefix: "file:")
+            _ = try logConfiguration(options)
+            let query = options.keys.sorted().map { "\($0)=\(options[$0]!)" }.joined(separator: "&")
+            return StoreLocation(backend: .file, address: path, displayText: "file:\(path)" + (query.isEmpty ? "" : "?" + query), options: options)
         },
         exists: { isDirectory($0.address) == true },
-        open: { location, _ in try LogEventStore(directory: location.address) })
+        open: { location, _ in try LogEventStore(directory: location.address, configuration: try logConfiguration(location.options)) })
+
+    /// The text before `?`, and the `key=value` pairs after it.
+    static func splitOptions(_ text: String) -> (String, [String: String]) {
+        guard let question = text.firstIndex(of: "?") else { return (text, [:]) }
+        var options: [String: String] = [:]
+        for pair in text[text.index(after: question)...].split(separator: "&") where !pair.isEmpty {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            options[parts[0]] = parts.count > 1 ? (parts[1].removingPercentEncoding ?? parts[1]) : ""
+        }
+        return (String(text[..<question]), options)
+    }
+
+    /// The log engine's settings from `file:` URL options.
+    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` naming an unknown option or a bad value.
+    public static func logConfiguration(_ options: [String: String]) throws -> LogConfiguration {
+        var configuration = LogConfiguration()
+        var retention = LogRetention()
+        func number(_ key: String, _ value: String) throws -> Int64 {
+            let multipliers: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+            var digits = value.uppercased(), multiplier: Int64 = 1
+            if let last = digits.last, let m = multipliers[last] { multiplier = m; digits.removeLast() }
+            guard let n = Int64(digits), n > 0 else { throw StrataError.invalidArgument("\(key) must be a positive number of bytes (suffixes K, M, G), not \"\(value)\"") }
+            return n * multiplier
+        }
+        for (key, value) in options {
+            switch key {
+            case "durability":
+                switch value {
+                case "fsync": configuration.durability = .fsync
+                case "none": configuration.durability = .none
+                case "interval": configuration.durability = .interval(milliseconds: Int(options["syncMilliseconds"] ?? "5") ?? 5)
+                default: throw StrataError.invalidArgument("durability must be fsync, interval or none, not \"\(value)\"")
+                }
+            case "syncMilliseconds":
+                guard let n = Int(value), n > 0 else { throw StrataError.invalidArgument("syncMilliseconds must be a positive number, not \"\(value)\"") }
+                guard options["durability"] == "interval" else { throw StrataError.invalidArgument("syncMilliseconds goes with durability=interval") }
+            case "segmentSize": configuration.segmentSize = Int(try number(key, value))
+            case "rollDaily", "compress":
+                guard value == "true" || value == "false" else { throw StrataError.invalidArgument("\(key) must be true or false, not \"\(value)\"") }
+                if key == "rollDaily" { configuration.rollDaily = value == "true" } else { configuration.compressSealedSegments = value == "true" }
+            case "retentionMaxAge":
+                guard let seconds = Double(value), seconds > 0 else { throw StrataError.invalidArgument("retentionMaxAge must be a positive number of seconds, not \"\(value)\"") }
+                retention.maxAge = seconds
+            case "retentionMaxBytes": retention.maxBytes = try number(key, value)
+            case "maxEventSize": configuration.limits.maxEventSize = Int(try number(key, value))
+            default:
+                throw StrataError.invalidArgument("unknown file: store option \"\(key)\"; use durability, syncMilliseconds, segmentSize, rollDaily, compress, retentionMaxAge, retentionMaxBytes or maxEventSize")
+            }
+        }
+        if retention.maxAge != nil || retention.maxBytes != nil { configuration.retention = retention }
+        return configuration
+    }
 
     /// `sqlite:PATH` (or `sqlite://PATH`): one SQLite database file.
     public static let sqlite = StoreScheme(

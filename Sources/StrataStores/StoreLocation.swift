@@ -37,12 +37,15 @@ public struct StoreLocation: Sendable, Hashable, CustomStringConvertible {
     public let address: String
     /// The location as a store URL, with any password left out (for messages and logs).
     public let displayText: String
+    /// Settings given in the URL's query (`file:PATH?durability=none`), checked by the parser.
+    public let options: [String: String]
 
     /// Creates a location (a ``StoreScheme``'s parser does this).
-    public init(backend: Backend, address: String, displayText: String) {
+    public init(backend: Backend, address: String, displayText: String, options: [String: String] = [:]) {
         self.backend = backend
         self.address = address
         self.displayText = displayText
+        self.options = options
     }
 
     public var description: String { displayText }

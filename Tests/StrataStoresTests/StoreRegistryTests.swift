@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataLog
 import StrataStores
 import Testing
 
@@ -77,5 +78,36 @@ struct StoreRegistryTests {
                                       parse: { _ in throw StrataError.invalidArgument("replaced") }, open: { _, _ in InMemoryEventStore() }))
         #expect(throws: StrataError.invalidArgument("replaced")) { try registry.parse("memory:") }
         #expect(registry.schemes.filter { $0.prefixes.contains("memory:") }.count == 1)
+    }
+}
+
+@Suite("file: store options")
+struct FileStoreOptionTests {
+    @Test("file: URL options set the log engine's configuration; unknown options and bad values are refused")
+    func options() throws {
+        let registry = StoreRegistry.standard(environment: [:])
+        let location = try registry.parse("file:/tmp/x?durability=interval&syncMilliseconds=20&segmentSize=8M&compress=true&retentionMaxAge=3600&retentionMaxBytes=1G&rollDaily=true&maxEventSize=512K")
+        #expect(location.address == "/tmp/x" && location.path == "/tmp/x")
+        let configuration = try StoreScheme.logConfiguration(location.options)
+        #expect(configuration.durability == .interval(milliseconds: 20))
+        #expect(configuration.segmentSize == 8 << 20 && configuration.compressSealedSegments && configuration.rollDaily)
+        #expect(configuration.retention?.maxAge == 3600 && configuration.retention?.maxBytes == 1 << 30)
+        #expect(configuration.limits.maxEventSize == 512 << 10)
+        #expect(try StoreScheme.logConfiguration([:]) == LogConfiguration())
+        for bad in ["file:/x?durability=sometimes", "file:/x?segmentSize=big", "file:/x?colour=red", "file:/x?compress=yes",
+                    "file:/x?syncMilliseconds=5", "file:/x?retentionMaxAge=-1", "file:/x?segmentSize=0"] {
+            #expect(throws: StrataError.self, "\(bad)") { try registry.parse(bad) }
+        }
+    }
+
+    @Test("a file: store opened with segmentSize=4K seals small segments")
+    func smallSegments() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strata-options-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try await StoreRegistry.standard(environment: [:]).open("file:\(directory)?segmentSize=4K&durability=none", access: .create)
+        for n in 0..<200 { try await store.append(to: "s", event: EventData(type: "t", json: #"{"n":\#(n),"pad":"\#(String(repeating: "x", count: 100))"}"#)) }
+        try await store.close()
+        let segments = try FileManager.default.contentsOfDirectory(atPath: directory + "/segments").filter { $0.hasSuffix(".seg") }
+        #expect(segments.count > 3, "\(segments)")
     }
 }

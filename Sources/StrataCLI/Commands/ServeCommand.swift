@@ -51,7 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .info
+            handler.logLevel = configuration.logLevel.flatMap(Logger.Level.init(rawValue:)) ?? .info
             return handler
         }
         let logger = Logger(label: "strata.serve")

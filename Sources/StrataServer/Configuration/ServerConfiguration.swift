@@ -33,6 +33,12 @@ public struct ServerConfiguration: Sendable {
     /// besides `localhost` and loopback addresses: requests naming any other host are refused
     /// with 403 (a DNS-rebinding page cannot reach a keyless server).
     public var allowedHosts: [String] = []
+    /// Secondary indexes of document collections, by collection: the field paths each indexes
+    /// (docs/DOCUMENTS.md, "Indexes"), e.g. `["users": ["email", "address.city"]]`.
+    public var documentIndexes: [String: [String]] = [:]
+    /// The log level of `strata serve` (`trace`, `debug`, `info`, `notice`, `warning`,
+    /// `error`, `critical`); nil: `info`.
+    public var logLevel: String?
 
     /// Creates a configuration.
     public init(host: String = "127.0.0.1", port: Int = 2113, apiKeys: [APIKey] = [], limits: ServerLimits = ServerLimits(),
@@ -81,6 +87,8 @@ public struct ServerConfiguration: Sendable {
         var documentsDirectory: String?
         var allowedOrigins: [String]?
         var allowedHosts: [String]?
+        var documentIndexes: [String: [String]]?
+        var logLevel: String?
     }
 
     /// Reads a configuration file over `self`, returning the file's `store` URL if it names one.
@@ -108,6 +116,8 @@ public struct ServerConfiguration: Sendable {
         if let v = file.documentsDirectory { documentsDirectory = v }
         if let v = file.allowedOrigins { allowedOrigins = v }
         if let v = file.allowedHosts { allowedHosts = v }
+        if let v = file.documentIndexes { documentIndexes = v }
+        if let v = file.logLevel { logLevel = v }
         try validate()
         return file.store
     }
@@ -140,6 +150,9 @@ public struct ServerConfiguration: Sendable {
             }
         }
         for origin in allowedOrigins { try BrowserPolicy.validateOrigin(origin) }
+        if let logLevel, !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) {
+            throw StrataError.invalidArgument("logLevel must be trace, debug, info, notice, warning, error or critical, not \"\(logLevel)\"")
+        }
         if let tls, !["1.2", "1.3"].contains(tls.minimumVersion ?? "1.2") {
             throw StrataError.invalidArgument("tls.minimumVersion must be \"1.2\" or \"1.3\", not \"\(tls.minimumVersion ?? "")\"")
         }

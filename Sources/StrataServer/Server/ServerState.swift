@@ -37,9 +37,11 @@ final class ServerState: Sendable {
         let health = ServerHealth(logger: logger, metrics: metrics)
         self.health = health
         let directory = configuration.documentsDirectory
+        let indexes = configuration.documentIndexes
         let documents = DocumentManager(store: store, options: DocumentManagerOptions(
             idleTimeout: .seconds(600), maxOpen: configuration.limits.maxOpenCollections, collectionOptions: { collection in
             DocumentStoreOptions(directory: directory.map { ($0 as NSString).appendingPathComponent(collection) },
+                                 indexes: indexes[collection] ?? [],
                                  onViewStopped: { collection, error in
                                      health.stopped(ServerHealth.component(collection: collection), kind: .documents, error: error)
                                  })
