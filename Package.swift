@@ -137,7 +137,8 @@ let package = Package(
         // http(s):// into stores, for the CLI, the server and the bench.
         .target(
             name: "StrataStores",
-            dependencies: ["Strata", "StrataLog", "StrataSQLite", "StrataPostgres", "StrataJetStream", "StrataClient"]
+            dependencies: ["Strata", "StrataLog", "StrataSQLite", "StrataPostgres", "StrataJetStream", "StrataNATS", "StrataClient",
+                           .product(name: "NIOSSL", package: "swift-nio-ssl")]
         ),
         // The command-line tool.
         .executableTarget(
@@ -222,7 +223,7 @@ let package = Package(
                     dependencies: ["Strata", "StrataNATS", "StrataJetStream", "StrataConformance", "StrataDocuments",
                                    .product(name: "NIOSSL", package: "swift-nio-ssl")],
                     swiftSettings: strictness),
-        .testTarget(name: "StrataStoresTests", dependencies: ["Strata", "StrataLog", "StrataStores"], swiftSettings: strictness),
+        .testTarget(name: "StrataStoresTests", dependencies: ["Strata", "StrataLog", "StrataNATS", "StrataJetStream", "StrataStores"], swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataLakehouseTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataLakehouse"], swiftSettings: strictness),
     ]

@@ -5,6 +5,8 @@ import StrataJetStream
 import StrataLog
 import StrataPostgres
 import StrataSQLite
+import NIOSSL
+import StrataNATS
 
 extension StoreRegistry {
     /// Every backend of this package: `file:`, `sqlite:`, `memory:`, `postgres://`, `nats://`
@@ -17,7 +19,7 @@ extension StoreRegistry {
         registry.register(.sqlite)
         registry.register(.memory)
         registry.register(.postgres)
-        registry.register(.nats)
+        registry.register(.nats(environment: environment))
         registry.register(.http(apiKey: environment["STRATA_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }))
         return registry
     }
@@ -123,30 +125,30 @@ extension StoreScheme {
         },
         open: { location, _ in try await PostgresEventStore(url: location.address) })
 
-    /// `nats://[USER:PASSWORD@]HOST[:PORT][,HOST[:PORT]…]/STORE[?replicas=N&maxEventSize=BYTES]`:
-    /// the JetStream store `STORE` (stream `STRATA_<STORE>`) on a NATS server or cluster.
-    /// `replicas` applies when the store creates its stream; `maxEventSize` lowers the event
-    /// limit for servers whose `max_payload` is below 4 MiB + 64 KiB (NATS's default is 1 MiB).
-    public static let nats = StoreScheme(
-        backend: .nats, prefixes: ["nats://"],
-        summary: "nats://[USER:PASSWORD@]HOST[:PORT][,HOST…]/STORE[?replicas=N&maxEventSize=BYTES] — a JetStream store",
-        parse: { text in
-            _ = try natsConfiguration(text)
-            return StoreLocation(backend: .nats, address: text, displayText: try natsParts(text).display)
-        },
-        open: { location, _ in try await JetStreamEventStore.open(try natsConfiguration(location.address)) })
+    /// `nats://[USER:PASSWORD@|TOKEN@]HOST[:PORT][,HOST[:PORT]…]/STORE[?OPTIONS]`: the JetStream
+    /// store `STORE` (stream `STRATA_<STORE>`) on a NATS server or cluster. Options: `replicas`
+    /// (1, 3 or 5; when the stream is created), `maxEventSize` (bytes: servers whose
+    /// `max_payload` is below 4 MiB + 64 KiB need it; NATS's default is 1 MiB), `tls=true` (TLS to
+    /// every server, verified against the system's roots) and `caFile=PATH` (verified against
+    /// that CA instead). Credentials can stay off the command line: without any in the URL,
+    /// `STRATA_NATS_TOKEN`, or `STRATA_NATS_USER` and `STRATA_NATS_PASSWORD`, from `environment`.
+    public static func nats(environment: [String: String]) -> StoreScheme {
+        StoreScheme(
+            backend: .nats, prefixes: ["nats://"],
+            summary: "nats://[USER:PASSWORD@]HOST[:PORT][,HOST…]/STORE[?replicas=N&maxEventSize=BYTES&tls=true&caFile=PATH] — a JetStream store",
+            parse: { text in
+                _ = try natsConfiguration(text, environment: environment)
+                return StoreLocation(backend: .nats, address: text, displayText: try natsParts(text).display)
+            },
+            open: { location, _ in try await JetStreamEventStore.open(try natsConfiguration(location.address, environment: environment)) })
+    }
 
     /// The JetStream configuration of a `nats://` URL.
-    static func natsConfiguration(_ text: String) throws -> JetStreamStoreConfiguration {
+    static func natsConfiguration(_ text: String, environment: [String: String] = [:]) throws -> JetStreamStoreConfiguration {
         let (urls, store, _) = try natsParts(text)
-        var name = store, options: [(String, String)] = []
-        if let question = store.firstIndex(of: "?") {
-            name = String(store[..<question])
-            for pair in store[store.index(after: question)...].split(separator: "&") {
-                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
-                options.append((parts[0], parts.count > 1 ? parts[1] : ""))
-            }
-        }
+        let (name, options) = splitOptions(store)
+        var tls = false
+        var caFile: String?
         var configuration = try JetStreamStoreConfiguration(urls: urls, store: name)
         for (key, value) in options {
             switch key {
@@ -156,8 +158,31 @@ extension StoreScheme {
             case "maxEventSize":
                 guard let n = Int(value), n > 0 else { throw StrataError.invalidArgument("maxEventSize must be a positive number of bytes, not \(value)") }
                 configuration.limits.maxEventSize = n
+            case "tls":
+                guard value == "true" || value == "false" else { throw StrataError.invalidArgument("tls must be true or false, not \(value)") }
+                tls = value == "true"
+            case "caFile":
+                guard FileManager.default.isReadableFile(atPath: value) else { throw StrataError.invalidArgument("cannot read the CA file \(value)") }
+                caFile = value
             default:
-                throw StrataError.invalidArgument("unknown JetStream store URL option \"\(key)\"; use replicas or maxEventSize")
+                throw StrataError.invalidArgument("unknown JetStream store URL option \"\(key)\"; use replicas, maxEventSize, tls or caFile")
+            }
+        }
+        if tls || caFile != nil {
+            for index in configuration.nats.servers.indices { configuration.nats.servers[index].requiresTLS = true }
+            var client = TLSConfiguration.makeClientConfiguration()
+            if let caFile {
+                do { client.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile)) } catch {
+                    throw StrataError.invalidArgument("the CA file \(caFile) holds no PEM certificate: \(error)")
+                }
+            }
+            configuration.nats.tls = client
+        }
+        if case .none = configuration.nats.authentication {
+            if let token = environment["STRATA_NATS_TOKEN"], !token.isEmpty {
+                configuration.nats.authentication = .token(token)
+            } else if let user = environment["STRATA_NATS_USER"], !user.isEmpty {
+                configuration.nats.authentication = .userPassword(user: user, password: environment["STRATA_NATS_PASSWORD"] ?? "")
             }
         }
         return configuration

@@ -1,7 +1,8 @@
 import Foundation
 import Strata
 import StrataLog
-import StrataStores
+import StrataNATS
+@testable import StrataStores
 import Testing
 
 @Suite("Store URLs")
@@ -109,5 +110,22 @@ struct FileStoreOptionTests {
         try await store.close()
         let segments = try FileManager.default.contentsOfDirectory(atPath: directory + "/segments").filter { $0.hasSuffix(".seg") }
         #expect(segments.count > 3, "\(segments)")
+    }
+}
+
+@Suite("nats: store credentials and TLS")
+struct NATSStoreOptionTests {
+    @Test("tls=true asks TLS of every server; credentials come from the URL, else from STRATA_NATS_TOKEN or STRATA_NATS_USER/PASSWORD")
+    func credentials() throws {
+        let secure = try StoreScheme.natsConfiguration("nats://n1:4222,n2:4222/orders?tls=true")
+        #expect(secure.nats.servers.allSatisfy(\.requiresTLS) && secure.nats.tls != nil)
+        let token = try StoreScheme.natsConfiguration("nats://n1/orders", environment: ["STRATA_NATS_TOKEN": "t0ken"])
+        #expect(token.nats.authentication == .token("t0ken"))
+        let user = try StoreScheme.natsConfiguration("nats://n1/orders", environment: ["STRATA_NATS_USER": "app", "STRATA_NATS_PASSWORD": "pw"])
+        #expect(user.nats.authentication == .userPassword(user: "app", password: "pw"))
+        let inURL = try StoreScheme.natsConfiguration("nats://me:secret@n1/orders", environment: ["STRATA_NATS_TOKEN": "t0ken"])
+        #expect(inURL.nats.authentication == .userPassword(user: "me", password: "secret"))
+        #expect(throws: StrataError.self) { _ = try StoreScheme.natsConfiguration("nats://n1/orders?caFile=/nonexistent/ca.pem") }
+        #expect(throws: StrataError.self) { _ = try StoreScheme.natsConfiguration("nats://n1/orders?tls=maybe") }
     }
 }
