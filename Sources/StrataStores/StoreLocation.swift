@@ -12,8 +12,11 @@ public struct StoreLocation: Sendable, Hashable, CustomStringConvertible {
     /// A backend's name. Backends are open-ended (a registry can register more), so this is a
     /// string-backed struct; `switch location.backend { case .file: … }` still reads well.
     public struct Backend: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+        /// The name (`file`, `sqlite`, …).
         public let rawValue: String
+        /// A backend named `rawValue` (a registered ``StoreScheme`` defines what it opens).
         public init(rawValue: String) { self.rawValue = rawValue }
+        /// The name.
         public var description: String { rawValue }
 
         /// The embedded log engine in a directory: `file:PATH`.
@@ -48,6 +51,7 @@ public struct StoreLocation: Sendable, Hashable, CustomStringConvertible {
         self.options = options
     }
 
+    /// ``displayText``.
     public var description: String { displayText }
 
     /// The path of a store kept in the local file system (`file:` and `sqlite:`), else nil.
@@ -67,5 +71,6 @@ public enum StoreAccess: Sendable, Hashable {
 public struct StoreNotFound: Error, Sendable, CustomStringConvertible {
     /// The location.
     public let location: StoreLocation
+    /// "no store at PATH".
     public var description: String { "no store at \(location.path ?? location.displayText)" }
 }

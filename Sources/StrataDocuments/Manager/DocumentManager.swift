@@ -197,6 +197,7 @@ public struct DocumentManagerOptions: Sendable {
 public struct CollectionLimitReached: Error, Sendable, CustomStringConvertible {
     /// The limit.
     public let limit: Int
+    /// What happened and what to do.
     public var description: String {
         "\(limit) document collections are open, each with subscriptions; close a subscription or raise the limit"
     }
