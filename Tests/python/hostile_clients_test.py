@@ -29,6 +29,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import select
 import selectors
 import shutil
@@ -971,8 +972,18 @@ def group(root, name, config, checks, cwd=None):
             lambda: expect(code == 0, f"exit status {code}; stderr: {server.stderr()!r}"))
 
 
+def raise_file_limit(needed=8192):
+    """2,000 held connections need as many descriptors in this process and in the server it
+    starts (which inherits the limit): raise the soft limit towards the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 def main():
     started = time.monotonic()
+    raise_file_limit()
     root = tempfile.mkdtemp(prefix="strata-hostile-")
     try:
         group(root, "browser-rules", {"allowedHosts": ["strata.test"], "allowedOrigins": [ALLOWED_ORIGIN], "heartbeatSeconds": 1}, [
