@@ -140,6 +140,51 @@ struct BackupTests {
         #expect(outcomes.refused > 10 && outcomes.complete > 0, "\(outcomes)")
     }
 
+    @Test("a power loss at any disk operation of a backup leaves a complete backup or one that verify and restore refuse")
+    func powerLossAtEveryOperation() async throws {
+        // A dry run counts the disk operations of a backup; power losses are spread over them
+        // (and a little past the end, where the backup has completed).
+        let dry = SimulatedDisk(seed: 999)
+        let dryStore = try LogEventStore(directory: "/sim/src", configuration: LogConfiguration(segmentSize: 4096), fileSystem: dry.fileSystem())
+        for n in 0..<40 { try await dryStore.append(to: "s-\(n % 3)", event: Self.event(n)) }
+        try await dryStore.close()
+        let before = dry.operationCount
+        _ = try await LogBackup.backup(directory: "/sim/src", to: "/sim/bak", fileSystem: dry.fileSystem())
+        let total = dry.operationCount - before
+        #expect(total > 30, "a backup performs \(total) disk operations")
+        var outcomes = (complete: 0, refused: 0)
+        for step in stride(from: 1, through: total + 10, by: Swift.max(1, total / 60)) {
+            let disk = SimulatedDisk(seed: UInt64(1000 + step))
+            var fs = disk.fileSystem()
+            let store = try LogEventStore(directory: "/sim/src", configuration: LogConfiguration(segmentSize: 4096), fileSystem: fs)
+            for n in 0..<40 { try await store.append(to: "s-\(n % 3)", event: Self.event(n)) }
+            let expected = Self.fingerprint(try await Self.all(store))
+            try await store.close()
+            if step % 3 == 0 { _ = try await LogBackup.backup(directory: "/sim/src", to: "/sim/bak", fileSystem: fs) }
+            let mode = SimulatedDisk.LossMode.allCases[step % SimulatedDisk.LossMode.allCases.count]
+            disk.powerLoss(afterOperations: step, mode: mode)
+            _ = try? await LogBackup.backup(directory: "/sim/src", to: "/sim/bak", fileSystem: fs)
+            if disk.powerLossPending {
+                disk.clearFaults()
+                disk.powerLoss(mode)
+            }
+            fs = disk.fileSystem()
+            if (try? LogBackup.verify(backup: "/sim/bak", fileSystem: fs)) != nil {
+                outcomes.complete += 1
+                _ = try await LogBackup.restore(backup: "/sim/bak", to: "/sim/dst", fileSystem: fs)
+                let copy = try LogEventStore(directory: "/sim/dst", fileSystem: fs)
+                #expect(Self.fingerprint(try await Self.all(copy)) == expected, "power loss (\(mode)) at operation \(step)")
+                try await copy.close()
+            } else {
+                outcomes.refused += 1
+                await #expect(throws: StrataError.self, "power loss (\(mode)) at operation \(step)") {
+                    _ = try await LogBackup.restore(backup: "/sim/bak", to: "/sim/dst", fileSystem: fs)
+                }
+            }
+        }
+        #expect(outcomes.refused > 10 && outcomes.complete > 5, "\(outcomes)")
+    }
+
     @Test("a damaged or missing file of a backup is named by verify, and restore writes nothing")
     func damagedBackup() async throws {
         let source = Self.temporary("dmg"), backup = Self.temporary("dmgbak"), restored = Self.temporary("dmgout")
