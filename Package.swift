@@ -59,7 +59,7 @@ let package = Package(
         // The storage seam: file operations behind one protocol; POSIX and a simulated disk for fault tests.
         .target(name: "StrataStorage", swiftSettings: strictness),
         // The embedded log engine: the default backend.
-        .target(name: "StrataLog", dependencies: ["Strata", "StrataStorage", "CStrataCRC", "CZlib"], swiftSettings: strictness),
+        .target(name: "StrataLog", dependencies: ["Strata", "StrataStorage", "CStrataCRC", "CZlib", .product(name: "Logging", package: "swift-log")], swiftSettings: strictness),
         // Checkpointed consumers, projectors' engine: checkpoint stores, parking, groups.
         .target(name: "StrataConsumers", dependencies: ["Strata"], swiftSettings: strictness),
         // Typed events, upcasters, reducers, aggregates, snapshots, relations, projectors.
@@ -138,7 +138,7 @@ let package = Package(
         .target(
             name: "StrataStores",
             dependencies: ["Strata", "StrataLog", "StrataSQLite", "StrataPostgres", "StrataJetStream", "StrataNATS", "StrataClient",
-                           .product(name: "NIOSSL", package: "swift-nio-ssl")]
+                           .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log")]
         ),
         // The command-line tool.
         .executableTarget(
@@ -166,7 +166,7 @@ let package = Package(
         // A child process for the multi-process tests of StrataPostgres.
         .executableTarget(name: "StrataPostgresTestWriter", dependencies: ["Strata", "StrataPostgres"], swiftSettings: strictness),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataConformance"], swiftSettings: strictness),
-        .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataStorage", "StrataConsumers", "StrataConformance", "StrataTestWriter"], swiftSettings: strictness),
+        .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataStorage", "StrataConsumers", "StrataConformance", "StrataTestWriter", .product(name: "Logging", package: "swift-log")], swiftSettings: strictness),
         .testTarget(name: "StrataModelTests", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataDocumentsTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataConformance", "StrataDocuments", "StrataSQLite"], swiftSettings: strictness),
         .testTarget(name: "StrataConsumersTests", dependencies: ["Strata", "StrataConsumers"], swiftSettings: strictness),

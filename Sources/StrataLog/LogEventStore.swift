@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Strata
 import StrataStorage
 
@@ -26,9 +27,13 @@ public final class LogEventStore: EventStore {
     ///
     /// - Parameter fileSystem: where the files live: the real file system (the default), or a
     ///   `SimulatedDisk`'s for crash and fault tests.
+    /// - Parameter logger: where the engine reports opening (with recovery), torn tails cut,
+    ///   segment rolls, compressions, retention and failures (docs/ENGINE.md, "Logging");
+    ///   by default nothing is logged.
     public init(directory: String, configuration: LogConfiguration = LogConfiguration(),
-                fileSystem: any FileSystem = POSIXFileSystem()) throws {
-        engine = try LogEngine(directory: directory, configuration: configuration, fileSystem: fileSystem)
+                fileSystem: any FileSystem = POSIXFileSystem(), logger: Logger? = nil) throws {
+        engine = try LogEngine(directory: directory, configuration: configuration, fileSystem: fileSystem,
+                               logger: logger ?? LogEngine.silentLogger)
         engine.startWriter()
     }
 

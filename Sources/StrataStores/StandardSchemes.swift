@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Strata
 import StrataClient
 import StrataJetStream
@@ -40,7 +41,9 @@ extension StoreScheme {
             return StoreLocation(backend: .file, address: path, displayText: "file:\(path)" + (query.isEmpty ? "" : "?" + query), options: options)
         },
         exists: { isDirectory($0.address) == true },
-        open: { location, _ in try LogEventStore(directory: location.address, configuration: try logConfiguration(location.options)) })
+        open: { location, _, logger in
+            try LogEventStore(directory: location.address, configuration: try logConfiguration(location.options), logger: logger)
+        })
 
     /// The text before `?`, and the `key=value` pairs after it.
     static func splitOptions(_ text: String) -> (String, [String: String]) {
@@ -103,7 +106,7 @@ extension StoreScheme {
             return StoreLocation(backend: .sqlite, address: path, displayText: "sqlite:\(path)")
         },
         exists: { isDirectory($0.address) == false },
-        open: { location, _ in try SQLiteEventStore(path: location.address) })
+        open: { location, _, _ in try SQLiteEventStore(path: location.address) })
 
     /// `memory:`: a fresh in-memory store; nothing persists.
     public static let memory = StoreScheme(
@@ -112,7 +115,7 @@ extension StoreScheme {
             guard text == "memory:" || text == "memory://" else { throw StrataError.unknownStoreURL(text) }
             return StoreLocation(backend: .memory, address: "", displayText: "memory:")
         },
-        open: { _, _ in InMemoryEventStore() })
+        open: { _, _, _ in InMemoryEventStore() })
 
     /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME&sslmode=…]` (also
     /// `postgresql://`): a PostgreSQL schema, created or migrated on open.
@@ -123,7 +126,11 @@ extension StoreScheme {
             let configuration = try PostgresConfiguration(url: text)
             return StoreLocation(backend: .postgres, address: text, displayText: configuration.displayURL)
         },
-        open: { location, _ in try await PostgresEventStore(url: location.address) })
+        open: { location, _, logger in
+            var configuration = try PostgresConfiguration(url: location.address)
+            if let logger { configuration.logger = logger }
+            return try await PostgresEventStore(configuration: configuration)
+        })
 
     /// `nats://[USER:PASSWORD@|TOKEN@]HOST[:PORT][,HOST[:PORT]…]/STORE[?OPTIONS]`: the JetStream
     /// store `STORE` (stream `STRATA_<STORE>`) on a NATS server or cluster. Options: `replicas`
@@ -140,7 +147,7 @@ extension StoreScheme {
                 _ = try natsConfiguration(text, environment: environment)
                 return StoreLocation(backend: .nats, address: text, displayText: try natsParts(text).display)
             },
-            open: { location, _ in try await JetStreamEventStore.open(try natsConfiguration(location.address, environment: environment)) })
+            open: { location, _, _ in try await JetStreamEventStore.open(try natsConfiguration(location.address, environment: environment)) })
     }
 
     /// The JetStream configuration of a `nats://` URL.
@@ -202,7 +209,7 @@ extension StoreScheme {
                 }
                 return StoreLocation(backend: .http, address: base, displayText: base)
             },
-            open: { location, _ in try RemoteEventStore(url: location.address, apiKey: apiKey) })
+            open: { location, _, _ in try RemoteEventStore(url: location.address, apiKey: apiKey) })
     }
 
     /// The path of a `file:`/`sqlite:` URL.

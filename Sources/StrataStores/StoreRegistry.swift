@@ -1,3 +1,4 @@
+import Logging
 import Strata
 
 /// One backend's store URLs: the prefixes it answers to, how it reads a URL (without connecting)
@@ -14,14 +15,15 @@ public struct StoreScheme: Sendable {
     public let parse: @Sendable (String) throws -> StoreLocation
     /// Whether the store exists (for local stores; remote ones answer true).
     public let exists: @Sendable (StoreLocation) -> Bool
-    /// Opens the store (creating it unless the access is ``StoreAccess/existing``).
-    public let open: @Sendable (StoreLocation, StoreAccess) async throws -> any EventStore
+    /// Opens the store (creating it unless the access is ``StoreAccess/existing``), reporting
+    /// to the logger when one is given.
+    public let open: @Sendable (StoreLocation, StoreAccess, Logger?) async throws -> any EventStore
 
     /// Creates a scheme.
     public init(backend: StoreLocation.Backend, prefixes: [String], summary: String,
                 parse: @escaping @Sendable (String) throws -> StoreLocation,
                 exists: @escaping @Sendable (StoreLocation) -> Bool = { _ in true },
-                open: @escaping @Sendable (StoreLocation, StoreAccess) async throws -> any EventStore) {
+                open: @escaping @Sendable (StoreLocation, StoreAccess, Logger?) async throws -> any EventStore) {
         self.backend = backend
         self.prefixes = prefixes
         self.summary = summary
@@ -68,17 +70,19 @@ public struct StoreRegistry: Sendable {
     /// Opens the store at `location`.
     /// - Throws: ``StoreNotFound`` for a missing local store under ``StoreAccess/existing``, or
     ///   what the backend throws.
-    public func open(_ location: StoreLocation, access: StoreAccess) async throws -> any EventStore {
+    /// - Parameter logger: where the backend reports what it does (the log engine: opening,
+    ///   recovery, rolls, failures; PostgreSQL: connections); nil: the backend's default.
+    public func open(_ location: StoreLocation, access: StoreAccess, logger: Logger? = nil) async throws -> any EventStore {
         guard let scheme = schemes.first(where: { $0.backend == location.backend }) else {
             throw StrataError.unknownStoreURL(location.displayText)
         }
         if access == .existing && !scheme.exists(location) { throw StoreNotFound(location: location) }
-        return try await scheme.open(location, access)
+        return try await scheme.open(location, access, logger)
     }
 
     /// Parses and opens a store URL.
-    public func open(_ text: String, access: StoreAccess) async throws -> any EventStore {
-        try await open(try parse(text), access: access)
+    public func open(_ text: String, access: StoreAccess, logger: Logger? = nil) async throws -> any EventStore {
+        try await open(try parse(text), access: access, logger: logger)
     }
 
     private func scheme(for text: String) -> StoreScheme? {

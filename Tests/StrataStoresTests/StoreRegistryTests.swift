@@ -69,14 +69,14 @@ struct StoreRegistryTests {
         let backend = StoreLocation.Backend(rawValue: "scratch")
         registry.register(StoreScheme(backend: backend, prefixes: ["scratch:"], summary: "scratch: — a test store",
                                       parse: { StoreLocation(backend: backend, address: String($0.dropFirst(8)), displayText: $0) },
-                                      open: { _, _ in InMemoryEventStore() }))
+                                      open: { _, _, _ in InMemoryEventStore() }))
         let location = try registry.parse("scratch:one")
         #expect(location.backend == backend && location.address == "one")
         let store = try await registry.open(location, access: .existing)
         #expect(try await store.headPosition() == 0)
         try await store.close()
         registry.register(StoreScheme(backend: .memory, prefixes: ["memory:"], summary: "replaced",
-                                      parse: { _ in throw StrataError.invalidArgument("replaced") }, open: { _, _ in InMemoryEventStore() }))
+                                      parse: { _ in throw StrataError.invalidArgument("replaced") }, open: { _, _, _ in InMemoryEventStore() }))
         #expect(throws: StrataError.invalidArgument("replaced")) { try registry.parse("memory:") }
         #expect(registry.schemes.filter { $0.prefixes.contains("memory:") }.count == 1)
     }

@@ -58,7 +58,8 @@ struct ServeCommand: AsyncParsableCommand {
         // The default store is created on first use (the quick start); a store named on the
         // command line or in the configuration file must exist unless --create is given.
         let named = storeText != StoreURL.defaultText
-        let store = try await StoreURL(parsing: storeText).open(named && !create ? .existing : .create)
+        let store = try await StoreURL(parsing: storeText).open(named && !create ? .existing : .create,
+                                                               logger: Logger(label: "strata.store"))
         let server: StrataHTTPServer
         do {
             server = try StrataHTTPServer(store: store, configuration: configuration, logger: logger)

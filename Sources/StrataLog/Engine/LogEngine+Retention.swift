@@ -14,9 +14,15 @@ extension LogEngine {
             // when they next open the directory. A failure leaves the plain segment in place.
             let gate = compressionGate
             let fileSystem = fileSystem
+            let logger = logger
             gate.begin(path)
             Thread.detachNewThread {
-                _ = try? SegmentCompression.compress(segmentAt: path, fileSystem: fileSystem) { rename in try gate.publish(path, rename) }
+                do {
+                    _ = try SegmentCompression.compress(segmentAt: path, fileSystem: fileSystem) { rename in try gate.publish(path, rename) }
+                    logger.debug("compressed a sealed segment", metadata: ["segment": .string(path)])
+                } catch {
+                    logger.warning("could not compress a sealed segment; it stays uncompressed", metadata: ["segment": .string(path), "error": .string("\(error)")])
+                }
                 gate.end(path)
             }
         }
@@ -64,6 +70,9 @@ extension LogEngine {
             index.segments.removeFirst(dropCount)
             index.firstPosition = newFirst
         }
+        logger.info("retention dropped sealed segments", metadata: [
+            "segments": .stringConvertible(dropped.count), "firstPosition": .stringConvertible(newFirst),
+        ])
         for segment in dropped {
             let plain = segmentsDirectory + "/" + SegmentFile.fileName(firstPosition: segment.firstPosition)
             compressionGate.drop(plain) {

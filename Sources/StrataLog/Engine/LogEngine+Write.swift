@@ -113,6 +113,7 @@ extension LogEngine {
             unsyncedFrom = nil
         } catch {
             withIndexLock { failure = (error as? StrataError) ?? .io(path: file.path, operation: "fdatasync", reason: "\(error)") }
+            logger.error("the store stopped after a failed fdatasync: it refuses writes until reopened", metadata: ["segment": .string(file.path), "error": .string("\(error)")])
             discardUnsynced(segment, through: segment.end)
         }
     }
@@ -233,6 +234,7 @@ extension LogEngine {
             } catch {
                 let stored = (error as? StrataError) ?? .io(path: directory, operation: "write", reason: "\(error)")
                 withIndexLock { failure = stored }
+                logger.error("the store stopped after a failed write or sync: it refuses writes until reopened", metadata: ["error": .string("\(stored)")])
                 if let written {
                     discardUnsynced(written.segment, through: written.end)
                 } else if let last = index.lastSegment {
@@ -348,6 +350,7 @@ extension LogEngine {
             index.segments.append(entry)
         }
         if let previous { sealed(previous, now: now) }
+        logger.debug("started a segment", metadata: ["segment": .string(file.path), "firstPosition": .stringConvertible(firstPosition)])
         return entry
     }
 

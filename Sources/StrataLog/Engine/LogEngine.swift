@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Strata
 import StrataStorage
 #if canImport(Glibc)
@@ -21,6 +22,9 @@ final class LogEngine: @unchecked Sendable {
     /// Every file operation goes through it (POSIX, or a simulated disk in tests).
     let fileSystem: any FileSystem
     let configuration: LogConfiguration
+    /// Where the engine reports opening and recovery, rolls, compressions, retention and
+    /// failures (docs/ENGINE.md, "Logging").
+    let logger: Logger
     let directoryLock: DirectoryLock
     let hint: HeadHint
     let indexLock = NSLock()
@@ -44,14 +48,19 @@ final class LogEngine: @unchecked Sendable {
     let compressionGate = CompressionGate()
     let queue = WriteQueue()
 
-    init(directory: String, configuration: LogConfiguration, fileSystem: any FileSystem = POSIXFileSystem()) throws {
+    init(directory: String, configuration: LogConfiguration, fileSystem: any FileSystem = POSIXFileSystem(),
+         logger: Logger = LogEngine.silentLogger) throws {
         guard configuration.segmentSize >= 4096 else { throw StrataError.invalidArgument("segmentSize must be at least 4096 bytes") }
+        let started = ContinuousClock.now
         var dir = directory
         while dir.count > 1 && dir.hasSuffix("/") { dir.removeLast() }
         self.directory = dir
         self.segmentsDirectory = dir + "/" + SegmentFile.directoryName
         self.configuration = configuration
         self.fileSystem = fileSystem
+        var logger = logger
+        logger[metadataKey: "store"] = .string(dir)
+        self.logger = logger
         try StrataErrorBridge.run { try fileSystem.makeDirectories(dir) }
         // Refuse a directory that holds something else before creating any file in it.
         let entries = (try? fileSystem.contentsOfDirectory(dir)) ?? []
@@ -70,7 +79,16 @@ final class LogEngine: @unchecked Sendable {
         try recover()
         notifier.advance(to: index.head)
         publishHint()
+        let elapsed = ContinuousClock.now - started
+        logger.info("opened", metadata: [
+            "head": .stringConvertible(index.head), "segments": .stringConvertible(index.segments.count),
+            "index": .string(checkpointHead > 0 ? "checkpoint at \(checkpointHead), replayed \(index.head - checkpointHead) events" : "rebuilt from the log"),
+            "milliseconds": .stringConvertible(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
+        ])
     }
+
+    /// The default logger: discards everything (a library must not write to a command's stdout).
+    static let silentLogger = Logger(label: "strata.log", factory: { _ in SwiftLogNoOpLogHandler() })
 
     // MARK: - Segment files on disk
 
@@ -233,6 +251,10 @@ final class LogEngine: @unchecked Sendable {
         }
         if let file = entry.file {
             try StrataErrorBridge.run { _ = try file.discardTail(from: outcome.committedEnd) }
+            logger.warning("cut a torn tail (a write interrupted by a crash; never acknowledged)", metadata: [
+                "segment": .string(entry.path), "offset": .stringConvertible(outcome.committedEnd),
+                "bytes": .stringConvertible(tailEnd - outcome.committedEnd),
+            ])
         }
     }
 

@@ -1,0 +1,87 @@
+import Foundation
+import Logging
+import Strata
+import StrataStorage
+import Synchronization
+import Testing
+@testable import StrataLog
+
+/// The engine reports what it does (issue 17, observability): opening, torn tails cut on
+/// recovery, failures that stop the store. By default it logs nothing.
+@Suite("Engine logging")
+struct EngineLoggingTests {
+    /// Keeps every message, with its level and metadata.
+    final class Capture: Sendable {
+        struct Entry: Sendable {
+            let level: Logger.Level
+            let message: String
+            let metadata: [String: String]
+        }
+        let entries = Mutex<[Entry]>([])
+
+        var logger: Logger {
+            Logger(label: "test") { _ in Handler(capture: self) }
+        }
+
+        func messages(_ level: Logger.Level) -> [Entry] { entries.withLock { $0.filter { $0.level == level } } }
+
+        struct Handler: LogHandler {
+            let capture: Capture
+            var metadata: Logger.Metadata = [:]
+            var logLevel: Logger.Level = .trace
+            subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+                get { metadata[key] }
+                set { metadata[key] = newValue }
+            }
+            func log(event: LogEvent) {
+                var all = metadata
+                for (key, value) in event.metadata ?? [:] { all[key] = value }
+                capture.entries.withLock {
+                    $0.append(Entry(level: event.level, message: "\(event.message)", metadata: all.mapValues { "\($0)" }))
+                }
+            }
+        }
+    }
+
+    @Test("opening logs the head, the segments and how the index was loaded; a failed fsync logs an error naming the segment")
+    func openAndFailure() async throws {
+        let disk = SimulatedDisk(seed: 7)
+        let capture = Capture()
+        var store = try LogEventStore(directory: "/sim/log", fileSystem: disk.fileSystem(), logger: capture.logger)
+        for n in 0..<3 { try await store.append(to: "s", event: EventData(type: "t", json: #"{"n":\#(n)}"#)) }
+        let opened = try #require(capture.messages(.info).first { $0.message == "opened" })
+        #expect(opened.metadata["store"] == "/sim/log" && opened.metadata["head"] == "0" && opened.metadata["index"] == "rebuilt from the log")
+        disk.inject(.init(.sync, .syncFailure, pathContains: "/segments/"))
+        await #expect(throws: StrataError.self) { try await store.append(to: "s", event: EventData(type: "t", json: "{}")) }
+        let failure = try #require(capture.messages(.error).first)
+        #expect(failure.message.contains("stopped") && failure.metadata["error"]?.contains(".seg") == true, "\(failure)")
+        try? await store.close()
+        disk.clearFaults()
+
+        let reopened = Capture()
+        store = try LogEventStore(directory: "/sim/log", fileSystem: disk.fileSystem(), logger: reopened.logger)
+        #expect(reopened.messages(.info).first { $0.message == "opened" }?.metadata["head"] == "3")
+        try await store.close()
+    }
+
+    @Test("a torn tail cut on recovery is logged as a warning with the segment, offset and bytes")
+    func tornTail() async throws {
+        let disk = SimulatedDisk(seed: 11)
+        let store = try LogEventStore(directory: "/sim/torn", fileSystem: disk.fileSystem())
+        for n in 0..<5 { try await store.append(to: "s", event: EventData(type: "t", json: #"{"n":\#(n)}"#)) }
+        try await store.close()
+        // Garbage after the last commit record: what a write interrupted by a crash leaves.
+        let segment = try #require(disk.filePaths().first { $0.hasSuffix(".seg") })
+        let file = try disk.fileSystem().open(segment, mode: .readWrite)
+        let bytes = try #require(disk.contents(of: segment))
+        let end = bytes.lastIndex { $0 != 0 }.map { $0 + 1 } ?? 0
+        try [UInt8](repeating: 0xAB, count: 40).withUnsafeBytes { try file.write($0, at: end + 16) }
+        file.close()
+        let capture = Capture()
+        let reopened = try LogEventStore(directory: "/sim/torn", fileSystem: disk.fileSystem(), logger: capture.logger)
+        #expect(try await reopened.headPosition() == 5)
+        try await reopened.close()
+        let warning = try #require(capture.messages(.warning).first, "\(capture.entries.withLock { $0.map(\.message) })")
+        #expect(warning.message.contains("torn tail") && warning.metadata["segment"] == segment && warning.metadata["bytes"] != nil)
+    }
+}
