@@ -10,6 +10,9 @@ import Testing
 /// recovery, failures that stop the store. By default it logs nothing.
 @Suite("Engine logging")
 struct EngineLoggingTests {
+    /// Small segments: the simulated disk keeps every byte of a preallocated segment in memory.
+    static let small = LogConfiguration(segmentSize: 8192)
+
     /// Keeps every message, with its level and metadata.
     final class Capture: Sendable {
         struct Entry: Sendable {
@@ -47,7 +50,7 @@ struct EngineLoggingTests {
     func openAndFailure() async throws {
         let disk = SimulatedDisk(seed: 7)
         let capture = Capture()
-        var store = try LogEventStore(directory: "/sim/log", fileSystem: disk.fileSystem(), logger: capture.logger)
+        var store = try LogEventStore(directory: "/sim/log", configuration: Self.small, fileSystem: disk.fileSystem(), logger: capture.logger)
         for n in 0..<3 { try await store.append(to: "s", event: EventData(type: "t", json: #"{"n":\#(n)}"#)) }
         let opened = try #require(capture.messages(.info).first { $0.message == "opened" })
         #expect(opened.metadata["store"] == "/sim/log" && opened.metadata["head"] == "0" && opened.metadata["index"] == "rebuilt from the log")
@@ -59,7 +62,7 @@ struct EngineLoggingTests {
         disk.clearFaults()
 
         let reopened = Capture()
-        store = try LogEventStore(directory: "/sim/log", fileSystem: disk.fileSystem(), logger: reopened.logger)
+        store = try LogEventStore(directory: "/sim/log", configuration: Self.small, fileSystem: disk.fileSystem(), logger: reopened.logger)
         #expect(reopened.messages(.info).first { $0.message == "opened" }?.metadata["head"] == "3")
         try await store.close()
     }
@@ -67,7 +70,7 @@ struct EngineLoggingTests {
     @Test("a torn tail cut on recovery is logged as a warning with the segment, offset and bytes")
     func tornTail() async throws {
         let disk = SimulatedDisk(seed: 11)
-        let store = try LogEventStore(directory: "/sim/torn", fileSystem: disk.fileSystem())
+        let store = try LogEventStore(directory: "/sim/torn", configuration: Self.small, fileSystem: disk.fileSystem())
         for n in 0..<5 { try await store.append(to: "s", event: EventData(type: "t", json: #"{"n":\#(n)}"#)) }
         try await store.close()
         // Garbage after the last commit record: what a write interrupted by a crash leaves.
@@ -78,7 +81,7 @@ struct EngineLoggingTests {
         try [UInt8](repeating: 0xAB, count: 40).withUnsafeBytes { try file.write($0, at: end + 16) }
         file.close()
         let capture = Capture()
-        let reopened = try LogEventStore(directory: "/sim/torn", fileSystem: disk.fileSystem(), logger: capture.logger)
+        let reopened = try LogEventStore(directory: "/sim/torn", configuration: Self.small, fileSystem: disk.fileSystem(), logger: capture.logger)
         #expect(try await reopened.headPosition() == 5)
         try await reopened.close()
         let warning = try #require(capture.messages(.warning).first, "\(capture.entries.withLock { $0.map(\.message) })")

@@ -8,7 +8,9 @@ import Testing
 struct NATSStoreURLTests {
     @Test("a server that wants a token: refused without it, served with STRATA_NATS_TOKEN")
     func token() async throws {
-        let server = try await NATSServerProcess.start(["--auth", "s3cret-token"])
+        // A configuration file rather than --auth: its timeout (default 2 s) for a client to
+        // authenticate is raised, since a loaded CI machine can be slower than that.
+        let server = try await NATSServerProcess.start(config: "authorization { token: \"s3cret-token\", timeout: 20 }")
         defer { server.stop() }
         let url = "nats://127.0.0.1:\(server.port)/tokens?maxEventSize=900000"
         await #expect(throws: (any Error).self) {
@@ -36,7 +38,8 @@ struct NATSStoreURLTests {
         try openssl.run()
         openssl.waitUntilExit()
         try #require(openssl.terminationStatus == 0)
-        let server = try await NATSServerProcess.start(["--tls", "--tlscert", directory + "/cert.pem", "--tlskey", directory + "/key.pem"])
+        let server = try await NATSServerProcess.start(
+            config: "tls { cert_file: \"\(directory)/cert.pem\", key_file: \"\(directory)/key.pem\", timeout: 20 }")
         defer { server.stop() }
         let url = "nats://127.0.0.1:\(server.port)/secure?maxEventSize=900000&tls=true&caFile=\(directory)/cert.pem"
         let store = try await StoreRegistry.standard(environment: [:]).open(url, access: .create)
@@ -63,13 +66,17 @@ final class NATSServerProcess: @unchecked Sendable {
         self.storeDirectory = storeDirectory
     }
 
-    static func start(_ extra: [String]) async throws -> NATSServerProcess {
+    /// Starts a server with `config` (nats-server configuration text) added to its settings.
+    static func start(config: String) async throws -> NATSServerProcess {
         let binary = try #require(binary)
         let port = try freePort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strata-nats-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let configFile = directory + "/nats.conf"
+        try config.write(toFile: configFile, atomically: true, encoding: .utf8)
         let server = NATSServerProcess(port: port, storeDirectory: directory)
         server.process.executableURL = URL(fileURLWithPath: binary)
-        server.process.arguments = ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", directory] + extra
+        server.process.arguments = ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", directory + "/js", "-c", configFile]
         server.process.standardOutput = FileHandle.nullDevice
         server.process.standardError = FileHandle.nullDevice
         try server.process.run()
