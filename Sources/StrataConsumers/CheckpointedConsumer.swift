@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Strata
 
 /// A named reader of `$all` that resumes from its checkpoint, catches up, goes live, and saves
@@ -56,15 +57,43 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
     /// error stops it (then it throws: a store error, or a handler error when parking is off).
     public func run() async throws {
         progress.update { $0 = ConsumerProgress.Snapshot(); $0.isRunning = true }
+        options.logger?.info("consumer started", metadata: ["consumer": .string(name)])
         do {
             try await loop()
         } catch {
             let cancelled = error is CancellationError || Task.isCancelled
             progress.stop(reason: cancelled ? "stopped" : "\(error)", error: cancelled ? nil : error)
-            if cancelled { return }
+            if cancelled {
+                options.logger?.info("consumer stopped", metadata: ["consumer": .string(name)])
+                return
+            }
+            options.logger?.error("consumer stopped by an error", metadata: ["consumer": .string(name), "error": .string("\(error)")])
             throw error
         }
         progress.stop(reason: "stopped")
+        options.logger?.info("consumer stopped", metadata: ["consumer": .string(name)])
+    }
+
+    /// Tells listeners, and the log.
+    private func notify(_ notification: ConsumerNotification) {
+        if let logger = options.logger {
+            switch notification {
+            case .caughtUp(let position):
+                logger.info("consumer caught up", metadata: ["consumer": .string(name), "position": .stringConvertible(position)])
+            case .idle:
+                break
+            case .retrying(let position, let attempt, let error):
+                logger.warning("consumer retrying an event", metadata: [
+                    "consumer": .string(name), "position": .stringConvertible(position), "attempt": .stringConvertible(attempt), "error": .string(error),
+                ])
+            case .parked(let entry):
+                logger.error("consumer parked an event after its last attempt", metadata: [
+                    "consumer": .string(name), "position": .stringConvertible(entry.position), "stream": .string(entry.stream),
+                    "attempts": .stringConvertible(entry.attempts), "error": .string(entry.error),
+                ])
+            }
+        }
+        progress.notify(notification)
     }
 
     /// Starts the consumer in a background task. Errors that stop it are kept as
@@ -205,8 +234,8 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
             #endif
             let first = !progress.current.hasCaughtUp
             progress.update { $0.position = reached; $0.hasCaughtUp = true; $0.isIdle = true }
-            if first { progress.notify(.caughtUp(position: reached)) }
-            progress.notify(.idle(position: reached))
+            if first { notify(.caughtUp(position: reached)) }
+            notify(.idle(position: reached))
             try await store.waitForAppends(after: reached)
         }
     }
@@ -234,7 +263,7 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
             if error is CancellationError || Task.isCancelled { throw error }
             progress.update { $0.lastError = "\(error)" }
             if events.count == 1 {
-                progress.notify(.retrying(position: events[0].position, attempt: 1, error: "\(error)"))
+                notify(.retrying(position: events[0].position, attempt: 1, error: "\(error)"))
                 try await handleAlone(events[0], attemptsMade: 1)
                 return
             }
@@ -251,7 +280,7 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
         if policy.maxAttempts > 0 {
             let outcome = try await policy.run(onFailure: { attempt, error in
                 progress.update { $0.lastError = "\(error)" }
-                progress.notify(.retrying(position: event.position, attempt: attempt + attemptsMade, error: "\(error)"))
+                notify(.retrying(position: event.position, attempt: attempt + attemptsMade, error: "\(error)"))
             }) {
                 try await checkpoints.commit(consumer: name, through: event.position) { transaction in
                     try await handler([event], transaction)
@@ -274,7 +303,7 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
                                 type: event.type, error: progress.current.lastError ?? "\(error)", attempts: attempts)
         try await checkpoints.park(entry)
         try await checkpoints.commit(consumer: name, through: event.position) { _ in }
-        progress.notify(.parked(entry))
+        notify(.parked(entry))
     }
 }
 

@@ -1,3 +1,4 @@
+import Logging
 import Strata
 
 /// How a checkpointed consumer reads and what it does with failures.
@@ -12,14 +13,18 @@ public struct ConsumerOptions: Sendable {
     /// What happens after the last attempt: park the event and go on (`true`), or stop the
     /// consumer with the handler's error (`false`).
     public var parkFailures: Bool
+    /// Where the consumer reports starting, catching up, retries, parked events and stopping
+    /// (docs/CONSUMERS.md, "Logging"); nil: nothing is logged.
+    public var logger: Logger?
 
     /// Creates options.
     public init(filter: EventFilter = EventFilter(), batchSize: Int = 256, retry: RetryPolicy = RetryPolicy(),
-                parkFailures: Bool = true) {
+                parkFailures: Bool = true, logger: Logger? = nil) {
         self.filter = filter
         self.batchSize = max(1, batchSize)
         self.retry = retry
         self.parkFailures = parkFailures
+        self.logger = logger
     }
 }
 

@@ -5,6 +5,7 @@ import StrataStorage
 import Synchronization
 import Testing
 @testable import StrataLog
+import StrataConsumers
 
 /// The engine reports what it does (issue 17, observability): opening, torn tails cut on
 /// recovery, failures that stop the store. By default it logs nothing.
@@ -86,5 +87,30 @@ struct EngineLoggingTests {
         try await reopened.close()
         let warning = try #require(capture.messages(.warning).first, "\(capture.entries.withLock { $0.map(\.message) })")
         #expect(warning.message.contains("torn tail") && warning.metadata["segment"] == segment && warning.metadata["bytes"] != nil)
+    }
+}
+
+/// Checkpointed consumers report starting, catching up, retries, parked events and stopping.
+@Suite("Consumer logging")
+struct ConsumerLoggingTests {
+    @Test("a consumer logs its start, its catching up, each retry, the event it parks, and its stop")
+    func lifecycle() async throws {
+        let store = InMemoryEventStore()
+        for n in 0..<5 { try await store.append(to: "s", event: EventData(type: n == 2 ? "poison" : "ok", json: #"{"n":\#(n)}"#)) }
+        let capture = EngineLoggingTests.Capture()
+        let options = ConsumerOptions(batchSize: 1, retry: RetryPolicy(maxAttempts: 2, initialDelay: .milliseconds(1)), logger: capture.logger)
+        let consumer = CheckpointedConsumer(name: "tally", store: store, checkpoints: MemoryCheckpointStore(), options: options) { events, _ in
+            if events.contains(where: { $0.type == "poison" }) { throw StrataError.invalidArgument("cannot handle poison") }
+        }
+        consumer.start()
+        try await consumer.waitUntilCaughtUp(timeout: .seconds(30))
+        await consumer.stop()
+        let messages = capture.entries.withLock { $0.map(\.message) }
+        #expect(messages.first == "consumer started" && messages.last == "consumer stopped", "\(messages)")
+        #expect(capture.messages(.info).contains { $0.message == "consumer caught up" && $0.metadata["position"] == "5" })
+        let retries = capture.messages(.warning).filter { $0.message == "consumer retrying an event" }
+        #expect(!retries.isEmpty && retries.allSatisfy { $0.metadata["position"] == "3" && $0.metadata["consumer"] == "tally" })
+        let parked = try #require(capture.messages(.error).first { $0.message.contains("parked") })
+        #expect(parked.metadata["position"] == "3" && parked.metadata["error"]?.contains("poison") == true, "\(parked)")
     }
 }
