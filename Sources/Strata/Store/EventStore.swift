@@ -86,7 +86,9 @@ extension EventStore {
     /// Streams the events of one stream. Nothing is buffered beyond one page.
     ///
     /// - Parameters:
+    ///   - stream: the stream's name.
     ///   - origin: the first revision to read (inclusive), or `.start` / `.end`.
+    ///   - direction: forwards (oldest first) or backwards (newest first).
     ///   - limit: the most events to return; `nil` for all.
     public func readStream(_ stream: String, from origin: ReadOrigin = .start, direction: ReadDirection = .forward,
                            limit: Int? = nil) -> EventSequence {
