@@ -166,7 +166,7 @@ let package = Package(
         // A child process for the multi-process tests of StrataPostgres.
         .executableTarget(name: "StrataPostgresTestWriter", dependencies: ["Strata", "StrataPostgres"], swiftSettings: strictness),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataConformance"], swiftSettings: strictness),
-        .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataStorage", "StrataConsumers", "StrataConformance", "StrataTestWriter", .product(name: "Logging", package: "swift-log")], swiftSettings: strictness),
+        .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataStorage", "StrataConsumers", "StrataConformance", "StrataTestWriter", .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log")], swiftSettings: strictness),
         .testTarget(name: "StrataModelTests", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataDocumentsTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataConformance", "StrataDocuments", "StrataSQLite"], swiftSettings: strictness),
         .testTarget(name: "StrataConsumersTests", dependencies: ["Strata", "StrataConsumers"], swiftSettings: strictness),
@@ -194,7 +194,7 @@ let package = Package(
         .target(
             name: "StrataEmitter",
             dependencies: ["Strata", "StrataConsumers", "StrataWire",
-                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness
         ),
         // A child process for the emitter's kill-and-restart test.
@@ -204,7 +204,8 @@ let package = Package(
             name: "StrataEmitterTests",
             dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataEmitter", "StrataServer", "StrataWire", "StrataEmitterTestWriter",
                            .product(name: "Hummingbird", package: "hummingbird"),
-                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log")],
             swiftSettings: strictness
         ),
         // A focused NATS client on SwiftNIO: core protocol, request/reply, reconnect, JetStream.

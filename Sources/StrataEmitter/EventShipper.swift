@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Strata
 import StrataConsumers
 
@@ -185,10 +186,17 @@ final class ShipperEngine: Sendable {
                 b.beforeRequest(now: .now)
                 return b.state == .halfOpen
             }
-            if probing { status.update { $0.circuit = .halfOpen; $0.probes += 1 } }
+            if probing {
+                status.update { $0.circuit = .halfOpen; $0.probes += 1 }
+                options.logger?.info("shipper circuit half-open: sending one probe batch", metadata: ["shipper": .string(options.name)])
+            }
             do {
                 try await transport.send(body, count: batch.count)
+                let wasOpen = status.current.circuit != .closed
                 breaker.update { $0.recordSuccess() }
+                if wasOpen {
+                    options.logger?.info("shipper circuit closed: deliveries resumed", metadata: ["shipper": .string(options.name)])
+                }
                 status.update { s in
                     s.circuit = .closed
                     s.consecutiveFailures = 0
@@ -205,12 +213,23 @@ final class ShipperEngine: Sendable {
                     b.recordFailure(now: .now)
                     return (b.state, b.consecutiveFailures)
                 }
-                status.update { s in
-                    if state == .open, s.circuit != .open { s.timesOpened += 1 }
+                let opened = status.update { s -> Bool in
+                    let opened = state == .open && s.circuit != .open
+                    if opened { s.timesOpened += 1 }
                     s.circuit = state
                     s.consecutiveFailures = failures
                     s.failedRequests += 1
                     s.lastError = "\(error)"
+                    return opened
+                }
+                options.logger?.warning("shipper delivery failed", metadata: [
+                    "shipper": .string(options.name), "attempt": .stringConvertible(attempt), "events": .stringConvertible(batch.count),
+                    "error": .string("\(error)"),
+                ])
+                if opened {
+                    options.logger?.error("shipper circuit opened: deliveries pause", metadata: [
+                        "shipper": .string(options.name), "consecutiveFailures": .stringConvertible(failures),
+                    ])
                 }
                 // While the circuit is open the loop waits for its reset time instead.
                 if state != .open { try await Task.sleep(for: options.backoff.delay(afterAttempt: attempt)) }

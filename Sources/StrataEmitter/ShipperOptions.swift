@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Strata
 import StrataConsumers
 
@@ -28,13 +29,16 @@ public struct ShipperOptions: Sendable {
     /// The `source` of shipped events whose metadata has none (events not written by an
     /// ``Emitter``, such as CDC changes). Default: the host name.
     public var defaultSource: SourceIdentity
+    /// Where the shipper reports failed deliveries and its circuit breaker opening, probing
+    /// and closing (docs/EMITTER.md, "Logging"); nil: nothing is logged.
+    public var logger: Logger?
 
     /// Creates options.
     public init(endpoint: String, apiKey: String? = nil, streams: [String] = ["outbox"], batchSize: Int = 100,
                 flushInterval: Duration = .seconds(1), timeout: Duration = .seconds(10),
                 backoff: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(100), maxDelay: .seconds(30), jitter: 0.5),
                 circuitBreaker: CircuitBreakerOptions = CircuitBreakerOptions(), name: String = "shipper",
-                defaultSource: SourceIdentity = SourceIdentity(id: SourceIdentity.hostName)) {
+                defaultSource: SourceIdentity = SourceIdentity(id: SourceIdentity.hostName), logger: Logger? = nil) {
         self.endpoint = endpoint
         self.apiKey = apiKey
         self.streams = streams
@@ -45,6 +49,7 @@ public struct ShipperOptions: Sendable {
         self.circuitBreaker = circuitBreaker
         self.name = name
         self.defaultSource = defaultSource
+        self.logger = logger
     }
 }
 

@@ -1,4 +1,6 @@
 import Foundation
+import InMemoryLogging
+import Logging
 import Strata
 import StrataConsumers
 import StrataEmitter
@@ -132,9 +134,11 @@ struct ShipperTests {
     func circuitBreaker() async throws {
         let failing = Locked<Bool>(true)
         let receiver = try await Receiver { _ in (failing.withLock { $0 } ? 500 : 200, nil) }
+        let log = InMemoryLogHandler()
         let (_, emitter, shipper) = try await setUp(receiver.url) {
             $0.backoff = RetryPolicy(initialDelay: .milliseconds(5), maxDelay: .milliseconds(10), jitter: 0)
             $0.circuitBreaker = CircuitBreakerOptions(failureThreshold: 3, resetTimeout: .milliseconds(500))
+            $0.logger = Logger(label: "test") { _ in log }
         }
         _ = try emit(emitter, 4)
         try await emitter.flush()
@@ -154,6 +158,12 @@ struct ShipperTests {
         let status = shipper.status
         #expect(status.deliveredEvents == 4 && status.consecutiveFailures == 0 && status.timesOpened == 2)
         #expect(receiver.received.count == 5)
+        // The breaker's moves are in the log: two openings, two probes, one closing, four failures.
+        let messages = log.entries.map { "\($0.message)" }
+        #expect(messages.filter { $0.hasPrefix("shipper circuit opened") }.count == 2, "\(messages)")
+        #expect(messages.filter { $0.hasPrefix("shipper circuit half-open") }.count == 2)
+        #expect(messages.filter { $0.hasPrefix("shipper circuit closed") }.count == 1)
+        #expect(messages.filter { $0.hasPrefix("shipper delivery failed") }.count == 4)
         await shipper.stop()
         await receiver.stop()
     }

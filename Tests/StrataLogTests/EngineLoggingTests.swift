@@ -1,4 +1,5 @@
 import Foundation
+import InMemoryLogging
 import Logging
 import Strata
 import StrataStorage
@@ -14,37 +15,26 @@ struct EngineLoggingTests {
     /// Small segments: the simulated disk keeps every byte of a preallocated segment in memory.
     static let small = LogConfiguration(segmentSize: 8192)
 
-    /// Keeps every message, with its level and metadata.
-    final class Capture: Sendable {
-        struct Entry: Sendable {
+    /// swift-log's in-memory handler, with the entries as plain strings.
+    struct Capture {
+        struct Entry {
             let level: Logger.Level
             let message: String
             let metadata: [String: String]
         }
-        let entries = Mutex<[Entry]>([])
+        let handler = InMemoryLogHandler()
 
         var logger: Logger {
-            Logger(label: "test") { _ in Handler(capture: self) }
+            var logger = Logger(label: "test") { [handler] _ in handler }
+            logger.logLevel = .trace
+            return logger
         }
 
-        func messages(_ level: Logger.Level) -> [Entry] { entries.withLock { $0.filter { $0.level == level } } }
-
-        struct Handler: LogHandler {
-            let capture: Capture
-            var metadata: Logger.Metadata = [:]
-            var logLevel: Logger.Level = .trace
-            subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-                get { metadata[key] }
-                set { metadata[key] = newValue }
-            }
-            func log(event: LogEvent) {
-                var all = metadata
-                for (key, value) in event.metadata ?? [:] { all[key] = value }
-                capture.entries.withLock {
-                    $0.append(Entry(level: event.level, message: "\(event.message)", metadata: all.mapValues { "\($0)" }))
-                }
-            }
+        var entries: [Entry] {
+            handler.entries.map { Entry(level: $0.level, message: "\($0.message)", metadata: $0.metadata.mapValues { "\($0)" }) }
         }
+
+        func messages(_ level: Logger.Level) -> [Entry] { entries.filter { $0.level == level } }
     }
 
     @Test("opening logs the head, the segments and how the index was loaded; a failed fsync logs an error naming the segment")
@@ -85,7 +75,7 @@ struct EngineLoggingTests {
         let reopened = try LogEventStore(directory: "/sim/torn", configuration: Self.small, fileSystem: disk.fileSystem(), logger: capture.logger)
         #expect(try await reopened.headPosition() == 5)
         try await reopened.close()
-        let warning = try #require(capture.messages(.warning).first, "\(capture.entries.withLock { $0.map(\.message) })")
+        let warning = try #require(capture.messages(.warning).first, "\(capture.entries.map(\.message))")
         #expect(warning.message.contains("torn tail") && warning.metadata["segment"] == segment && warning.metadata["bytes"] != nil)
     }
 }
@@ -105,7 +95,7 @@ struct ConsumerLoggingTests {
         consumer.start()
         try await consumer.waitUntilCaughtUp(timeout: .seconds(30))
         await consumer.stop()
-        let messages = capture.entries.withLock { $0.map(\.message) }
+        let messages = capture.entries.map(\.message)
         #expect(messages.first == "consumer started" && messages.last == "consumer stopped", "\(messages)")
         #expect(capture.messages(.info).contains { $0.message == "consumer caught up" && $0.metadata["position"] == "5" })
         let retries = capture.messages(.warning).filter { $0.message == "consumer retrying an event" }
