@@ -44,7 +44,8 @@ public final class EventShipper<Checkpoints: CheckpointStore>: Sendable {
         // ever parked: a store error stops the consumer instead of skipping events.
         self.consumer = CheckpointedConsumer(
             name: options.name, store: store, checkpoints: checkpoints,
-            options: ConsumerOptions(filter: engine.filter, batchSize: options.batchSize, retry: .none, parkFailures: false)
+            options: ConsumerOptions(filter: engine.filter, batchSize: options.batchSize, retry: .none, parkFailures: false,
+                                     logger: options.logger)
         ) { events, _ in
             try await engine.handle(events)
         }
