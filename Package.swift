@@ -75,7 +75,7 @@ let package = Package(
         // Fast JSON coding of Codable payloads (Foundation only, no Strata dependency).
         .target(name: "StrataJSON", swiftSettings: strictness),
         // The event-sourced document database: collections, queries, indexes, subscriptions.
-        .target(name: "StrataDocuments", dependencies: ["Strata", "StrataConsumers"], swiftSettings: strictness),
+        .target(name: "StrataDocuments", dependencies: ["Strata", "StrataConsumers", .product(name: "Logging", package: "swift-log")], swiftSettings: strictness),
         // The PostgreSQL backend: gap-free `$all` through a commit-ordered position counter.
         .target(
             name: "StrataPostgres",
@@ -123,6 +123,7 @@ let package = Package(
                 "Strata", "StrataConsumers", "StrataWire", "CZlib",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness
         ),
@@ -168,7 +169,9 @@ let package = Package(
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataConformance"], swiftSettings: strictness),
         .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataStorage", "StrataConsumers", "StrataConformance", "StrataTestWriter", .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log")], swiftSettings: strictness),
         .testTarget(name: "StrataModelTests", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataConsumers"], swiftSettings: strictness),
-        .testTarget(name: "StrataDocumentsTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataConformance", "StrataDocuments", "StrataSQLite"], swiftSettings: strictness),
+        .testTarget(name: "StrataDocumentsTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataConformance", "StrataDocuments", "StrataSQLite",
+                                                          .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log")],
+                    swiftSettings: strictness),
         .testTarget(name: "StrataConsumersTests", dependencies: ["Strata", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataSQLiteTests",
                     dependencies: ["Strata", "StrataSQLite", "StrataConsumers", "StrataConformance", "StrataSQLiteTestWriter", "CSQLite"],

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// How a ``DocumentStore`` keeps its view. A value type with defaults, passed once.
 ///
@@ -32,12 +33,15 @@ public struct DocumentStoreOptions: Sendable {
     /// Its owner logs it and reports itself unhealthy (the server's `/health/ready`). Not called
     /// when the collection is closed.
     public var onViewStopped: (@Sendable (_ collection: String, _ error: any Error) -> Void)?
+    /// Where the view's consumer reports starting, catching up, retries, parked events and
+    /// stopping (docs/CONSUMERS.md, "Logging"); nil: nothing is logged.
+    public var logger: Logger?
 
     /// Creates options.
     public init(directory: String? = nil, snapshotEvery: Int = 10_000, indexes: [String] = [], statsStream: String? = nil,
                 subscriptionBufferLimit: Int = 10_000, maxKeyPatternBytes: Int = 256,
                 keyPatternTimeBudget: Duration = .milliseconds(250), batchSize: Int = 1024, writeTimeout: Duration = .seconds(30),
-                onViewStopped: (@Sendable (_ collection: String, _ error: any Error) -> Void)? = nil) {
+                onViewStopped: (@Sendable (_ collection: String, _ error: any Error) -> Void)? = nil, logger: Logger? = nil) {
         self.directory = directory
         self.snapshotEvery = snapshotEvery
         self.indexes = indexes
@@ -48,5 +52,6 @@ public struct DocumentStoreOptions: Sendable {
         self.batchSize = batchSize
         self.writeTimeout = writeTimeout
         self.onViewStopped = onViewStopped
+        self.logger = logger
     }
 }

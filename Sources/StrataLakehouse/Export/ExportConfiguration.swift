@@ -1,3 +1,4 @@
+import Logging
 import Strata
 import StrataConsumers
 
@@ -37,6 +38,9 @@ public struct ExportConfiguration: Sendable {
     public var batchSize: Int
     /// How a failing write or upload is retried before the exporter stops with the error.
     public var retry: RetryPolicy
+    /// Where the exporter's consumer reports starting, catching up, retries and stopping
+    /// (docs/CONSUMERS.md, "Logging"); nil: nothing is logged.
+    public var logger: Logger?
 
     /// Creates a configuration.
     /// - Parameters:

@@ -70,7 +70,7 @@ public final class LakehouseExporter: Sendable {
         let start = try await checkpoints.checkpoint(for: name) ?? 0
         let writer = try ExportWriter(configuration: configuration, target: target, checkpoints: checkpoints, checkpoint: start)
         let options = ConsumerOptions(filter: configuration.filter, batchSize: configuration.batchSize,
-                                      retry: configuration.retry, parkFailures: false)
+                                      retry: configuration.retry, parkFailures: false, logger: configuration.logger)
         let consumer = CheckpointedConsumer(name: name, store: store, checkpoints: ExportCheckpoints(base: checkpoints, writer: writer),
                                             options: options) { events, _ in
             try await writer.write(events)

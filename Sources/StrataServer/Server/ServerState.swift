@@ -44,7 +44,8 @@ final class ServerState: Sendable {
                                  indexes: indexes[collection] ?? [],
                                  onViewStopped: { collection, error in
                                      health.stopped(ServerHealth.component(collection: collection), kind: .documents, error: error)
-                                 })
+                                 },
+                                 logger: logger)
         }))
         self.documents = documents
         self.tail = LiveTail(store: store, capacity: configuration.liveWindowEvents, heartbeat: .milliseconds(Int64(configuration.heartbeatSeconds * 1000)), logger: logger,
