@@ -218,6 +218,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness
         ),
@@ -227,7 +228,7 @@ let package = Package(
                     dependencies: ["Strata", "StrataNATS", "StrataJetStream", "StrataConformance", "StrataDocuments",
                                    .product(name: "NIOSSL", package: "swift-nio-ssl")],
                     swiftSettings: strictness),
-        .testTarget(name: "StrataStoresTests", dependencies: ["Strata", "StrataLog", "StrataNATS", "StrataJetStream", "StrataStores"], swiftSettings: strictness),
+        .testTarget(name: "StrataStoresTests", dependencies: ["Strata", "StrataLog", "StrataNATS", "StrataJetStream", "StrataStores", .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log")], swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataLakehouseTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataLakehouse"], swiftSettings: strictness),
     ]

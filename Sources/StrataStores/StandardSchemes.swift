@@ -147,7 +147,11 @@ extension StoreScheme {
                 _ = try natsConfiguration(text, environment: environment)
                 return StoreLocation(backend: .nats, address: text, displayText: try natsParts(text).display)
             },
-            open: { location, _, _ in try await JetStreamEventStore.open(try natsConfiguration(location.address, environment: environment)) })
+            open: { location, _, logger in
+                var configuration = try natsConfiguration(location.address, environment: environment)
+                configuration.nats.logger = logger
+                return try await JetStreamEventStore.open(configuration)
+            })
     }
 
     /// The JetStream configuration of a `nats://` URL.

@@ -1,4 +1,6 @@
 import Foundation
+import InMemoryLogging
+import Logging
 import Strata
 import StrataStores
 import Testing
@@ -21,6 +23,26 @@ struct NATSStoreURLTests {
         let result = try await store.append(to: "s", event: EventData(type: "t", json: "{}"))
         #expect(result.lastPosition == 1)
         try await store.close()
+    }
+
+    @Test("the NATS client logs a lost connection and the reconnect, through the logger the registry was given")
+    func reconnectLogged() async throws {
+        let log = InMemoryLogHandler()
+        var server = try await NATSServerProcess.start(config: "")
+        let port = server.port
+        let url = "nats://127.0.0.1:\(port)/reconnects?maxEventSize=900000"
+        let store = try await StoreRegistry.standard(environment: [:]).open(url, access: .create, logger: Logger(label: "test") { _ in log })
+        _ = try await store.append(to: "s", event: EventData(type: "t", json: "{}"))
+        server.stop()
+        server = try await NATSServerProcess.start(config: "", port: port)
+        defer { server.stop() }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !log.entries.contains(where: { "\($0.message)" == "NATS reconnected" }) {
+            try #require(ContinuousClock.now < deadline, "no reconnect logged: \(log.entries.map { "\($0.message)" })")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(log.entries.contains { "\($0.message)".hasPrefix("NATS connection lost") && $0.level == .warning })
+        try? await store.close()
     }
 
     @Test("a TLS server: served with tls=true and caFile naming its certificate")
@@ -67,9 +89,9 @@ final class NATSServerProcess: @unchecked Sendable {
     }
 
     /// Starts a server with `config` (nats-server configuration text) added to its settings.
-    static func start(config: String) async throws -> NATSServerProcess {
+    static func start(config: String, port fixedPort: Int? = nil) async throws -> NATSServerProcess {
         let binary = try #require(binary)
-        let port = try freePort()
+        let port = try fixedPort ?? freePort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strata-nats-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let configFile = directory + "/nats.conf"

@@ -1,3 +1,4 @@
+import Logging
 import NIOSSL
 
 /// One server of a cluster: `nats://host:port` (or `tls://host:port`, which requires TLS).
@@ -99,6 +100,8 @@ public struct NATSConfiguration: Sendable {
     public var subscriptionBufferLimit = 65_536
     /// How often the client pings an idle server; two unanswered pings end the connection.
     public var pingInterval: Duration = .seconds(10)
+    /// Where the client reports lost connections, reconnects and giving up; nil: nothing is logged.
+    public var logger: Logger?
 
     /// Creates a configuration for these servers.
     public init(servers: [NATSServerAddress]) {

@@ -1,3 +1,4 @@
+import Logging
 import Foundation
 import NIOCore
 import NIOPosix
@@ -310,7 +311,10 @@ public final class NATSConnection: Sendable {
         }
         for c in requests { c.resume(throwing: NATSError.connectionLost) }
         for c in pongs { c.resume(throwing: NATSError.connectionLost) }
-        if reconnect { Task { await self.reconnectLoop() } }
+        if reconnect {
+            configuration.logger?.warning("NATS connection lost; reconnecting", metadata: ["client": .string(configuration.name)])
+            Task { await self.reconnectLoop() }
+        }
     }
 
     private func reconnectLoop() async {
@@ -325,6 +329,9 @@ public final class NATSConnection: Sendable {
                 do {
                     try await establish(servers[i], index: i)
                     state.withLock { $0.reconnects += 1 }
+                    configuration.logger?.info("NATS reconnected", metadata: [
+                        "client": .string(configuration.name), "server": .string("\(servers[i])"), "rounds": .stringConvertible(round),
+                    ])
                     return
                 } catch {
                     continue
@@ -332,6 +339,7 @@ public final class NATSConnection: Sendable {
             }
             round += 1
             if let max = configuration.maxReconnectRounds, round >= max {
+                configuration.logger?.error("NATS gave up reconnecting", metadata: ["client": .string(configuration.name), "rounds": .stringConvertible(round)])
                 await fail(.connectionFailed("gave up after \(round) reconnect rounds"))
                 return
             }
