@@ -59,7 +59,8 @@ let package = Package(
         // The storage seam: file operations behind one protocol; POSIX and a simulated disk for fault tests.
         .target(name: "StrataStorage", swiftSettings: strictness),
         // The embedded log engine: the default backend.
-        .target(name: "StrataLog", dependencies: ["Strata", "StrataStorage", "CStrataCRC", "CZlib", .product(name: "Logging", package: "swift-log")], swiftSettings: strictness),
+        .target(name: "StrataLog", dependencies: ["Strata", "StrataStorage", "CStrataCRC", "CZlib", .product(name: "Logging", package: "swift-log"),
+                                                   .product(name: "CoreMetrics", package: "swift-metrics")], swiftSettings: strictness),
         // Checkpointed consumers, projectors' engine: checkpoint stores, parking, groups.
         .target(name: "StrataConsumers", dependencies: ["Strata", .product(name: "Logging", package: "swift-log")], swiftSettings: strictness),
         // Typed events, upcasters, reducers, aggregates, snapshots, relations, projectors.
@@ -139,7 +140,8 @@ let package = Package(
         .target(
             name: "StrataStores",
             dependencies: ["Strata", "StrataLog", "StrataSQLite", "StrataPostgres", "StrataJetStream", "StrataNATS", "StrataClient",
-                           .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log")]
+                           .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
+                           .product(name: "CoreMetrics", package: "swift-metrics")]
         ),
         // The command-line tool.
         .executableTarget(
@@ -149,6 +151,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -167,7 +171,8 @@ let package = Package(
         // A child process for the multi-process tests of StrataPostgres.
         .executableTarget(name: "StrataPostgresTestWriter", dependencies: ["Strata", "StrataPostgres"], swiftSettings: strictness),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataConformance"], swiftSettings: strictness),
-        .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataStorage", "StrataConsumers", "StrataConformance", "StrataTestWriter", .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log")], swiftSettings: strictness),
+        .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataStorage", "StrataConsumers", "StrataConformance", "StrataTestWriter", .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
+                                                           .product(name: "MetricsTestKit", package: "swift-metrics")], swiftSettings: strictness),
         .testTarget(name: "StrataModelTests", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataDocumentsTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataConformance", "StrataDocuments", "StrataSQLite",
                                                           .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log")],

@@ -1,4 +1,5 @@
 import Foundation
+import CoreMetrics
 import Logging
 import Strata
 import StrataStorage
@@ -30,10 +31,13 @@ public final class LogEventStore: EventStore {
     /// - Parameter logger: where the engine reports opening (with recovery), torn tails cut,
     ///   segment rolls, compressions, retention and failures (docs/ENGINE.md, "Logging");
     ///   by default nothing is logged.
+    /// - Parameter metrics: where the engine records its counters, timers and gauges
+    ///   (docs/ENGINE.md, "Metrics"); by default nowhere.
     public init(directory: String, configuration: LogConfiguration = LogConfiguration(),
-                fileSystem: any FileSystem = POSIXFileSystem(), logger: Logger? = nil) throws {
+                fileSystem: any FileSystem = POSIXFileSystem(), logger: Logger? = nil,
+                metrics: (any MetricsFactory)? = nil) throws {
         engine = try LogEngine(directory: directory, configuration: configuration, fileSystem: fileSystem,
-                               logger: logger ?? LogEngine.silentLogger)
+                               logger: logger ?? LogEngine.silentLogger, metrics: metrics)
         engine.startWriter()
     }
 

@@ -41,8 +41,9 @@ extension StoreScheme {
             return StoreLocation(backend: .file, address: path, displayText: "file:\(path)" + (query.isEmpty ? "" : "?" + query), options: options)
         },
         exists: { isDirectory($0.address) == true },
-        open: { location, _, logger in
-            try LogEventStore(directory: location.address, configuration: try logConfiguration(location.options), logger: logger)
+        open: { location, _, telemetry in
+            try LogEventStore(directory: location.address, configuration: try logConfiguration(location.options),
+                              logger: telemetry.logger, metrics: telemetry.metrics)
         })
 
     /// The text before `?`, and the `key=value` pairs after it.
@@ -126,9 +127,9 @@ extension StoreScheme {
             let configuration = try PostgresConfiguration(url: text)
             return StoreLocation(backend: .postgres, address: text, displayText: configuration.displayURL)
         },
-        open: { location, _, logger in
+        open: { location, _, telemetry in
             var configuration = try PostgresConfiguration(url: location.address)
-            if let logger { configuration.logger = logger }
+            if let logger = telemetry.logger { configuration.logger = logger }
             return try await PostgresEventStore(configuration: configuration)
         })
 
@@ -147,9 +148,9 @@ extension StoreScheme {
                 _ = try natsConfiguration(text, environment: environment)
                 return StoreLocation(backend: .nats, address: text, displayText: try natsParts(text).display)
             },
-            open: { location, _, logger in
+            open: { location, _, telemetry in
                 var configuration = try natsConfiguration(location.address, environment: environment)
-                configuration.nats.logger = logger
+                configuration.nats.logger = telemetry.logger
                 return try await JetStreamEventStore.open(configuration)
             })
     }

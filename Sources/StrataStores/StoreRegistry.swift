@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import Strata
 
@@ -16,14 +17,14 @@ public struct StoreScheme: Sendable {
     /// Whether the store exists (for local stores; remote ones answer true).
     public let exists: @Sendable (StoreLocation) -> Bool
     /// Opens the store (creating it unless the access is ``StoreAccess/existing``), reporting
-    /// to the logger when one is given.
-    public let open: @Sendable (StoreLocation, StoreAccess, Logger?) async throws -> any EventStore
+    /// to the telemetry's logger and metrics when they are given.
+    public let open: @Sendable (StoreLocation, StoreAccess, StoreTelemetry) async throws -> any EventStore
 
     /// Creates a scheme.
     public init(backend: StoreLocation.Backend, prefixes: [String], summary: String,
                 parse: @escaping @Sendable (String) throws -> StoreLocation,
                 exists: @escaping @Sendable (StoreLocation) -> Bool = { _ in true },
-                open: @escaping @Sendable (StoreLocation, StoreAccess, Logger?) async throws -> any EventStore) {
+                open: @escaping @Sendable (StoreLocation, StoreAccess, StoreTelemetry) async throws -> any EventStore) {
         self.backend = backend
         self.prefixes = prefixes
         self.summary = summary
@@ -70,23 +71,42 @@ public struct StoreRegistry: Sendable {
     /// Opens the store at `location`.
     /// - Throws: ``StoreNotFound`` for a missing local store under ``StoreAccess/existing``, or
     ///   what the backend throws.
-    /// - Parameter logger: where the backend reports what it does (the log engine: opening,
-    ///   recovery, rolls, failures; PostgreSQL: connections); nil: the backend's default.
-    public func open(_ location: StoreLocation, access: StoreAccess, logger: Logger? = nil) async throws -> any EventStore {
+    /// - Parameters:
+    ///   - logger: where the backend reports what it does (the log engine: opening, recovery,
+    ///     rolls, failures; PostgreSQL: connections; NATS: reconnects); nil: the backend's default.
+    ///   - metrics: where the backend records its metrics (the log engine's, docs/ENGINE.md);
+    ///     nil: nowhere.
+    public func open(_ location: StoreLocation, access: StoreAccess, logger: Logger? = nil,
+                     metrics: (any MetricsFactory)? = nil) async throws -> any EventStore {
         guard let scheme = schemes.first(where: { $0.backend == location.backend }) else {
             throw StrataError.unknownStoreURL(location.displayText)
         }
         if access == .existing && !scheme.exists(location) { throw StoreNotFound(location: location) }
-        return try await scheme.open(location, access, logger)
+        return try await scheme.open(location, access, StoreTelemetry(logger: logger, metrics: metrics))
     }
 
     /// Parses and opens a store URL.
-    public func open(_ text: String, access: StoreAccess, logger: Logger? = nil) async throws -> any EventStore {
-        try await open(try parse(text), access: access, logger: logger)
+    public func open(_ text: String, access: StoreAccess, logger: Logger? = nil,
+                     metrics: (any MetricsFactory)? = nil) async throws -> any EventStore {
+        try await open(try parse(text), access: access, logger: logger, metrics: metrics)
     }
 
     private func scheme(for text: String) -> StoreScheme? {
         let lower = text.lowercased()
         return schemes.last { $0.prefixes.contains { lower.hasPrefix($0) } }
+    }
+}
+
+/// Where a store being opened reports: a logger and a metrics factory, each optional.
+public struct StoreTelemetry: Sendable {
+    /// The logger, if any.
+    public var logger: Logger?
+    /// The metrics factory, if any.
+    public var metrics: (any MetricsFactory)?
+
+    /// Creates telemetry settings.
+    public init(logger: Logger? = nil, metrics: (any MetricsFactory)? = nil) {
+        self.logger = logger
+        self.metrics = metrics
     }
 }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Testing
 
 /// `--store http(s)://` and `--store nats://` (the shared store registry, StrataStores) for the
@@ -108,5 +111,24 @@ struct RemoteStoreCLITests {
         defer { server.stop() }
         _ = try await server.line(startingWith: "listening ")
         #expect(FileManager.default.fileExists(atPath: missing))
+    }
+
+    @Test("strata serve's /metrics carries the log engine's metrics beside the server's")
+    func engineMetricsOnServer() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let strata = try #require(CLIProcess.executable)
+        let server = try Background(strata, ["serve", "--store", "file:" + dir.url.appendingPathComponent("data").path, "--port", "0", "--create"],
+                                    in: dir.url)
+        defer { server.stop() }
+        let url = String(try await server.line(startingWith: "listening ").dropFirst("listening ".count))
+        for n in 1...3 {
+            #expect(try await CLIProcess.run(["append", "m", "--store", url, "--type", "t", "--data", #"{"n":\#(n)}"#], in: dir.url).status == 0)
+        }
+        let (data, _) = try await URLSession.shared.data(from: try #require(URL(string: url + "/metrics")))
+        let text = String(decoding: data, as: UTF8.self)
+        let appended = text.split(separator: "\n").first { $0.hasPrefix("strata_log_events_appended_total{") }
+        #expect(appended?.hasSuffix(" 3") == true, "\(appended.map(String.init) ?? text.prefix(2000).description)")
+        #expect(text.contains("strata_log_fsync_seconds") && text.contains("strata_events_appended_total"))
     }
 }

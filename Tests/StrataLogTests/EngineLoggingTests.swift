@@ -1,6 +1,7 @@
 import Foundation
 import InMemoryLogging
 import Logging
+import MetricsTestKit
 import Strata
 import StrataStorage
 import Synchronization
@@ -102,5 +103,30 @@ struct ConsumerLoggingTests {
         #expect(!retries.isEmpty && retries.allSatisfy { $0.metadata["position"] == "3" && $0.metadata["consumer"] == "tally" })
         let parked = try #require(capture.messages(.error).first { $0.message.contains("parked") })
         #expect(parked.metadata["position"] == "3" && parked.metadata["error"]?.contains("poison") == true, "\(parked)")
+    }
+}
+
+/// The engine's metrics (docs/ENGINE.md, "Metrics").
+@Suite("Engine metrics")
+struct EngineMetricsTests {
+    @Test("appends count events, batches and bytes, time each fsync and move the head; a failed fsync counts as a failure")
+    func metrics() async throws {
+        let metrics = TestMetrics()
+        let disk = SimulatedDisk(seed: 3)
+        let store = try LogEventStore(directory: "/sim/metrics", configuration: LogConfiguration(segmentSize: 8192),
+                                      fileSystem: disk.fileSystem(), metrics: metrics)
+        _ = try await store.append([AppendRequest(stream: "s", events: (0..<3).map { EventData(type: "t", json: #"{"n":\#($0)}"#) })], condition: nil)
+        for n in 3..<5 { try await store.append(to: "s", event: EventData(type: "t", json: #"{"n":\#(n)}"#)) }
+        let store_ = [("store", "/sim/metrics")]
+        #expect(try metrics.expectCounter("strata_log_events_appended_total", store_).totalValue == 5)
+        #expect(try metrics.expectCounter("strata_log_batches_total", store_).totalValue == 3)
+        #expect(try metrics.expectCounter("strata_log_bytes_written_total", store_).totalValue > 0)
+        #expect(try metrics.expectTimer("strata_log_fsync_seconds", store_).values.count == 3)
+        #expect(try metrics.expectGauge("strata_log_head_position", store_).lastValue == 5)
+        #expect(try metrics.expectRecorder("strata_log_batch_events", store_).values == [3, 1, 1])
+        disk.inject(.init(.sync, .syncFailure, pathContains: "/segments/"))
+        await #expect(throws: StrataError.self) { try await store.append(to: "s", event: EventData(type: "t", json: "{}")) }
+        #expect(try metrics.expectCounter("strata_log_failures_total", store_).totalValue == 1)
+        try? await store.close()
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Prometheus
 import ServiceLifecycle
 import Strata
 import StrataServer
@@ -58,8 +59,12 @@ struct ServeCommand: AsyncParsableCommand {
         // The default store is created on first use (the quick start); a store named on the
         // command line or in the configuration file must exist unless --create is given.
         let named = storeText != StoreURL.defaultText
+        // One metrics registry for the server and the store: the log engine's metrics appear on /metrics.
+        let registry = PrometheusCollectorRegistry()
+        configuration.metricsRegistry = registry
         let store = try await StoreURL(parsing: storeText).open(named && !create ? .existing : .create,
-                                                               logger: Logger(label: "strata.store"))
+                                                               logger: Logger(label: "strata.store"),
+                                                               metrics: PrometheusMetricsFactory(registry: registry))
         let server: StrataHTTPServer
         do {
             server = try StrataHTTPServer(store: store, configuration: configuration, logger: logger)

@@ -1,4 +1,5 @@
 import Foundation
+import CoreMetrics
 import Logging
 import Strata
 import StrataStores
@@ -24,9 +25,9 @@ extension StoreLocation {
     var exists: Bool { Self.registry.exists(self) }
 
     /// Opens the store; a missing local store under `.existing` is ``CommandFailure/noStore(path:)``.
-    func open(_ access: StoreAccess, logger: Logger? = nil) async throws -> any EventStore {
+    func open(_ access: StoreAccess, logger: Logger? = nil, metrics: (any MetricsFactory)? = nil) async throws -> any EventStore {
         do {
-            return try await Self.registry.open(self, access: access, logger: logger)
+            return try await Self.registry.open(self, access: access, logger: logger, metrics: metrics)
         } catch let missing as StoreNotFound {
             throw CommandFailure.noStore(path: missing.location.path ?? missing.location.displayText)
         }

@@ -70,6 +70,7 @@ extension LogEngine {
             index.segments.removeFirst(dropCount)
             index.firstPosition = newFirst
         }
+        metrics.segments.record(index.segments.count)
         logger.info("retention dropped sealed segments", metadata: [
             "segments": .stringConvertible(dropped.count), "firstPosition": .stringConvertible(newFirst),
         ])

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Strata
 import StrataStorage
@@ -108,11 +109,14 @@ extension LogEngine {
     private func syncDirty(_ dirtySince: inout Date?) {
         guard dirtySince != nil, let segment = index.lastSegment, let file = segment.file else { return }
         do {
+            let started = ContinuousClock.now
             try StrataErrorBridge.run { try file.sync() }
+            metrics.recordFsync(since: started)
             dirtySince = nil
             unsyncedFrom = nil
         } catch {
             withIndexLock { failure = (error as? StrataError) ?? .io(path: file.path, operation: "fdatasync", reason: "\(error)") }
+            metrics.failures.increment()
             logger.error("the store stopped after a failed fdatasync: it refuses writes until reopened", metadata: ["segment": .string(file.path), "error": .string("\(error)")])
             discardUnsynced(segment, through: segment.end)
         }
@@ -199,6 +203,7 @@ extension LogEngine {
         }
 
         var head = index.head
+        let before = head
         if !buffer.isEmpty {
             var written: (segment: SegmentEntry, end: Int)?
             do {
@@ -211,7 +216,9 @@ extension LogEngine {
                 }
                 switch configuration.durability {
                 case .fsync:
+                    let started = ContinuousClock.now
                     try StrataErrorBridge.run { try segment.file!.sync() }
+                    metrics.recordFsync(since: started)
                     unsyncedFrom = nil
                 case .interval, .none: if dirtySince == nil { dirtySince = Date() }
                 }
@@ -234,6 +241,7 @@ extension LogEngine {
             } catch {
                 let stored = (error as? StrataError) ?? .io(path: directory, operation: "write", reason: "\(error)")
                 withIndexLock { failure = stored }
+                metrics.failures.increment()
                 logger.error("the store stopped after a failed write or sync: it refuses writes until reopened", metadata: ["error": .string("\(stored)")])
                 if let written {
                     discardUnsynced(written.segment, through: written.end)
@@ -243,6 +251,14 @@ extension LogEngine {
                 completions.forEach { $0.fail(stored) }
                 return
             }
+        }
+        if head != before {
+            let events = pending.reduce(0) { count, record in if case .event = record { count + 1 } else { count } }
+            metrics.batches.increment()
+            metrics.eventsAppended.increment(by: events)
+            metrics.batchEvents.record(events)
+            metrics.bytesWritten.increment(by: buffer.count)
+            metrics.head.record(head)
         }
         completions.forEach { $0.finish() }
         notifier.advance(to: head)
@@ -350,6 +366,7 @@ extension LogEngine {
             index.segments.append(entry)
         }
         if let previous { sealed(previous, now: now) }
+        metrics.segments.record(index.segments.count)
         logger.debug("started a segment", metadata: ["segment": .string(file.path), "firstPosition": .stringConvertible(firstPosition)])
         return entry
     }

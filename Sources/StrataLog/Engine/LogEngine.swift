@@ -1,4 +1,5 @@
 import Foundation
+import CoreMetrics
 import Logging
 import Strata
 import StrataStorage
@@ -25,6 +26,8 @@ final class LogEngine: @unchecked Sendable {
     /// Where the engine reports opening and recovery, rolls, compressions, retention and
     /// failures (docs/ENGINE.md, "Logging").
     let logger: Logger
+    /// Counters, timers and gauges (docs/ENGINE.md, "Metrics").
+    let metrics: EngineMetrics
     let directoryLock: DirectoryLock
     let hint: HeadHint
     let indexLock = NSLock()
@@ -49,7 +52,7 @@ final class LogEngine: @unchecked Sendable {
     let queue = WriteQueue()
 
     init(directory: String, configuration: LogConfiguration, fileSystem: any FileSystem = POSIXFileSystem(),
-         logger: Logger = LogEngine.silentLogger) throws {
+         logger: Logger = LogEngine.silentLogger, metrics: (any MetricsFactory)? = nil) throws {
         guard configuration.segmentSize >= 4096 else { throw StrataError.invalidArgument("segmentSize must be at least 4096 bytes") }
         let started = ContinuousClock.now
         var dir = directory
@@ -61,6 +64,7 @@ final class LogEngine: @unchecked Sendable {
         var logger = logger
         logger[metadataKey: "store"] = .string(dir)
         self.logger = logger
+        self.metrics = EngineMetrics(factory: metrics, store: dir)
         try StrataErrorBridge.run { try fileSystem.makeDirectories(dir) }
         // Refuse a directory that holds something else before creating any file in it.
         let entries = (try? fileSystem.contentsOfDirectory(dir)) ?? []
@@ -79,6 +83,8 @@ final class LogEngine: @unchecked Sendable {
         try recover()
         notifier.advance(to: index.head)
         publishHint()
+        self.metrics.segments.record(index.segments.count)
+        self.metrics.head.record(index.head)
         let elapsed = ContinuousClock.now - started
         logger.info("opened", metadata: [
             "head": .stringConvertible(index.head), "segments": .stringConvertible(index.segments.count),
@@ -251,6 +257,7 @@ final class LogEngine: @unchecked Sendable {
         }
         if let file = entry.file {
             try StrataErrorBridge.run { _ = try file.discardTail(from: outcome.committedEnd) }
+            metrics.tornTailsCut.increment()
             logger.warning("cut a torn tail (a write interrupted by a crash; never acknowledged)", metadata: [
                 "segment": .string(entry.path), "offset": .stringConvertible(outcome.committedEnd),
                 "bytes": .stringConvertible(tailEnd - outcome.committedEnd),

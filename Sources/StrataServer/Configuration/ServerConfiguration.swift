@@ -1,4 +1,5 @@
 import Foundation
+import Prometheus
 import Strata
 
 /// Everything a ``StrataHTTPServer`` is configured with. Every setting has a default; a JSON
@@ -36,6 +37,10 @@ public struct ServerConfiguration: Sendable {
     /// Secondary indexes of document collections, by collection: the field paths each indexes
     /// (docs/DOCUMENTS.md, "Indexes"), e.g. `["users": ["email", "address.city"]]`.
     public var documentIndexes: [String: [String]] = [:]
+    /// The Prometheus registry `/metrics` serves; give the same registry's factory
+    /// (`PrometheusMetricsFactory(registry:)`) to the store and other components, and their
+    /// metrics appear on `/metrics` beside the server's. Nil: a registry of the server's own.
+    public var metricsRegistry: PrometheusCollectorRegistry?
     /// The log level of `strata serve` (`trace`, `debug`, `info`, `notice`, `warning`,
     /// `error`, `critical`); nil: `info`.
     public var logLevel: String?

@@ -30,9 +30,11 @@ final class ServerMetrics: Sendable {
     /// The highest head this server has seen (for lag without a store call per event).
     private let knownHead = Atomic<UInt64>(0)
 
-    init() {
-        registry = PrometheusCollectorRegistry()
-        var factory = PrometheusMetricsFactory(registry: registry)
+    /// - Parameter registry: a registry to share with the store and other components (their
+    ///   metrics then appear on `/metrics` too); nil: a registry of this server's own.
+    init(registry: PrometheusCollectorRegistry? = nil) {
+        self.registry = registry ?? PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: self.registry)
         factory.defaultDurationHistogramBuckets = [
             .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
             .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),

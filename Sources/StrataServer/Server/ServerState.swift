@@ -10,7 +10,7 @@ final class ServerState: Sendable {
     let store: any EventStore
     let configuration: ServerConfiguration
     let logger: Logger
-    let metrics = ServerMetrics()
+    let metrics: ServerMetrics
     let authenticator: Authenticator
     /// Origin, host and content-type rules for browsers.
     let browserPolicy: BrowserPolicy
@@ -29,6 +29,7 @@ final class ServerState: Sendable {
         self.store = store
         self.configuration = configuration
         self.logger = logger
+        self.metrics = ServerMetrics(registry: configuration.metricsRegistry)
         self.authenticator = try Authenticator(keys: configuration.apiKeys)
         self.browserPolicy = BrowserPolicy(configuration: configuration)
         self.rateLimiter = RequestRateLimiter(requestsPerSecond: configuration.limits.requestsPerSecondPerKey)
