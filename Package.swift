@@ -62,7 +62,8 @@ let package = Package(
         .target(name: "StrataLog", dependencies: ["Strata", "StrataStorage", "CStrataCRC", "CZlib", .product(name: "Logging", package: "swift-log"),
                                                    .product(name: "CoreMetrics", package: "swift-metrics")], swiftSettings: strictness),
         // Checkpointed consumers, projectors' engine: checkpoint stores, parking, groups.
-        .target(name: "StrataConsumers", dependencies: ["Strata", .product(name: "Logging", package: "swift-log")], swiftSettings: strictness),
+        .target(name: "StrataConsumers", dependencies: ["Strata", .product(name: "Logging", package: "swift-log"),
+                                                         .product(name: "CoreMetrics", package: "swift-metrics")], swiftSettings: strictness),
         // Typed events, upcasters, reducers, aggregates, snapshots, relations, projectors.
         .target(name: "StrataModel", dependencies: ["Strata", "StrataConsumers", "StrataJSON"], swiftSettings: strictness),
         // The SQLite backend: one database file, group commit, several processes, transactional checkpoints.

@@ -1,4 +1,5 @@
 import Foundation
+import CoreMetrics
 import Logging
 import Strata
 
@@ -38,6 +39,7 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
 
     private let handler: Handler
     private let progress = ConsumerProgress()
+    private let meters: ConsumerMetrics
     private let gate = AsyncSerialGate()
     private let task = LockedBox<Task<Void, Never>?>(nil)
 
@@ -49,6 +51,7 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
         self.checkpoints = checkpoints
         self.options = options
         self.handler = handler
+        self.meters = ConsumerMetrics(factory: options.metrics, consumer: name)
     }
 
     // MARK: Running
@@ -68,14 +71,20 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
                 return
             }
             options.logger?.error("consumer stopped by an error", metadata: ["consumer": .string(name), "error": .string("\(error)")])
+            meters.stops.increment()
             throw error
         }
         progress.stop(reason: "stopped")
         options.logger?.info("consumer stopped", metadata: ["consumer": .string(name)])
     }
 
-    /// Tells listeners, and the log.
+    /// Tells listeners, the log and the metrics.
     private func notify(_ notification: ConsumerNotification) {
+        switch notification {
+        case .retrying: meters.retries.increment()
+        case .parked: meters.parked.increment()
+        default: break
+        }
         if let logger = options.logger {
             switch notification {
             case .caughtUp(let position):
@@ -214,6 +223,8 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
                 position = last.position
                 saved = position
                 progress.update { $0.position = position }
+                meters.handled.increment(by: page.events.count)
+                meters.position.record(position)
             }
             guard page.next == nil else { continue }
             // Reached the end: skip past filtered-out events, then wait for appends.
@@ -233,6 +244,7 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
             }
             #endif
             let first = !progress.current.hasCaughtUp
+            meters.position.record(reached)
             progress.update { $0.position = reached; $0.hasCaughtUp = true; $0.isIdle = true }
             if first { notify(.caughtUp(position: reached)) }
             notify(.idle(position: reached))

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import Strata
 
@@ -16,15 +17,18 @@ public struct ConsumerOptions: Sendable {
     /// Where the consumer reports starting, catching up, retries, parked events and stopping
     /// (docs/CONSUMERS.md, "Logging"); nil: nothing is logged.
     public var logger: Logger?
+    /// Where the consumer records its metrics (docs/CONSUMERS.md, "Metrics"); nil: nowhere.
+    public var metrics: (any MetricsFactory)?
 
     /// Creates options.
     public init(filter: EventFilter = EventFilter(), batchSize: Int = 256, retry: RetryPolicy = RetryPolicy(),
-                parkFailures: Bool = true, logger: Logger? = nil) {
+                parkFailures: Bool = true, logger: Logger? = nil, metrics: (any MetricsFactory)? = nil) {
         self.filter = filter
         self.batchSize = max(1, batchSize)
         self.retry = retry
         self.parkFailures = parkFailures
         self.logger = logger
+        self.metrics = metrics
     }
 }
 

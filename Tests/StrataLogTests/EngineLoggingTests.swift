@@ -89,7 +89,9 @@ struct ConsumerLoggingTests {
         let store = InMemoryEventStore()
         for n in 0..<5 { try await store.append(to: "s", event: EventData(type: n == 2 ? "poison" : "ok", json: #"{"n":\#(n)}"#)) }
         let capture = EngineLoggingTests.Capture()
-        let options = ConsumerOptions(batchSize: 1, retry: RetryPolicy(maxAttempts: 2, initialDelay: .milliseconds(1)), logger: capture.logger)
+        let metrics = TestMetrics()
+        let options = ConsumerOptions(batchSize: 1, retry: RetryPolicy(maxAttempts: 2, initialDelay: .milliseconds(1)), logger: capture.logger,
+                                      metrics: metrics)
         let consumer = CheckpointedConsumer(name: "tally", store: store, checkpoints: MemoryCheckpointStore(), options: options) { events, _ in
             if events.contains(where: { $0.type == "poison" }) { throw StrataError.invalidArgument("cannot handle poison") }
         }
@@ -103,6 +105,11 @@ struct ConsumerLoggingTests {
         #expect(!retries.isEmpty && retries.allSatisfy { $0.metadata["position"] == "3" && $0.metadata["consumer"] == "tally" })
         let parked = try #require(capture.messages(.error).first { $0.message.contains("parked") })
         #expect(parked.metadata["position"] == "3" && parked.metadata["error"]?.contains("poison") == true, "\(parked)")
+        let tally = [("consumer", "tally")]
+        #expect(try metrics.expectCounter("strata_consumer_events_handled_total", tally).totalValue == 5)
+        #expect(try metrics.expectCounter("strata_consumer_parked_total", tally).totalValue == 1)
+        #expect(try metrics.expectCounter("strata_consumer_retries_total", tally).totalValue == Int64(retries.count))
+        #expect(try metrics.expectGauge("strata_consumer_position", tally).lastValue == 5)
     }
 }
 
