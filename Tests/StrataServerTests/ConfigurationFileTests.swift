@@ -41,4 +41,15 @@ struct ConfigurationFileTests {
             #expect(throws: StrataError.self, "\(bad)") { _ = try other.apply(file: badPath) }
         }
     }
+
+    @Test("/metrics carries the document views' consumer metrics")
+    func documentViewMetrics() async throws {
+        let server = try await TestServer()
+        defer { Task { await server.stop() } }
+        #expect(try await HTTPTestClient.send(.PUT, server.baseURL + "/documents/users/ada", body: #"{"name":"Ada"}"#).status == 200)
+        try await TestWait.until("the view's consumer metrics", timeout: .seconds(20)) {
+            let text = try await HTTPTestClient.send(.GET, server.baseURL + "/metrics").text
+            return text.contains(#"strata_consumer_position{consumer="documents-users"} 1"#)
+        }
+    }
 }

@@ -55,7 +55,7 @@ public final class DocumentStore: Sendable {
         self.stats = stats
         let consumerOptions = ConsumerOptions(
             filter: EventFilter(streamPrefixes: [DocumentNaming.streamPrefix(collection: collection)], eventTypes: Set(DocumentEvents.all)),
-            batchSize: options.batchSize, logger: options.logger)
+            batchSize: options.batchSize, logger: options.logger, metrics: options.metrics)
         consumer = CheckpointedConsumer(name: "documents-\(collection)", store: store, checkpoints: checkpoints,
                                         options: consumerOptions) { events, view in
             // Decode the whole batch first: a bad event then fails the batch before anything is

@@ -1,4 +1,5 @@
 import Foundation
+import CoreMetrics
 import Logging
 
 /// How a ``DocumentStore`` keeps its view. A value type with defaults, passed once.
@@ -36,12 +37,15 @@ public struct DocumentStoreOptions: Sendable {
     /// Where the view's consumer reports starting, catching up, retries, parked events and
     /// stopping (docs/CONSUMERS.md, "Logging"); nil: nothing is logged.
     public var logger: Logger?
+    /// Where the view's consumer records its metrics (docs/CONSUMERS.md, "Metrics"); nil: nowhere.
+    public var metrics: (any MetricsFactory)?
 
     /// Creates options.
     public init(directory: String? = nil, snapshotEvery: Int = 10_000, indexes: [String] = [], statsStream: String? = nil,
                 subscriptionBufferLimit: Int = 10_000, maxKeyPatternBytes: Int = 256,
                 keyPatternTimeBudget: Duration = .milliseconds(250), batchSize: Int = 1024, writeTimeout: Duration = .seconds(30),
-                onViewStopped: (@Sendable (_ collection: String, _ error: any Error) -> Void)? = nil, logger: Logger? = nil) {
+                onViewStopped: (@Sendable (_ collection: String, _ error: any Error) -> Void)? = nil, logger: Logger? = nil,
+                metrics: (any MetricsFactory)? = nil) {
         self.directory = directory
         self.snapshotEvery = snapshotEvery
         self.indexes = indexes
@@ -53,5 +57,6 @@ public struct DocumentStoreOptions: Sendable {
         self.writeTimeout = writeTimeout
         self.onViewStopped = onViewStopped
         self.logger = logger
+        self.metrics = metrics
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Logging
+import Prometheus
 import Strata
 import StrataDocuments
 import Synchronization
@@ -39,6 +40,7 @@ final class ServerState: Sendable {
         self.health = health
         let directory = configuration.documentsDirectory
         let indexes = configuration.documentIndexes
+        let metricsFactory = PrometheusMetricsFactory(registry: metrics.registry)
         let documents = DocumentManager(store: store, options: DocumentManagerOptions(
             idleTimeout: .seconds(600), maxOpen: configuration.limits.maxOpenCollections, collectionOptions: { collection in
             DocumentStoreOptions(directory: directory.map { ($0 as NSString).appendingPathComponent(collection) },
@@ -46,7 +48,7 @@ final class ServerState: Sendable {
                                  onViewStopped: { collection, error in
                                      health.stopped(ServerHealth.component(collection: collection), kind: .documents, error: error)
                                  },
-                                 logger: logger)
+                                 logger: logger, metrics: metricsFactory)
         }))
         self.documents = documents
         self.tail = LiveTail(store: store, capacity: configuration.liveWindowEvents, heartbeat: .milliseconds(Int64(configuration.heartbeatSeconds * 1000)), logger: logger,
