@@ -232,10 +232,11 @@ let package = Package(
         // The JetStream backend: one JetStream stream per store, one message per commit.
         .target(name: "StrataJetStream", dependencies: ["Strata", "StrataNATS"], swiftSettings: strictness),
         .testTarget(name: "StrataJetStreamTests",
-                    dependencies: ["Strata", "StrataNATS", "StrataJetStream", "StrataConformance", "StrataDocuments",
-                                   .product(name: "NIOSSL", package: "swift-nio-ssl")],
+                    dependencies: ["Strata", "StrataNATS", "StrataJetStream", "StrataConformance", "StrataDocuments", "StrataStores",
+                                   .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                                   .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log")],
                     swiftSettings: strictness),
-        .testTarget(name: "StrataStoresTests", dependencies: ["Strata", "StrataLog", "StrataNATS", "StrataJetStream", "StrataStores", .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log")], swiftSettings: strictness),
+        .testTarget(name: "StrataStoresTests", dependencies: ["Strata", "StrataLog", "StrataNATS", "StrataJetStream", "StrataStores"], swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataLakehouseTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataLakehouse"], swiftSettings: strictness),
     ]

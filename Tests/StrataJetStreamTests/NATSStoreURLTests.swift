@@ -1,0 +1,70 @@
+import Foundation
+import InMemoryLogging
+import Logging
+import NIOSSL
+import Strata
+import StrataNATS
+import StrataStores
+import Testing
+
+/// `nats://` store URLs (StrataStores) against a real nats-server with a token, with TLS, and
+/// through a restart (loopback, bounded; the servers are this target's `NATSTestCluster`).
+@Suite("nats: store URLs on a real server", .serialized, .enabled(if: NATSServerProcess.isEnabled, "STRATA_NATS_UNAVAILABLE=1"))
+struct NATSStoreURLTests {
+    @Test("a server that wants a token: refused without it, served with STRATA_NATS_TOKEN")
+    func token() async throws {
+        // The authorization timeout (default 2 s) is raised: a loaded CI machine was slower.
+        try await NATSTestCluster.run(nodes: 1, extraConfig: "authorization { token: \"s3cret-token\", timeout: 20 }",
+                                      auth: .token("s3cret-token")) { cluster in
+            let url = "nats://127.0.0.1:\(cluster.nodes[0].port)/tokens"
+            await #expect(throws: (any Error).self) {
+                let store = try await StoreRegistry.standard(environment: [:]).open(url, access: .create)
+                try? await store.close()
+            }
+            let store = try await StoreRegistry.standard(environment: ["STRATA_NATS_TOKEN": "s3cret-token"]).open(url, access: .create)
+            #expect(try await store.append(to: "s", event: EventData(type: "t", json: "{}")).lastPosition == 1)
+            try await store.close()
+        }
+    }
+
+    @Test("a TLS server: served with tls=true and caFile naming its certificate")
+    func tls() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-nats-url-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
+        try await runCommand("/usr/bin/env", ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                                              "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        var trusting = TLSConfiguration.makeClientConfiguration()
+        trusting.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(cert))
+        try await NATSTestCluster.run(nodes: 1, extraConfig: "tls { cert_file: \"\(cert)\"\n key_file: \"\(key)\"\n timeout: 20 }",
+                                      tls: trusting) { cluster in
+            let url = "nats://127.0.0.1:\(cluster.nodes[0].port)/secure?tls=true&caFile=\(cert)"
+            let store = try await StoreRegistry.standard(environment: [:]).open(url, access: .create)
+            #expect(try await store.append(to: "s", event: EventData(type: "t", json: "{}")).lastPosition == 1)
+            #expect(try await store.readAll().collect().count == 1)
+            try await store.close()
+        }
+    }
+
+    @Test("the NATS client logs a lost connection and the reconnect, through the logger the registry was given")
+    func reconnectLogged() async throws {
+        try await NATSTestCluster.run(nodes: 1) { cluster in
+            let node = cluster.nodes[0]
+            let log = InMemoryLogHandler()
+            let url = "nats://127.0.0.1:\(node.port)/reconnects"
+            let store = try await StoreRegistry.standard(environment: [:]).open(url, access: .create, logger: Logger(label: "test") { _ in log })
+            _ = try await store.append(to: "s", event: EventData(type: "t", json: "{}"))
+            await node.stop()
+            try node.launch()
+            try await node.waitReady()
+            let deadline = ContinuousClock.now + .seconds(60)
+            while !log.entries.contains(where: { "\($0.message)" == "NATS reconnected" }) {
+                try #require(ContinuousClock.now < deadline, "no reconnect logged: \(log.entries.map { "\($0.message)" })")
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(log.entries.contains { "\($0.message)".hasPrefix("NATS connection lost") && $0.level == .warning })
+            try? await store.close()
+        }
+    }
+}
