@@ -213,3 +213,14 @@ func runCommand(_ executable: String, _ arguments: [String], timeout: Duration =
     }
     guard p.terminationStatus == 0 else { throw NATSTestError("\(executable) \(arguments) exited with \(p.terminationStatus)") }
 }
+
+/// A self-signed certificate for localhost and 127.0.0.1 (openssl) in a new temporary
+/// directory: the paths of the certificate and the key, and the directory to remove.
+func selfSignedCertificate() async throws -> (certificate: String, key: String, directory: URL) {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-nats-tls-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
+    try await runCommand("/usr/bin/env", ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                                          "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+    return (cert, key, dir)
+}
