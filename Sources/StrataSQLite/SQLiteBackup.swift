@@ -1,6 +1,7 @@
 import CSQLite
 import Foundation
 import Strata
+import StrataStorage
 
 /// Backups of a SQLite store through SQLite's online backup API: a consistent snapshot taken
 /// while writers keep running (in this or other processes), written to `FILE.tmp`, checked,
@@ -118,14 +119,14 @@ public enum SQLiteBackup {
     }
 
     static func sync(_ path: String) throws {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw StrataError.io(path: path, operation: "open", reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw StrataError.io(path: path, operation: "fsync", reason: String(cString: strerror(errno))) }
+        do {
+            let file = try POSIXFileSystem().open(path, mode: .readOnly)
+            defer { file.close() }
+            try file.sync()
+        } catch { throw StrataError(error) }
     }
 
     static func syncDirectory(of path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        try sync(directory.isEmpty ? "." : directory)
+        do { try POSIXFileSystem().syncDirectory(POSIXFileSystem.parent(of: path)) } catch { throw StrataError(error) }
     }
 }

@@ -657,18 +657,22 @@ def refused_as_over_limit(port, path):
     return refused(reply, 429, "too-many-subscribers") and elapsed < 3, f"GET {path} -> {reply} after {elapsed:.1f} s"
 
 
+def expect_all_over_limit(port, paths, held_what):
+    wrong = []
+    for path in paths:
+        ok, seen = refused_as_over_limit(port, path)
+        if not ok:
+            wrong.append(seen)
+    expect(not wrong, f"with {held_what} held, expected 429 too-many-subscribers within 3 s:\n  " + "\n  ".join(wrong))
+
+
 def long_polls_count_as_subscribers(server):
     p = server.port
     expect(request(p, "PUT", "/documents/subcol/k", {"v": 1}).status == 200, "PUT /documents/subcol/k")
     start = head(p)
     held = [hold(p, f"/wait?after={start}&timeout=20000", time.monotonic() + 10)[0] for _ in range(2)]
     try:
-        wrong = []
-        for path in [f"/wait?after={start}&timeout=20000", "/subscribe/$all", "/documents/subcol/subscribe"]:
-            ok, seen = refused_as_over_limit(p, path)
-            if not ok:
-                wrong.append(seen)
-        expect(not wrong, "with two /wait long polls held, expected 429 too-many-subscribers within 3 s:\n  " + "\n  ".join(wrong))
+        expect_all_over_limit(p, [f"/wait?after={start}&timeout=20000", "/subscribe/$all", "/documents/subcol/subscribe"], "two /wait long polls")
         expect(append(p, "wake-up").status == 200, "append to wake the long polls")
         for connection in held:
             connection.sock.settimeout(5)
@@ -687,12 +691,7 @@ def subscriptions_limit_long_polls(server):
     try:
         deadline = time.monotonic() + 10
         held = [hold(p, "/subscribe/$all", deadline) for _ in range(2)]
-        wrong = []
-        for path in [f"/wait?after={start}&timeout=20000", "/documents/subcol/subscribe", "/subscribe/$all"]:
-            ok, seen = refused_as_over_limit(p, path)
-            if not ok:
-                wrong.append(seen)
-        expect(not wrong, "with two SSE subscriptions held, expected 429 too-many-subscribers within 3 s:\n  " + "\n  ".join(wrong))
+        expect_all_over_limit(p, [f"/wait?after={start}&timeout=20000", "/documents/subcol/subscribe", "/subscribe/$all"], "two SSE subscriptions")
     finally:
         for connection, _ in held:
             connection.close()
@@ -712,12 +711,7 @@ def document_subscriptions_count(server):
     try:
         deadline = time.monotonic() + 10
         held = [hold(p, "/documents/subcol/subscribe", deadline) for _ in range(2)]
-        wrong = []
-        for path in [f"/wait?after={head(p)}&timeout=20000", "/subscribe/$all", "/documents/subcol/subscribe"]:
-            ok, seen = refused_as_over_limit(p, path)
-            if not ok:
-                wrong.append(seen)
-        expect(not wrong, "with two document subscriptions held, expected 429 too-many-subscribers within 3 s:\n  " + "\n  ".join(wrong))
+        expect_all_over_limit(p, [f"/wait?after={head(p)}&timeout=20000", "/subscribe/$all", "/documents/subcol/subscribe"], "two document subscriptions")
     finally:
         for connection, _ in held:
             connection.close()

@@ -72,7 +72,7 @@ public enum UTCTime {
 
     /// Appends `YYYY-MM-DDTHH:MM:SS.ffffffZ` (27 bytes) for years 0…9999; with
     /// `fractionDigits: 3`, `YYYY-MM-DDTHH:MM:SS.mmmZ` (24 bytes, the time truncated to
-    /// milliseconds).
+    /// milliseconds); with `fractionDigits: 0`, `YYYY-MM-DDTHH:MM:SSZ` (20 bytes).
     public static func appendISO8601(_ microseconds: Int64, fractionDigits: Int = 6, to out: inout [UInt8]) {
         let c = civil(microseconds)
         appendDigits(c.year, 4, &out)
@@ -86,6 +86,10 @@ public enum UTCTime {
         appendDigits(c.minute, 2, &out)
         out.append(0x3A)
         appendDigits(c.second, 2, &out)
+        if fractionDigits == 0 {
+            out.append(0x5A)
+            return
+        }
         out.append(0x2E)
         if fractionDigits == 3 {
             appendDigits(c.microsecond / 1000, 3, &out)
@@ -95,8 +99,8 @@ public enum UTCTime {
         out.append(0x5A)
     }
 
-    /// The ISO 8601 text of a time: microseconds (`…SS.ffffffZ`), or milliseconds with
-    /// `fractionDigits: 3` (`…SS.mmmZ`).
+    /// The ISO 8601 text of a time: microseconds (`…SS.ffffffZ`), milliseconds with
+    /// `fractionDigits: 3` (`…SS.mmmZ`), or whole seconds with `fractionDigits: 0` (`…SSZ`).
     public static func iso8601(_ microseconds: Int64, fractionDigits: Int = 6) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(27)

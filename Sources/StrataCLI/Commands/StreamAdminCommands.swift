@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataWire
 
 /// `strata delete STREAM [--tombstone]`: deletes a stream (docs/CONTRACT.md, "Deleting").
 struct DeleteCommand: AsyncParsableCommand {
@@ -79,18 +80,9 @@ struct MetadataCommand: AsyncParsableCommand {
             if changes { try await store.setStreamMetadata(stream, metadata) }
             return metadata
         }
-        var fields: [String] = []
-        if let v = metadata.maxCount { fields.append(#""maxCount":\#(v)"#) }
-        if let v = metadata.maxAge { fields.append(#""maxAge":\#(v)"#) }
-        if let v = metadata.truncateBefore { fields.append(#""truncateBefore":\#(v)"#) }
-        if let v = metadata.custom {
-            if JSONSyntax.isValid(v) {
-                fields.append(#""custom":"# + String(decoding: v, as: UTF8.self))
-            } else {
-                fields.append(#""customBase64":""# + v.base64EncodedString() + "\"")
-            }
-        }
-        StandardOutput.stdout.writeLine("{" + fields.joined(separator: ",") + "}")
+        var out = JSONWriter()
+        StreamMetadataJSON.write(metadata, into: &out)
+        StandardOutput.stdout.writeLine(out.bytes)
         StandardOutput.stdout.flush()
     }
 }

@@ -273,16 +273,12 @@ public enum LogBackup {
         }
     }
 
-    static func hex(_ value: UInt32) -> String {
-        let text = String(value, radix: 16)
-        return String(repeating: "0", count: 8 - text.count) + text
-    }
+    static func hex(_ value: UInt32) -> String { RecordDecoder.hex8(value) }
 
+    /// Now, ISO 8601 in UTC with whole seconds.
     static func timestamp() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: Date())
+        let micros = currentMicroseconds()
+        return UTCTime.iso8601(micros - micros % 1_000_000, fractionDigits: 0)
     }
 
     static func encode(_ manifest: Manifest) -> [UInt8] {

@@ -165,6 +165,12 @@ enum RecordDecoder {
         "0x" + String(value, radix: 16, uppercase: true)
     }
 
+    /// A CRC32C as 8 lowercase hex digits (the backup manifest's form).
+    static func hex8(_ value: UInt32) -> String {
+        let text = String(value, radix: 16)
+        return String(repeating: "0", count: 8 - text.count) + text
+    }
+
     private static func isZero(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
         nonzeroEnd(in: buffer, range: range) == range.lowerBound
     }

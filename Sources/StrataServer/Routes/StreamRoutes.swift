@@ -99,25 +99,9 @@ extension Handlers {
         out.key("isDeleted"); out.bool(info.isDeleted)
         out.key("isTombstoned"); out.bool(info.isTombstoned)
         out.key("metadata")
-        Handlers.write(info.metadata, exact: exact, into: &out)
+        StreamMetadataJSON.write(info.metadata, exact: exact, into: &out)
         out.endObject()
         return json(out.bytes)
-    }
-
-    static func write(_ metadata: StreamMetadata, exact: Bool, into out: inout JSONWriter) {
-        out.beginObject()
-        if let v = metadata.maxCount { out.key("maxCount"); out.number(v) }
-        if let v = metadata.maxAge { out.key("maxAge"); out.number(v) }
-        if let v = metadata.truncateBefore { out.field("truncateBefore", v) }
-        if let custom = metadata.custom {
-            if exact || !JSONSyntax.isValid(custom) {
-                out.field("customBase64", custom.base64EncodedString())
-            } else {
-                out.key("custom")
-                out.rawJSON(custom)
-            }
-        }
-        out.endObject()
     }
 
     @Sendable func deleteStream(_ request: Request, context: StrataRequestContext) async throws -> Response {
