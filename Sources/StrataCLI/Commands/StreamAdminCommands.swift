@@ -41,7 +41,7 @@ struct MetadataCommand: AsyncParsableCommand {
         abstract: "Print a stream's metadata, or change it: what is given replaces that field, the rest is kept.",
         discussion: """
             Prints the metadata (after the change) as one JSON object: maxCount, maxAge (seconds), \
-            truncateBefore (a revision) and custom (any JSON), each only when set. --clear removes \
+            truncateBefore (a revision) and custom (a JSON object), each only when set. --clear removes \
             every field first. Reads then hide the events the metadata rules out (docs/CONTRACT.md).
             """
     )
@@ -60,7 +60,7 @@ struct MetadataCommand: AsyncParsableCommand {
     @Option(help: "Hide events before this revision.")
     var truncateBefore: UInt64?
 
-    @Option(help: "Application metadata, a JSON value.")
+    @Option(help: "Application metadata, a JSON object.")
     var custom: String?
 
     @Flag(help: "Remove every field before applying the options given.")
