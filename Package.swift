@@ -49,7 +49,7 @@ let package = Package(
     ],
     targets: [
         // The vocabulary, the EventStore contract and the in-memory reference store.
-        .target(name: "Strata", dependencies: ["StrataStorage"], swiftSettings: strictness),
+        .target(name: "Strata", dependencies: ["StrataStorage", "StrataJSON"], swiftSettings: strictness),
         // Hardware CRC32C (SSE4.2) with a portable fallback selected at run time.
         .target(name: "CStrataCRC"),
         // System zlib, for gzip-compressed sealed segments.
@@ -62,14 +62,14 @@ let package = Package(
         .target(name: "StrataLog", dependencies: ["Strata", "StrataStorage", "CStrataCRC", "CZlib", .product(name: "Logging", package: "swift-log"),
                                                    .product(name: "CoreMetrics", package: "swift-metrics")], swiftSettings: strictness),
         // Checkpointed consumers, projectors' engine: checkpoint stores, parking, groups.
-        .target(name: "StrataConsumers", dependencies: ["Strata", .product(name: "Logging", package: "swift-log"),
+        .target(name: "StrataConsumers", dependencies: ["Strata", "StrataJSON", .product(name: "Logging", package: "swift-log"),
                                                          .product(name: "CoreMetrics", package: "swift-metrics")], swiftSettings: strictness),
         // Typed events, upcasters, reducers, aggregates, snapshots, relations, projectors.
         .target(name: "StrataModel", dependencies: ["Strata", "StrataConsumers", "StrataJSON"], swiftSettings: strictness),
         // The SQLite backend: one database file, group commit, several processes, transactional checkpoints.
         .target(name: "StrataSQLite", dependencies: ["Strata", "StrataConsumers", "CSQLite"], swiftSettings: strictness),
         // Event schemas: config loading, validation at append, Swift code generation.
-        .target(name: "StrataSchema", dependencies: ["Strata"], swiftSettings: strictness),
+        .target(name: "StrataSchema", dependencies: ["Strata", "StrataJSON"], swiftSettings: strictness),
         // The code generator alone, for the build-tool plugin (which must not need the whole CLI).
         .executableTarget(name: "StrataCodegen", dependencies: ["StrataSchema"], swiftSettings: strictness),
         // Generates Swift from a target's events/ folder at build time.
@@ -77,7 +77,7 @@ let package = Package(
         // Fast JSON coding of Codable payloads (Foundation only, no Strata dependency).
         .target(name: "StrataJSON", swiftSettings: strictness),
         // The event-sourced document database: collections, queries, indexes, subscriptions.
-        .target(name: "StrataDocuments", dependencies: ["Strata", "StrataConsumers", .product(name: "Logging", package: "swift-log"),
+        .target(name: "StrataDocuments", dependencies: ["Strata", "StrataJSON", "StrataConsumers", .product(name: "Logging", package: "swift-log"),
                                                          .product(name: "CoreMetrics", package: "swift-metrics")], swiftSettings: strictness),
         // The PostgreSQL backend: gap-free `$all` through a commit-ordered position counter.
         .target(
@@ -92,12 +92,12 @@ let package = Package(
         // The backend conformance suite, run by every backend's tests.
         .target(name: "StrataConformance", dependencies: ["Strata"], swiftSettings: strictness),
         // The JSON wire shape of events shared by the CLI, the server and the client.
-        .target(name: "StrataWire", dependencies: ["Strata"], swiftSettings: strictness),
+        .target(name: "StrataWire", dependencies: ["Strata", "StrataJSON"], swiftSettings: strictness),
         // The HTTP server over any EventStore: REST, SSE, WebSocket, ingest, auth, metrics, admin page.
         .target(
             name: "StrataServer",
             dependencies: [
-                "Strata", "StrataWire", "StrataConsumers", "StrataDocuments",
+                "Strata", "StrataJSON", "StrataWire", "StrataConsumers", "StrataDocuments",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -116,14 +116,14 @@ let package = Package(
         // An EventStore that talks to a Strata server over HTTP.
         .target(
             name: "StrataClient",
-            dependencies: ["Strata", "StrataWire", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: ["Strata", "StrataJSON", "StrataWire", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: strictness
         ),
         // The lakehouse: time-partitioned JSON Lines export (local or S3), import, DuckDB query builders.
         .target(
             name: "StrataLakehouse",
             dependencies: [
-                "Strata", "StrataConsumers", "StrataWire", "CZlib",
+                "Strata", "StrataJSON", "StrataConsumers", "StrataWire", "CZlib",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -149,7 +149,7 @@ let package = Package(
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "Strata", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataPostgres", "StrataBench", "StrataSchema", "StrataWire", "StrataServer", "StrataClient", "StrataLakehouse", "StrataStores",
+                "Strata", "StrataJSON", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataPostgres", "StrataBench", "StrataSchema", "StrataWire", "StrataServer", "StrataClient", "StrataLakehouse", "StrataStores",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -172,7 +172,7 @@ let package = Package(
         .executableTarget(name: "StrataSQLiteTestWriter", dependencies: ["Strata", "StrataSQLite"], swiftSettings: strictness),
         // A child process for the multi-process tests of StrataPostgres.
         .executableTarget(name: "StrataPostgresTestWriter", dependencies: ["Strata", "StrataPostgres"], swiftSettings: strictness),
-        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataConformance"], swiftSettings: strictness),
+        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataJSON", "StrataConformance"], swiftSettings: strictness),
         .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataStorage", "StrataConsumers", "StrataConformance", "StrataTestWriter", .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
                                                            .product(name: "MetricsTestKit", package: "swift-metrics")], swiftSettings: strictness),
         .testTarget(name: "StrataModelTests", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataConsumers"], swiftSettings: strictness),
@@ -203,7 +203,7 @@ let package = Package(
         // The durable emitter: a local outbox in a Strata store and a shipper that POSTs batches.
         .target(
             name: "StrataEmitter",
-            dependencies: ["Strata", "StrataConsumers", "StrataWire",
+            dependencies: ["Strata", "StrataJSON", "StrataConsumers", "StrataWire",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness
         ),
@@ -222,6 +222,7 @@ let package = Package(
         .target(
             name: "StrataNATS",
             dependencies: [
+                "StrataJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -230,7 +231,7 @@ let package = Package(
             swiftSettings: strictness
         ),
         // The JetStream backend: one JetStream stream per store, one message per commit.
-        .target(name: "StrataJetStream", dependencies: ["Strata", "StrataNATS"], swiftSettings: strictness),
+        .target(name: "StrataJetStream", dependencies: ["Strata", "StrataJSON", "StrataNATS"], swiftSettings: strictness),
         .testTarget(name: "StrataJetStreamTests",
                     dependencies: ["Strata", "StrataNATS", "StrataJetStream", "StrataConformance", "StrataDocuments", "StrataStores",
                                    .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -238,6 +239,6 @@ let package = Package(
                     swiftSettings: strictness),
         .testTarget(name: "StrataStoresTests", dependencies: ["Strata", "StrataLog", "StrataNATS", "StrataJetStream", "StrataStores"], swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
-        .testTarget(name: "StrataLakehouseTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataLakehouse"], swiftSettings: strictness),
+        .testTarget(name: "StrataLakehouseTests", dependencies: ["Strata", "StrataJSON", "StrataLog", "StrataConsumers", "StrataLakehouse"], swiftSettings: strictness),
     ]
 )

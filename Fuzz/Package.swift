@@ -15,7 +15,7 @@ let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
     ("FuzzIndexCheckpoint", [.product(name: "StrataLog", package: root), .product(name: "Strata", package: root)]),
     ("FuzzHead", [.product(name: "StrataLog", package: root), .product(name: "Strata", package: root)]),
     ("FuzzJSON", [.product(name: "Strata", package: root), .product(name: "StrataJSON", package: root),
-                  .product(name: "StrataDocuments", package: root), .product(name: "StrataWire", package: root)]),
+                  .product(name: "StrataDocuments", package: root)]),
     ("FuzzDocumentFilter", [.product(name: "Strata", package: root), .product(name: "StrataDocuments", package: root)]),
     ("FuzzRequestBodies", [.product(name: "StrataDocuments", package: root), .product(name: "Strata", package: root), .product(name: "StrataServer", package: root),
                            .product(name: "StrataWire", package: root)]),

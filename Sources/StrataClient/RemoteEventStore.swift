@@ -5,6 +5,7 @@ import NIOHTTP1
 import Strata
 import StrataWire
 import Synchronization
+import StrataJSON
 
 /// An ``EventStore`` that is a Strata server: point an application at `http://host:port` and
 /// keep the same code. Every operation is one or a few HTTP requests (docs/SERVER.md); events
@@ -251,7 +252,7 @@ public final class RemoteEventStore: EventStore {
         }
         if status >= 400 {
             let data = Data(bytes.readableBytesView)
-            guard let body = try? JSONDecoder().decode(ErrorJSON.Body.self, from: data) else {
+            guard let body = try? StrataJSONDecoder().decode(ErrorJSON.Body.self, from: data) else {
                 throw StrataClientError(status: status, code: "http-\(status)", message: String(decoding: data, as: UTF8.self))
             }
             if let error = ErrorJSON.strataError(from: body) { throw error }
@@ -259,7 +260,7 @@ public final class RemoteEventStore: EventStore {
         }
         if Answer.self == Empty.self { return Empty() as! Answer }
         do {
-            return try JSONDecoder().decode(Answer.self, from: Data(bytes.readableBytesView))
+            return try StrataJSONDecoder().decode(Answer.self, from: Data(bytes.readableBytesView))
         } catch {
             throw StrataError.io(path: url, operation: "decode the answer", reason: "\(error)")
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataStorage
+import StrataJSON
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,7 +42,7 @@ public struct FileCheckpointStore: CheckpointStore {
     public func loadCheckpoint(_ consumer: String) throws -> UInt64? {
         let path = folder(consumer) + "/checkpoint.json"
         guard let data = try DurableFile.read(path, fileSystem: fileSystem) else { return nil }
-        guard let record = try? JSONDecoder().decode(CheckpointRecord.self, from: data) else {
+        guard let record = try? StrataJSONDecoder().decode(CheckpointRecord.self, from: data) else {
             throw StrataError.corruption(path: path, offset: 0, reason: "not a checkpoint record")
         }
         guard record.version == CheckpointRecord.currentVersion else {
@@ -70,7 +71,7 @@ public struct FileCheckpointStore: CheckpointStore {
     public func park(_ entry: ParkedEvent) async throws {
         let parked = folder(entry.consumer) + "/parked"
         try DurableFile.createDirectory(parked, fileSystem: fileSystem)
-        let encoder = JSONEncoder()
+        let encoder = StrataJSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try DurableFile.write(try encoder.encode(entry), to: parked + "/" + Self.fileName(entry.position), fileSystem: fileSystem)
     }
@@ -95,7 +96,7 @@ public struct FileCheckpointStore: CheckpointStore {
         } catch {
             throw StrataError(error)
         }
-        let decoder = JSONDecoder()
+        let decoder = StrataJSONDecoder()
         return try page.compactMap { p in
             let path = parked + "/" + Self.fileName(p)
             guard let data = try DurableFile.read(path, fileSystem: fileSystem) else { return nil }
@@ -114,7 +115,7 @@ public struct FileCheckpointStore: CheckpointStore {
         try DurableFile.createDirectory(folder, fileSystem: fileSystem)
         let record = CheckpointRecord(version: CheckpointRecord.currentVersion, position: position,
                                       updatedAtMicroseconds: currentMicroseconds())
-        try DurableFile.write(try JSONEncoder().encode(record), to: folder + "/checkpoint.json", fileSystem: fileSystem)
+        try DurableFile.write(try StrataJSONEncoder().encode(record), to: folder + "/checkpoint.json", fileSystem: fileSystem)
     }
 
     private func folder(_ consumer: String) -> String { directory + "/" + SafeFileName.encode(consumer) }

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// A consumer that folds events into a state and saves state and position together in one file
 /// (simple-event-sourcing's `EventConsumer(snapshotFile, config, defaultState, handler)`).
@@ -89,7 +90,7 @@ public final class StateFileCheckpointStore<State: Codable & Sendable>: Checkpoi
         self.path = path
         if let data = try DurableFile.read(path) {
             let snapshot: Snapshot
-            do { snapshot = try JSONDecoder().decode(Snapshot.self, from: data) } catch {
+            do { snapshot = try StrataJSONDecoder().decode(Snapshot.self, from: data) } catch {
                 throw StrataError.corruption(path: path, offset: 0, reason: "not a state snapshot of \(State.self): \(error)")
             }
             guard snapshot.version == Snapshot.currentVersion else {
@@ -138,7 +139,7 @@ public final class StateFileCheckpointStore<State: Codable & Sendable>: Checkpoi
     }
 
     private func save(_ snapshot: Snapshot) throws {
-        let encoder = JSONEncoder()
+        let encoder = StrataJSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try DurableFile.write(try encoder.encode(snapshot), to: path)
         lock.withLock { saved = snapshot }

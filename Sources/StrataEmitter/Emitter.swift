@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataConsumers
+import StrataJSON
 
 /// The durable emitter: `emit` puts an event in a bounded in-memory buffer and returns at once;
 /// a writer task appends the buffer to the outbox stream of a Strata store by group commit
@@ -103,7 +104,7 @@ public final class Emitter: Sendable {
             throw StrataError.invalidEvent(id: event.id.uuidString, reason: "the data of an emitted event must be a JSON object")
         }
         let explicitSource = source?.json
-        let millis = WireTimestamp.nowMilliseconds()
+        let millis = (currentMicroseconds() / 1000)
         return try state.update { s -> UInt64 in
             if let reason = s.closed { throw EmitterError.closed(reason: reason) }
             let pending = s.pending
@@ -111,7 +112,7 @@ public final class Emitter: Sendable {
             var metadata: [UInt8] = []
             metadata.reserveCapacity(40 + (explicitSource ?? s.sourceJSON).count)
             metadata.append(contentsOf: #"{"ts":""#.utf8)
-            WireTimestamp.append(milliseconds: millis, to: &metadata)
+            UTCTime.appendISO8601(millis &* 1000, fractionDigits: 3, to: &metadata)
             metadata.append(contentsOf: #"","source":"#.utf8)
             metadata.append(contentsOf: explicitSource ?? s.sourceJSON)
             metadata.append(UInt8(ascii: "}"))

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataWire
+import StrataJSON
 
 /// One event to emit: an id (the receiver's deduplication key), a type and a JSON object of data.
 /// `ts` and the source identity are added by the ``Emitter``.
@@ -27,12 +28,12 @@ public struct EmitterEvent: Sendable, Hashable {
     /// Creates an event from a JSON object value.
     public init(id: UUID = EventID.random(), type: String, data: [String: JSONValue]) {
         let members = data.sorted { $0.key < $1.key }.map { JSONMember($0.key, $0.value) }
-        self.init(id: id, type: type, data: Data(JSONText.compact(.object(members)).utf8))
+        self.init(id: id, type: type, data: Data(JSONValue.object(members).jsonText.utf8))
     }
 
     /// Creates an event from an `Encodable` value that encodes as a JSON object.
     public init<Payload: Encodable>(id: UUID = EventID.random(), type: String, encoding payload: Payload) throws {
-        self.init(id: id, type: type, data: try JSONEncoder().encode(payload))
+        self.init(id: id, type: type, data: try StrataJSONEncoder().encode(payload))
     }
 }
 
@@ -106,6 +107,6 @@ extension EmitterEvent {
         }
         if let userId { members.append(JSONMember("userId", .string(userId))) }
         if let anonymousId { members.append(JSONMember("anonymousId", .string(anonymousId))) }
-        return EmitterEvent(id: id, type: type, data: Data(JSONText.compact(.object(members)).utf8))
+        return EmitterEvent(id: id, type: type, data: Data(JSONValue.object(members).jsonText.utf8))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataWire
+import StrataJSON
 
 /// Writes a batch in the wire format of docs/EMITTER.md (version 1):
 /// `{"events":[{"id","type","ts","source","data"},…]}`.
@@ -44,7 +45,7 @@ struct ShippedBatchEncoder: Sendable {
             out.append(contentsOf: ts)
         } else {
             out.append(UInt8(ascii: "\""))
-            WireTimestamp.append(milliseconds: event.recordedAtMicroseconds / 1000, to: &out)
+            UTCTime.appendISO8601(event.recordedAtMicroseconds, fractionDigits: 3, to: &out)
             out.append(UInt8(ascii: "\""))
         }
         out.append(contentsOf: #","source":"#.utf8)

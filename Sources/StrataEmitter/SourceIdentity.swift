@@ -1,4 +1,5 @@
 import Strata
+import StrataJSON
 import StrataWire
 #if canImport(Glibc)
 import Glibc

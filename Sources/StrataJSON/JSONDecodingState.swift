@@ -59,7 +59,7 @@ final class JSONDecodingState {
             try parser.parseDocument()
         } catch {
             let path = syntaxErrorPath(depth: parser.depth, tokenCount: parser.count)
-            let syntax = StrataJSONSyntaxError(offset: error.offset, reason: error.reason)
+            let syntax = StrataJSONSyntaxError(offset: error.offset, in: UnsafeRawBufferPointer(start: bytes, count: byteCount), reason: error.reason)
             throw DecodingError.dataCorrupted(.init(
                 codingPath: path,
                 debugDescription: "The given data was not valid JSON: \(error.reason) at byte offset \(error.offset).",
@@ -259,8 +259,7 @@ final class JSONDecodingState {
         return try body(UnsafeRawBufferPointer(start: scratch, count: n))
     }
 
-    /// Writes the unescaped bytes of a string token into `scratch`; returns how many. The parser
-    /// has checked every escape, so none is checked again.
+    /// Writes the unescaped bytes of a string token into `scratch`; returns how many.
     private func unescape(_ token: JSONToken) -> Int {
         let length = Int(token.length)
         if length > scratchCapacity {
@@ -268,71 +267,7 @@ final class JSONDecodingState {
             scratchCapacity = max(length, scratchCapacity * 2)
             scratch = .allocate(capacity: scratchCapacity)
         }
-        var p = Int(token.start)
-        let end = p + length
-        var o = 0
-        while p < end {
-            let c = bytes[p]
-            if c != UInt8(ascii: "\\") {
-                scratch[o] = c
-                o += 1
-                p += 1
-                continue
-            }
-            let e = bytes[p + 1]
-            p += 2
-            switch e {
-            case UInt8(ascii: "b"): scratch[o] = 0x08
-            case UInt8(ascii: "f"): scratch[o] = 0x0C
-            case UInt8(ascii: "n"): scratch[o] = 0x0A
-            case UInt8(ascii: "r"): scratch[o] = 0x0D
-            case UInt8(ascii: "t"): scratch[o] = 0x09
-            case UInt8(ascii: "u"):
-                var scalar = hex4(p)
-                p += 4
-                if scalar >= 0xD800 && scalar <= 0xDBFF {
-                    let low = hex4(p + 2)
-                    p += 6
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                }
-                o += JSONDecodingState.writeUTF8(scalar, to: scratch + o)
-                continue
-            default: scratch[o] = e
-            }
-            o += 1
-        }
-        return o
-    }
-
-    private func hex4(_ p: Int) -> UInt32 {
-        var value: UInt32 = 0
-        for i in 0..<4 { value = value << 4 | (JSONParser.hexValue(bytes[p + i]) ?? 0) }
-        return value
-    }
-
-    /// Writes a scalar as UTF-8 (at most 4 bytes; an escape takes 6 or 12 bytes, so the
-    /// unescaped text never outgrows the escaped one).
-    static func writeUTF8(_ scalar: UInt32, to out: UnsafeMutablePointer<UInt8>) -> Int {
-        switch scalar {
-        case 0..<0x80:
-            out[0] = UInt8(scalar)
-            return 1
-        case 0x80..<0x800:
-            out[0] = UInt8(0xC0 | scalar >> 6)
-            out[1] = UInt8(0x80 | scalar & 0x3F)
-            return 2
-        case 0x800..<0x10000:
-            out[0] = UInt8(0xE0 | scalar >> 12)
-            out[1] = UInt8(0x80 | scalar >> 6 & 0x3F)
-            out[2] = UInt8(0x80 | scalar & 0x3F)
-            return 3
-        default:
-            out[0] = UInt8(0xF0 | scalar >> 18)
-            out[1] = UInt8(0x80 | scalar >> 12 & 0x3F)
-            out[2] = UInt8(0x80 | scalar >> 6 & 0x3F)
-            out[3] = UInt8(0x80 | scalar & 0x3F)
-            return 4
-        }
+        return JSONTree.unescape(bytes + Int(token.start), count: length, into: scratch)
     }
 
     // MARK: - Scalars
@@ -447,7 +382,7 @@ final class JSONDecodingState {
             return Date(timeIntervalSince1970: try decodeDouble(at: index, path: path) / 1000)
         case .iso8601:
             guard index >= 0, tokens[index].kind == .string else { throw mismatch(String.self, at: index, path: path) }
-            guard let date = withStringBytes(index, ISO8601Time.parse) else {
+            guard let date = withStringBytes(index, UTCTime.date(parsingISO8601:)) else {
                 throw DecodingError.dataCorrupted(.init(codingPath: path?.path ?? codingPath(of: index),
                                                         debugDescription: "Expected date string to be ISO8601-formatted, found \"\(string(index))\" (byte offset \(tokens[index].start))."))
             }

@@ -467,9 +467,9 @@ final class JSONEncodingState {
         case .millisecondsSince1970:
             try writeDouble(date.timeIntervalSince1970 * 1000, path: currentPath())
         case .iso8601:
-            ISO8601Time.format(date, milliseconds: false, into: out)
+            UTCTime.appendISO8601(date, milliseconds: false, into: out)
         case .iso8601WithFractionalSeconds:
-            ISO8601Time.format(date, milliseconds: true, into: out)
+            UTCTime.appendISO8601(date, milliseconds: true, into: out)
         case .custom(let write):
             try encodeThroughEncoder { try write(date, $0) }
         }

@@ -173,7 +173,7 @@ final class JSONOutput {
     private static let hexDigits: StaticString = "0123456789abcdef"
 
     /// Writes the escape of `c` at `o`; returns the offset after it.
-    private static func writeEscape(_ c: UInt8, to out: UnsafeMutablePointer<UInt8>, at o: Int) -> Int {
+    static func writeEscape(_ c: UInt8, to out: UnsafeMutablePointer<UInt8>, at o: Int) -> Int {
         out[o] = UInt8(ascii: "\\")
         switch c {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"): out[o &+ 1] = c

@@ -9,6 +9,11 @@ struct JSONParser {
     var pos = 0
     var count = 0
     var depth = 0
+    /// The deepest nesting accepted (at most ``JSONTape/maxDepth``).
+    var maxDepth = JSONTape.maxDepth
+    /// Whether a UTF-8 byte order mark before the value is skipped (as Foundation's decoder
+    /// does) rather than refused.
+    var skipsByteOrderMark = true
 
     init(bytes: UnsafePointer<UInt8>, count: Int, tape: JSONTape) {
         self.bytes = bytes
@@ -43,7 +48,8 @@ struct JSONParser {
             count = n
             depth = level
         }
-        if e >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF { p = 3 }
+        let limit = min(maxDepth, JSONTape.maxDepth)
+        if skipsByteOrderMark && e >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF { p = 3 }
 
         @inline(__always)
         func skipSpace() {
@@ -147,7 +153,7 @@ struct JSONParser {
 
         @inline(__always)
         func push(_ index: Int) throws(Failure) {
-            guard level < JSONTape.maxDepth else { throw Failure(offset: p, reason: "nesting deeper than \(JSONTape.maxDepth) levels") }
+            guard level < limit else { throw Failure(offset: p, reason: "nesting deeper than \(limit) levels") }
             open[level] = UInt32(truncatingIfNeeded: index)
             member[level] = 0
             seenLow[level] = 0

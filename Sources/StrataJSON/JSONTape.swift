@@ -33,8 +33,9 @@ struct JSONToken {
 }
 
 /// The parser's working memory, kept between documents so that parsing allocates nothing once
-/// it has seen the largest document.
-final class JSONTape {
+/// it has seen the largest document. One parse uses it at a time (its owner, or the pool that
+/// lends it: hence `@unchecked Sendable`).
+final class JSONTape: @unchecked Sendable {
     /// The deepest nesting accepted (as Foundation's).
     static let maxDepth = 512
 

@@ -92,7 +92,7 @@ public final class StrataJSONEncoder {
             if case .iso8601 = dateEncodingStrategy { milliseconds = false } else { milliseconds = true }
             encoder.dateEncodingStrategy = .custom { date, encoder in
                 let out = JSONOutput(capacity: 40)
-                ISO8601Time.format(date, milliseconds: milliseconds, into: out)
+                UTCTime.appendISO8601(date, milliseconds: milliseconds, into: out)
                 var container = encoder.singleValueContainer()
                 try container.encode(String(decoding: UnsafeBufferPointer(start: out.base + 1, count: out.count - 2), as: UTF8.self))
             }

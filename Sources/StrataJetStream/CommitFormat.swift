@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataNATS
+import StrataJSON
 
 /// One entry of the store's JetStream stream (docs/JETSTREAM.md, format 1). Every change of the
 /// store is one message: a commit of one or more appends, a stream deletion, or stream metadata.
@@ -74,7 +75,7 @@ enum CommitFormat {
         case .metadata(let stream, let metadata):
             headers[kindHeader] = "metadata"
             putBytes(Array(stream.utf8), lengthBytes: 2, into: &body)
-            body.append(contentsOf: (try? JSONEncoder().encode(metadata)) ?? Data("{}".utf8))
+            body.append(contentsOf: (try? StrataJSONEncoder().encode(metadata)) ?? Data("{}".utf8))
         }
         return (headers, body)
     }
@@ -122,7 +123,7 @@ enum CommitFormat {
         case "metadata":
             let stream = try r.string(lengthBytes: 2)
             do {
-                return .metadata(stream: stream, try JSONDecoder().decode(StreamMetadata.self, from: Data(try r.bytes(r.remaining))))
+                return .metadata(stream: stream, try StrataJSONDecoder().decode(StreamMetadata.self, from: Data(try r.bytes(r.remaining))))
             } catch let e as StrataError {
                 throw e
             } catch {

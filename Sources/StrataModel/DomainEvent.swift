@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// A domain event: a Codable value with a stable type name.
 ///
@@ -107,7 +108,7 @@ public struct Envelope<Event: Sendable>: Sendable {
     /// not an object).
     public var metadata: EventMetadata {
         guard let rawMetadata, !rawMetadata.isEmpty else { return EventMetadata() }
-        return (try? JSONDecoder().decode(EventMetadata.self, from: rawMetadata)) ?? EventMetadata()
+        return (try? StrataJSONDecoder().decode(EventMetadata.self, from: rawMetadata)) ?? EventMetadata()
     }
 }
 

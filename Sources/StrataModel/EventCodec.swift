@@ -70,13 +70,13 @@ public struct EventCodec: Sendable {
         var type = recorded.type
         var version = 1
         if let metadata = recorded.metadata, !metadata.isEmpty {
-            version = (try? JSONDecoder().decode(EventMetadata.self, from: metadata))?.eventVersion ?? 1
+            version = (try? StrataJSONDecoder().decode(EventMetadata.self, from: metadata))?.eventVersion ?? 1
         }
         var json: JSONValue?
         while let upcaster = upcasters[UpcasterKey(type: type, version: version)] {
             var value: JSONValue
             if let parsed = json { value = parsed } else {
-                do { value = try JSONValue.parse(recorded.data) } catch {
+                do { value = try JSONValue(parsing: recorded.data) } catch {
                     throw StrataError.eventDecodingFailed(position: recorded.position, type: type, field: "",
                                                           reason: "the payload is not JSON: \(error)")
                 }

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// Typed event metadata: who did it, why, and tags for conditional appends.
 ///

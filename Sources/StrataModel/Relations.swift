@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// A key ↔ streams index (valkyr's relations): `user:42:posts` → the streams of that user's posts.
 ///
@@ -59,7 +60,7 @@ public struct Relations: Sendable {
             while true {
                 let page = try await store.readStreamPage(stream(for: key), from: origin, direction: .forward, maxCount: 1024)
                 for event in page.events {
-                    let change = try JSONDecoder().decode(Change.self, from: event.data)
+                    let change = try StrataJSONDecoder().decode(Change.self, from: event.data)
                     switch event.type {
                     case Self.addedType:
                         for s in change.streams where present.insert(s).inserted { order.append(s) }

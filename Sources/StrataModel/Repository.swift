@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// Reduces streams, loads and saves aggregates, and keeps their snapshots: the write side of
 /// an application, over any ``Strata/EventStore``.
@@ -229,12 +230,12 @@ public struct Repository: Sendable {
 enum SnapshotCoding {
     static func decode<T>(_: T.Type, from data: Data) -> T? {
         guard let decodable = T.self as? any Decodable.Type else { return nil }
-        return (try? JSONDecoder().decode(decodable, from: data)) as? T
+        return (try? StrataJSONDecoder().decode(decodable, from: data)) as? T
     }
 
     static func encode<T>(_ value: T) -> Data? {
         guard let encodable = value as? any Encodable else { return nil }
-        let encoder = JSONEncoder()
+        let encoder = StrataJSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return try? encoder.encode(encodable)
     }

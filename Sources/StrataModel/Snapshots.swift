@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// A saved state of a reducer or aggregate over one stream, at a revision.
 public struct Snapshot: Sendable, Hashable, Codable {
@@ -90,7 +91,7 @@ public struct FileSnapshotStore: SnapshotStore {
     public func load(reducer: String, stream: String) async throws -> Snapshot? {
         let path = path(reducer, stream)
         guard let data = try DurableFile.read(path) else { return nil }
-        guard let file = try? JSONDecoder().decode(SnapshotFile.self, from: data) else {
+        guard let file = try? StrataJSONDecoder().decode(SnapshotFile.self, from: data) else {
             throw StrataError.corruption(path: path, offset: 0, reason: "not a snapshot file")
         }
         guard file.format == SnapshotFile.currentFormat else {
@@ -101,7 +102,7 @@ public struct FileSnapshotStore: SnapshotStore {
 
     public func save(_ snapshot: Snapshot) async throws {
         try DurableFile.createDirectory(directory + "/" + SafeFileName.encode(snapshot.reducer))
-        let encoder = JSONEncoder()
+        let encoder = StrataJSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try DurableFile.write(try encoder.encode(SnapshotFile(format: SnapshotFile.currentFormat, snapshot: snapshot)),
                               to: path(snapshot.reducer, snapshot.stream))

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// Turns the payload of an older version of an event type into the next version.
 ///

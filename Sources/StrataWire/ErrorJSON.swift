@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// The JSON body of every error the server sends: `{"error": {"code", "message", "details"}}`.
 /// `code` is a stable kebab-case name; `details` holds the error's fields, so that a client can

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// The JSON shape of a recorded event, shared by the CLI (`read`, `tail`), the server and the
 /// client. Keys come in this order: `position`, `stream`, `revision`, `id`, `type`,
@@ -47,7 +48,7 @@ public enum EventJSON {
         } else {
             json.null()
         }
-        json.field("recordedAt", Timestamp.iso8601(microseconds: event.recordedAtMicroseconds))
+        json.field("recordedAt", UTCTime.iso8601(event.recordedAtMicroseconds))
         json.endObject()
     }
 
@@ -101,7 +102,7 @@ public enum EventJSON {
             guard let bytes = Data(base64Encoded: m) else { throw StrataError.invalidArgument("event metadata is not base64") }
             metadata = bytes
         }
-        guard let micros = Timestamp.microseconds(parsingISO8601: e.recordedAt) else {
+        guard let micros = UTCTime.parseISO8601(e.recordedAt) else {
             throw StrataError.invalidArgument("recordedAt \"\(e.recordedAt)\" is not an ISO 8601 UTC time")
         }
         return RecordedEvent(id: id, stream: e.stream, revision: e.revision, position: e.position, recordedAtMicroseconds: micros,

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// Stream metadata as JSON, the one writer the HTTP API and the CLI share: `maxCount`, `maxAge`,
 /// `truncateBefore` and `custom` (embedded when it is JSON, else `customBase64`), each only

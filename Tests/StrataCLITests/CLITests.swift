@@ -97,7 +97,7 @@ struct CLITests {
         let broken = try await CLIProcess.run(["append", "s", "--store", dir.store], in: dir.url,
                                               stdin: "{\"type\":\"ok\",\"data\":1}\n{\"type\":\"ok\",\"data\":\n")
         #expect(broken.status != 0)
-        #expect(broken.errorLines == ["error: line 2: not a valid JSON object; nothing from its batch was stored"])
+        #expect(broken.errorLines == ["error: line 2: not a valid JSON object: unexpected end of input, expected a value at byte 20; nothing from its batch was stored"])
     }
 
     @Test("a stale expected revision exits non-zero with one line on stderr and stores nothing")

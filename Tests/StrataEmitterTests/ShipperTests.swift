@@ -2,6 +2,7 @@ import Foundation
 import InMemoryLogging
 import Logging
 import Strata
+import StrataJSON
 import StrataConsumers
 import StrataEmitter
 import StrataWire
@@ -53,7 +54,7 @@ struct ShipperTests {
         #expect((first["data"] as? [String: any Sendable])?["n"] as? Double == 0)
         #expect((first["source"] as? [String: any Sendable])?["id"] as? String == "ship-1")
         let ts = try #require(first["ts"] as? String)
-        #expect(Timestamp.microseconds(parsingISO8601: ts) != nil && ts.count == 24)
+        #expect(UTCTime.parseISO8601(ts) != nil && ts.count == 24)
         #expect(shipper.status.deliveredEvents == 35 && emitter.pendingCount == 0)
         await shipper.stop()
         await receiver.stop()

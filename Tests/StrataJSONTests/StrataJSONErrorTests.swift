@@ -143,7 +143,7 @@ struct StrataJSONErrorTests {
             } catch DecodingError.dataCorrupted(let context) {
                 return (try #require(context.underlyingError as? StrataJSONSyntaxError), path(context.codingPath))
             }
-            throw StrataJSONSyntaxError(offset: -1, reason: "accepted")
+            throw StrataJSONSyntaxError(offset: -1, line: 0, column: 0, reason: "accepted")
         }
         let (trailing, trailingPath) = try failure(#"{"a":{"b":[1,2,]}}"#)
         #expect(trailing.offset == 15)

@@ -3,6 +3,7 @@ import Strata
 import StrataConsumers
 @testable import StrataLakehouse
 import Testing
+import StrataJSON
 
 /// Every query builder's SQL run by real DuckDB (python `duckdb`) over files the exporter wrote.
 /// scripts/test.sh installs duckdb; set STRATA_SKIP_DUCKDB=1 to skip where it cannot be had.

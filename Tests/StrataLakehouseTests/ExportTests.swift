@@ -3,6 +3,7 @@ import Strata
 import StrataConsumers
 @testable import StrataLakehouse
 import Testing
+import StrataJSON
 
 @Suite("Lakehouse export")
 struct ExportTests {

@@ -1,21 +1,22 @@
-// Differential fuzzing of every JSON parser in Strata on the same bytes:
+// Differential fuzzing of every JSON reader in Strata on the same bytes. All of them stand on
+// StrataJSON's one parser (JSONTree, the tape of StrataJSONDecoder), each with its own value
+// builder; Foundation is the independent reference:
 //
-//   A  Strata.JSONParser          (config files, payload checks; strict RFC 8259, depth 512)
-//   B  Strata.JSONSyntax.isValid  (the append-time syntax check; must agree with A exactly)
+//   A  JSONValue(parsing:)          (config files, schemas; strict RFC 8259, depth 512)
+//   B  JSONSyntax.isValid           (the append-time syntax check; must agree with A exactly)
 //   C  StrataDocuments.DocumentJSON (documents; depth 256, objects keep the last duplicate)
-//   D  StrataJSON (StrataJSONDecoder, tape parser; decoded into a generic value)
+//   D  StrataJSONDecoder            (Codable; decoded into a generic value)
 //   E  Foundation.JSONSerialization (the reference for values)
-//   F  StrataWire.JSONObjectFields  (request bodies: top-level object, raw member values)
+//   F  JSONObjectFields             (request bodies: top-level object, raw member values)
 //
 // Where they should agree they must, on accept/reject and on values; the documented
-// differences (DocumentJSON's depth limit and duplicate keys, StrataJSON's byte order mark,
-// Foundation's encoding detection and leniency) are excluded explicitly below.
+// differences (DocumentJSON's depth limit and duplicate keys, StrataJSONDecoder's byte order
+// mark, Foundation's encoding detection and leniency) are excluded explicitly below.
 import Foundation
 import FuzzSupport
 import Strata
 import StrataJSON
 @testable import StrataDocuments
-import StrataWire
 
 /// A parsed value in a common shape.
 indirect enum Value: CustomStringConvertible {
@@ -179,9 +180,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let input = Data(bytes)
 
     // A and B: the strict parser and the syntax check must agree exactly.
-    let a: Value? = (try? JSONParser.parse(input)).map(from)
+    let a: Value? = (try? JSONValue(parsing: input)).map(from)
     let b = JSONSyntax.isValid(input)
-    if (a != nil) != b { fail("Strata.JSONParser \(a == nil ? "rejects" : "accepts") but JSONSyntax.isValid says \(b)", bytes) }
+    if (a != nil) != b { fail("JSONValue \(a == nil ? "rejects" : "accepts") but JSONSyntax.isValid says \(b)", bytes) }
     if let a, case .object = a, !JSONSyntax.isObject(input) { fail("JSONSyntax.isObject rejects an object", bytes) }
 
     let depth = a?.depth ?? 0
@@ -191,20 +192,20 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let c: Value? = (try? DocumentJSON.parse(bytes)).map(from)
     if let a {
         if depth <= DocumentJSON.maxDepth {
-            guard let c else { fail("DocumentJSON rejects what Strata.JSONParser accepts", bytes) }
-            if !same(a.normalized, c.normalized) { fail("DocumentJSON reads \(c.normalized), Strata.JSONParser \(a.normalized)", bytes) }
+            guard let c else { fail("DocumentJSON rejects what JSONValue accepts", bytes) }
+            if !same(a.normalized, c.normalized) { fail("DocumentJSON reads \(c.normalized), JSONValue \(a.normalized)", bytes) }
         }
     } else if c != nil {
-        fail("DocumentJSON accepts what Strata.JSONParser rejects", bytes)
+        fail("DocumentJSON accepts what JSONValue rejects", bytes)
     }
 
     // D: StrataJSON. Same grammar, except that it skips a leading byte order mark.
     let hasBOM = bytes.starts(with: [0xEF, 0xBB, 0xBF])
     let d: Value? = (try? strataJSON.decode(AnyJSON.self, from: bytes))?.value
     if !hasBOM {
-        if (a != nil) != (d != nil) { fail("StrataJSON \(d == nil ? "rejects" : "accepts") what Strata.JSONParser \(a == nil ? "rejects" : "accepts")", bytes) }
+        if (a != nil) != (d != nil) { fail("StrataJSON \(d == nil ? "rejects" : "accepts") what JSONValue \(a == nil ? "rejects" : "accepts")", bytes) }
         if let a, let d, !duplicates, !same(a.normalized, d.normalized) {
-            fail("StrataJSON reads \(d.normalized), Strata.JSONParser \(a.normalized)", bytes)
+            fail("StrataJSON reads \(d.normalized), JSONValue \(a.normalized)", bytes)
         }
     }
 
@@ -212,7 +213,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     if !bytes.contains(0), !hasBOM, let a, !duplicates {
         if let object = try? JSONSerialization.jsonObject(with: input, options: [.fragmentsAllowed]) {
             if let e = from(foundation: object), !sameLoosely(a.normalized, e.normalized) {
-                fail("Foundation reads \(e.normalized), Strata.JSONParser \(a.normalized)", bytes)
+                fail("Foundation reads \(e.normalized), JSONValue \(a.normalized)", bytes)
             }
         }
     }
@@ -221,16 +222,16 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     // each of whose raw bytes parses to the member's value.
     let f = try? JSONObjectFields(bytes)
     if let a, case .object(let members) = a, Set(members.map(\.0)).count == members.count {
-        guard let f else { fail("JSONObjectFields rejects an object Strata.JSONParser accepts", bytes) }
+        guard let f else { fail("JSONObjectFields rejects an object JSONValue accepts", bytes) }
         if f.fields.count != members.count { fail("JSONObjectFields finds \(f.fields.count) members, not \(members.count)", bytes) }
         for (field, member) in zip(f.fields, members) {
             if field.name != member.0 { fail("JSONObjectFields reads key \(String(reflecting: field.name)), not \(String(reflecting: member.0))", bytes) }
-            guard let raw = try? JSONParser.parse(Data(f.bytes[field.value])) else { fail("a member's raw bytes do not parse", bytes) }
+            guard let raw = try? JSONValue(parsing: f.bytes[field.value]) else { fail("a member's raw bytes do not parse", bytes) }
             if !same(from(raw), member.1) { fail("a member's raw bytes read \(from(raw)), not \(member.1)", bytes) }
             if case .string(let s) = member.1, (try? f.string(member.0)) != s { fail("JSONObjectFields.string differs", bytes) }
         }
     } else if f != nil, a == nil {
-        fail("JSONObjectFields accepts what Strata.JSONParser rejects", bytes)
+        fail("JSONObjectFields accepts what JSONValue rejects", bytes)
     }
     return 0
 }

@@ -1,4 +1,5 @@
 import Foundation
+internal import StrataJSON
 
 /// The media type of an event's data. Strata treats data as opaque bytes; the content type says
 /// how readers should interpret them. JSON is the default.
@@ -54,7 +55,7 @@ public struct EventData: Sendable, Hashable {
 
     /// Creates an event whose data is an `Encodable` value encoded as JSON.
     public init<Payload: Encodable>(id: UUID = EventID.random(), type: String, encoding payload: Payload, tags: [String] = []) throws {
-        let data = try JSONEncoder().encode(payload)
+        let data = try StrataJSONEncoder().encode(payload)
         self.init(id: id, type: type, data: data, contentType: .json, metadata: tags.isEmpty ? nil : EventData.metadata(tags: tags))
     }
 
@@ -62,7 +63,7 @@ public struct EventData: Sendable, Hashable {
     public static func metadata(tags: [String]) -> Data {
         // JSONEncoder escapes strings correctly; tags are short, so this is off the hot path.
         struct TagsOnly: Encodable { let tags: [String] }
-        return (try? JSONEncoder().encode(TagsOnly(tags: tags))) ?? Data("{}".utf8)
+        return (try? StrataJSONEncoder().encode(TagsOnly(tags: tags))) ?? Data("{}".utf8)
     }
 
     /// The number of bytes this event counts against the per-event size limit:

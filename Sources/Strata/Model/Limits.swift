@@ -1,4 +1,5 @@
 import Foundation
+internal import StrataJSON
 
 /// Limits every backend applies to appended events.
 public struct EventLimits: Sendable, Hashable {

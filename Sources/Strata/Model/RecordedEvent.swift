@@ -1,4 +1,5 @@
 import Foundation
+internal import StrataJSON
 
 /// An event as the store recorded it: the appended event plus its place in the store.
 public struct RecordedEvent: Sendable, Hashable {
@@ -47,10 +48,14 @@ public enum EventTags {
     /// The strings of the metadata's `"tags"` array; empty when there is none or the metadata
     /// is not a JSON object.
     public static func parse(_ metadata: Data?) -> [String] {
-        guard let metadata, !metadata.isEmpty,
-              let object = try? JSONSerialization.jsonObject(with: metadata) as? [String: Any],
-              let tags = object["tags"] as? [Any] else { return [] }
-        return tags.compactMap { $0 as? String }
+        guard let metadata, !metadata.isEmpty else { return [] }
+        let tags = try? JSONTree.parse(metadata) { tree -> [String] in
+            guard tree.kind(tree.root) == .object, let array = tree.member("tags", of: tree.root), tree.kind(array) == .array else { return [] }
+            var tags: [String] = []
+            tree.forEachElement(of: array) { if tree.kind($0) == .string { tags.append(tree.string($0)) } }
+            return tags
+        }
+        return tags ?? []
     }
 }
 

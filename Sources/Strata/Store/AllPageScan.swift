@@ -1,3 +1,5 @@
+internal import StrataJSON
+
 /// The `$all` page walk shared by backends that can fetch an event by position: applies the
 /// origin, direction, filter and page bounds, and bounds the work of one page for sparse filters.
 public enum AllPageScan {

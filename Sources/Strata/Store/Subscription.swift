@@ -128,8 +128,8 @@ public struct Subscription: AsyncSequence, Sendable {
                        "a $all page reports scanning through \(page.scannedThrough) but holds position \(lastEvent)")
                 cursor = Swift.max(from, page.scannedThrough + 1)
             }
-            if !filter.isEmpty && page.scannedThrough >= from && page.scannedThrough > lastEvent {
-                buffer.append(.checkpoint(page.scannedThrough))
+            if let checkpoint = Subscription.checkpoint(filter: filter, from: from, scannedThrough: page.scannedThrough, lastEvent: lastEvent) {
+                buffer.append(.checkpoint(checkpoint))
             }
             if page.next == nil {
                 if !caughtUpSent {
@@ -181,5 +181,18 @@ public struct Subscription: AsyncSequence, Sendable {
                 if page.events.isEmpty { waitAfter = head }
             }
         }
+    }
+}
+
+extension Subscription {
+    /// The filtered-`$all` checkpoint rule, the one place it is written (every live path of
+    /// the server follows it): after reading `$all` with a non-empty `filter` from `from`, a
+    /// page that scanned through `scannedThrough` and whose last matching event (0 for none) is
+    /// `lastEvent` reports a checkpoint at `scannedThrough` when the scan went past that event,
+    /// so that a consumer whose filter matches rarely still moves its checkpoint on.
+    /// Unfiltered reads, and pages whose last event is the last position scanned, report none.
+    public static func checkpoint(filter: EventFilter, from: UInt64, scannedThrough: UInt64, lastEvent: UInt64) -> UInt64? {
+        guard !filter.isEmpty, scannedThrough >= from, scannedThrough > lastEvent else { return nil }
+        return scannedThrough
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Strata
 import StrataJetStream
 import StrataNATS
+import StrataJSON
 
 /// The JetStream backend: each workload "directory" maps to its own store (JetStream stream
 /// `STRATA_bench_<hash of the path>`), so that reopening a directory reopens its store.
@@ -49,7 +50,7 @@ enum JetStreamBench {
         struct Names: Decodable { var streams: [String]? }
         struct Empty: Encodable {}
         let reply = try await connection.request("$JS.API.STREAM.NAMES", payload: Array("{}".utf8))
-        let names = (try? JSONDecoder().decode(Names.self, from: Data(reply.payload.readableBytesView)).streams) ?? []
+        let names = (try? StrataJSONDecoder().decode(Names.self, from: Data(reply.payload.readableBytesView)).streams) ?? []
         for name in names ?? [] where name.hasPrefix("STRATA_" + storePrefix) || name.hasPrefix("STRATA_RAW_BENCH") {
             try? await js.deleteStream(name)
         }
@@ -101,7 +102,7 @@ enum JetStreamBench {
         struct Answer: Decodable { var count: Int; var seconds: Double }
         guard process.terminationStatus == 0,
               let line = text.split(separator: "\n").last,
-              let answer = try? JSONDecoder().decode(Answer.self, from: Data(line.utf8)) else {
+              let answer = try? StrataJSONDecoder().decode(Answer.self, from: Data(line.utf8)) else {
             throw StrataError.invalidArgument("the nats-py baseline failed (needs python3 and `pip install nats-py`): \(text.suffix(500))")
         }
         return Double(answer.count) / answer.seconds

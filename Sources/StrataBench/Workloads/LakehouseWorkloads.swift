@@ -2,6 +2,7 @@ import Foundation
 import Strata
 import StrataConsumers
 import StrataLakehouse
+import StrataJSON
 
 /// The lakehouse exporter end to end: read `$all` from the backend, write JSON Lines (plain or
 /// gzip level 1) into hour partitions, fsync and rename each file, save the checkpoint.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Strata
 import StrataWire
+import StrataJSON
 
 /// `strata append`: one event from options, or many from JSON lines on stdin.
 struct AppendCommand: AsyncParsableCommand {

@@ -3,6 +3,7 @@ import Foundation
 import Strata
 import StrataWire
 import StrataBench
+import StrataJSON
 
 /// `strata bench`: measures the backend named by --store against SQLite and the raw disk.
 struct BenchCommand: AsyncParsableCommand {

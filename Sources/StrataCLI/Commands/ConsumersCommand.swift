@@ -3,6 +3,7 @@ import Foundation
 import Strata
 import StrataWire
 import StrataConsumers
+import StrataJSON
 
 /// `strata consumers`: the checkpointed consumers of a checkpoint folder, their lag and their
 /// parked events.
@@ -104,7 +105,7 @@ struct ConsumersCommand: AsyncParsableCommand {
                 out.key("attempts")
                 out.number(entry.attempts)
                 out.field("error", entry.error)
-                out.field("parkedAt", Timestamp.iso8601(microseconds: entry.parkedAtMicroseconds))
+                out.field("parkedAt", UTCTime.iso8601(entry.parkedAtMicroseconds))
                 out.endObject()
                 StandardOutput.stdout.writeLine(out.bytes)
             }

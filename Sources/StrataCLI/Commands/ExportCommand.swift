@@ -4,6 +4,7 @@ import Strata
 import StrataConsumers
 import StrataLakehouse
 import StrataWire
+import StrataJSON
 
 /// `strata export`: the lakehouse exporter (docs/LAKEHOUSE.md) from the command line.
 struct ExportCommand: AsyncParsableCommand {

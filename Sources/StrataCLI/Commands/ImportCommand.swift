@@ -3,6 +3,7 @@ import Foundation
 import Strata
 import StrataLakehouse
 import StrataWire
+import StrataJSON
 
 /// `strata import`: export files back into a store.
 struct ImportCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Strata
 import StrataServer
+import StrataJSON
 
 /// `strata key new` and `strata key hash`: API keys for `strata serve` whose configuration
 /// holds only a hash (docs/SERVER.md, "Security model").
@@ -40,7 +41,7 @@ struct KeyCommand: AsyncParsableCommand {
             let scopeList = Set(scopes).map(\.rawValue).sorted().map { "\"\($0)\"" }.joined(separator: ", ")
             StandardOutput.stdout.writeLine("key: \(secret)")
             var quotedName = ""
-            JSONText.writeString(name, to: &quotedName)
+            quotedName += JSONWriter.quoted(name)
             StandardOutput.stdout.writeLine(#"entry: {"name": \#(quotedName), "keyHash": "\#(entry.keyHash!)", "scopes": [\#(scopeList)]}"#)
             StandardOutput.stdout.flush()
         }

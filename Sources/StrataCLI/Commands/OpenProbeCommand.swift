@@ -3,6 +3,7 @@ import Foundation
 import Strata
 import StrataWire
 import StrataBench
+import StrataJSON
 
 /// `strata bench-open-probe` (hidden): opens a store in a fresh process and reports the open
 /// time and resident memory as one JSON line, so that `bench` measures memory without its own.
@@ -55,12 +56,12 @@ struct OpenProbeCommand: AsyncParsableCommand {
         let stdout = output.fileHandleForReading.readDataToEndOfFile()
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         guard process.terminationStatus == 0,
-              let object = try? JSONSerialization.jsonObject(with: stdout) as? [String: Any],
-              let milliseconds = (object["milliseconds"] as? NSNumber)?.doubleValue,
-              let head = (object["headPosition"] as? NSNumber)?.uint64Value else {
+              let object = try? JSONValue(parsing: stdout),
+              let milliseconds = object["milliseconds"]?.numberValue,
+              let head = object["headPosition"]?.integerValue.flatMap(UInt64.init(exactly:)) else {
             throw StrataError.io(path: store, operation: "bench-open-probe",
                                  reason: "status \(process.terminationStatus): \(stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
-        return OpenMeasurement(milliseconds: milliseconds, residentBytes: (object["residentBytes"] as? NSNumber)?.int64Value, headPosition: head)
+        return OpenMeasurement(milliseconds: milliseconds, residentBytes: object["residentBytes"]?.integerValue, headPosition: head)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Strata
 import StrataWire
+import StrataJSON
 
 /// `strata stats`: store-wide figures.
 struct StatsCommand: AsyncParsableCommand {

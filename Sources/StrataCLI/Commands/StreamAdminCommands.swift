@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Strata
 import StrataWire
+import StrataJSON
 
 /// `strata delete STREAM [--tombstone]`: deletes a stream (docs/CONTRACT.md, "Deleting").
 struct DeleteCommand: AsyncParsableCommand {
@@ -28,7 +29,7 @@ struct DeleteCommand: AsyncParsableCommand {
             try await store.deleteStream(stream, expectedRevision: expected, mode: tombstone ? .tombstone : .soft)
         }
         var name = ""
-        JSONText.writeString(stream, to: &name)
+        name += JSONWriter.quoted(stream)
         StandardOutput.stdout.writeLine(#"{"stream":\#(name),"mode":"\#(tombstone ? "tombstone" : "soft")"}"#)
         StandardOutput.stdout.flush()
     }

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Strata
+import StrataJSON
 
 /// Server-Sent Events fan-out: `subscribers` connections follow `/subscribe/$all` from the end
 /// of a fresh store; once every one has caught up, one writer appends `events` single-event
@@ -91,7 +92,7 @@ struct SSEFanOut {
             let sentAt = DispatchTime.now().uptimeNanoseconds
             let response = try await client.execute(request, timeout: .seconds(30))
             let answer = try await response.body.collect(upTo: 1 << 16)
-            guard response.status == .ok, let result = try? JSONDecoder().decode(Position.self, from: Data(answer.readableBytesView)),
+            guard response.status == .ok, let result = try? StrataJSONDecoder().decode(Position.self, from: Data(answer.readableBytesView)),
                   result.lastPosition >= 1, result.lastPosition <= UInt64(events) else {
                 throw StrataError.invalidArgument("fan-out append answered \(response.status.code): \(String(buffer: answer))")
             }

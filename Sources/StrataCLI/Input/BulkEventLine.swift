@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataWire
+import StrataJSON
 
 /// One line of bulk `append` input:
 /// `{"stream"?: "…", "type": "…", "data": JSON, "metadata"?: {…}, "id"?: "UUID"}`.

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import StrataWire
+import StrataJSON
 
 /// Reads lines from a file descriptor in 64 KiB chunks, holding at most one line and one chunk.
 struct LineReader {

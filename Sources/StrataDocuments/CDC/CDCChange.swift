@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// The identity a change event carries in its metadata's `"source"`, as a document value.
 extension SourceIdentity {
@@ -109,7 +110,7 @@ public struct CDCChange: Sendable, Hashable {
         if let bytes = event.metadata, !bytes.isEmpty {
             do { metadata = try DocumentValue.parse(bytes) } catch { throw failure("metadata", "\(error)") }
         }
-        let ts = metadata["ts"]?.stringValue ?? Timestamp.iso8601(microseconds: event.recordedAtMicroseconds)
+        let ts = metadata["ts"]?.stringValue ?? UTCTime.iso8601(event.recordedAtMicroseconds, fractionDigits: 3)
         return CDCChange(type: type, collection: collection, docId: docId, doc: data["doc"], prev: data["prev"], bookmark: event.position,
                          ts: ts, source: SourceIdentity(documentJSON: metadata["source"]), eventId: event.id)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// How a ``CDCCollection`` records its changes.
 public struct CDCOptions: Sendable, Hashable {
@@ -234,7 +235,7 @@ public final class CDCCollection: Sendable {
         let prev: DocumentValue?
     }
 
-    static func now() -> String { Timestamp.iso8601(microseconds: currentMicroseconds()) }
+    static func now() -> String { UTCTime.iso8601(currentMicroseconds(), fractionDigits: 3) }
 
     /// The expected revision that holds only while the document is as the view last saw it.
     static func expectedRevision(_ entry: DocumentView.Entry?) -> ExpectedRevision {

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// A moment in a store's history: a position, or a time.
 public enum PointInTime: Sendable, Hashable {
@@ -88,5 +89,5 @@ public struct DocumentVersion: Sendable, Hashable {
     public let document: Document?
 
     /// The recorded time as ISO 8601 UTC with milliseconds.
-    public var timestamp: String { Timestamp.iso8601(microseconds: recordedAtMicroseconds) }
+    public var timestamp: String { UTCTime.iso8601(recordedAtMicroseconds, fractionDigits: 3) }
 }

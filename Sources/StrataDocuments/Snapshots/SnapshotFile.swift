@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// The snapshot file format (version 1, see docs/CDC.md) and its keys.
 ///
@@ -35,7 +36,7 @@ enum SnapshotFile {
 
     /// The file name of a snapshot taken at `milliseconds` (UTC): `2026-11-23T23-59-01-123Z.json`.
     static func fileName(milliseconds: Int64) -> String {
-        String(Timestamp.iso8601(milliseconds: milliseconds).map { $0 == ":" || $0 == "." ? "-" : $0 }) + ".json"
+        String(UTCTime.iso8601(milliseconds &* 1000, fractionDigits: 3).map { $0 == ":" || $0 == "." ? "-" : $0 }) + ".json"
     }
 
     /// The ISO 8601 timestamp a file name encodes, or `nil` when it is not a snapshot file name.

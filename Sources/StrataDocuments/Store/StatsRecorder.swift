@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// The operations reported to a stats stream.
 public enum DocumentOperation: String, Sendable, Hashable {
@@ -48,7 +49,7 @@ final class StatsRecorder: Sendable {
         let payload: DocumentValue = [
             "v": 1, "operation": .string(operation.rawValue), "collection": .string(collection),
             subjectField: .string(subject), "resultCount": .int(Int64(resultCount)),
-            "timestamp": .string(Timestamp.iso8601(microseconds: currentMicroseconds())), "durationMs": .double(ms),
+            "timestamp": .string(UTCTime.iso8601(currentMicroseconds(), fractionDigits: 3)), "durationMs": .double(ms),
         ]
         continuation.yield(EventData(type: Self.eventType, data: Data(payload.jsonBytes)))
     }

@@ -1,5 +1,6 @@
 import Strata
 import Foundation
+import StrataJSON
 
 /// A stored document: its key, its data (which always holds `"id": key`) and its meta.
 public struct Document: Sendable, Hashable {
@@ -47,21 +48,12 @@ public struct DocumentMeta: Sendable, Hashable {
     }
 
     /// ``createdMilliseconds`` in ISO 8601 UTC with milliseconds: `2026-11-23T21:57:32.123Z`.
-    public var dateCreated: String { Timestamp.iso8601(milliseconds: createdMilliseconds) }
+    public var dateCreated: String { UTCTime.iso8601(createdMilliseconds &* 1000, fractionDigits: 3) }
     /// ``modifiedMilliseconds`` in ISO 8601 UTC with milliseconds.
-    public var dateModified: String { Timestamp.iso8601(milliseconds: modifiedMilliseconds) }
+    public var dateModified: String { UTCTime.iso8601(modifiedMilliseconds &* 1000, fractionDigits: 3) }
 
     /// `{"id", "dateCreated", "dateModified", "changes"}`.
     public var json: DocumentValue {
         ["id": .string(id), "dateCreated": .string(dateCreated), "dateModified": .string(dateModified), "changes": .int(Int64(changes))]
     }
-}
-
-/// ISO 8601 timestamps with milliseconds (``Strata/UTCTime``).
-enum Timestamp {
-    /// `YYYY-MM-DDTHH:MM:SS.mmmZ` for microseconds since 1970 (UTC), truncated to milliseconds.
-    static func iso8601(microseconds: Int64) -> String { UTCTime.iso8601(microseconds, fractionDigits: 3) }
-
-    /// `YYYY-MM-DDTHH:MM:SS.mmmZ` for milliseconds since 1970 (UTC).
-    static func iso8601(milliseconds: Int64) -> String { UTCTime.iso8601(milliseconds &* 1000, fractionDigits: 3) }
 }

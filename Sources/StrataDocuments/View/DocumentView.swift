@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataConsumers
+import StrataJSON
 
 /// The materialized view of one collection: key → document and meta, secondary indexes and
 /// subscriptions, folded from the collection's events by one ``apply(_:)`` that serves live
@@ -253,7 +254,7 @@ final class DocumentView: @unchecked Sendable {
                 continue
             }
             guard newMatches || oldMatches else { continue }
-            if timestamp == nil { timestamp = Timestamp.iso8601(microseconds: timeMs * 1000) }
+            if timestamp == nil { timestamp = UTCTime.iso8601(timeMs * 1000, fractionDigits: 3) }
             let change = DocumentChange(key: key, data: new?.data, meta: new?.meta,
                                         event: DocumentChange.Event(type: kind, oldData: old, timestamp: timestamp!),
                                         matches: newMatches)

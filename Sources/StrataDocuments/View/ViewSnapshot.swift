@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataConsumers
+import StrataJSON
 
 /// The view's snapshot file: the whole state and the checkpoint it reflects, in one JSON file
 /// written atomically (format version 1, docs/DOCUMENTS.md):
@@ -18,7 +19,7 @@ enum ViewSnapshot {
     static let version: Int64 = 1
 
     static func encode(_ view: DocumentView) throws -> [UInt8] {
-        let encoder = JSONEncoder()
+        let encoder = StrataJSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return try view.withLock {
             var out: [UInt8] = []
@@ -98,7 +99,7 @@ enum ViewSnapshot {
             entries[key] = .init(data: .null, changes: 0, createdMs: 0, modifiedMs: deleted, revision: UInt64(revision), live: false)
         }
         let parked: [ParkedEvent]
-        do { parked = try JSONDecoder().decode([ParkedEvent].self, from: Data(parkedJSON.jsonBytes)) } catch {
+        do { parked = try StrataJSONDecoder().decode([ParkedEvent].self, from: Data(parkedJSON.jsonBytes)) } catch {
             throw corrupt("unreadable parked events: \(error)")
         }
         view.restore(entries: entries, position: UInt64(position), parked: parked)

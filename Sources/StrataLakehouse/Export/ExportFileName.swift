@@ -1,4 +1,5 @@
 import Strata
+import StrataJSON
 
 /// The key of an export file: `events/{yyyy}/{mm}/{dd}/{hh}/{source}_{firstPosition}{.jsonl|.jsonl.gz}`,
 /// with the UTC hour of the file's events and the source made safe for file names.

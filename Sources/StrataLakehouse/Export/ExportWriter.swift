@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataConsumers
+import StrataJSON
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// Writes recorded events as lines of the lakehouse format (docs/LAKEHOUSE.md, version 1):
 ///

@@ -1,5 +1,6 @@
 import Strata
 import Foundation
+import StrataJSON
 
 /// The two metadata keys the lakehouse lifts onto each line: `"ts"` (ISO 8601, the event time)
 /// and `"source"` (an object `{id, name?, class?, region?, worker?}`).

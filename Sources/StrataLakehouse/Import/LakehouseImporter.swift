@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataWire
+import StrataJSON
 
 /// Reads export files (`.jsonl`, `.jsonl.gz`) back into a store, idempotently: an event whose id
 /// is already stored is not stored again, so importing the same files twice, or files that

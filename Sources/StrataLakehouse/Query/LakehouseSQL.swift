@@ -1,5 +1,6 @@
 import Strata
 import Foundation
+import StrataJSON
 
 /// DuckDB SQL over exported files (docs/LAKEHOUSE.md, "Querying with DuckDB").
 ///

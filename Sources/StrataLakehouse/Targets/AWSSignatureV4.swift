@@ -1,6 +1,7 @@
 import Strata
 import Crypto
 import Foundation
+import StrataJSON
 
 /// AWS Signature Version 4 for S3 requests (header-based, signed payload hash).
 ///

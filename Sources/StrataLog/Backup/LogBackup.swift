@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataStorage
+import StrataJSON
 
 /// Backups of a log store: a copy that keeps every position, id, revision, recorded time,
 /// metadata, delete and tombstone, taken while writers keep running, incremental, and refused
@@ -286,7 +287,7 @@ public enum LogBackup {
         for (index, entry) in manifest.files.enumerated() {
             if index > 0 { out += "," }
             var name = ""
-            JSONText.writeString(entry.name, to: &name)
+            name += JSONWriter.quoted(entry.name)
             out += #"{"name":\#(name),"bytes":\#(entry.bytes),"crc32c":"\#(hex(entry.crc32c))","sealed":\#(entry.sealed)}"#
         }
         out += "]}\n"
@@ -300,23 +301,22 @@ public enum LogBackup {
             throw StrataError.invalidArgument("\(directory) is not a complete backup: it has no \(manifestName) file (an interrupted backup, or not a backup folder); run the backup again")
         }
         let bytes = try storage { try fileSystem.readFile(path) }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              object["format"] as? String == "strata-backup" else {
+        guard let object = try? JSONValue(parsing: bytes), object["format"]?.stringValue == "strata-backup" else {
             throw StrataError.corruption(path: path, offset: 0, reason: "not a Strata backup manifest")
         }
-        guard let version = object["version"] as? Int, version == formatVersion else {
-            throw StrataError.unsupportedFormat(path: path, found: "version \(object["version"] ?? "?")", supported: "version \(formatVersion)")
+        guard let version = object["version"]?.integerValue, version == formatVersion else {
+            throw StrataError.unsupportedFormat(path: path, found: "version \(object["version"]?.jsonText ?? "?")", supported: "version \(formatVersion)")
         }
-        guard let createdAt = object["createdAt"] as? String, let head = (object["headPosition"] as? NSNumber)?.uint64Value,
-              let files = object["files"] as? [[String: Any]] else {
+        guard let createdAt = object["createdAt"]?.stringValue, let head = object["headPosition"]?.integerValue.flatMap(UInt64.init(exactly:)),
+              let files = object["files"]?.arrayValue else {
             throw StrataError.corruption(path: path, offset: 0, reason: "a field is missing or of the wrong type")
         }
         var entries: [Entry] = []
         for file in files {
-            guard let name = file["name"] as? String, !name.hasPrefix("/"), !name.split(separator: "/").contains(".."),
-                  let bytes = (file["bytes"] as? NSNumber)?.int64Value,
-                  let crcText = file["crc32c"] as? String, let crc = UInt32(crcText, radix: 16),
-                  let sealed = file["sealed"] as? Bool else {
+            guard let name = file["name"]?.stringValue, !name.hasPrefix("/"), !name.split(separator: "/").contains(".."),
+                  let bytes = file["bytes"]?.integerValue,
+                  let crcText = file["crc32c"]?.stringValue, let crc = UInt32(crcText, radix: 16),
+                  let sealed = file["sealed"]?.boolValue else {
                 throw StrataError.corruption(path: path, offset: 0, reason: "a file entry is malformed")
             }
             entries.append(Entry(name: name, bytes: bytes, crc32c: crc, sealed: sealed))

@@ -1,4 +1,5 @@
 import Foundation
+import StrataJSON
 import Strata
 
 /// One stream as the index knows it.
@@ -85,7 +86,7 @@ final class LogIndex {
         while p <= head {
             if let view = try record(at: p) {
                 let type = view.typeName
-                if query.matches(type: type, metadata: { RecordedEvent.tags(fromMetadata: view.metadataLength == 0 ? nil : Data(view.metadata)) }) {
+                if query.matches(type: type, metadata: { EventTags.parse(view.metadataLength == 0 ? nil : Data(view.metadata)) }) {
                     return p
                 }
             }
@@ -190,15 +191,6 @@ final class LogIndex {
     }
 }
 
-extension RecordedEvent {
-    /// The `"tags"` of a metadata object.
-    static func tags(fromMetadata metadata: Data?) -> [String] {
-        guard let metadata, let object = try? JSONSerialization.jsonObject(with: metadata) as? [String: Any],
-              let tags = object["tags"] as? [Any] else { return [] }
-        return tags.compactMap { $0 as? String }
-    }
-}
-
 /// The JSON form of stream metadata inside a control record (docs/FORMAT.md): the record's data
 /// is `{"maxCount":N,"maxAge":SECONDS,"truncateBefore":N}` (each key optional) and its metadata
 /// field holds the custom JSON object's bytes unchanged.
@@ -212,13 +204,13 @@ enum StreamMetadataCoding {
     }
 
     static func decode(_ data: Data) throws -> StreamMetadata {
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard let object = try? JSONValue(parsing: data), case .object = object else {
             throw StrataError.corruption(path: "stream metadata record", offset: 0, reason: "its data is not a JSON object")
         }
         var m = StreamMetadata()
-        m.maxCount = (object["maxCount"] as? NSNumber)?.intValue
-        m.maxAge = (object["maxAge"] as? NSNumber)?.doubleValue
-        m.truncateBefore = (object["truncateBefore"] as? NSNumber)?.uint64Value
+        m.maxCount = object["maxCount"]?.integerValue.map(Int.init)
+        m.maxAge = object["maxAge"]?.numberValue
+        m.truncateBefore = object["truncateBefore"]?.integerValue.flatMap(UInt64.init(exactly:))
         return m
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import StrataJSON
 import Glibc
 import StrataStorage
 
@@ -49,22 +50,22 @@ struct Manifest: Equatable, Sendable {
         let path = directory + "/" + fileName
         guard fileSystem.exists(path) else { throw FileError.notAStrataDirectory(path: directory) }
         let data = Data(try FileError.run { try fileSystem.readFile(path) })
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard let object = try? JSONValue(parsing: data), case .object = object else {
             throw FileError.corrupt(path: path, offset: 0, reason: "not a JSON object")
         }
-        guard let format = object["format"] as? String else {
+        guard let format = object["format"]?.stringValue else {
             throw FileError.corrupt(path: path, offset: 0, reason: "no \"format\" string")
         }
         guard format == formatName else {
             throw FileError.unsupportedFormat(path: path, found: "format \"\(format)\"", supported: currentVersion)
         }
-        guard let version = object["version"] as? Int else {
+        guard let version = object["version"]?.integerValue.map(Int.init) else {
             throw FileError.corrupt(path: path, offset: 0, reason: "no integer \"version\"")
         }
         guard version == currentVersion else {
             throw FileError.unsupportedFormat(path: path, found: "format version \(version)", supported: currentVersion)
         }
-        guard let text = object["createdAt"] as? String, let createdAt = try? Date(text, strategy: .iso8601) else {
+        guard let text = object["createdAt"]?.stringValue, let createdAt = try? Date(text, strategy: .iso8601) else {
             throw FileError.corrupt(path: path, offset: 0, reason: "no ISO 8601 \"createdAt\"")
         }
         return Manifest(format: format, version: version, createdAt: createdAt)

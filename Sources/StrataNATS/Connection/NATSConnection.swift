@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import Synchronization
+import StrataJSON
 
 /// What the server said about itself in `INFO`.
 public struct NATSServerInfo: Sendable, Decodable {
@@ -213,7 +214,7 @@ public final class NATSConnection: Sendable {
         let infoJSON = try await infoFuture.get()
         let info: NATSServerInfo
         do {
-            info = try JSONDecoder().decode(NATSServerInfo.self, from: Data(infoJSON))
+            info = try StrataJSONDecoder().decode(NATSServerInfo.self, from: Data(infoJSON))
         } catch {
             throw NATSError.protocolViolation("INFO is not valid JSON: \(error)")
         }
@@ -234,7 +235,7 @@ public final class NATSConnection: Sendable {
         case .userPassword(let user, let password): connect.user = user; connect.pass = password
         case .token(let token): connect.auth_token = token
         }
-        let json = try JSONEncoder().encode(connect)
+        let json = try StrataJSONEncoder().encode(connect)
         var out = channel.allocator.buffer(capacity: json.count + 16)
         out.writeString("CONNECT ")
         out.writeBytes(json)
@@ -263,7 +264,7 @@ public final class NATSConnection: Sendable {
                 }
                 w?.resume()
             case .info(let json):
-                if let info = try? JSONDecoder().decode(NATSServerInfo.self, from: Data(json)) {
+                if let info = try? StrataJSONDecoder().decode(NATSServerInfo.self, from: Data(json)) {
                     state.withLock { s in
                         for url in info.connectURLs ?? [] {
                             if let a = try? NATSServerAddress(url: url), !s.servers.contains(where: { $0.host == a.host && $0.port == a.port }) {

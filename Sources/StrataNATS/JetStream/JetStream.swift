@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import StrataJSON
 
 /// JetStream over a ``NATSConnection``: every call is a request to `$JS.API.…`.
 ///
@@ -38,7 +39,7 @@ public struct JetStream: Sendable {
         if let status = message.status, status >= 400 {
             throw NATSError.jetStream(code: status, errorCode: 0, description: message.headers?.statusDescription ?? "")
         }
-        let decoder = JSONDecoder()
+        let decoder = StrataJSONDecoder()
         // Only an answer that mentions "error" can be one: skip the second decode otherwise.
         if data.range(of: Data(#""error""#.utf8)) != nil, let e = try? decoder.decode(Envelope.self, from: data).error {
             throw NATSError.jetStream(code: e.code, errorCode: e.err_code ?? 0, description: e.description ?? "")
@@ -51,7 +52,7 @@ public struct JetStream: Sendable {
     }
 
     func api<T: Decodable>(_ path: String, _ body: some Encodable, as type: T.Type) async throws -> T {
-        let payload = try JSONEncoder().encode(body)
+        let payload = try StrataJSONEncoder().encode(body)
         let reply = try await connection.request("\(apiPrefix).\(path)", payload: payload, timeout: timeout)
         return try Self.decode(type, from: reply)
     }

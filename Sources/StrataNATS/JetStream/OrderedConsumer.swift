@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import NIOCore
+import StrataJSON
 
 /// An ordered consumer (see ``JetStream/orderedConsumer(stream:filterSubject:startSequence:idleHeartbeat:)``):
 /// an ephemeral push consumer with flow control and idle heartbeats, no acknowledgements, in
@@ -209,7 +210,7 @@ public struct PullConsumer: Sendable {
         let inbox = js.connection.newInbox()
         let sub = try await js.connection.subscribe(to: inbox)
         defer { Task { await sub.unsubscribe() } }
-        let body = try JSONEncoder().encode(Next(batch: batch, expires: expires.nanoseconds))
+        let body = try StrataJSONEncoder().encode(Next(batch: batch, expires: expires.nanoseconds))
         try await js.connection.publish("\(js.apiPrefix).CONSUMER.MSG.NEXT.\(stream).\(name)", payload: body, replyTo: inbox)
         var out: [JetStreamMessage] = []
         let deadline = ContinuousClock.now + expires + .milliseconds(500)

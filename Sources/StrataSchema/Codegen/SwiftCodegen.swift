@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// Generates Swift source from event schemas (valkyr's `printEvents`, for Swift): one Codable
 /// struct per event, nested types for objects, enums and `anyOf`, a typealias or type per shared

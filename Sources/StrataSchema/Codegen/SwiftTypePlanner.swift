@@ -1,4 +1,5 @@
 import Strata
+import StrataJSON
 /// Turns schemas into Swift declarations: names every type and member, nests object types
 /// inside their owners, and records which helper types the code needs.
 struct SwiftTypePlanner {

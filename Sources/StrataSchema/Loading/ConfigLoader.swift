@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// Reads event config files and `$definitions.json` files into schemas (docs/SCHEMAS.md, config
 /// format version 1). Every error names the file; nothing is half-loaded.
@@ -51,8 +52,8 @@ struct ConfigLoader {
     private func parse(_ file: String, _ bytes: Data) throws -> [JSONMember] {
         let root: JSONValue
         do {
-            root = try JSONParser.parse(bytes)
-        } catch {
+            root = try JSONValue(parsing: bytes)
+        } catch let error as StrataJSONSyntaxError {
             throw EventSchemaError.malformedJSON(file: file, line: error.line, column: error.column, reason: error.reason)
         }
         guard case .object(let members) = root else {
@@ -64,7 +65,7 @@ struct ConfigLoader {
     private mutating func loadDefinitions(_ key: String, _ bytes: Data) throws {
         let file = display(key)
         let members = try parse(file, bytes)
-        sources[key] = JSONText.compact(.object(members))
+        sources[key] = JSONValue.object(members).jsonText
         var seen = Set<String>()
         for member in members {
             if !seen.insert(member.key).inserted {
@@ -85,7 +86,7 @@ struct ConfigLoader {
     private mutating func loadEvent(_ key: String, _ bytes: Data) throws {
         let file = display(key)
         let root = try parse(file, bytes)
-        sources[key] = JSONText.compact(.object(root))
+        sources[key] = JSONValue.object(root).jsonText
         var fields = try keywords(root, Context(file: file, path: ""))
         var base = ""
         if let wrapped = fields.removeValue(forKey: "event") {
@@ -139,7 +140,7 @@ struct ConfigLoader {
     private func checkVersion(_ value: JSONValue?, _ context: Context) throws {
         guard let value else { return }
         guard case .integer(let version) = value, version == Int64(ConfigLoader.formatVersion) else {
-            throw context.error("unsupported config format version \(JSONText.compact(value)); this build reads version \(ConfigLoader.formatVersion)")
+            throw context.error("unsupported config format version \(value.jsonText); this build reads version \(ConfigLoader.formatVersion)")
         }
     }
 
@@ -397,7 +398,7 @@ struct ConfigLoader {
             guard let d = element.numberValue, !integer || JSONValue.isIntegral(d) else {
                 throw context.child(String(i)).error("an enum of type \(integer ? "integer" : "number") lists \(integer ? "integers" : "numbers") only")
             }
-            if result.contains(d) { throw context.child(String(i)).error("\(JSONText.compact(element)) is listed twice") }
+            if result.contains(d) { throw context.child(String(i)).error("\(element.jsonText) is listed twice") }
             result.append(d)
         }
         return result

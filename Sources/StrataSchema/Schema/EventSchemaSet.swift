@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// The schemas of every event type of an application, loaded from a folder of event configs
 /// (docs/SCHEMAS.md), and the validator of event data and metadata against them.

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// Checks JSON values against schemas, collecting every violation with its path.
 struct SchemaValidator {
@@ -17,8 +18,10 @@ struct SchemaValidator {
     mutating func check(bytes: Data, against rules: ObjectRules, root: String) {
         path = [.key(root)]
         do {
-            let value = try JSONParser.parse(bytes)
+            let value = try JSONValue(parsing: bytes)
             checkObject(value, rules)
+        } catch let error as StrataJSONSyntaxError {
+            report("is not valid JSON: line \(error.line), column \(error.column): \(error.reason)")
         } catch {
             report("is not valid JSON: \(error)")
         }
@@ -162,9 +165,9 @@ struct SchemaValidator {
 
     private func quote(_ s: String) -> String {
         var out = ""
-        JSONText.writeString(s.count > 60 ? String(s.prefix(60)) + "…" : s, to: &out)
+        out += JSONWriter.quoted(s.count > 60 ? String(s.prefix(60)) + "…" : s)
         return out
     }
 
-    private func number(_ d: Double) -> String { JSONText.compact(.number(d)) }
+    private func number(_ d: Double) -> String { JSONValue.number(d).jsonText }
 }

@@ -1,4 +1,6 @@
 import Strata
+import StrataJSON
+
 /// One way an event breaks its schema: where (a JSON path such as `$.data.address.zip` or
 /// `$.data.lines[2].sku`) and what.
 public struct SchemaViolation: Sendable, Hashable, CustomStringConvertible {
@@ -34,7 +36,7 @@ enum PathSegment {
                     out += "." + key
                 } else {
                     out += "["
-                    JSONText.writeString(key, to: &out)
+                    out += JSONWriter.quoted(key)
                     out += "]"
                 }
             }

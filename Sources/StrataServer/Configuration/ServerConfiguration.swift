@@ -1,6 +1,7 @@
 import Foundation
 import Prometheus
 import Strata
+import StrataJSON
 
 /// Everything a ``StrataHTTPServer`` is configured with. Every setting has a default; a JSON
 /// configuration file (format version 1, docs/SERVER.md) overrides them.
@@ -104,7 +105,7 @@ public struct ServerConfiguration: Sendable {
             throw StrataError.invalidArgument("cannot read the configuration file \(path): \(error.localizedDescription)")
         }
         let file: File
-        do { file = try JSONDecoder().decode(File.self, from: data) } catch {
+        do { file = try StrataJSONDecoder().decode(File.self, from: data) } catch {
             throw StrataError.invalidArgument("the configuration file \(path) is not valid: \(ServerConfiguration.describe(error))")
         }
         guard file.version == ServerConfiguration.fileFormatVersion else {
@@ -131,7 +132,7 @@ public struct ServerConfiguration: Sendable {
     public mutating func apply(environment: [String: String]) throws {
         guard let text = environment["STRATA_API_KEYS"], !text.isEmpty else { return }
         do {
-            apiKeys += try JSONDecoder().decode([APIKey].self, from: Data(text.utf8))
+            apiKeys += try StrataJSONDecoder().decode([APIKey].self, from: Data(text.utf8))
         } catch {
             throw StrataError.invalidArgument("STRATA_API_KEYS is not a JSON array of keys: \(ServerConfiguration.describe(error))")
         }

@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import Hummingbird
 import Strata
 import StrataWire
@@ -47,15 +46,6 @@ struct LiveRequest: Sendable {
     }
 }
 
-/// One thing to send on a live connection.
-enum LiveItem: Sendable {
-    case message(SubscriptionMessage)
-    /// An `$all` event from the shared tail, with its frame encoded once for all subscribers.
-    case shared(LiveTail.Entry)
-    case heartbeat
-    case shutdown
-}
-
 extension LiveRequest {
     /// Runs the subscription, handing each item to `send`, until shutdown (then it returns), the
     /// client goes away (`send` throws) or the store fails (it throws).
@@ -96,14 +86,16 @@ extension LiveRequest {
                     try await send(.shared(entry))
                     lastMatched = entry.event.position
                 }
-                if !filter.isEmpty && through >= cursor && through > lastMatched { try await send(.message(.checkpoint(through))) }
+                if let checkpoint = Subscription.checkpoint(filter: filter, from: cursor, scannedThrough: through, lastEvent: lastMatched) {
+                    try await send(.message(.checkpoint(checkpoint)))
+                }
                 cursor = Swift.max(cursor, through + 1)
             case .behind:
                 let page = try await state.store.readAllPage(from: .at(cursor), direction: .forward, filter: filter, maxCount: Subscription.pageSize)
                 for event in page.events { try await send(.message(.event(event))) }
                 let lastEvent = page.events.last?.position ?? 0
-                if !filter.isEmpty && page.scannedThrough >= cursor && page.scannedThrough > lastEvent {
-                    try await send(.message(.checkpoint(page.scannedThrough)))
+                if let checkpoint = Subscription.checkpoint(filter: filter, from: cursor, scannedThrough: page.scannedThrough, lastEvent: lastEvent) {
+                    try await send(.message(.checkpoint(checkpoint)))
                 }
                 cursor = page.next ?? Swift.max(cursor, page.scannedThrough + 1)
             case .upToDate:
@@ -125,25 +117,13 @@ extension LiveRequest {
     /// hand-over from the tail the caught-up marker, already sent, is not repeated.
     private func pumpAlone(start: SubscriptionStart, state: ServerState, send: (LiveItem) async throws -> Void,
                            caughtUpSent: Bool = false) async throws {
-        let items = LiveRequest(target: target, start: start, style: style)
-            .items(store: state.store, heartbeat: state.heartbeat, shutdown: state.shutdown)
-        for try await item in items {
-            switch item {
-            case .message(.caughtUp) where caughtUpSent: continue
-            case .shutdown: return
-            default: try await send(item)
-            }
+        let subscription = Subscription(store: state.store, target: target, start: start)
+        try await LiveDelivery.forward(LiveDelivery.merged(subscription.map { LiveItem.message($0) }, state: state)) { item in
+            if case .message(.caughtUp) = item, caughtUpSent { return }
+            try await send(item)
         }
     }
 
-    /// The subscription's messages merged with heartbeats and the shutdown signal. Merging
-    /// keeps the subscription pull-based: it reads its next page only when this is iterated.
-    func items(store: any EventStore, heartbeat: Duration, shutdown: ShutdownSignal) -> some AsyncSequence<LiveItem, any Error> & Sendable {
-        let subscription = Subscription(store: store, target: target, start: start)
-        return merge(
-            subscription.map { LiveItem.message($0) },
-            AsyncTimerSequence(interval: heartbeat, clock: .continuous).map { _ in LiveItem.heartbeat },
-            shutdown.stream().map { LiveItem.shutdown }
-        )
-    }
+    /// How this subscription's items are written.
+    var encoding: LiveEncoding { LiveEncoding(isAll: isAll, style: style) }
 }

@@ -186,7 +186,7 @@ final class LiveTail: Sendable {
             // Encode only when someone follows the tail: a server without live subscribers pays
             // for the read of each page, not for the frames.
             let encode = state.withLock { $0.readers > 0 || !$0.waiters.isEmpty }
-            let fresh = page.events.map { Entry(event: $0, sseFrame: encode ? LiveFrames.sse(.event($0), isAll: true, style: .api) : nil) }
+            let fresh = page.events.map { Entry(event: $0, sseFrame: encode ? LiveEncoding(isAll: true, style: .api).sse(.message(.event($0))) : nil) }
             let covered = page.next.map { $0 - 1 } ?? Swift.max(cursor - 1, page.scannedThrough)
             cursor = covered + 1
             let waiters = state.withLock { state -> [CheckedContinuation<Wake, Never>] in

@@ -13,22 +13,10 @@ import StrataDocuments
 /// store, so its documents are ordinary events (`<collection>-<key>` streams) that the streams
 /// API, subscriptions and the admin page also see.
 extension Handlers {
-    func registerDocuments(on router: Router<StrataRequestContext>) {
-        router.get("/documents/:collection/keys", use: documentKeys)
-        router.post("/documents/:collection/query", use: documentQuery)
-        router.post("/documents/:collection/count", use: documentCount)
-        router.get("/documents/:collection/subscribe", use: documentSubscribe)
-        router.post("/documents/:collection", use: documentInsert)
-        router.get("/documents/:collection/:key", use: documentGet)
-        router.put("/documents/:collection/:key", use: documentPut)
-        router.patch("/documents/:collection/:key", use: documentPatch)
-        router.delete("/documents/:collection/:key", use: documentDelete)
-    }
-
     // MARK: Writes
 
     @Sendable func documentPut(_ request: Request, context: StrataRequestContext) async throws -> Response {
-        let (collection, key) = try documentTarget(context, scope: .write)
+        let (collection, key) = try documentTarget(context)
         let data = try await documentBody(request)
         let expected = try Query(request.uri).uint("expectedChanges").map { Int(clamping: $0) }
         let document = try await state.documents.collection(collection).put(key, data, expectedChanges: expected)
@@ -36,7 +24,7 @@ extension Handlers {
     }
 
     @Sendable func documentPatch(_ request: Request, context: StrataRequestContext) async throws -> Response {
-        let (collection, key) = try documentTarget(context, scope: .write)
+        let (collection, key) = try documentTarget(context)
         let partial = try await documentBody(request)
         let expected = try Query(request.uri).uint("expectedChanges").map { Int(clamping: $0) }
         do {
@@ -48,14 +36,14 @@ extension Handlers {
     }
 
     @Sendable func documentDelete(_ request: Request, context: StrataRequestContext) async throws -> Response {
-        let (collection, key) = try documentTarget(context, scope: .write)
+        let (collection, key) = try documentTarget(context)
         let expected = try Query(request.uri).uint("expectedChanges").map { Int(clamping: $0) }
         let deleted = try await state.documents.collection(collection).delete(key, expectedChanges: expected)
         return json(DocumentValue.object(["deleted": .bool(deleted)]).jsonBytes)
     }
 
     @Sendable func documentInsert(_ request: Request, context: StrataRequestContext) async throws -> Response {
-        let collection = try collectionTarget(context, scope: .write)
+        let collection = try collectionTarget(context)
         let data = try await documentBody(request)
         let document = try await state.documents.collection(collection).insert(data)
         return json(document.json.jsonBytes, status: .created)
@@ -64,7 +52,7 @@ extension Handlers {
     // MARK: Reads
 
     @Sendable func documentGet(_ request: Request, context: StrataRequestContext) async throws -> Response {
-        let (collection, key) = try documentTarget(context, scope: .read)
+        let (collection, key) = try documentTarget(context)
         guard let document = try await existingCollection(collection).get(key) else {
             throw APIError.documentNotFound(collection: collection, key: key)
         }
@@ -73,7 +61,7 @@ extension Handlers {
 
     /// `{"filter": {…}, "sort": …, "limit": n, "offset": n, "project": […]}` → `{"documents": [{data, meta}…]}`.
     @Sendable func documentQuery(_ request: Request, context: StrataRequestContext) async throws -> Response {
-        let collection = try collectionTarget(context, scope: .read)
+        let collection = try collectionTarget(context)
         var members = try await documentBody(request, what: "the query").objectValue ?? [:]
         let filter = members.removeValue(forKey: "filter") ?? .object([:])
         let options = try QueryOptions(json: .object(members))
@@ -101,7 +89,7 @@ extension Handlers {
 
     /// `{"filter": {…}}` → `{"count": n}`.
     @Sendable func documentCount(_ request: Request, context: StrataRequestContext) async throws -> Response {
-        let collection = try collectionTarget(context, scope: .read)
+        let collection = try collectionTarget(context)
         let members = try await documentBody(request, what: "the count").objectValue ?? [:]
         if let unknown = members.keys.first(where: { $0 != "filter" }) {
             throw APIError.malformed("unknown member \"\(unknown)\" in the count: only \"filter\" is allowed")
@@ -114,7 +102,7 @@ extension Handlers {
     /// `{"keys": […], "next"?: <key>}`: `next` (the last key given) continues a page cut at
     /// ``ServerLimits/maxResponseBytes``.
     @Sendable func documentKeys(_ request: Request, context: StrataRequestContext) async throws -> Response {
-        let collection = try collectionTarget(context, scope: .read)
+        let collection = try collectionTarget(context)
         let query = Query(request.uri)
         let store = try await existingCollection(collection)
         let keys: [String]
@@ -154,7 +142,7 @@ extension Handlers {
     /// `{"key", "data", "meta", "event": {"type", "oldData", "timestamp"}, "matches"}`;
     /// `?filter=<JSON filter>` narrows them. Heartbeats as for event subscriptions.
     @Sendable func documentSubscribe(_ request: Request, context: StrataRequestContext) async throws -> Response {
-        let collection = try collectionTarget(context, scope: .read)
+        let collection = try collectionTarget(context)
         let filter: DocumentValue
         if let text = Query(request.uri).string("filter") {
             do { filter = try DocumentValue.parse(text) } catch { throw APIError.badParameter("filter is not valid JSON: \(error)") }
@@ -173,50 +161,12 @@ extension Handlers {
             state.releaseSubscriber(principal)
             throw error
         }
-        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            defer {
-                subscription.cancel()
-                state.releaseSubscriber(principal)
-            }
-            try await writer.write(LiveFrames.sseOpening)
-            // Changes from here on reach this client: say so, so that it can start writing.
-            try await writer.write(ByteBuffer(bytes: Array("event: subscribed\ndata: ".utf8)
-                + DocumentValue.object(["collection": .string(collection)]).jsonBytes + Array("\n\n".utf8)))
-            let items = merge(
-                subscription.map { DocumentLiveItem.change($0) },
-                AsyncTimerSequence(interval: state.heartbeat, clock: .continuous).map { _ in DocumentLiveItem.heartbeat },
-                state.shutdown.stream().map { DocumentLiveItem.shutdown }
-            )
-            do {
-                loop: for try await item in items {
-                    switch item {
-                    case .change(let change): try await writer.write(Handlers.sseFrame(change))
-                    case .heartbeat: try await writer.write(LiveFrames.sseHeartbeat)
-                    case .shutdown: break loop
-                    }
-                }
-            } catch let error as StrataError {
-                try await writer.write(LiveFrames.sseError(APIError(error)))
-            }
-            try await writer.finish(nil)
-        })
-    }
-
-    static func sseFrame(_ change: DocumentChange) -> ByteBuffer {
-        var event: [String: DocumentValue] = ["type": .string(change.event.type.rawValue), "timestamp": .string(change.event.timestamp)]
-        event["oldData"] = change.event.oldData ?? .null
-        let body: DocumentValue = .object([
-            "key": .string(change.key),
-            "data": change.data ?? .null,
-            "meta": change.meta?.json ?? .null,
-            "event": .object(event),
-            "matches": .bool(change.matches),
-        ])
-        var out = Array("event: change\ndata: ".utf8)
-        out.append(contentsOf: body.jsonBytes)
-        out.append(contentsOf: "\n\n".utf8)
-        return ByteBuffer(bytes: out)
+        // Changes from here on reach this client: say so (after the opening), so that it can start writing.
+        let subscribed = LiveEncoding.sse(event: "subscribed", data: DocumentValue.object(["collection": .string(collection)]).jsonBytes)
+        return LiveDelivery.sse(state: state, principal: principal, encoding: .documents, prelude: [subscribed],
+                                cleanup: { subscription.cancel() }) { send in
+            try await LiveDelivery.forward(LiveDelivery.merged(subscription.map { LiveItem.change($0) }, state: state), send)
+        }
     }
 
     // MARK: Helpers
@@ -224,8 +174,7 @@ extension Handlers {
     /// The `{collection}` parameter, for a principal that may use the whole collection: a key
     /// limited to a stream prefix may use a collection whose streams (`<collection>-…`) all
     /// start with that prefix.
-    func collectionTarget(_ context: StrataRequestContext, scope: APIKey.Scope) throws(APIError) -> String {
-        try require(scope, context)
+    func collectionTarget(_ context: StrataRequestContext) throws(APIError) -> String {
         guard let raw = context.parameters.get("collection"), let collection = raw.removingPercentEncoding else {
             throw APIError.badParameter("the collection is missing from the path or not valid percent-encoding")
         }
@@ -237,8 +186,7 @@ extension Handlers {
     }
 
     /// The `{collection}` and `{key}` parameters; the principal must cover the document's stream.
-    func documentTarget(_ context: StrataRequestContext, scope: APIKey.Scope) throws(APIError) -> (String, String) {
-        try require(scope, context)
+    func documentTarget(_ context: StrataRequestContext) throws(APIError) -> (String, String) {
         guard let rawCollection = context.parameters.get("collection"), let collection = rawCollection.removingPercentEncoding,
               let rawKey = context.parameters.get("key"), let key = rawKey.removingPercentEncoding else {
             throw APIError.badParameter("the collection or key is missing from the path or not valid percent-encoding")
@@ -273,13 +221,6 @@ extension Handlers {
         guard case .object = value else { throw APIError.malformed("\(what) must be a JSON object") }
         return value
     }
-}
-
-/// One thing to send on a document change stream.
-enum DocumentLiveItem: Sendable {
-    case change(DocumentChange)
-    case heartbeat
-    case shutdown
 }
 
 extension APIError {

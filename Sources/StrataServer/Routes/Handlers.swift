@@ -9,35 +9,46 @@ import StrataWire
 struct Handlers: Sendable {
     let state: ServerState
 
-    func register(on router: Router<StrataRequestContext>) {
-        router.post("/streams/:stream", use: appendToStream)
-        router.get("/streams/:stream", use: read)
-        router.delete("/streams/:stream", use: deleteStream)
-        router.get("/streams/:stream/info", use: streamInfo)
-        router.put("/streams/:stream/metadata", use: setMetadata)
-        router.get("/streams", use: listStreams)
-        router.post("/append", use: appendMany)
-        router.get("/head", use: head)
-        router.get("/wait", use: waitForAppends)
-        router.get("/subscribe/:stream", use: subscribe)
-        router.get("/ws/subscribe/:stream", use: webSocketWithoutUpgrade)
-        router.post("/ingest", use: ingest)
-        registerDocuments(on: router)
-        router.get("/stats", use: stats)
-        router.get("/consumers", use: consumers)
+    /// Adds every route to `router` (a `Router`, or a group of a user's router). Each route is
+    /// registered with the scope a key needs for it, checked by ``ScopeMiddleware``: the one
+    /// place scopes are checked. Authentication is ``GuardMiddleware``'s.
+    func register(on router: some RouterMethods<StrataRequestContext>) {
+        let reads = router.group().add(middleware: ScopeMiddleware(scope: .read))
+        let writes = router.group().add(middleware: ScopeMiddleware(scope: .write))
+        let admin = router.group().add(middleware: ScopeMiddleware(scope: .admin))
+        writes.post("/streams/:stream", use: appendToStream)
+        reads.get("/streams/:stream", use: read)
+        writes.delete("/streams/:stream", use: deleteStream)
+        reads.get("/streams/:stream/info", use: streamInfo)
+        writes.put("/streams/:stream/metadata", use: setMetadata)
+        reads.get("/streams", use: listStreams)
+        writes.post("/append", use: appendMany)
+        reads.get("/head", use: head)
+        reads.get("/wait", use: waitForAppends)
+        reads.get("/subscribe/:stream", use: subscribe)
+        reads.get("/ws/subscribe/:stream", use: webSocketWithoutUpgrade)
+        writes.post("/ingest", use: ingest)
+        reads.get("/documents/:collection/keys", use: documentKeys)
+        reads.post("/documents/:collection/query", use: documentQuery)
+        reads.post("/documents/:collection/count", use: documentCount)
+        reads.get("/documents/:collection/subscribe", use: documentSubscribe)
+        writes.post("/documents/:collection", use: documentInsert)
+        reads.get("/documents/:collection/:key", use: documentGet)
+        writes.put("/documents/:collection/:key", use: documentPut)
+        writes.patch("/documents/:collection/:key", use: documentPatch)
+        writes.delete("/documents/:collection/:key", use: documentDelete)
+        reads.get("/stats", use: stats)
+        reads.get("/consumers", use: consumers)
+        admin.get("/metrics", use: metrics)
+        // Public: probes, the API description and the admin page's static files (GuardMiddleware.isPublic).
         router.get("/health/live", use: live)
         router.get("/health/ready", use: ready)
-        router.get("/metrics", use: metrics)
         router.get("/openapi.yaml", use: openAPI)
         router.get("/", use: adminIndex)
         router.get("/admin/:file", use: adminFile)
     }
 
     // MARK: - Shared helpers
-
-    func require(_ scope: APIKey.Scope, _ context: StrataRequestContext) throws(APIError) {
-        guard context.principal.allows(scope) else { throw APIError.missingScope(scope) }
-    }
 
     /// The `{stream}` path parameter, percent-decoded.
     func streamParameter(_ context: StrataRequestContext) throws(APIError) -> String {

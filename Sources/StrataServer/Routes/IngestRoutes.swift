@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import Strata
 import StrataWire
+import StrataJSON
 
 /// `POST /ingest`: an emitter's `{"events":[…]}` batch, idempotent by event id.
 extension Handlers {
@@ -59,7 +60,6 @@ extension Handlers {
     }
 
     @Sendable func ingest(_ request: Request, context: StrataRequestContext) async throws -> Response {
-        try require(.write, context)
         let bytes = try await body(request)
         let fields = try RequestBodies.object(bytes)
         try RequestBodies.check(fields, allowed: ["events"], in: "the batch")

@@ -11,47 +11,19 @@ import StrataWire
 /// Server-Sent Events and WebSocket subscriptions.
 extension Handlers {
     @Sendable func subscribe(_ request: Request, context: StrataRequestContext) async throws -> Response {
-        try require(.read, context)
         let stream = try streamParameter(context)
         let lastEventID = HTTPField.Name("Last-Event-ID").flatMap { request.headers[$0] }
         let live = try LiveRequest(stream: stream, query: Query(request.uri), resumeAfter: lastEventID, principal: context.principal)
-        let principal = context.principal
         let state = self.state
-        try state.reserveSubscriber(principal)
-        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            defer { state.releaseSubscriber(principal) }
-            try await writer.write(LiveFrames.sseOpening)
-            do {
-                try await live.pump(state: state) { item in
-                    switch item {
-                    case .message(let message):
-                        if case .event(let event) = message { state.metrics.delivered(position: event.position) }
-                        try await writer.write(LiveFrames.sse(message, isAll: live.isAll, style: live.style))
-                    case .shared(let entry):
-                        state.metrics.delivered(position: entry.event.position)
-                        if live.style == .api, let frame = entry.sseFrame {
-                            try await writer.write(frame)
-                        } else {
-                            try await writer.write(LiveFrames.sse(.event(entry.event), isAll: true, style: live.style))
-                        }
-                    case .heartbeat:
-                        try await writer.write(LiveFrames.sseHeartbeat)
-                    case .shutdown:
-                        break
-                    }
-                }
-            } catch let error as StrataError {
-                try await writer.write(LiveFrames.sseError(APIError(error)))
-            }
-            try await writer.finish(nil)
-        })
+        try state.reserveSubscriber(context.principal)
+        return LiveDelivery.sse(state: state, principal: context.principal, encoding: live.encoding) { send in
+            try await live.pump(state: state, send: send)
+        }
     }
 
     /// `/ws/subscribe/{stream}` reached without an upgrade: the upgrade hook declined it. Runs
     /// the same checks so that the client learns why (401, 403, 429), or asks for an upgrade.
     @Sendable func webSocketWithoutUpgrade(_ request: Request, context: StrataRequestContext) async throws -> Response {
-        try require(.read, context)
         let stream = try streamParameter(context)
         _ = try LiveRequest(stream: stream, query: Query(request.uri), resumeAfter: Query(request.uri).string("lastEventId"),
                             principal: context.principal)
@@ -81,7 +53,8 @@ struct WebSocketSubscriptions: Sendable {
         let live: LiveRequest
         do {
             principal = try state.admit(headers: head.headerFields, query: query.parameters, isGet: true)
-            guard principal.allows(.read) else { throw APIError.missingScope(.read) }
+            // The upgrade is decided before routing, so the route's scope is checked here.
+            try ScopeMiddleware.check(principal, .read)
             live = try LiveRequest(stream: stream, query: query, resumeAfter: query.string("lastEventId"), principal: principal)
             try state.reserveSubscriber(principal)
         } catch {
@@ -90,41 +63,14 @@ struct WebSocketSubscriptions: Sendable {
             let refusal = APIError.from(error)
             state.metrics.rejectedRequests.increment()
             return .upgrade([:]) { _, outbound, _ in
-                try? await outbound.write(.text(LiveFrames.errorFrame(refusal)))
+                try? await outbound.write(.text(LiveEncoding.webSocketError(refusal)))
                 try? await outbound.close(.policyViolation, reason: refusal.code)
             }
         }
         let state = self.state
         return .upgrade([:]) { inbound, outbound, _ in
-            defer { state.releaseSubscriber(principal) }
-            await withTaskGroup(of: Void.self) { group in
-                // The client closing its side ends the subscription.
-                group.addTask {
-                    do { for try await _ in inbound {} } catch {}
-                }
-                group.addTask {
-                    do {
-                        try await live.pump(state: state) { item in
-                            switch item {
-                            case .message(let message):
-                                if case .event(let event) = message { state.metrics.delivered(position: event.position) }
-                                try await outbound.write(.text(LiveFrames.frame(message, isAll: live.isAll, style: live.style)))
-                            case .shared(let entry):
-                                state.metrics.delivered(position: entry.event.position)
-                                try await outbound.write(.text(LiveFrames.frame(.event(entry.event), isAll: true, style: live.style)))
-                            case .heartbeat:
-                                try await outbound.write(.text(LiveFrames.heartbeatFrame))
-                            case .shutdown:
-                                break
-                            }
-                        }
-                    } catch let error as StrataError {
-                        try? await outbound.write(.text(LiveFrames.errorFrame(APIError(error))))
-                    } catch {}
-                    try? await outbound.close(.normalClosure, reason: nil)
-                }
-                await group.next()
-                group.cancelAll()
+            await LiveDelivery.webSocket(state: state, principal: principal, encoding: live.encoding, inbound: inbound, outbound: outbound) { send in
+                try await live.pump(state: state, send: send)
             }
         }
     }

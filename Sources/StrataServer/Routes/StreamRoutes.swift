@@ -3,11 +3,11 @@ import Hummingbird
 import HummingbirdCore
 import Strata
 import StrataWire
+import StrataJSON
 
 /// Appends, reads, stream info, deletes, metadata, listings, head and long-poll.
 extension Handlers {
     @Sendable func appendToStream(_ request: Request, context: StrataRequestContext) async throws -> Response {
-        try require(.write, context)
         let stream = try coveredStream(context)
         let append = try RequestBodies.append(stream: stream, body: try await body(request), limits: state.limits)
         let results = try await state.append([append], condition: nil)
@@ -15,7 +15,6 @@ extension Handlers {
     }
 
     @Sendable func appendMany(_ request: Request, context: StrataRequestContext) async throws -> Response {
-        try require(.write, context)
         let (requests, condition) = try RequestBodies.multiAppend(body: try await body(request), limits: state.limits)
         for r in requests where !context.principal.covers(stream: r.stream) { throw APIError.outsidePrefix(r.stream) }
         let results = try await state.append(requests, condition: condition)
@@ -30,7 +29,6 @@ extension Handlers {
     }
 
     @Sendable func read(_ request: Request, context: StrataRequestContext) async throws -> Response {
-        try require(.read, context)
         let stream = try streamParameter(context)
         let query = Query(request.uri)
         let limit = Int(min(try query.uint("limit") ?? 100, UInt64(state.limits.maxReadCount)))
@@ -86,7 +84,6 @@ extension Handlers {
     }
 
     @Sendable func streamInfo(_ request: Request, context: StrataRequestContext) async throws -> Response {
-        try require(.read, context)
         let stream = try coveredStream(context)
         let exact = try Query(request.uri).eventStyle() == .exact
         let info = try await state.store.streamInfo(stream)
@@ -105,7 +102,6 @@ extension Handlers {
     }
 
     @Sendable func deleteStream(_ request: Request, context: StrataRequestContext) async throws -> Response {
-        try require(.write, context)
         let stream = try coveredStream(context)
         let query = Query(request.uri)
         var expected = ExpectedRevision.any
@@ -126,7 +122,6 @@ extension Handlers {
     }
 
     @Sendable func setMetadata(_ request: Request, context: StrataRequestContext) async throws -> Response {
-        try require(.write, context)
         let stream = try coveredStream(context)
         let metadata = try RequestBodies.metadata(body: try await body(request))
         try await state.store.setStreamMetadata(stream, metadata)
@@ -134,7 +129,6 @@ extension Handlers {
     }
 
     @Sendable func listStreams(_ request: Request, context: StrataRequestContext) async throws -> Response {
-        try require(.read, context)
         let query = Query(request.uri)
         var prefix = query.string("prefix") ?? ""
         if let keyPrefix = context.principal.streamPrefix {
@@ -159,7 +153,6 @@ extension Handlers {
     }
 
     @Sendable func head(_ request: Request, context: StrataRequestContext) async throws -> Response {
-        try require(.read, context)
         let head = try await state.store.headPosition()
         state.metrics.sawHead(head)
         return json(Handlers.headBody(head))
@@ -175,7 +168,6 @@ extension Handlers {
 
     /// Long poll: returns when the head passes `after`, when `timeout` ms pass, or at shutdown.
     @Sendable func waitForAppends(_ request: Request, context: StrataRequestContext) async throws -> Response {
-        try require(.read, context)
         let query = Query(request.uri)
         guard let after = try query.uint("after") else { throw APIError.badParameter("after is required") }
         let timeout = Int(try query.uint("timeout") ?? 25_000)

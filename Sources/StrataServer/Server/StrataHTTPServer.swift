@@ -22,7 +22,8 @@ import Synchronization
 /// try await group.run()
 /// ```
 public final class StrataHTTPServer: Service, Sendable {
-    let state: ServerState
+    let routes: StrataRoutes
+    var state: ServerState { routes.state }
     /// The address actually bound (loopback when no key is configured).
     public let host: String
     private let running = Mutex<RunState>(RunState())
@@ -43,7 +44,7 @@ public final class StrataHTTPServer: Service, Sendable {
             configuration.host = "127.0.0.1"
         }
         self.host = configuration.host
-        self.state = try ServerState(store: store, configuration: configuration, logger: logger)
+        self.routes = try StrataRoutes(store: store, configuration: configuration, logger: logger)
     }
 
     /// Whether an address is a loopback address.
@@ -107,9 +108,8 @@ public final class StrataHTTPServer: Service, Sendable {
         let state = self.state
         let configuration = state.configuration
         let router = Router(context: StrataRequestContext.self)
-        router.add(middleware: GuardMiddleware(state: state))
-        Handlers(state: state).register(on: router)
-        let webSockets = WebSocketSubscriptions(state: state)
+        let routes = self.routes
+        routes.add(to: router, guardingEveryRoute: true)
         let limits = configuration.limits
         var http1 = HTTP1Channel.Configuration(idleTimeout: .milliseconds(Int64(limits.idleTimeoutSeconds * 1000)))
         http1.httpDecoder = .init(maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes,
@@ -119,7 +119,7 @@ public final class StrataHTTPServer: Service, Sendable {
         let maxHeadBytes = limits.maxHeaderBytes
         var server = HTTPServerBuilder { responder in
             FirstRequestGuard(base: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: channelConfiguration) { head, _, _ in
-                webSockets.shouldUpgrade(head)
+                routes.webSocketUpgrade(head)
             }, timeout: idleTimeout, maxHeadBytes: maxHeadBytes)
         }
         if let tls = configuration.tls {
@@ -142,25 +142,13 @@ public final class StrataHTTPServer: Service, Sendable {
             },
             logger: state.logger
         )
-        // The shared live tail runs as long as the server does.
-        let tail = Task { await state.tail.run() }
-        defer { tail.cancel() }
-        let documentsFollower = Task { await state.followDocuments() }
-        defer { documentsFollower.cancel() }
         do {
-            try await withGracefulShutdownHandler {
+            try await routes.runningBackground {
                 try await app.run()
-            } onGracefulShutdown: {
-                state.logger.info("Strata server shutting down: closing subscriptions, finishing requests in flight")
-                state.beginShutdown()
             }
         } catch {
             failed(error)
-            try? await state.documents.closeAll()
             throw error
         }
-        state.beginShutdown()
-        // Saves the document views' snapshots; the store itself is closed by its owner.
-        try? await state.documents.closeAll()
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataWire
+import StrataJSON
 
 /// Parses the JSON bodies of appends, multi-stream appends, metadata and ingest. Payloads are
 /// kept as the raw bytes of the request (never parsed into objects and re-serialized), so what
@@ -8,22 +9,11 @@ import StrataWire
 enum RequestBodies {
     /// Splits a body that must be one JSON object; malformed JSON gets its reason.
     static func object(_ bytes: [UInt8]) throws(APIError) -> JSONObjectFields {
+        guard !bytes.isEmpty else { throw APIError.malformed("the body is empty") }
         do {
             return try JSONObjectFields(bytes)
         } catch {
-            throw APIError.malformed(reason(bytes) ?? error.description)
-        }
-    }
-
-    /// Foundation's explanation of why bytes are not JSON (only computed on failure).
-    private static func reason(_ bytes: [UInt8]) -> String? {
-        if bytes.isEmpty { return "the body is empty" }
-        do {
-            let value = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
-            if !(value is [String: Any]) { return "the body must be a JSON object" }
-            return nil
-        } catch let error as NSError {
-            return (error.userInfo[NSDebugDescriptionErrorKey] as? String) ?? error.localizedDescription
+            throw APIError.malformed(error.description)
         }
     }
 

@@ -53,12 +53,15 @@ extension JSONValue: Codable {
 }
 
 extension JSONValue {
-    /// Parses JSON bytes (``JSONParser``).
-    /// - Throws: ``JSONParseError`` with the line, column and reason.
-    public static func parse(_ data: Data) throws -> JSONValue { try JSONParser.parse(data) }
-
     /// Compact JSON bytes, members in their stored order.
-    public var jsonData: Data { Data(JSONText.compact(self).utf8) }
+    public var jsonData: Data { Data(jsonText.utf8) }
+
+    /// Compact JSON text (no spaces), members in their stored order.
+    public var jsonText: String {
+        var writer = JSONWriter()
+        writer.value(self)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
 
     /// Reads or replaces the member `key` of an object. Setting a member of an object adds or
     /// replaces it (keeping its place); setting `nil` removes it; on other values setting does

@@ -1,7 +1,8 @@
-/// Calendar arithmetic and ISO 8601 text in UTC without `gmtime`/`DateFormatter`, shared by
-/// everything that writes or reads a time per event (the lakehouse exporter, the emitter's `ts`,
-/// document meta, the CLI's and the server's event JSON). Allocation-free (days ↔ civil dates
-/// after Howard Hinnant's public-domain algorithms).
+/// Strata's one UTC time: calendar arithmetic and ISO 8601 text without `gmtime` or
+/// `DateFormatter`, used by everything that writes or reads a time (``StrataJSONDecoder``'s and
+/// ``StrataJSONEncoder``'s `.iso8601` dates, the lakehouse exporter, the emitter's `ts`, document
+/// meta, the CLI's and the server's event JSON). Allocation-free (days ↔ civil dates after Howard
+/// Hinnant's public-domain algorithms).
 public enum UTCTime {
     /// Microseconds in one hour (a lakehouse partition's width).
     public static let microsecondsPerHour: Int64 = 3_600_000_000
@@ -70,12 +71,13 @@ public enum UTCTime {
         return (Int(y), Int(m), Int(d))
     }
 
-    /// Appends `YYYY-MM-DDTHH:MM:SS.ffffffZ` (27 bytes) for years 0…9999; with
-    /// `fractionDigits: 3`, `YYYY-MM-DDTHH:MM:SS.mmmZ` (24 bytes, the time truncated to
-    /// milliseconds); with `fractionDigits: 0`, `YYYY-MM-DDTHH:MM:SSZ` (20 bytes).
+    /// Appends `YYYY-MM-DDTHH:MM:SS.ffffffZ` (27 bytes for years 0…9999; years before 0 get a
+    /// minus sign); with `fractionDigits: 3`, `YYYY-MM-DDTHH:MM:SS.mmmZ` (24 bytes, the time
+    /// truncated to milliseconds); with `fractionDigits: 0`, `YYYY-MM-DDTHH:MM:SSZ` (20 bytes).
     public static func appendISO8601(_ microseconds: Int64, fractionDigits: Int = 6, to out: inout [UInt8]) {
         let c = civil(microseconds)
-        appendDigits(c.year, 4, &out)
+        if c.year < 0 { out.append(UInt8(ascii: "-")) }
+        appendDigits(abs(c.year), 4, &out)
         out.append(0x2D)
         appendDigits(c.month, 2, &out)
         out.append(0x2D)
@@ -120,7 +122,26 @@ public enum UTCTime {
         }
     }
 
-    /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM|±HHMM)` (a space may replace the `T`;
+    /// Whether `year` is a leap year (proleptic Gregorian).
+    public static func isLeapYear(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
+
+    /// The days of `month` (1…12) in `year`.
+    public static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: isLeapYear(year) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Parses the microseconds of RFC 3339 / ISO 8601 text (see ``parseISO8601(_:)-(UnsafeRawBufferPointer)``).
+    public static func parseISO8601(_ text: String) -> Int64? {
+        var text = text
+        return text.withUTF8 { parseISO8601(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM|±HHMM)` into microseconds since the epoch
+    /// (`T` and `Z` in either case, or a space for the `T`; the day checked against its month;
     /// fractions beyond microseconds are truncated); `nil` for anything else.
     public static func parseISO8601(_ b: UnsafeRawBufferPointer) -> Int64? {
         guard b.count >= 20 else { return nil }
@@ -136,7 +157,8 @@ public enum UTCTime {
         guard let year = num(0, 4), b[4] == 0x2D, let month = num(5, 2), b[7] == 0x2D, let day = num(8, 2),
               b[10] == 0x54 || b[10] == 0x74 || b[10] == 0x20, let hour = num(11, 2), b[13] == 0x3A, let minute = num(14, 2),
               b[16] == 0x3A, let second = num(17, 2),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+              (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year), hour < 24, minute < 60, second < 61
+        else { return nil }
         var i = 19
         var micro = 0
         if i < b.count, b[i] == 0x2E {
@@ -160,7 +182,7 @@ public enum UTCTime {
             guard i + 5 <= b.count, let oh = num(i + 1, 2) else { return nil }
             var j = i + 3
             if b[j] == 0x3A { j += 1 }
-            guard j + 2 <= b.count, let om = num(j, 2) else { return nil }
+            guard j + 2 <= b.count, let om = num(j, 2), oh < 24, om < 60 else { return nil }
             offsetMinutes = sign * (oh * 60 + om)
             i = j + 2
         default:
