@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// Everything that reads JSON in Strata builds on it: ``JSONValue``, the documents' values, the
 /// syntax check of event payloads (``JSONSyntax``), the field scanner of bulk input
-/// (``JSONObjectFields``). A tree is valid only inside the closure of ``parse(_:options:_:)``;
+/// (``JSONObjectFields``). A tree is valid only inside the closure of `parse(_:options:_:)`;
 /// parsing reuses pooled memory, so it allocates nothing once warm.
 ///
 /// ```swift
@@ -50,7 +50,7 @@ public struct JSONTree {
         case double(Double)
     }
 
-    /// How ``parse(_:options:_:)`` reads its input.
+    /// How `parse(_:options:_:)` reads its input.
     public struct Options: Sendable {
         /// The deepest nesting of arrays and objects accepted (at most 512, the default).
         public var maxDepth: Int
@@ -79,7 +79,7 @@ public struct JSONTree {
         return try body(tree)
     }
 
-    /// ``parse(_:options:_:)`` over any contiguous bytes (`Data`, `[UInt8]`, a slice).
+    /// `parse(_:options:_:)` over any contiguous bytes (`Data`, `[UInt8]`, a slice).
     public static func parse<R>(_ bytes: some Collection<UInt8>, options: Options = Options(), _ body: (JSONTree) throws -> R) throws -> R {
         if let result = try bytes.withContiguousStorageIfAvailable({ try parse(UnsafeRawBufferPointer($0), options: options, body) }) {
             return result

@@ -1,5 +1,5 @@
 /// Why bytes are not one valid JSON text (RFC 8259), and where. Every JSON reader in Strata
-/// throws it: ``JSONTree``, ``JSONValue/init(parsing:)``, and, as the `underlyingError` of the
+/// throws it: ``JSONTree``, `JSONValue(parsing:)`, and, as the `underlyingError` of the
 /// `DecodingError.dataCorrupted` it throws for invalid input, ``StrataJSONDecoder``.
 public struct StrataJSONSyntaxError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The byte offset (from 0) of the first byte that makes the input invalid.

@@ -22,10 +22,12 @@ public final class LogEventStore: EventStore {
     /// Opens (or creates) the store in `directory`, recovering from a crash if needed: a torn
     /// tail is cut, indexes are loaded from their checkpoint or rebuilt from the log.
     ///
-    /// - Throws: ``StrataError/unsupportedFormat(path:found:supported:)`` for a directory of
-    ///   another format or version, ``StrataError/corruption(path:offset:reason:)`` when damage
-    ///   is found that is not a torn tail, ``StrataError/io(path:operation:reason:)``.
+    /// - Throws: `StrataError.unsupportedFormat(path:found:supported:)` for a directory of
+    ///   another format or version, `StrataError.corruption(path:offset:reason:)` when damage
+    ///   is found that is not a torn tail, `StrataError.io(path:operation:reason:)`.
     ///
+    /// - Parameter directory: the store's folder (created when missing).
+    /// - Parameter configuration: durability, segments, compression and retention.
     /// - Parameter fileSystem: where the files live: the real file system (the default), or a
     ///   `SimulatedDisk`'s for crash and fault tests.
     /// - Parameter logger: where the engine reports opening (with recovery), torn tails cut,

@@ -34,7 +34,7 @@ public struct EventCodec: Sendable {
 
     /// Decodes a stored event as `Event`, upcasting older versions first; `nil` when its type is
     /// not part of `Event`.
-    /// - Throws: ``StrataError/eventDecodingFailed(position:type:field:reason:)`` naming the
+    /// - Throws: `StrataError.eventDecodingFailed(position:type:field:reason:)` naming the
     ///   position, the type and the field.
     public func decode<Event: EventSet>(_ recorded: RecordedEvent, as _: Event.Type = Event.self) throws -> Envelope<Event>? {
         var type = recorded.type
@@ -114,7 +114,7 @@ public struct EventCodec: Sendable {
 
     // MARK: Writing
 
-    /// The ``Strata/EventData`` to append for `event`: its type name, its JSON payload, and the
+    /// The `EventData` to append for `event`: its type name, its JSON payload, and the
     /// metadata (with the payload's version when above 1).
     public func eventData<Event: EventSet>(_ event: Event, metadata: EventMetadata = EventMetadata(),
                                            id: UUID = EventID.random()) throws -> EventData {

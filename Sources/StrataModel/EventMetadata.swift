@@ -16,7 +16,7 @@ public struct EventMetadata: Sendable, Hashable, Codable {
     public var correlationId: String?
     /// The id of the message or event that caused this one.
     public var causationId: String?
-    /// Tags, matched by conditional appends (``Strata/EventQuery``).
+    /// Tags, matched by conditional appends (`EventQuery`).
     public var tags: [String]
     /// Any other fields.
     public var custom: [String: JSONValue]

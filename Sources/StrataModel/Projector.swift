@@ -27,7 +27,7 @@ public struct ProjectionStatus: Sendable, Hashable {
 /// An event is *outdated* when its stream already holds a later event of the same type. One
 /// stream's events are handled strictly in order, one at a time; different streams run
 /// concurrently. Run a projector live with ``consumer(name:checkpoints:options:)`` (events are
-/// new: `hydrated == false`) and rebuild a read model with ``replay(filter:)`` (`hydrated ==
+/// new: `hydrated == false`) and rebuild a read model with ``replay(filter:batchSize:)`` (`hydrated ==
 /// true`, so `once` handlers never run twice).
 public final class Projector: Sendable {
     /// A handler of one event.

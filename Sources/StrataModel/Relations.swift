@@ -8,7 +8,7 @@ import StrataJSON
 /// `strata.relation.removed` events whose data is `{"streams": [...]}`. Adding a stream twice
 /// is ignored. Because relations are events, they can be written atomically with the events
 /// they relate to (``addRequest(key:streams:)`` in the same multi-stream append, or
-/// ``Repository/save(_:alsoAppending:)``), or maintained by a projector.
+/// `Repository.save(_:alsoAppending:)`), or maintained by a projector.
 public struct Relations: Sendable {
     /// The event type of an addition.
     public static let addedType = "strata.relation.added"

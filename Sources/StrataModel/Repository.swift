@@ -3,7 +3,7 @@ import Strata
 import StrataJSON
 
 /// Reduces streams, loads and saves aggregates, and keeps their snapshots: the write side of
-/// an application, over any ``Strata/EventStore``.
+/// an application, over any `EventStore`.
 ///
 /// ```swift
 /// let repository = Repository(store: store, codec: codec, snapshots: MemorySnapshotStore(), policy: .every(100))
@@ -104,7 +104,7 @@ public struct Repository: Sendable {
     /// Saves the pending events of one or more aggregates in one atomic multi-stream append,
     /// each checked against the revision it was loaded at, with `extra` appends (relations, say)
     /// in the same transaction.
-    /// - Throws: ``Strata/StrataError/wrongExpectedRevision(stream:expected:actual:)`` when
+    /// - Throws: `StrataError.wrongExpectedRevision(stream:expected:actual:)` when
     ///   another writer saved first (nothing is stored; reload and decide again, or use
     ///   ``update(_:id:maxAttempts:_:)``).
     @discardableResult

@@ -73,7 +73,7 @@ public final class MemorySnapshotStore: SnapshotStore, @unchecked Sendable {
 }
 
 /// Snapshots as files: `DIRECTORY/<reducer>/<stream>.json`, names encoded with
-/// ``Strata/SafeFileName``, each replaced atomically (format in docs/MODEL.md, version 1).
+/// `SafeFileName`, each replaced atomically (format in docs/MODEL.md, version 1).
 public struct FileSnapshotStore: SnapshotStore {
     /// The directory.
     public let directory: String

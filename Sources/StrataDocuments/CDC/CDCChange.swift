@@ -95,7 +95,7 @@ public struct CDCChange: Sendable, Hashable {
     }
 
     /// The change a recorded change event holds.
-    /// - Throws: ``Strata/StrataError/eventDecodingFailed(position:type:field:reason:)`` for an
+    /// - Throws: `StrataError.eventDecodingFailed(position:type:field:reason:)` for an
     ///   event that is not a version-1 change event.
     static func decode(_ event: RecordedEvent) throws -> CDCChange {
         func failure(_ field: String, _ reason: String) -> StrataError {

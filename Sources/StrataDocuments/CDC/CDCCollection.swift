@@ -94,7 +94,7 @@ public final class CDCCollection: Sendable {
     /// Merges `partial` into an existing document (JSON merge patch, as
     /// ``DocumentStore/patch(_:_:expectedChanges:)``) and records `collection.update` with the
     /// merged document (and `prev` when ``CDCOptions/trackPrevious``).
-    /// - Throws: ``Strata/StrataError/streamNotFound(_:)`` when the document does not exist.
+    /// - Throws: `StrataError.streamNotFound(_:)` when the document does not exist.
     @discardableResult
     public func patch(_ key: String, _ partial: DocumentValue, expectedChanges: Int? = nil) async throws -> CDCChange {
         let (key, stream) = try documents.prepare(key)
@@ -160,7 +160,7 @@ public final class CDCCollection: Sendable {
 
     /// Records a change without writing a document (dotdo's `emitChange`): for changes made
     /// elsewhere that downstream consumers should see.
-    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` when an insert or update has no
+    /// - Throws: `StrataError.invalidArgument(_:)` when an insert or update has no
     ///   object `doc`, a delete has a `doc`, or `prev` is not an object.
     @discardableResult
     public func emitChange(_ type: CDCChange.Operation, docId: String, doc: DocumentValue? = nil,

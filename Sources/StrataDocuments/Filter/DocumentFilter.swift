@@ -25,7 +25,7 @@ public indirect enum DocumentFilter: Sendable {
     case field(FieldPath, [FieldCondition])
 
     /// Parses a filter object.
-    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` for an unknown operator, an operand of
+    /// - Throws: `StrataError.invalidArgument(_:)` for an unknown operator, an operand of
     ///   the wrong kind, an invalid regular expression, or a filter that is not an object.
     public init(_ json: DocumentValue) throws {
         self = try FilterParser.parse(json)
@@ -37,7 +37,7 @@ public indirect enum DocumentFilter: Sendable {
     }
 
     /// Whether a document (its `data`) matches.
-    /// - Throws: ``Strata/StrataError/timedOut(_:)`` when a `$regex` runs longer than
+    /// - Throws: `StrataError.timedOut(_:)` when a `$regex` runs longer than
     ///   ``FilterRegex/matchTimeLimit`` on one value (a hostile pattern).
     public func matches(_ document: DocumentValue) throws -> Bool {
         switch self {
@@ -57,7 +57,7 @@ public struct FieldPath: Sendable, Hashable, CustomStringConvertible {
     public let components: [String]
 
     /// Parses a dotted path.
-    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` for an empty path or component.
+    /// - Throws: `StrataError.invalidArgument(_:)` for an empty path or component.
     public init(_ dotted: String) throws {
         let parts = dotted.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard !dotted.isEmpty, parts.allSatisfy({ !$0.isEmpty }) else {
@@ -197,7 +197,7 @@ public struct FilterRegex: @unchecked Sendable {
     public static let maxPatternBytes = 1024
 
     /// Compiles a pattern.
-    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` for a pattern that is too long or invalid, or an unknown option.
+    /// - Throws: `StrataError.invalidArgument(_:)` for a pattern that is too long or invalid, or an unknown option.
     public init(pattern: String, options: String = "") throws {
         guard pattern.utf8.count <= Self.maxPatternBytes else {
             throw StrataError.invalidArgument("$regex pattern is \(pattern.utf8.count) bytes; the limit is \(Self.maxPatternBytes)")
@@ -225,7 +225,7 @@ public struct FilterRegex: @unchecked Sendable {
     public static let matchTimeLimit: Duration = .milliseconds(100)
 
     /// Whether the expression finds a match anywhere in `text`.
-    /// - Throws: ``Strata/StrataError/timedOut(_:)`` after ``matchTimeLimit`` (checked through
+    /// - Throws: `StrataError.timedOut(_:)` after ``matchTimeLimit`` (checked through
     ///   `NSRegularExpression`'s progress reports during a long match).
     public func matches(_ text: String) throws -> Bool {
         let clock = ContinuousClock()

@@ -100,7 +100,7 @@ extension QueryOptions {
     /// `{"sort": [{"age": -1}, "name", "-score"], "limit": 10, "offset": 20, "project": ["name", "address.city"]}`.
     /// A sort entry is a path (ascending), `-path` (descending) or a one-member object
     /// `{"path": 1 | -1}`; several keys need an array, because JSON objects have no order.
-    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` for an unknown member or a value of the wrong kind.
+    /// - Throws: `StrataError.invalidArgument(_:)` for an unknown member or a value of the wrong kind.
     public init(json: DocumentValue) throws {
         guard case .object(let members) = json else { throw StrataError.invalidArgument("query options must be a JSON object") }
         self.init()

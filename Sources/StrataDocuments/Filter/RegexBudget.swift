@@ -5,7 +5,7 @@ import Synchronization
 /// of a filter over every document, and key patterns. A per-value limit alone would let one
 /// request run a slow pattern against every document in turn; with a budget in
 /// ``RegexBudget/current`` (the server sets one per request), matching stops with
-/// ``Strata/StrataError/timedOut(_:)`` once the request has spent it.
+/// `StrataError.timedOut(_:)` once the request has spent it.
 ///
 /// ```swift
 /// let page = try await RegexBudget.$current.withValue(RegexBudget(.milliseconds(250))) {

@@ -46,7 +46,7 @@ public actor DocumentManager {
     /// With ``DocumentManagerOptions/maxOpen`` set and reached, the least recently used open
     /// collection without subscriptions is closed first; when every open collection has
     /// subscriptions, this throws ``CollectionLimitReached``.
-    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` for an invalid name (checked before
+    /// - Throws: `StrataError.invalidArgument(_:)` for an invalid name (checked before
     ///   anything is opened), ``CollectionLimitReached``, or what opening the collection throws.
     public func collection(_ name: String) async throws -> DocumentStore {
         if closed { throw StrataError.storeClosed(reason: "the document manager was closed") }

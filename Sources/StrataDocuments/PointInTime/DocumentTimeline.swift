@@ -23,8 +23,8 @@ public struct DocumentTimeline: Sendable {
     public init(store: any EventStore) { self.store = store }
 
     /// One collection as it was at `point`.
-    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` for a bad collection name or a
-    ///   position after the store's head; ``Strata/StrataError/unsupported(_:)`` when retention
+    /// - Throws: `StrataError.invalidArgument(_:)` for a bad collection name or a
+    ///   position after the store's head; `StrataError.unsupported(_:)` when retention
     ///   dropped events.
     public func state(of collection: String, at point: PointInTime) async throws -> CollectionState {
         try await states(at: point, collections: [collection])[collection]!

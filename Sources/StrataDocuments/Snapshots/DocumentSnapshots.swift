@@ -40,7 +40,7 @@ public struct SnapshotEntry: Sendable, Hashable {
 /// try snapshots.delete(recent.last!.key)
 /// ```
 ///
-/// Files are written atomically and durably (``Strata/DurableFile``); keys and store ids are
+/// Files are written atomically and durably (`DurableFile`); keys and store ids are
 /// checked so that no input reaches outside `root/snapshots/<storeId>/`.
 public struct DocumentSnapshots: Sendable {
     /// The directory holding `snapshots/`.
@@ -56,9 +56,9 @@ public struct DocumentSnapshots: Sendable {
     ///
     /// Each collection is read at one position of its view (recorded in `positions`); when
     /// other writers run meanwhile, different collections may be read at different positions.
-    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` for a bad store id, no or repeated
+    /// - Throws: `StrataError.invalidArgument(_:)` for a bad store id, no or repeated
     ///   collections, or a document holding an `_id` member (the format's key field, which would
-    ///   lose it); ``Strata/StrataError/io(path:operation:reason:)`` when writing fails.
+    ///   lose it); `StrataError.io(path:operation:reason:)` when writing fails.
     public func create(storeId: String, collections: [DocumentStore]) async throws -> SnapshotInfo {
         try SnapshotFile.validateStoreId(storeId)
         let names = collections.map(\.collection)
@@ -99,9 +99,9 @@ public struct DocumentSnapshots: Sendable {
     /// append (written as `DocumentTimeline.restore(_:to:)` writes).
     ///
     /// `collections` must include every collection the snapshot names; others are left alone.
-    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` for a bad key, a missing snapshot or
-    ///   a named collection not given; ``Strata/StrataError/corruption(path:offset:reason:)`` /
-    ///   ``Strata/StrataError/unsupportedFormat(path:found:supported:)`` for a bad file.
+    /// - Throws: `StrataError.invalidArgument(_:)` for a bad key, a missing snapshot or
+    ///   a named collection not given; `StrataError.corruption(path:offset:reason:)` /
+    ///   `StrataError.unsupportedFormat(path:found:supported:)` for a bad file.
     ///   Nothing is stored when it throws.
     @discardableResult
     public func restore(_ key: String, into collections: [DocumentStore]) async throws -> RestoreReport {
@@ -120,7 +120,7 @@ public struct DocumentSnapshots: Sendable {
     }
 
     /// The snapshots of a store, newest first, at most `limit`.
-    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` for a bad store id.
+    /// - Throws: `StrataError.invalidArgument(_:)` for a bad store id.
     public func list(storeId: String, limit: Int? = nil) throws -> [SnapshotEntry] {
         try SnapshotFile.validateStoreId(storeId)
         let folder = (root as NSString).appendingPathComponent(SnapshotFile.directory + "/" + storeId)
@@ -137,7 +137,7 @@ public struct DocumentSnapshots: Sendable {
     }
 
     /// Deletes a snapshot file (durably).
-    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` for a bad key or a missing snapshot.
+    /// - Throws: `StrataError.invalidArgument(_:)` for a bad key or a missing snapshot.
     public func delete(_ key: String) throws {
         let path = try path(key)
         guard FileManager.default.fileExists(atPath: path) else { throw Self.missing(key) }

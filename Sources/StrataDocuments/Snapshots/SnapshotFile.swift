@@ -27,7 +27,7 @@ enum SnapshotFile {
     }
 
     /// Checks a store id: 1–128 bytes of `[A-Za-z0-9._-]`, not starting with `.` — exactly the
-    /// names ``Strata/SafeFileName`` leaves as they are, so it is one path component and never `..`.
+    /// names `SafeFileName` leaves as they are, so it is one path component and never `..`.
     static func validateStoreId(_ storeId: String) throws {
         guard !storeId.isEmpty, storeId.utf8.count <= maxStoreIdBytes, SafeFileName.encode(storeId) == storeId else {
             throw StrataError.invalidArgument("snapshot store id \"\(storeId)\" must be 1–\(maxStoreIdBytes) bytes of letters, digits, '.', '_' and '-', not starting with '.'")
@@ -56,7 +56,7 @@ enum SnapshotFile {
     }
 
     /// Splits a key into its store id and file name.
-    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` for anything but
+    /// - Throws: `StrataError.invalidArgument(_:)` for anything but
     ///   `snapshots/<storeId>/<timestamp>.json` (so `..`, absolute paths and extra components are refused).
     static func parseKey(_ key: String) throws -> (storeId: String, fileName: String) {
         let parts = key.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
@@ -89,8 +89,8 @@ enum SnapshotFile {
     }
 
     /// Decodes a snapshot file. A file without `version` is read as version 1 (dotdo writes none).
-    /// - Throws: ``Strata/StrataError/corruption(path:offset:reason:)`` for a file that is not a
-    ///   valid snapshot, ``Strata/StrataError/unsupportedFormat(path:found:supported:)`` for another version.
+    /// - Throws: `StrataError.corruption(path:offset:reason:)` for a file that is not a
+    ///   valid snapshot, `StrataError.unsupportedFormat(path:found:supported:)` for another version.
     static func decode(_ bytes: Data, path: String) throws -> Contents {
         func corrupt(_ reason: String) -> StrataError { .corruption(path: path, offset: 0, reason: reason) }
         let value: DocumentValue

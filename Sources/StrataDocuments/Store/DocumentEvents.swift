@@ -64,7 +64,7 @@ enum DocumentEvents {
     }
 
     /// Decodes an event of a collection's stream.
-    /// - Throws: ``Strata/StrataError/eventDecodingFailed(position:type:field:reason:)`` for a
+    /// - Throws: `StrataError.eventDecodingFailed(position:type:field:reason:)` for a
     ///   payload that is not a version-1 document event or whose key does not belong to its stream.
     static func decode(_ event: RecordedEvent, collection: String) throws -> (key: String, operation: Operation) {
         func failure(_ field: String, _ reason: String) -> StrataError {

@@ -16,7 +16,7 @@ public enum DocumentNaming {
     public static let maxCollectionBytes = 64
 
     /// Checks a collection name.
-    /// - Throws: ``Strata/StrataError/invalidArgument(_:)``.
+    /// - Throws: `StrataError.invalidArgument(_:)`.
     public static func validateCollection(_ name: String) throws {
         let bytes = Array(name.utf8)
         guard !bytes.isEmpty, bytes.count <= maxCollectionBytes else {
@@ -56,7 +56,7 @@ public enum DocumentNaming {
     }
 
     /// The stream of a (normalized) key.
-    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` when the stream name would exceed
+    /// - Throws: `StrataError.invalidArgument(_:)` when the stream name would exceed
     ///   255 bytes.
     static func stream(collection: String, key: String) throws -> String {
         var name = streamPrefix(collection: collection)

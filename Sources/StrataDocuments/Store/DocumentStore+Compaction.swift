@@ -32,7 +32,7 @@ extension DocumentStore {
     ///   time of its delete), a `document.purged` event is appended and the stream is
     ///   soft-deleted: the key no longer appears anywhere but `$all`, and the view forgets it.
     ///
-    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` when `keepVersions` is below 1.
+    /// - Throws: `StrataError.invalidArgument(_:)` when `keepVersions` is below 1.
     @discardableResult
     public func compact(keepVersions: Int = 1, dropTombstonesOlderThan: Duration? = nil) async throws -> CompactionReport {
         guard keepVersions >= 1 else { throw StrataError.invalidArgument("keepVersions must be at least 1") }

@@ -45,7 +45,7 @@ extension DocumentStore {
     /// documents meanwhile the store refuses the whole append; the plan is then made again
     /// after catching up (at most `maxAttempts` times).
     ///
-    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` for targets on different event
+    /// - Throws: `StrataError.invalidArgument(_:)` for targets on different event
     ///   stores, a collection named twice, or contents that are not valid documents. Nothing is
     ///   stored when it throws.
     static func replace(_ targets: [ReplaceTarget], maxAttempts: Int = 16) async throws -> RestoreReport {

@@ -3,7 +3,7 @@ import Strata
 import StrataConsumers
 import Synchronization
 
-/// An event-sourced document collection on any ``Strata/EventStore``.
+/// An event-sourced document collection on any `EventStore`.
 ///
 /// Every write is an event on the document's stream (`<collection>-<key>`); a checkpointed
 /// consumer folds the collection's events into a materialized view that serves reads, queries
@@ -73,12 +73,12 @@ public final class DocumentStore: Sendable {
     /// Opens a collection: loads the view's snapshot (when `options.directory` is set), starts
     /// its consumer and waits until the view has caught up with the store.
     ///
-    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` for a bad collection name or index
-    ///   path, ``Strata/StrataError/corruption(path:offset:reason:)`` or
-    ///   ``Strata/StrataError/unsupportedFormat(path:found:supported:)`` for an unreadable
-    ///   snapshot, ``Strata/StrataError/checkpointAheadOfStore(consumer:checkpoint:head:)`` for a
+    /// - Throws: `StrataError.invalidArgument(_:)` for a bad collection name or index
+    ///   path, `StrataError.corruption(path:offset:reason:)` or
+    ///   `StrataError.unsupportedFormat(path:found:supported:)` for an unreadable
+    ///   snapshot, `StrataError.checkpointAheadOfStore(consumer:checkpoint:head:)` for a
     ///   snapshot beyond the store's head (another store's: remove it to rebuild the view),
-    ///   ``Strata/StrataError/timedOut(_:)`` when catching up takes longer than `timeout`.
+    ///   `StrataError.timedOut(_:)` when catching up takes longer than `timeout`.
     public static func open(store: any EventStore, collection: String, options: DocumentStoreOptions = DocumentStoreOptions(),
                             timeout: Duration = .seconds(300)) async throws -> DocumentStore {
         try DocumentNaming.validateCollection(collection)
@@ -121,14 +121,15 @@ public final class DocumentStore: Sendable {
     /// Stores `data` under `key`, replacing any document there (one `document.put` event).
     ///
     /// - Parameters:
+    ///   - key: the document's key (its stream is `<collection>-<key>`).
     ///   - data: a JSON object. Its `id` member, if present, must equal `key`; the stored data
     ///     always holds `"id": key`.
     ///   - expectedChanges: optimistic concurrency: the document's current `meta.changes`, or
     ///     `0` for "must not exist". `nil` writes whatever is there.
     /// - Returns: the document as stored, with its meta (`changes` 1 for a new document).
-    /// - Throws: ``Strata/StrataError/wrongExpectedRevision(stream:expected:actual:)`` when
+    /// - Throws: `StrataError.wrongExpectedRevision(stream:expected:actual:)` when
     ///   `expectedChanges` does not hold (`expected` and `actual` then count changes; `actual` is
-    ///   `nil` when the document does not exist), ``Strata/StrataError/invalidArgument(_:)`` for
+    ///   `nil` when the document does not exist), `StrataError.invalidArgument(_:)` for
     ///   bad input. Nothing is stored when it throws.
     @discardableResult
     public func put(_ key: String, _ data: DocumentValue, expectedChanges: Int? = nil) async throws -> Document {
@@ -179,8 +180,8 @@ public final class DocumentStore: Sendable {
     /// Merges `partial` into the document (JSON merge patch, RFC 7396: members merge
     /// recursively, `null` removes a member, arrays and other values replace), recorded as one
     /// `document.patch` event so that a replay merges exactly the same way.
-    /// - Throws: ``Strata/StrataError/streamNotFound(_:)`` when the document does not exist,
-    ///   ``Strata/StrataError/wrongExpectedRevision(stream:expected:actual:)`` as for ``put(_:_:expectedChanges:)``.
+    /// - Throws: `StrataError.streamNotFound(_:)` when the document does not exist,
+    ///   `StrataError.wrongExpectedRevision(stream:expected:actual:)` as for ``put(_:_:expectedChanges:)``.
     @discardableResult
     public func patch(_ key: String, _ partial: DocumentValue, expectedChanges: Int? = nil) async throws -> Document {
         let started = statsClock
@@ -266,8 +267,8 @@ public final class DocumentStore: Sendable {
 
     /// The keys in which the regular expression finds a match (unanchored, like JavaScript's
     /// `RegExp.test`; anchor with `^…$`), sorted by their UTF-8 bytes.
-    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` for a pattern over
-    ///   ``DocumentStoreOptions/maxKeyPatternBytes`` or invalid, ``Strata/StrataError/timedOut(_:)``
+    /// - Throws: `StrataError.invalidArgument(_:)` for a pattern over
+    ///   ``DocumentStoreOptions/maxKeyPatternBytes`` or invalid, `StrataError.timedOut(_:)`
     ///   when matching takes longer than ``DocumentStoreOptions/keyPatternTimeBudget``.
     public func keys(matching pattern: String) throws -> [String] {
         let started = statsClock

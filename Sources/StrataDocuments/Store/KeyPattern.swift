@@ -13,7 +13,7 @@ public struct KeyPattern: @unchecked Sendable {
     private let expression: NSRegularExpression
 
     /// Compiles a pattern.
-    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` for a pattern longer than `maxBytes`
+    /// - Throws: `StrataError.invalidArgument(_:)` for a pattern longer than `maxBytes`
     ///   UTF-8 bytes or not a valid regular expression.
     public init(regex pattern: String, maxBytes: Int) throws {
         guard pattern.utf8.count <= maxBytes else {
@@ -39,7 +39,7 @@ public struct KeyPattern: @unchecked Sendable {
     }
 
     /// The keys the expression finds a match in, sorted by UTF-8 bytes.
-    /// - Throws: ``Strata/StrataError/timedOut(_:)`` when matching exceeds `budget`.
+    /// - Throws: `StrataError.timedOut(_:)` when matching exceeds `budget`.
     public func filter(_ keys: [String], budget: Duration) throws -> [String] {
         let clock = ContinuousClock()
         let started = clock.now

@@ -3,7 +3,7 @@ import Strata
 import StrataJSON
 
 /// The JSON reader and writer of documents and document events, on Strata's one JSON parser
-/// (``StrataJSON/JSONTree``) and writer (``StrataJSON/JSONWriter``). Nesting is at most
+/// (`JSONTree`) and writer (`JSONWriter`). Nesting is at most
 /// ``maxDepth`` deep (documents are walked recursively by filters and sorting); a repeated key
 /// keeps its last value, as in a dictionary literal.
 enum DocumentJSON {

@@ -78,7 +78,7 @@ public enum DocumentValue: Sendable, Hashable {
     }
 
     /// Parses JSON text (UTF-8 bytes).
-    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` naming the offset of the first error.
+    /// - Throws: `StrataError.invalidArgument(_:)` naming the offset of the first error.
     public static func parse(_ bytes: some Collection<UInt8>) throws -> DocumentValue {
         try DocumentJSON.parse(bytes)
     }

@@ -39,7 +39,7 @@ public struct DocumentChange: Sendable, Hashable {
 
 /// A subscription's changes, in the order the view applied them. Iterate it; it ends when the
 /// iterating task is cancelled, when ``cancel()`` is called, or when the store closes. It fails
-/// with ``Strata/StrataError/invalidArgument(_:)`` if the subscriber falls more than
+/// with `StrataError.invalidArgument(_:)` if the subscriber falls more than
 /// ``DocumentStoreOptions/subscriptionBufferLimit`` changes behind (changes are never dropped
 /// silently).
 public struct DocumentSubscription: AsyncSequence, Sendable {

@@ -56,7 +56,7 @@ public enum LogBackup {
 
     /// Backs up the store in `directory` into `backupDirectory` (created when missing; an
     /// earlier backup there is updated incrementally).
-    /// - Throws: ``Strata/StrataError`` for I/O failures or a source that is not a store.
+    /// - Throws: `StrataError` for I/O failures or a source that is not a store.
     public static func backup(directory: String, to backupDirectory: String,
                               fileSystem: any FileSystem = POSIXFileSystem()) async throws -> Report {
         _ = try StrataErrorBridge.run { try StrataLog.Manifest.load(from: directory, fileSystem: fileSystem) }
@@ -140,8 +140,8 @@ public enum LogBackup {
 
     /// Checks that `backup` is complete: `BACKUP` is present and of this version, every file it
     /// lists has its size and CRC32C, and the copied store verifies.
-    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` for a folder that is not a complete
-    ///   backup, ``Strata/StrataError/corruption(path:offset:reason:)`` naming a damaged file.
+    /// - Throws: `StrataError.invalidArgument(_:)` for a folder that is not a complete
+    ///   backup, `StrataError.corruption(path:offset:reason:)` naming a damaged file.
     @discardableResult
     public static func verify(backup: String, fileSystem: any FileSystem = POSIXFileSystem()) throws -> Manifest {
         let manifest = try readManifest(backup, fileSystem: fileSystem)
@@ -169,7 +169,7 @@ public enum LogBackup {
 
     /// Restores `backup` into `directory`, which must not exist or be empty.
     /// - Throws: what ``verify(backup:fileSystem:)`` throws (nothing is written then), or
-    ///   ``Strata/StrataError/invalidArgument(_:)`` for a target that holds files.
+    ///   `StrataError.invalidArgument(_:)` for a target that holds files.
     public static func restore(backup: String, to directory: String, fileSystem: any FileSystem = POSIXFileSystem()) async throws -> Report {
         let manifest = try verify(backup: backup, fileSystem: fileSystem)
         if fileSystem.exists(directory), !(try storage { try fileSystem.contentsOfDirectory(directory) }).isEmpty {
@@ -200,7 +200,7 @@ public enum LogBackup {
 
     // MARK: Helpers
 
-    /// Runs `body`, turning storage errors into ``Strata/StrataError``.
+    /// Runs `body`, turning storage errors into `StrataError`.
     static func storage<T>(_ body: () throws -> T) throws -> T {
         try StrataErrorBridge.run(body)
     }

@@ -5,7 +5,7 @@ import StrataStorage
 import Glibc
 #endif
 
-/// Turns the storage layer's errors into the contract's ``StrataError``.
+/// Turns the storage layer's errors into the contract's `StrataError`.
 enum StrataErrorBridge {
     static func io(_ path: String, _ operation: String, _ code: Int32) -> StrataError {
         StrataError(StorageError(path: path, operation: operation, code: code))

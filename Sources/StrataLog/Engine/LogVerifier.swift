@@ -2,7 +2,7 @@ import Foundation
 import Strata
 import StrataStorage
 
-/// Progress of ``LogEventStore/verify(directory:progress:)``.
+/// Progress of ``LogEventStore/verify(directory:fileSystem:progress:)``.
 public struct VerifyProgress: Sendable {
     /// Segment bytes checked so far.
     public let bytesChecked: Int64
