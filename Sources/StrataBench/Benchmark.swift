@@ -20,7 +20,7 @@ public struct Benchmark<Backend: BenchBackend> {
     }
 
     /// Runs the selected workloads in order and computes the ratios whose inputs ran.
-    /// - Throws: ``StrataError.invalidArgument(_:)`` when `only` selects nothing.
+    /// - Throws: ``StrataError/invalidArgument(_:)`` when `only` selects nothing.
     public func run() async throws -> BenchReport {
         let selected = selection()
         if selected.isEmpty {

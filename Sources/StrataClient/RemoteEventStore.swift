@@ -34,7 +34,7 @@ public final class RemoteEventStore: EventStore {
     /// - Parameters:
     ///   - url: `http://host:port` or `https://host:port`.
     ///   - apiKey: sent as `Authorization: Bearer` when given.
-    /// - Throws: ``StrataError.unknownStoreURL(_:)`` for a URL that is not http(s).
+    /// - Throws: ``StrataError/unknownStoreURL(_:)`` for a URL that is not http(s).
     public init(url: String, apiKey: String? = nil) throws {
         var base = url
         while base.hasSuffix("/") { base.removeLast() }

@@ -140,8 +140,8 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
     public func notifications() -> AsyncStream<ConsumerNotification> { progress.notifications() }
 
     /// Waits until the consumer has reached the head of the store once since it started.
-    /// - Throws: ``StrataError.timedOut(_:)``, or ``StrataError.storeClosed(reason:)`` when the
-    ///   consumer stops first (``StrataError.checkpointAheadOfStore(consumer:checkpoint:head:)``
+    /// - Throws: ``StrataError/timedOut(_:)``, or ``StrataError/storeClosed(reason:)`` when the
+    ///   consumer stops first (``StrataError/checkpointAheadOfStore(consumer:checkpoint:head:)``
     ///   itself when that stopped it).
     public func waitUntilCaughtUp(timeout: Duration = .seconds(30)) async throws {
         try await progress.wait(for: "consumer \(name) to catch up", timeout: timeout) { $0.hasCaughtUp }
@@ -181,7 +181,7 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
     /// Hands a parked event to the handler again; when it succeeds the entry is removed. The
     /// checkpoint does not move. Runs between batches, never beside one.
     /// - Throws: the handler's error (the entry stays parked), or
-    ///   ``StrataError.invalidArgument(_:)`` when nothing is parked there or the event is gone.
+    ///   ``StrataError/invalidArgument(_:)`` when nothing is parked there or the event is gone.
     public func replayParked(position: UInt64) async throws {
         try await gate.run { [self] in
             guard position > 0, try await checkpoints.parked(consumer: name, after: position - 1, limit: 1).first?.position == position else {

@@ -102,7 +102,7 @@ final class ConsumerProgress: @unchecked Sendable {
     }
 
     /// Waits until `predicate` holds, at most `timeout`.
-    /// - Throws: ``StrataError.timedOut(_:)`` naming `what` when the time runs out.
+    /// - Throws: ``StrataError/timedOut(_:)`` naming `what` when the time runs out.
     func wait(for what: String, timeout: Duration, until predicate: @escaping @Sendable (Snapshot) -> Bool) async throws {
         try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask { try await self.wait(until: predicate); return true }

@@ -26,8 +26,8 @@ public final class StateFileConsumer<State: Codable & Sendable>: Sendable {
 
     /// Creates a consumer over `store`, keeping its state in `snapshotFile` (created at the first
     /// batch). Parked events go to the folder `snapshotFile + ".parked"`.
-    /// - Throws: ``StrataError.corruption(path:offset:reason:)`` when the file exists but is not a
-    ///   snapshot of this state type, ``StrataError.unsupportedFormat(path:found:supported:)``
+    /// - Throws: ``StrataError/corruption(path:offset:reason:)`` when the file exists but is not a
+    ///   snapshot of this state type, ``StrataError/unsupportedFormat(path:found:supported:)``
     ///   for a newer snapshot version.
     public init(snapshotFile: String, store: any EventStore, options: ConsumerOptions = ConsumerOptions(),
                 defaultState: State, handler: @escaping Handler) throws {

@@ -71,7 +71,7 @@ public final class Emitter: Sendable {
     ///   - shipper: the shipper that delivers this outbox, if any: the size cap counts events not
     ///     yet delivered by it (from its checkpoint), and it reports deliveries. Without one,
     ///     nothing counts as delivered and the cap bounds the outbox stream's length.
-    /// - Throws: ``StrataError.invalidStreamName(_:reason:)`` for a bad outbox stream, or the store's error.
+    /// - Throws: ``StrataError/invalidStreamName(_:reason:)`` for a bad outbox stream, or the store's error.
     public static func open<C: CheckpointStore>(store: any EventStore, options: EmitterOptions,
                                                 shipper: EventShipper<C>?) async throws -> Emitter {
         try Naming.validateStreamName(options.outboxStream)
@@ -93,8 +93,8 @@ public final class Emitter: Sendable {
     /// commit. Adds `ts` (now, UTC, milliseconds) and the source identity.
     /// - Throws: ``EmitterError/outboxFull(pending:limit:)`` at the size cap,
     ///   ``EmitterError/closed(reason:)`` after ``close()``, and for bad input
-    ///   ``StrataError.invalidEventType(_:reason:)``, ``StrataError.invalidEvent(id:reason:)``
-    ///   (data that is not a JSON object) or ``StrataError.eventTooLarge(id:size:limit:)``.
+    ///   ``StrataError/invalidEventType(_:reason:)``, ``StrataError/invalidEvent(id:reason:)``
+    ///   (data that is not a JSON object) or ``StrataError/eventTooLarge(id:size:limit:)``.
     ///   Nothing is enqueued when it throws.
     /// - Returns: the event's sequence number among the events emitted since open (from 1).
     @discardableResult
@@ -140,7 +140,7 @@ public final class Emitter: Sendable {
     }
 
     /// Returns once every event emitted before the call is appended to the outbox store.
-    /// - Throws: ``StrataError.timedOut(_:)`` when the store does not take them within `timeout`
+    /// - Throws: ``StrataError/timedOut(_:)`` when the store does not take them within `timeout`
     ///   (the events stay buffered and are appended later), or ``EmitterError/closed(reason:)``.
     public func flush(timeout: Duration = .seconds(30)) async throws {
         let target = state.current.emitted

@@ -64,7 +64,7 @@ public final class EventShipper<Checkpoints: CheckpointStore>: Sendable {
 
     /// Sends what is waiting now, without waiting for ``ShipperOptions/flushInterval``, and
     /// returns once every shipped event up to the store's current head is delivered.
-    /// - Throws: ``StrataError.timedOut(_:)`` when that takes longer than `timeout` (for
+    /// - Throws: ``StrataError/timedOut(_:)`` when that takes longer than `timeout` (for
     ///   example while the endpoint fails and the circuit is open); shipping goes on.
     public func flush(timeout: Duration = .seconds(30)) async throws {
         let head = try await engine.store.headPosition()
@@ -79,14 +79,14 @@ public final class EventShipper<Checkpoints: CheckpointStore>: Sendable {
 
     /// Waits until `condition` holds for the status (checked at every change, so short-lived
     /// states such as a half-open probe are seen).
-    /// - Throws: ``StrataError.timedOut(_:)`` after `timeout`.
+    /// - Throws: ``StrataError/timedOut(_:)`` after `timeout`.
     public func waitForStatus(_ what: String = "a shipper status", timeout: Duration = .seconds(30),
                               _ condition: @escaping @Sendable (ShipperStatus) -> Bool) async throws {
         try await engine.status.wait(for: what, timeout: timeout, until: condition)
     }
 
     /// The last revision of `stream` that is delivered according to the checkpoint (0 when none).
-    /// - Throws: ``StrataError.checkpointAheadOfStore(consumer:checkpoint:head:)`` when the
+    /// - Throws: ``StrataError/checkpointAheadOfStore(consumer:checkpoint:head:)`` when the
     ///   checkpoint is beyond the store's head (it belongs to another store).
     public func deliveredRevision(ofStream stream: String) async throws -> UInt64 {
         guard let checkpoint = try await consumer.checkpoints.checkpoint(for: options.name), checkpoint > 0 else { return 0 }

@@ -50,7 +50,7 @@ final class ObservedState<Value: Sendable>: @unchecked Sendable {
     }
 
     /// Waits until `predicate` holds, at most `timeout`.
-    /// - Throws: ``StrataError.timedOut(_:)`` naming `what`, `CancellationError`, or the error
+    /// - Throws: ``StrataError/timedOut(_:)`` naming `what`, `CancellationError`, or the error
     ///   given to ``close(_:)``.
     func wait(for what: String, timeout: Duration, until predicate: @escaping @Sendable (Value) -> Bool) async throws {
         let id: UInt64? = lock.withLock {

@@ -81,8 +81,8 @@ enum CommitFormat {
     }
 
     /// Decodes an entry.
-    /// - Throws: ``StrataError.unsupportedFormat(path:found:supported:)`` for another format
-    ///   version, ``StrataError.corruption(path:offset:reason:)`` for malformed bytes.
+    /// - Throws: ``StrataError/unsupportedFormat(path:found:supported:)`` for another format
+    ///   version, ``StrataError/corruption(path:offset:reason:)`` for malformed bytes.
     static func decode(headers: NATSHeaders?, body: [UInt8], where location: String) throws -> StoreEntry {
         let found = headers?[formatHeader] ?? "none"
         guard found == version else {

@@ -39,8 +39,8 @@ public final class JetStreamEventStore: EventStore {
     }
 
     /// Connects, creates the JetStream stream when it is missing, and loads the store.
-    /// - Throws: ``StrataError.io(path:operation:reason:)`` when no server answers,
-    ///   ``StrataError.invalidArgument(_:)`` when the servers' `max_payload` is too small for
+    /// - Throws: ``StrataError/io(path:operation:reason:)`` when no server answers,
+    ///   ``StrataError/invalidArgument(_:)`` when the servers' `max_payload` is too small for
     ///   the event size limit or the stream exists with other subjects.
     public static func open(_ configuration: JetStreamStoreConfiguration) async throws -> JetStreamEventStore {
         let connection: NATSConnection

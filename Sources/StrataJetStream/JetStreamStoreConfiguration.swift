@@ -29,11 +29,11 @@ public struct JetStreamStoreConfiguration: Sendable {
     /// The most events one group commit carries.
     public var maxEventsPerCommit = 4096
     /// How long an operation waits for the cluster (a leader election, a reconnect) before it
-    /// fails with ``StrataError.timedOut(_:)``.
+    /// fails with ``StrataError/timedOut(_:)``.
     public var operationTimeout: Duration = .seconds(30)
 
     /// Creates a configuration for a store name of `[A-Za-z0-9_-]` (1–64 characters).
-    /// - Throws: ``StrataError.invalidArgument(_:)`` for another name.
+    /// - Throws: ``StrataError/invalidArgument(_:)`` for another name.
     public init(nats: NATSConfiguration, store: String) throws {
         guard (1...64).contains(store.utf8.count),
               store.utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 45 || $0 == 95 })

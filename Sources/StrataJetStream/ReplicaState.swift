@@ -37,7 +37,7 @@ final class ReplicaState {
     }
 
     /// Applies the entry stored at `sequence`.
-    /// - Throws: ``StrataError.corruption(path:offset:reason:)`` when the entry contradicts the
+    /// - Throws: ``StrataError/corruption(path:offset:reason:)`` when the entry contradicts the
     ///   state (a position or revision that is not the next one): nothing is changed then.
     func apply(_ entry: StoreEntry, sequence: UInt64, location: String) throws {
         precondition(sequence == appliedSequence + 1, "entries are applied in stream order")

@@ -99,8 +99,8 @@ public struct PostgresConfiguration: Sendable {
     /// (its first line), and a URL without a password takes `PGPASSWORD` from `environment`
     /// (libpq's variable).
     ///
-    /// - Throws: ``StrataError.unknownStoreURL(_:)`` when the text is not a `postgres://` or
-    ///   `postgresql://` URL; ``StrataError.invalidArgument(_:)`` for a bad port, schema name,
+    /// - Throws: ``StrataError/unknownStoreURL(_:)`` when the text is not a `postgres://` or
+    ///   `postgresql://` URL; ``StrataError/invalidArgument(_:)`` for a bad port, schema name,
     ///   `sslmode`, pool size or an unreadable password file.
     public init(url text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         guard let components = URLComponents(string: text),
@@ -143,7 +143,7 @@ public struct PostgresConfiguration: Sendable {
     }
 
     /// Checks every setting; called when a store opens.
-    /// - Throws: ``StrataError.invalidArgument(_:)`` naming the setting.
+    /// - Throws: ``StrataError/invalidArgument(_:)`` naming the setting.
     public func validate() throws {
         guard (1...65_535).contains(port) else { throw StrataError.invalidArgument("port \(port) is not between 1 and 65535") }
         if let problem = PostgresConfiguration.schemaNameProblem(schema) {

@@ -25,9 +25,9 @@ public final class PostgresEventStore: EventStore {
     /// Opens the store at a `postgres://` URL (see ``PostgresConfiguration/init(url:)``),
     /// creating or migrating its schema.
     ///
-    /// - Throws: ``StrataError.io(path:operation:reason:)`` when the server cannot be reached,
-    ///   refuses the credentials or the database; ``StrataError.unsupportedFormat(path:found:supported:)``
-    ///   for a schema written by a newer Strata; ``StrataError.invalidArgument(_:)`` for a bad URL option.
+    /// - Throws: ``StrataError/io(path:operation:reason:)`` when the server cannot be reached,
+    ///   refuses the credentials or the database; ``StrataError/unsupportedFormat(path:found:supported:)``
+    ///   for a schema written by a newer Strata; ``StrataError/invalidArgument(_:)`` for a bad URL option.
     public convenience init(url: String) async throws {
         try await self.init(configuration: PostgresConfiguration(url: url))
     }
@@ -134,7 +134,7 @@ public final class PostgresEventStore: EventStore {
     }
 
     /// Finishes queued appends, stops the listener and closes every connection. Later calls
-    /// throw ``StrataError.storeClosed(reason:)``.
+    /// throw ``StrataError/storeClosed(reason:)``.
     public func close() async throws {
         guard core.markClosed() else { return }
         await batcher.close()

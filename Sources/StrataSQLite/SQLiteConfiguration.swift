@@ -24,7 +24,7 @@ public struct SQLiteConfiguration: Sendable, Hashable {
     /// When commits reach the disk. Default ``Synchronous/normal``.
     public var synchronous: Synchronous
     /// How long a writer waits for another connection or process holding the write lock before
-    /// the append fails with ``StrataError.io(path:operation:reason:)`` (milliseconds). Default 5,000.
+    /// the append fails with ``StrataError/io(path:operation:reason:)`` (milliseconds). Default 5,000.
     public var busyTimeoutMilliseconds: Int
     /// How often a waiting subscription checks whether another process appended
     /// (`PRAGMA data_version`), in milliseconds. Appends by this process wake it at once. Default 5.
@@ -48,7 +48,7 @@ public struct SQLiteConfiguration: Sendable, Hashable {
     }
 
     /// Checks the settings.
-    /// - Throws: ``StrataError.invalidArgument(_:)`` for a value out of range.
+    /// - Throws: ``StrataError/invalidArgument(_:)`` for a value out of range.
     func validate() throws {
         if busyTimeoutMilliseconds < 0 { throw StrataError.invalidArgument("busyTimeoutMilliseconds must not be negative") }
         if pollIntervalMilliseconds < 1 || pollIntervalMilliseconds > 10_000 {

@@ -30,9 +30,9 @@ public final class SQLiteEventStore: EventStore {
 
     /// Opens (or creates) the database file at `path`, creating its directory when missing.
     ///
-    /// - Throws: ``StrataError.unsupportedFormat(path:found:supported:)`` for a file written by a
-    ///   newer Strata or a file that is not a SQLite database, ``StrataError.invalidArgument(_:)``
-    ///   for a configuration out of range, ``StrataError.io(path:operation:reason:)`` when the file
+    /// - Throws: ``StrataError/unsupportedFormat(path:found:supported:)`` for a file written by a
+    ///   newer Strata or a file that is not a SQLite database, ``StrataError/invalidArgument(_:)``
+    ///   for a configuration out of range, ``StrataError/io(path:operation:reason:)`` when the file
     ///   cannot be opened or stays locked by another process.
     public init(path: String, configuration: SQLiteConfiguration = SQLiteConfiguration()) throws {
         try configuration.validate()
@@ -155,7 +155,7 @@ public final class SQLiteEventStore: EventStore {
     // MARK: - Closing
 
     /// Commits what is queued, then closes every connection. Later calls throw
-    /// ``StrataError.storeClosed(reason:)``; waiting subscriptions wake and end with it.
+    /// ``StrataError/storeClosed(reason:)``; waiting subscriptions wake and end with it.
     public func close() async throws {
         if closed.exchange(true, ordering: .acquiringAndReleasing) { return }
         defer {

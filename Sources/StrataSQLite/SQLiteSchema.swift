@@ -66,8 +66,8 @@ package enum SQLiteSchema {
     /// larger page cache), then creates the tables in an empty file or checks the version of an
     /// existing one.
     ///
-    /// - Throws: ``StrataError.unsupportedFormat(path:found:supported:)`` for a file written by a
-    ///   newer Strata or a file that is not a SQLite database; ``StrataError.io(path:operation:reason:)``.
+    /// - Throws: ``StrataError/unsupportedFormat(path:found:supported:)`` for a file written by a
+    ///   newer Strata or a file that is not a SQLite database; ``StrataError/io(path:operation:reason:)``.
     package static func prepare(_ db: SQLiteConnection, configuration: SQLiteConfiguration) throws {
         try SQLiteError.mapped {
             db.setBusyTimeout(milliseconds: configuration.busyTimeoutMilliseconds)
@@ -100,7 +100,7 @@ package enum SQLiteSchema {
     }
 
     /// The version in `strata_meta`, or nil when the file has no Strata tables yet.
-    /// - Throws: ``StrataError.unsupportedFormat(path:found:supported:)`` for another version
+    /// - Throws: ``StrataError/unsupportedFormat(path:found:supported:)`` for another version
     ///   or a `strata_meta` without a readable version.
     static func installedVersion(_ db: SQLiteConnection) throws -> Int? {
         let exists = try db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'strata_meta'")

@@ -31,7 +31,7 @@ public protocol FileSystem: Sendable {
     func lockFile(_ path: String) throws(StorageError) -> any FileLock
 }
 
-/// How ``FileSystem.open(_:mode:)`` opens a file.
+/// How ``FileSystem/open(_:mode:)`` opens a file.
 public enum OpenMode: Sendable, Hashable {
     /// Read only; the file must exist.
     case readOnly
@@ -75,7 +75,7 @@ public protocol StorageFile: AnyObject, Sendable {
     func close()
 }
 
-/// An exclusive advisory lock on one file (see ``FileSystem.lockFile(_:)``).
+/// An exclusive advisory lock on one file (see ``FileSystem/lockFile(_:)``).
 public protocol FileLock: AnyObject, Sendable {
     /// The lock file's path.
     var path: String { get }

@@ -93,7 +93,7 @@ public enum EventJSON {
     }
 
     /// Turns a decoded ``Exact`` event back into the recorded event.
-    /// - Throws: ``StrataError.invalidArgument(_:)`` when a field does not parse.
+    /// - Throws: ``StrataError/invalidArgument(_:)`` when a field does not parse.
     public static func decodeExact(_ e: Exact) throws -> RecordedEvent {
         guard let id = UUID(uuidString: e.id) else { throw StrataError.invalidArgument("event id \"\(e.id)\" is not a UUID") }
         guard let data = Data(base64Encoded: e.data) else { throw StrataError.invalidArgument("event data is not base64") }

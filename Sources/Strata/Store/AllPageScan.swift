@@ -70,7 +70,7 @@ public enum StreamOrder {
 
 /// Checks stream metadata before a backend stores it.
 public enum StreamMetadataValidation {
-    /// Throws ``StrataError.invalidArgument(_:)`` for negative limits or custom data that is not a JSON object.
+    /// Throws ``StrataError/invalidArgument(_:)`` for negative limits or custom data that is not a JSON object.
     public static func validate(_ metadata: StreamMetadata) throws {
         if let c = metadata.maxCount, c < 0 { throw StrataError.invalidArgument("maxCount must not be negative") }
         if let a = metadata.maxAge, !(a >= 0) { throw StrataError.invalidArgument("maxAge must be a non-negative number of seconds") }

@@ -2,7 +2,7 @@ import Synchronization
 
 /// Wakes tasks waiting for the head position to move past a point. Backends call
 /// ``advance(to:)`` after making appends visible; subscriptions wait through
-/// ``EventStore.waitForAppends(after:)``. Waiting is cancellable and may time out (for
+/// ``EventStore/waitForAppends(after:)``. Waiting is cancellable and may time out (for
 /// backends that also poll for appends made by other processes).
 public final class AppendNotifier: Sendable {
     private struct Waiter {

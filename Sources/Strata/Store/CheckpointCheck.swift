@@ -13,7 +13,7 @@ extension EventStore {
     /// ```
     ///
     /// - Returns: the store's head position when checked (0 when `checkpoint` is 0: nothing to check).
-    /// - Throws: ``StrataError.checkpointAheadOfStore(consumer:checkpoint:head:)``, or the store's error.
+    /// - Throws: ``StrataError/checkpointAheadOfStore(consumer:checkpoint:head:)``, or the store's error.
     @discardableResult
     public func checkResumable(from checkpoint: UInt64, consumer: String) async throws -> UInt64 {
         guard checkpoint > 0 else { return 0 }

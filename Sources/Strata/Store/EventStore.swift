@@ -12,16 +12,16 @@ public protocol EventStore: Sendable {
     /// Appends to one or more streams atomically: every request's events are stored, with
     /// contiguous positions in request order, or none are.
     ///
-    /// - Throws: ``StrataError.wrongExpectedRevision(stream:expected:actual:)`` when a stream is
-    ///   not as expected, ``StrataError.appendConditionFailed(position:)`` when `condition`
-    ///   fails, ``StrataError.eventIdReused(id:stream:)`` for a reused id, validation errors for
-    ///   bad input, ``StrataError.streamTombstoned(_:)`` for a hard-deleted stream.
+    /// - Throws: ``StrataError/wrongExpectedRevision(stream:expected:actual:)`` when a stream is
+    ///   not as expected, ``StrataError/appendConditionFailed(position:)`` when `condition`
+    ///   fails, ``StrataError/eventIdReused(id:stream:)`` for a reused id, validation errors for
+    ///   bad input, ``StrataError/streamTombstoned(_:)`` for a hard-deleted stream.
     ///   Nothing is stored when it throws.
     func append(_ requests: [AppendRequest], condition: AppendCondition?) async throws -> [AppendResult]
 
     /// Reads up to `maxCount` events of one stream from `origin` in `direction`, honouring the
     /// stream's metadata and deletion.
-    /// - Throws: ``StrataError.streamNotFound(_:)``, ``StrataError.streamTombstoned(_:)``.
+    /// - Throws: ``StrataError/streamNotFound(_:)``, ``StrataError/streamTombstoned(_:)``.
     func readStreamPage(_ stream: String, from origin: ReadOrigin, direction: ReadDirection, maxCount: Int) async throws -> StreamPage
 
     /// Reads up to `maxCount` events of `$all` that pass `filter`, from `origin` in `direction`.
@@ -53,7 +53,7 @@ public protocol EventStore: Sendable {
     /// Throws `CancellationError` when the calling task is cancelled.
     func waitForAppends(after position: UInt64) async throws
 
-    /// Finishes pending work and releases resources. Later calls throw ``StrataError.storeClosed(reason:)``.
+    /// Finishes pending work and releases resources. Later calls throw ``StrataError/storeClosed(reason:)``.
     func close() async throws
 }
 

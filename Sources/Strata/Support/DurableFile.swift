@@ -10,7 +10,7 @@ import StrataStorage
 /// file system by default, a `SimulatedDisk` in fault tests (docs/RELIABILITY.md).
 public enum DurableFile {
     /// Replaces the file at `path` with `bytes`, atomically and durably.
-    /// - Throws: ``StrataError.io(path:operation:reason:)`` when a system call fails.
+    /// - Throws: ``StrataError/io(path:operation:reason:)`` when a system call fails.
     public static func write(_ bytes: some Collection<UInt8>, to path: String, fileSystem: any FileSystem = POSIXFileSystem()) throws {
         // A temporary name of this writer's own: several processes may replace the same file.
         let suffix = ".tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
@@ -18,7 +18,7 @@ public enum DurableFile {
     }
 
     /// The bytes of the file at `path`, or `nil` when it does not exist.
-    /// - Throws: ``StrataError.io(path:operation:reason:)`` for any other failure.
+    /// - Throws: ``StrataError/io(path:operation:reason:)`` for any other failure.
     public static func read(_ path: String, fileSystem: any FileSystem = POSIXFileSystem()) throws -> Data? {
         do {
             return Data(try fileSystem.readFile(path))

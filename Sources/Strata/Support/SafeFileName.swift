@@ -23,7 +23,7 @@ public enum SafeFileName {
     /// folder, …): the one check of such names. It must be 1–255 bytes, must not be `.` or
     /// `..` or start with `.`, and must not contain `/`, `\` or NUL; callers may restrict the
     /// alphabet further.
-    /// - Throws: ``StrataError.invalidArgument(_:)`` naming `what`.
+    /// - Throws: ``StrataError/invalidArgument(_:)`` naming `what`.
     public static func validateComponent(_ name: String, what: String) throws(StrataError) {
         let bytes = name.utf8
         guard !bytes.isEmpty, bytes.count <= 255 else {

@@ -16,7 +16,7 @@ extension StoreLocation {
     static let defaultText = "file:./strata-data"
 
     /// Parses a store URL.
-    /// - Throws: ``StrataError.unknownStoreURL(_:)`` for a scheme this build does not know.
+    /// - Throws: ``StrataError/unknownStoreURL(_:)`` for a scheme this build does not know.
     init(parsing text: String) throws {
         self = try Self.registry.parse(text)
     }

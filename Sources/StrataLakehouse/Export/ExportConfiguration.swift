@@ -69,7 +69,7 @@ public struct ExportConfiguration: Sendable {
     public var consumerName: String { "lakehouse-export:" + source }
 
     /// Checks the settings.
-    /// - Throws: ``StrataError.invalidArgument(_:)`` naming the first bad setting.
+    /// - Throws: ``StrataError/invalidArgument(_:)`` naming the first bad setting.
     public func validate() throws {
         if source.isEmpty || source.utf8.count > 200 {
             throw StrataError.invalidArgument("the export source name must be 1–200 bytes, got \(source.utf8.count)")

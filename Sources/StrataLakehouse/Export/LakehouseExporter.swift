@@ -27,7 +27,7 @@ public final class LakehouseExporter: Sendable {
     public let configuration: ExportConfiguration
 
     /// Creates an exporter; nothing runs until ``run(onProgress:)`` or ``exportAvailable(onProgress:)``.
-    /// - Throws: ``StrataError.invalidArgument(_:)`` for a bad setting.
+    /// - Throws: ``StrataError/invalidArgument(_:)`` for a bad setting.
     public init(store: any EventStore, target: any ExportTarget, checkpoints: FileCheckpointStore,
                 configuration: ExportConfiguration) throws {
         try configuration.validate()
@@ -40,7 +40,7 @@ public final class LakehouseExporter: Sendable {
     /// Exports everything recorded up to the store's head when called, publishes the last file,
     /// saves the checkpoint, and returns.
     /// - Parameter onProgress: Called about ten times a second with the progress so far.
-    /// - Throws: a store error, ``StrataError.checkpointAheadOfStore(consumer:checkpoint:head:)``
+    /// - Throws: a store error, ``StrataError/checkpointAheadOfStore(consumer:checkpoint:head:)``
     ///   for a checkpoint beyond the store's head, or the write/upload error that outlasted the retries.
     @discardableResult
     public func exportAvailable(onProgress: (@Sendable (ExportProgress) -> Void)? = nil) async throws -> ExportSummary {
@@ -53,7 +53,7 @@ public final class LakehouseExporter: Sendable {
     /// Exports continuously: catches up, then follows new events, finishing files by size, hour
     /// and ``ExportConfiguration/maxFileAge``. Returns when the calling task is cancelled, after
     /// publishing the open file and saving the checkpoint.
-    /// - Throws: a store error (it ends the run), ``StrataError.checkpointAheadOfStore(consumer:checkpoint:head:)``
+    /// - Throws: a store error (it ends the run), ``StrataError/checkpointAheadOfStore(consumer:checkpoint:head:)``
     ///   for a checkpoint beyond the store's head, or the write/upload error that outlasted the retries.
     @discardableResult
     public func run(onProgress: (@Sendable (ExportProgress) -> Void)? = nil) async throws -> ExportSummary {

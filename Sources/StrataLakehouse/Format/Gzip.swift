@@ -82,7 +82,7 @@ final class GzipInflater {
     }
 
     /// Decompresses `input`, appending the output to `out`.
-    /// - Throws: ``StrataError.corruption(path:offset:reason:)`` for data that is not gzip.
+    /// - Throws: ``StrataError/corruption(path:offset:reason:)`` for data that is not gzip.
     func decompress(_ input: UnsafeRawBufferPointer, into out: inout [UInt8]) throws {
         guard input.count > 0 else { return }
         stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress!.assumingMemoryBound(to: UInt8.self))

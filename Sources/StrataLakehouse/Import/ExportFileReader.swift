@@ -31,7 +31,7 @@ struct ExportFileReader {
     func close() { Glibc.close(fd) }
 
     /// The next non-empty line without its newline, or `nil` at the end of the file.
-    /// - Throws: ``StrataError.corruption(path:offset:reason:)`` for a gzip file cut short.
+    /// - Throws: ``StrataError/corruption(path:offset:reason:)`` for a gzip file cut short.
     mutating func next() throws -> ArraySlice<UInt8>? {
         while true {
             if let newline = text[start...].firstIndex(of: 0x0A) {

@@ -29,7 +29,7 @@ public struct LakehouseImporter: Sendable {
 
     /// The export files named by `paths` (files, or folders searched recursively, skipping
     /// `_staging`), in import order.
-    /// - Throws: ``StrataError.invalidArgument(_:)`` for a path that does not exist.
+    /// - Throws: ``StrataError/invalidArgument(_:)`` for a path that does not exist.
     public static func files(in paths: [String]) throws -> [String] {
         var found: [String] = []
         for path in paths {
@@ -68,9 +68,9 @@ public struct LakehouseImporter: Sendable {
 
     /// Imports the files in the order given.
     /// - Parameter onProgress: Called after each batch.
-    /// - Throws: ``StrataError.invalidArgument(_:)`` for a line that is not an exported event
-    ///   (file and line named; earlier batches stay stored), ``StrataError.unsupportedFormat(path:found:supported:)``
-    ///   for a line of a newer format version, ``StrataError.corruption(path:offset:reason:)`` for
+    /// - Throws: ``StrataError/invalidArgument(_:)`` for a line that is not an exported event
+    ///   (file and line named; earlier batches stay stored), ``StrataError/unsupportedFormat(path:found:supported:)``
+    ///   for a line of a newer format version, ``StrataError/corruption(path:offset:reason:)`` for
     ///   a damaged gzip file, or the store's error.
     @discardableResult
     public func importFiles(_ files: [String], onProgress: (@Sendable (ImportProgress) -> Void)? = nil) async throws -> ImportSummary {

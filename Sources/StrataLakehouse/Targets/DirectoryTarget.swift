@@ -12,7 +12,7 @@ public struct DirectoryTarget: ExportTarget {
     public let root: String
 
     /// Creates (when missing) the root directory.
-    /// - Throws: ``StrataError.io(path:operation:reason:)`` when it cannot be created.
+    /// - Throws: ``StrataError/io(path:operation:reason:)`` when it cannot be created.
     public init(root: String) throws {
         self.root = root.hasSuffix("/") && root.count > 1 ? String(root.dropLast()) : root
         try DurableFile.createDirectory(self.root)

@@ -18,7 +18,7 @@ public struct S3Bucket: Sendable {
     private let client: HTTPClient
 
     /// Creates a bucket handle.
-    /// - Throws: ``StrataError.invalidArgument(_:)`` when the endpoint is not an http(s) URL or
+    /// - Throws: ``StrataError/invalidArgument(_:)`` when the endpoint is not an http(s) URL or
     ///   the bucket name is empty or holds a `/`.
     public init(endpoint: String, bucket: String, signer: AWSSignatureV4, timeout: Duration = .seconds(60),
                 client: HTTPClient = .shared) throws {

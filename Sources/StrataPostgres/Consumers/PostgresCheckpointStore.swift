@@ -43,7 +43,7 @@ public final class PostgresCheckpointStore: CheckpointStore {
     /// the same transaction and commits both; rolls both back when `work` throws (its error is
     /// rethrown as it is).
     ///
-    /// - Throws: `work`'s error, or ``StrataError.io(path:operation:reason:)`` when the
+    /// - Throws: `work`'s error, or ``StrataError/io(path:operation:reason:)`` when the
     ///   database fails (then nothing of `work` was committed, unless the COMMIT itself was
     ///   lost on a broken connection).
     public func commit<Result: Sendable>(consumer: String, through position: UInt64,

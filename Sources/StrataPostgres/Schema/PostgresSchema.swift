@@ -27,7 +27,7 @@ struct PostgresSchema: Sendable {
     /// transaction under an advisory lock, so that processes opening the store at once
     /// migrate it once.
     ///
-    /// - Throws: ``StrataError.unsupportedFormat(path:found:supported:)`` when the schema was
+    /// - Throws: ``StrataError/unsupportedFormat(path:found:supported:)`` when the schema was
     ///   written by a newer Strata, or holds tables that are not Strata's.
     func migrate(on connection: PostgresConnection, logger: Logger, displayURL: String) async throws {
         try await connection.run("BEGIN", logger: logger)

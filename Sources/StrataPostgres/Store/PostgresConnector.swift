@@ -34,7 +34,7 @@ struct PostgresConnector: Sendable {
 
     /// Opens one connection outside the pool.
     ///
-    /// - Throws: ``StrataError.io(path:operation:reason:)`` naming the step that failed
+    /// - Throws: ``StrataError/io(path:operation:reason:)`` naming the step that failed
     ///   (connect, authenticate, open the database), with the server's message.
     func connect(logger: Logger) async throws -> PostgresConnection {
         let tls: PostgresConnection.Configuration.TLS

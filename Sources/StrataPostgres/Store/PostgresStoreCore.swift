@@ -29,7 +29,7 @@ final class PostgresStoreCore: Sendable {
     /// Whether ``markClosed()`` was called.
     var isClosed: Bool { closed.load(ordering: .acquiring) }
 
-    /// Throws ``StrataError.storeClosed(reason:)`` once the store is closed.
+    /// Throws ``StrataError/storeClosed(reason:)`` once the store is closed.
     func checkOpen() throws {
         if isClosed { throw StrataError.storeClosed(reason: "close() was called") }
     }
@@ -77,7 +77,7 @@ final class PostgresStoreCore: Sendable {
     /// Runs `body` on a pooled connection, waiting for one as long as the server can be
     /// reached: while no connection is leased, every ``PostgresConfiguration/connectTimeout``
     /// a probe connection checks the server, and when the probe fails the wait ends with its
-    /// ``StrataError.io(path:operation:reason:)`` (connection refused, no answer…).
+    /// ``StrataError/io(path:operation:reason:)`` (connection refused, no answer…).
     ///
     /// postgres-nio's pool alone keeps a lease waiting while it retries connecting, until its
     /// circuit breaker trips after 60 s; a busy pool, on the other hand, is no reason to fail.

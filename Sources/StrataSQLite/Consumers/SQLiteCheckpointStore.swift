@@ -169,7 +169,7 @@ public final class SQLiteCheckpointStore: CheckpointStore {
     // MARK: - Closing
 
     /// Waits for the running commit, then closes the connection. Later calls throw
-    /// ``StrataError.storeClosed(reason:)``.
+    /// ``StrataError/storeClosed(reason:)``.
     public func close() async throws {
         try await turn.run {
             if closed.exchange(true, ordering: .acquiringAndReleasing) { return }

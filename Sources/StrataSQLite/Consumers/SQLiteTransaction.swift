@@ -22,8 +22,8 @@ public final class SQLiteTransaction {
 
     /// Runs one statement that returns no rows, with `?` parameters bound in order, and
     /// returns the number of rows it changed.
-    /// - Throws: ``StrataError.io(path:operation:reason:)`` when SQLite fails (for example a
-    ///   constraint), ``StrataError.invalidArgument(_:)`` for a wrong parameter count or a use
+    /// - Throws: ``StrataError/io(path:operation:reason:)`` when SQLite fails (for example a
+    ///   constraint), ``StrataError/invalidArgument(_:)`` for a wrong parameter count or a use
     ///   after the transaction ended.
     @discardableResult
     public func execute(_ sql: String, _ parameters: [SQLiteValue] = []) throws -> Int {

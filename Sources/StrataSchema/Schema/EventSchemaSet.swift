@@ -86,8 +86,8 @@ public struct EventSchemaSet: Sendable {
 
     /// Checks one event to append: its type must have a schema, its content type must be JSON,
     /// and its data and metadata must match.
-    /// - Throws: ``StrataError.invalidEventType(_:reason:)`` for a type without a schema,
-    ///   ``StrataError.schemaViolation(id:type:violations:)`` listing every violation.
+    /// - Throws: ``StrataError/invalidEventType(_:reason:)`` for a type without a schema,
+    ///   ``StrataError/schemaViolation(id:type:violations:)`` listing every violation.
     public func check(_ event: EventData) throws {
         guard events[event.type] != nil else {
             throw StrataError.invalidEventType(event.type, reason: "no event schema declares this type")

@@ -4,8 +4,8 @@ import Strata
 /// handing the append to the store it wraps. Everything else is forwarded unchanged.
 ///
 /// An append is refused, with nothing stored, when any event of any request has a type no
-/// config declares (``StrataError.invalidEventType(_:reason:)``) or data or metadata that break
-/// its schema (``StrataError.schemaViolation(id:type:violations:)``, listing every violation of
+/// config declares (``StrataError/invalidEventType(_:reason:)``) or data or metadata that break
+/// its schema (``StrataError/schemaViolation(id:type:violations:)``, listing every violation of
 /// that event by JSON path). One bad event in a batch, or in any stream of a multi-stream
 /// append, refuses the whole append.
 ///

@@ -98,7 +98,7 @@ public struct ServerConfiguration: Sendable {
     }
 
     /// Reads a configuration file over `self`, returning the file's `store` URL if it names one.
-    /// - Throws: ``StrataError.invalidArgument(_:)`` naming the file and the problem.
+    /// - Throws: ``StrataError/invalidArgument(_:)`` naming the file and the problem.
     public mutating func apply(file path: String) throws -> String? {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {

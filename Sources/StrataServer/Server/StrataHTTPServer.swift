@@ -35,7 +35,7 @@ public final class StrataHTTPServer: Service, Sendable {
     }
 
     /// Creates a server.
-    /// - Throws: ``StrataError.invalidArgument(_:)`` for invalid settings.
+    /// - Throws: ``StrataError/invalidArgument(_:)`` for invalid settings.
     public init(store: any EventStore, configuration: ServerConfiguration, logger: Logger = Logger(label: "strata.server")) throws {
         try configuration.validate()
         var configuration = configuration

@@ -30,7 +30,7 @@ public final class StrataRoutes: Service, Sendable {
     let state: ServerState
 
     /// Routes over `store`.
-    /// - Throws: ``StrataError.invalidArgument(_:)`` for invalid settings.
+    /// - Throws: ``StrataError/invalidArgument(_:)`` for invalid settings.
     public init(store: any EventStore, configuration: ServerConfiguration = ServerConfiguration(), logger: Logger = Logger(label: "strata.server")) throws {
         try configuration.validate()
         state = try ServerState(store: store, configuration: configuration, logger: logger)
