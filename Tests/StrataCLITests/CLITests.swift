@@ -1,4 +1,5 @@
 import Foundation
+import StrataTestSupport
 import Synchronization
 import Testing
 
@@ -239,11 +240,11 @@ struct CLITests {
         // The tail starts at the end, so appends must come after it has started (a cold process
         // on a loaded machine can take seconds): keep appending until it has seen two events and
         // stopped by itself, for at most 60 s.
-        let deadline = ContinuousClock.now + .seconds(60)
-        while !finished.withLock({ $0 }) && ContinuousClock.now < deadline {
+        try await Wait.until("the tail to see two appends and stop", timeout: .seconds(60), interval: .milliseconds(200)) {
+            if finished.withLock({ $0 }) { return true }
             let outcome = try await CLIProcess.run(["append", "s", "--store", dir.store, "--type", "t", "--data", "{}"], in: dir.url)
             #expect(outcome.status == 0, "\(outcome)")
-            try await Task.sleep(for: .milliseconds(200))
+            return false
         }
         let tail = try await tailed.value
         #expect(tail.status == 0, "\(tail)")

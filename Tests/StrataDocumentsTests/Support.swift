@@ -2,13 +2,6 @@ import Foundation
 import Strata
 import StrataDocuments
 
-/// A fresh scratch folder path under the temporary directory.
-func scratchDirectory(_ name: String) -> String {
-    let path = NSTemporaryDirectory() + "strata-documents-\(name)-\(UUID().uuidString.prefix(8))"
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
 /// Opens a collection on `store` with the given options.
 func openUsers(_ store: any EventStore, _ options: DocumentStoreOptions = DocumentStoreOptions(),
                collection: String = "users") async throws -> DocumentStore {
@@ -37,12 +30,4 @@ func nextChanges(_ subscription: DocumentSubscription, _ count: Int, timeout: Du
     }
 }
 
-/// Bounded polling of a condition (for effects that arrive through another instance's view).
-func eventually(_ what: String, timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(5))
-    }
-    throw StrataError.timedOut(what)
-}
+
