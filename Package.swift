@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "StrataEmitter", targets: ["StrataEmitter"]),
         .library(name: "StrataLakehouse", targets: ["StrataLakehouse"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
+        .executable(name: "strata-bench", targets: ["StrataBenchCLI"]),
         .library(name: "StrataStores", targets: ["StrataStores"]),
         .library(name: "StrataNATS", targets: ["StrataNATS"]),
         .library(name: "StrataJetStream", targets: ["StrataJetStream"]),
@@ -130,7 +131,7 @@ let package = Package(
             ],
             swiftSettings: strictness
         ),
-        // The benchmark workloads behind `strata bench`.
+        // The benchmark workloads behind `strata-bench` (and so `strata bench`).
         .target(name: "StrataBench", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataSQLite", "StrataJSON", "StrataDocuments",
                                                     "StrataPostgres", "StrataEmitter", "StrataServer", "StrataConsumers", "StrataLakehouse",
                                                     .product(name: "Logging", package: "swift-log"),
@@ -145,16 +146,36 @@ let package = Package(
                            .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
                            .product(name: "CoreMetrics", package: "swift-metrics")]
         ),
-        // The command-line tool.
+        // What the `strata` and `strata-bench` executables share: store URLs, buffered output,
+        // command failures and exit statuses, the root command runner.
+        .target(
+            name: "StrataCommandLine",
+            dependencies: ["Strata", "StrataStores", "StrataSchema",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictness
+        ),
+        // The command-line tool. `strata bench` and `strata bench-http` exec `strata-bench`.
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "Strata", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataPostgres", "StrataBench", "StrataSchema", "StrataWire", "StrataServer", "StrataClient", "StrataLakehouse", "StrataStores",
+                "Strata", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataPostgres", "StrataSchema", "StrataWire", "StrataServer",
+                "StrataLakehouse", "StrataCommandLine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictness
+        ),
+        // `strata-bench`: the benchmark harness's command line (`strata bench` runs it).
+        .executableTarget(
+            name: "StrataBenchCLI",
+            dependencies: [
+                "Strata", "StrataBench", "StrataCommandLine", "StrataPostgres", "StrataServer", "StrataWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataCommandLine
 import StrataWire
 
 /// `strata append`: one event from options, or many from JSON lines on stdin.

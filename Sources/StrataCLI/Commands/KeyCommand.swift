@@ -1,5 +1,6 @@
 import ArgumentParser
 import Strata
+import StrataCommandLine
 import StrataServer
 
 /// `strata key new` and `strata key hash`: API keys for `strata serve` whose configuration

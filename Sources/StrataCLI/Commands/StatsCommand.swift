@@ -1,5 +1,6 @@
 import ArgumentParser
 import Strata
+import StrataCommandLine
 import StrataWire
 
 /// `strata stats`: store-wide figures.

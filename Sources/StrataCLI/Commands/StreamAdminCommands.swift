@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataCommandLine
 import StrataWire
 
 /// `strata delete STREAM [--tombstone]`: deletes a stream (docs/CONTRACT.md, "Deleting").

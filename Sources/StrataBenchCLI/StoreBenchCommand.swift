@@ -1,13 +1,15 @@
 import ArgumentParser
 import Foundation
 import Strata
-import StrataWire
+import StrataCommandLine
 import StrataBench
+import StrataPostgres
 
-/// `strata bench`: measures the backend named by --store against SQLite and the raw disk.
-struct BenchCommand: AsyncParsableCommand {
+/// `strata-bench store` (also `strata bench`, and `strata-bench` alone): measures the backend
+/// named by --store against SQLite and the raw disk.
+struct StoreBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
+        commandName: "store",
         abstract: "Measure appends, reads, subscriptions and open time, next to SQLite and the raw disk.",
         discussion: """
             The backend is the one --store names (file: runs the log engine, sqlite: the SQLite backend,
@@ -53,7 +55,7 @@ struct BenchCommand: AsyncParsableCommand {
         }
         var postgresURL = postgres
         if url.backend == .postgres { postgresURL = postgresURL ?? url.address }
-        if let postgresURL { _ = try StoreURL.checkPostgres(postgresURL) }
+        if let postgresURL { _ = try PostgresConfiguration(url: postgresURL) }
         var openProbe: (@Sendable (String) async throws -> OpenMeasurement)? = { directory in
             let store = if url.backend == .sqlite { "sqlite:" + SQLiteBenchBackend.databasePath(in: directory) } else { "file:\(directory)" }
             return try await OpenProbeCommand.runInChild(store: store)
@@ -71,11 +73,11 @@ struct BenchCommand: AsyncParsableCommand {
         case .memory:
             report = try await Benchmark(backend: MemoryBenchBackend(), options: options).run()
         case .file:
-            report = try await StoreURL.runLogBenchmark(options)
+            report = try await Benchmark(backend: LogBenchBackend(), options: options).run()
         case .sqlite:
             report = try await Benchmark(backend: SQLiteBenchBackend(), options: options).run()
         case .postgres:
-            report = try await StoreURL.runPostgresBenchmark(url: url.address, options: options)
+            report = try await Self.runPostgres(url: url.address, options: options)
         default:
             throw CommandFailure.notApplicable("strata bench measures file:, sqlite:, memory: and postgres:// stores (JetStream through --nats), not \(url)")
         }
@@ -85,7 +87,7 @@ struct BenchCommand: AsyncParsableCommand {
         #if DEBUG
         StandardOutput.stderr.writeLine("bench: this was a debug build; compare only figures from `swift build -c release`", flushing: true)
         #endif
-        let command = (["strata"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        let command = BenchOutput.commandLine(subcommand: Self.configuration.commandName!)
         if json {
             StandardOutput.stdout.writeLine(BenchOutput.json(report, command: command))
         } else {
@@ -93,86 +95,18 @@ struct BenchCommand: AsyncParsableCommand {
         }
         StandardOutput.stdout.flush()
     }
-}
 
-/// How `bench` prints a report.
-enum BenchOutput {
-    /// One JSON object: machine, command, results (and skipped, when something was).
-    static func json(_ report: BenchReport, command: String) -> [UInt8] {
-        var out = JSONWriter()
-        out.beginObject()
-        out.key("machine")
-        out.beginObject()
-        for (key, value) in report.machine {
-            out.key(key)
-            switch value {
-            case .text(let text): out.string(text)
-            case .integer(let number): out.number(number)
-            }
+    /// Runs the benchmark on the PostgreSQL backend, each workload in a schema of its own,
+    /// dropped at the end.
+    static func runPostgres(url: String, options: BenchOptions) async throws -> BenchReport {
+        try await PostgresBench.dropSchemas(url: url)
+        do {
+            let report = try await Benchmark(backend: PostgresBenchBackend(url: url), options: options).run()
+            try await PostgresBench.dropSchemas(url: url)
+            return report
+        } catch {
+            try? await PostgresBench.dropSchemas(url: url)
+            throw error
         }
-        out.endObject()
-        out.field("command", command)
-        out.key("results")
-        out.beginArray()
-        for result in report.results {
-            out.beginObject()
-            out.field("name", result.name)
-            out.key("value")
-            out.number(rounded(result))
-            out.field("unit", result.unit)
-            out.endObject()
-        }
-        out.endArray()
-        if !report.skipped.isEmpty {
-            out.key("skipped")
-            out.beginArray()
-            for (name, reason) in report.skipped {
-                out.beginObject()
-                out.field("name", name)
-                out.field("reason", reason)
-                out.endObject()
-            }
-            out.endArray()
-        }
-        out.endObject()
-        return out.bytes
-    }
-
-    /// A table: a few machine facts, then name, value, unit per line.
-    static func table(_ report: BenchReport, command: String) -> String {
-        var text = "command: \(command)\n"
-        for (key, value) in report.machine {
-            switch value {
-            case .text(let s): text += "\(key): \(s)\n"
-            case .integer(let n): text += "\(key): \(n)\n"
-            }
-        }
-        text += "\n"
-        let rows = [("name", "value", "unit")] + report.results.map { ($0.name, formatted($0), $0.unit) }
-        let nameWidth = rows.map(\.0.count).max() ?? 0
-        let valueWidth = rows.map(\.1.count).max() ?? 0
-        for (name, value, unit) in rows {
-            text += name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
-                + String(repeating: " ", count: valueWidth - value.count) + value + "  " + unit + "\n"
-        }
-        return text
-    }
-
-    /// Rates as whole numbers; times, sizes and ratios to three decimals.
-    static func rounded(_ result: BenchResult) -> Double {
-        result.unit.hasSuffix("/s") ? result.value.rounded() : (result.value * 1000).rounded() / 1000
-    }
-
-    static func formatted(_ result: BenchResult) -> String {
-        if result.unit.hasSuffix("/s") {
-            let digits = String(Int64(result.value.rounded()))
-            var grouped = ""
-            for (i, c) in digits.reversed().enumerated() {
-                if i > 0 && i % 3 == 0 { grouped.append(",") }
-                grouped.append(c)
-            }
-            return String(grouped.reversed())
-        }
-        return String(format: result.unit == "x" ? "%.2f" : "%.1f", result.value)
     }
 }

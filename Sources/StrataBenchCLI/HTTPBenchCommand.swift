@@ -3,12 +3,14 @@ import AsyncHTTPClient
 import Foundation
 import Strata
 import StrataBench
+import StrataCommandLine
 
-/// `strata bench-http`: the server's workloads (docs/SERVER.md, "Benchmarks"). They live here,
-/// beside the server, because the `StrataBench` target depends on the engine only.
-struct BenchHTTPCommand: AsyncParsableCommand {
+/// `strata-bench http` (also `strata bench-http`): the server's workloads (docs/SERVER.md,
+/// "Benchmarks"). They live here, beside the server, because the `StrataBench` target depends
+/// on the engine only.
+struct HTTPBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-http",
+        commandName: "http",
         abstract: "Measure the HTTP server: appends per second (single and in batches of 100) and SSE fan-out latency.",
         discussion: """
             Starts a server on 127.0.0.1 in this process over a fresh store of the kind --store names \
@@ -88,7 +90,7 @@ struct BenchHTTPCommand: AsyncParsableCommand {
         #if DEBUG
         progress("this was a debug build; compare only figures from `swift build -c release`")
         #endif
-        let command = (["strata"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        let command = BenchOutput.commandLine(subcommand: Self.configuration.commandName!)
         if json {
             StandardOutput.stdout.writeLine(BenchOutput.json(report, command: command))
         } else {

@@ -1,14 +1,16 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataCommandLine
 import StrataWire
 import StrataBench
 
-/// `strata bench-open-probe` (hidden): opens a store in a fresh process and reports the open
-/// time and resident memory as one JSON line, so that `bench` measures memory without its own.
+/// `strata-bench open-probe` (hidden): opens a store in a fresh process and reports the open
+/// time and resident memory as one JSON line, so that the store bench measures memory without
+/// its own.
 struct OpenProbeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-open-probe",
+        commandName: "open-probe",
         abstract: "Open a store, print open time and resident memory as JSON (used by bench).",
         shouldDisplay: false
     )
@@ -22,7 +24,11 @@ struct OpenProbeCommand: AsyncParsableCommand {
             guard url.exists else { throw CommandFailure.noStore(path: path) }
             measurement = try await OpenWorkload.measure(SQLiteBenchBackend(), directory: (path as NSString).deletingLastPathComponent)
         } else {
-            measurement = try await StoreURL.measureLogOpen(url)
+            guard url.backend == .file, let path = url.path else {
+                throw CommandFailure.notApplicable("the open probe measures file: and sqlite: stores, not \(url)")
+            }
+            guard url.exists else { throw CommandFailure.noStore(path: path) }
+            measurement = try await OpenWorkload.measure(LogBenchBackend(), directory: path)
         }
         var out = JSONWriter()
         out.beginObject()
@@ -42,7 +48,7 @@ struct OpenProbeCommand: AsyncParsableCommand {
         let linuxSelf = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         process.executableURL = linuxSelf.path == "/proc/self/exe"
             ? URL(fileURLWithPath: CommandLine.arguments[0]) : linuxSelf
-        process.arguments = ["bench-open-probe", "--store", store]
+        process.arguments = ["open-probe", "--store", store]
         let output = Pipe()
         let errors = Pipe()
         process.standardOutput = output
@@ -58,7 +64,7 @@ struct OpenProbeCommand: AsyncParsableCommand {
               let object = try? JSONSerialization.jsonObject(with: stdout) as? [String: Any],
               let milliseconds = (object["milliseconds"] as? NSNumber)?.doubleValue,
               let head = (object["headPosition"] as? NSNumber)?.uint64Value else {
-            throw StrataError.io(path: store, operation: "bench-open-probe",
+            throw StrataError.io(path: store, operation: "strata-bench open-probe",
                                  reason: "status \(process.terminationStatus): \(stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         return OpenMeasurement(milliseconds: milliseconds, residentBytes: (object["residentBytes"] as? NSNumber)?.int64Value, headPosition: head)
