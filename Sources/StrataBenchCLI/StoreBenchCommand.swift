@@ -28,17 +28,10 @@ struct StoreBenchCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(help: "Print one JSON object on stdout instead of a table.")
-    var json = false
+    @OptionGroup var report: ReportOptions
 
     @Flag(help: "A smaller run (open.1m and open.10m then use 100k and 1M events).")
     var quick = false
-
-    @Option(help: ArgumentHelp("Run only results whose name starts with PREFIX (repeatable).", valueName: "PREFIX"))
-    var only: [String] = []
-
-    @Option(help: ArgumentHelp("Where the workloads' temporary stores go (default: the system temporary directory).", valueName: "DIR"))
-    var workDir: String?
 
     @Option(help: ArgumentHelp("A PostgreSQL server for the postgres.* workloads (its schemas strata_bench_* are dropped).", valueName: "URL"))
     var postgres: String?
@@ -48,11 +41,7 @@ struct StoreBenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let url = try global.storeURL()
-        let workDirectory = workDir ?? NSTemporaryDirectory()
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: workDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CommandFailure.usage("--work-dir \(workDirectory) is not a directory")
-        }
+        let workDirectory = try report.workDirectory()
         var postgresURL = postgres
         if url.backend == .postgres { postgresURL = postgresURL ?? url.address }
         if let postgresURL { _ = try PostgresConfiguration(url: postgresURL) }
@@ -62,38 +51,29 @@ struct StoreBenchCommand: AsyncParsableCommand {
         }
         if url.backend == .postgres { openProbe = nil }
         var options = BenchOptions(
-            scale: quick ? .quick : .full, only: only, workDirectory: workDirectory,
+            scale: quick ? .quick : .full, only: report.only, workDirectory: workDirectory,
             openProbe: openProbe, postgresURL: postgresURL,
             progress: { line in
                 StandardOutput.stderr.writeLine("bench: " + line, flushing: true)
             })
         options.natsURL = nats
-        let report: BenchReport
+        let results: BenchReport
         switch url.backend {
         case .memory:
-            report = try await Benchmark(backend: MemoryBenchBackend(), options: options).run()
+            results = try await Benchmark(backend: MemoryBenchBackend(), options: options).run()
         case .file:
-            report = try await Benchmark(backend: LogBenchBackend(), options: options).run()
+            results = try await Benchmark(backend: LogBenchBackend(), options: options).run()
         case .sqlite:
-            report = try await Benchmark(backend: SQLiteBenchBackend(), options: options).run()
+            results = try await Benchmark(backend: SQLiteBenchBackend(), options: options).run()
         case .postgres:
-            report = try await Self.runPostgres(url: url.address, options: options)
+            results = try await Self.runPostgres(url: url.address, options: options)
         default:
             throw CommandFailure.notApplicable("strata bench measures file:, sqlite:, memory: and postgres:// stores (JetStream through --nats), not \(url)")
         }
-        for (name, reason) in report.skipped {
+        for (name, reason) in results.skipped {
             StandardOutput.stderr.writeLine("bench: skipped \(name): \(reason)", flushing: true)
         }
-        #if DEBUG
-        StandardOutput.stderr.writeLine("bench: this was a debug build; compare only figures from `swift build -c release`", flushing: true)
-        #endif
-        let command = BenchOutput.commandLine(subcommand: Self.configuration.commandName!)
-        if json {
-            StandardOutput.stdout.writeLine(BenchOutput.json(report, command: command))
-        } else {
-            StandardOutput.stdout.write(BenchOutput.table(report, command: command))
-        }
-        StandardOutput.stdout.flush()
+        report.print(results, subcommand: Self.configuration.commandName!, label: "bench")
     }
 
     /// Runs the benchmark on the PostgreSQL backend, each workload in a schema of its own,

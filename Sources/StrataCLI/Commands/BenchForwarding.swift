@@ -12,7 +12,8 @@ import Darwin
 /// own binary and replaces itself with it (exec), passing the arguments on unchanged.
 enum BenchForwarding {
     /// `strata` subcommand → `strata-bench` subcommand.
-    static let subcommands = ["bench": "store", "bench-http": "http"]
+    static let subcommands = [BenchCommand.configuration.commandName!: BenchCommand.benchSubcommand,
+                              BenchHTTPCommand.configuration.commandName!: BenchHTTPCommand.benchSubcommand]
 
     /// Execs `strata-bench` when the subcommand in `arguments` (after any `--store URL` given
     /// before it) is `bench` or `bench-http`; returns otherwise.
@@ -55,30 +56,35 @@ enum BenchForwarding {
     }
 }
 
-/// `strata bench`: listed in `strata --help`; run by `strata-bench` (see ``BenchForwarding``).
-struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "bench",
-        abstract: "Measure appends, reads, subscriptions and open time, next to SQLite and the raw disk (runs strata-bench).",
-        discussion: "Runs `strata-bench store` from the directory of strata; `strata bench --help` lists its options."
-    )
-
-    @Argument(parsing: .captureForPassthrough, help: "The options of strata-bench store.")
-    var arguments: [String] = []
-
-    func run() throws { BenchForwarding.exec(subcommand: "store", as: "strata bench", arguments: arguments) }
+/// A `strata` subcommand that `strata-bench` runs: listed in `strata --help`, forwarded by
+/// ``BenchForwarding`` before parsing (and by `run` when reached after root options).
+protocol ForwardedBenchCommand: ParsableCommand {
+    /// The `strata-bench` subcommand it runs.
+    static var benchSubcommand: String { get }
+    /// Everything after the subcommand's name.
+    var arguments: [String] { get }
 }
 
-/// `strata bench-http`: listed in `strata --help`; run by `strata-bench` (see ``BenchForwarding``).
-struct BenchHTTPCommand: ParsableCommand {
+extension ForwardedBenchCommand {
+    func run() throws {
+        BenchForwarding.exec(subcommand: Self.benchSubcommand, as: "strata " + Self.configuration.commandName!, arguments: arguments)
+    }
+}
+
+/// `strata bench`: `strata-bench store`.
+struct BenchCommand: ForwardedBenchCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-http",
-        abstract: "Measure the HTTP server: appends per second and SSE fan-out latency (runs strata-bench).",
-        discussion: "Runs `strata-bench http` from the directory of strata; `strata bench-http --help` lists its options."
-    )
+        commandName: "bench", abstract: "Measure appends, reads, subscriptions and open time, next to SQLite and the raw disk (runs strata-bench).",
+        discussion: "Runs `strata-bench store` from the directory of strata; `strata bench --help` lists its options.")
+    static let benchSubcommand = "store"
+    @Argument(parsing: .captureForPassthrough, help: "The options of strata-bench store.") var arguments: [String] = []
+}
 
-    @Argument(parsing: .captureForPassthrough, help: "The options of strata-bench http.")
-    var arguments: [String] = []
-
-    func run() throws { BenchForwarding.exec(subcommand: "http", as: "strata bench-http", arguments: arguments) }
+/// `strata bench-http`: `strata-bench http`.
+struct BenchHTTPCommand: ForwardedBenchCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-http", abstract: "Measure the HTTP server: appends per second and SSE fan-out latency (runs strata-bench).",
+        discussion: "Runs `strata-bench http` from the directory of strata; `strata bench-http --help` lists its options.")
+    static let benchSubcommand = "http"
+    @Argument(parsing: .captureForPassthrough, help: "The options of strata-bench http.") var arguments: [String] = []
 }
