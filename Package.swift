@@ -194,7 +194,7 @@ let package = Package(
         // workload, one line per observable step.
         .executableTarget(name: "StrataTestChild", dependencies: ["Strata", "StrataStores", "StrataConsumers", "StrataEmitter", "StrataTestSupport"],
                           swiftSettings: strictness),
-        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataConformance"], swiftSettings: strictness),
+        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataConformance", "StrataTestSupport"], swiftSettings: strictness),
         .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataStorage", "StrataConsumers", "StrataConformance", "StrataTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
                                                            .product(name: "MetricsTestKit", package: "swift-metrics")], swiftSettings: strictness),
         .testTarget(name: "StrataModelTests", dependencies: ["Strata", "StrataTestSupport", "StrataLog", "StrataModel", "StrataConsumers"], swiftSettings: strictness),

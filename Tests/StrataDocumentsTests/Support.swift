@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataDocuments
+import StrataTestSupport
 
 /// Opens a collection on `store` with the given options.
 func openUsers(_ store: any EventStore, _ options: DocumentStoreOptions = DocumentStoreOptions(),
@@ -10,22 +11,12 @@ func openUsers(_ store: any EventStore, _ options: DocumentStoreOptions = Docume
 
 /// Collects the next `count` changes of a subscription, failing after `timeout`.
 func nextChanges(_ subscription: DocumentSubscription, _ count: Int, timeout: Duration = .seconds(10)) async throws -> [DocumentChange] {
-    try await withThrowingTaskGroup(of: [DocumentChange]?.self) { group in
-        group.addTask {
-            var result: [DocumentChange] = []
-            for try await change in subscription {
-                result.append(change)
-                if result.count == count { break }
-            }
-            return result
+    try await Wait.within(timeout, "\(count) changes") {
+        var result: [DocumentChange] = []
+        for try await change in subscription {
+            result.append(change)
+            if result.count == count { break }
         }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            return nil
-        }
-        let first = try await group.next()!
-        group.cancelAll()
-        guard let result = first else { throw StrataError.timedOut("waiting for \(count) changes") }
         return result
     }
 }
