@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "StrataEmitter", targets: ["StrataEmitter"]),
         .library(name: "StrataLakehouse", targets: ["StrataLakehouse"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
+        .executable(name: "strata-bench", targets: ["StrataBenchCLI"]),
         .library(name: "StrataStores", targets: ["StrataStores"]),
         .library(name: "StrataNATS", targets: ["StrataNATS"]),
         .library(name: "StrataJetStream", targets: ["StrataJetStream"]),
@@ -130,7 +131,7 @@ let package = Package(
             ],
             swiftSettings: strictness
         ),
-        // The benchmark workloads behind `strata bench`.
+        // The benchmark workloads behind `strata-bench` (and so `strata bench`).
         .target(name: "StrataBench", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataSQLite", "StrataJSON", "StrataDocuments",
                                                     "StrataPostgres", "StrataEmitter", "StrataServer", "StrataConsumers", "StrataLakehouse",
                                                     .product(name: "Logging", package: "swift-log"),
@@ -145,16 +146,36 @@ let package = Package(
                            .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
                            .product(name: "CoreMetrics", package: "swift-metrics")]
         ),
-        // The command-line tool.
+        // What the `strata` and `strata-bench` executables share: store URLs, buffered output,
+        // command failures and exit statuses, the root command runner.
+        .target(
+            name: "StrataCommandLine",
+            dependencies: ["Strata", "StrataStores", "StrataSchema",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictness
+        ),
+        // The command-line tool. `strata bench` and `strata bench-http` exec `strata-bench`.
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "Strata", "StrataJSON", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataPostgres", "StrataBench", "StrataSchema", "StrataWire", "StrataServer", "StrataClient", "StrataLakehouse", "StrataStores",
+                "Strata", "StrataJSON", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataPostgres", "StrataSchema", "StrataWire", "StrataServer",
+                "StrataLakehouse", "StrataCommandLine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictness
+        ),
+        // `strata-bench`: the benchmark harness's command line (`strata bench` runs it).
+        .executableTarget(
+            name: "StrataBenchCLI",
+            dependencies: [
+                "Strata", "StrataJSON", "StrataBench", "StrataCommandLine", "StrataPostgres", "StrataServer", "StrataWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -166,28 +187,29 @@ let package = Package(
             name: "AccountsExample", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataConsumers"],
             path: "Examples/Accounts", swiftSettings: strictness
         ),
-        // A child process for the crash, multi-process and follow tests of StrataLog.
-        .executableTarget(name: "StrataTestWriter", dependencies: ["Strata", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
-        // A child process for the multi-process tests of StrataSQLite.
-        .executableTarget(name: "StrataSQLiteTestWriter", dependencies: ["Strata", "StrataSQLite"], swiftSettings: strictness),
-        // A child process for the multi-process tests of StrataPostgres.
-        .executableTarget(name: "StrataPostgresTestWriter", dependencies: ["Strata", "StrataPostgres"], swiftSettings: strictness),
-        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataJSON", "StrataConformance"], swiftSettings: strictness),
-        .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataStorage", "StrataConsumers", "StrataConformance", "StrataTestWriter", .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
+        // What every test target shares: child processes, temporary directories, bounded waits,
+        // built executables, the test child's lines. Not a product.
+        .target(name: "StrataTestSupport", dependencies: ["Strata"], swiftSettings: strictness),
+        // The one child process of the multi-process, kill and restart tests: --store URL, a
+        // workload, one line per observable step.
+        .executableTarget(name: "StrataTestChild", dependencies: ["Strata", "StrataStores", "StrataConsumers", "StrataEmitter", "StrataTestSupport"],
+                          swiftSettings: strictness),
+        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataJSON", "StrataConformance", "StrataTestSupport"], swiftSettings: strictness),
+        .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataStorage", "StrataConsumers", "StrataConformance", "StrataTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
                                                            .product(name: "MetricsTestKit", package: "swift-metrics")], swiftSettings: strictness),
-        .testTarget(name: "StrataModelTests", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataConsumers"], swiftSettings: strictness),
-        .testTarget(name: "StrataDocumentsTests", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataConformance", "StrataDocuments", "StrataSQLite",
+        .testTarget(name: "StrataModelTests", dependencies: ["Strata", "StrataTestSupport", "StrataLog", "StrataModel", "StrataConsumers"], swiftSettings: strictness),
+        .testTarget(name: "StrataDocumentsTests", dependencies: ["Strata", "StrataTestSupport", "StrataLog", "StrataConsumers", "StrataConformance", "StrataDocuments", "StrataSQLite",
                                                           .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log")],
                     swiftSettings: strictness),
-        .testTarget(name: "StrataConsumersTests", dependencies: ["Strata", "StrataConsumers"], swiftSettings: strictness),
+        .testTarget(name: "StrataConsumersTests", dependencies: ["Strata", "StrataTestSupport", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataSQLiteTests",
-                    dependencies: ["Strata", "StrataSQLite", "StrataConsumers", "StrataConformance", "StrataSQLiteTestWriter", "CSQLite"],
+                    dependencies: ["Strata", "StrataSQLite", "StrataConsumers", "StrataConformance", "StrataTestSupport", "CSQLite"],
                     swiftSettings: strictness),
-        .testTarget(name: "StrataSchemaTests", dependencies: ["Strata", "StrataSchema"], exclude: ["Fixtures"], swiftSettings: strictness),
+        .testTarget(name: "StrataSchemaTests", dependencies: ["Strata", "StrataTestSupport", "StrataSchema"], exclude: ["Fixtures"], swiftSettings: strictness),
         .testTarget(name: "StrataJSONTests", dependencies: ["StrataJSON", "Strata", "StrataConformance"], swiftSettings: strictness),
         .testTarget(
             name: "StrataServerTests",
-            dependencies: ["Strata", "StrataLog", "StrataConformance", "StrataServer", "StrataClient", "StrataWire",
+            dependencies: ["Strata", "StrataLog", "StrataConformance", "StrataServer", "StrataTestSupport", "StrataClient", "StrataWire",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                            .product(name: "NIOSSL", package: "swift-nio-ssl")],
@@ -195,7 +217,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StrataPostgresTests",
-            dependencies: ["Strata", "StrataPostgres", "StrataConformance", "StrataConsumers", "StrataDocuments", "StrataPostgresTestWriter",
+            dependencies: ["Strata", "StrataPostgres", "StrataConformance", "StrataConsumers", "StrataDocuments", "StrataTestSupport",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strictness
@@ -207,12 +229,9 @@ let package = Package(
                            .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness
         ),
-        // A child process for the emitter's kill-and-restart test.
-        .executableTarget(name: "StrataEmitterTestWriter", dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataEmitter"],
-                          swiftSettings: strictness),
         .testTarget(
             name: "StrataEmitterTests",
-            dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataEmitter", "StrataServer", "StrataWire", "StrataEmitterTestWriter",
+            dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataEmitter", "StrataServer", "StrataWire", "StrataTestSupport",
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log")],
@@ -233,12 +252,13 @@ let package = Package(
         // The JetStream backend: one JetStream stream per store, one message per commit.
         .target(name: "StrataJetStream", dependencies: ["Strata", "StrataJSON", "StrataNATS"], swiftSettings: strictness),
         .testTarget(name: "StrataJetStreamTests",
-                    dependencies: ["Strata", "StrataNATS", "StrataJetStream", "StrataConformance", "StrataDocuments", "StrataStores",
+                    dependencies: ["Strata", "StrataNATS", "StrataJetStream", "StrataConformance", "StrataTestSupport", "StrataDocuments", "StrataStores",
                                    .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                    .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log")],
                     swiftSettings: strictness),
-        .testTarget(name: "StrataStoresTests", dependencies: ["Strata", "StrataLog", "StrataNATS", "StrataJetStream", "StrataStores"], swiftSettings: strictness),
-        .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
-        .testTarget(name: "StrataLakehouseTests", dependencies: ["Strata", "StrataJSON", "StrataLog", "StrataConsumers", "StrataLakehouse"], swiftSettings: strictness),
+        .testTarget(name: "StrataStoresTests", dependencies: ["Strata", "StrataTestSupport", "StrataLog", "StrataNATS", "StrataJetStream", "StrataStores"], swiftSettings: strictness),
+        .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataTestSupport", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
+        .testTarget(name: "StrataTestSupportTests", dependencies: ["StrataTestSupport"], swiftSettings: strictness),
+        .testTarget(name: "StrataLakehouseTests", dependencies: ["Strata", "StrataJSON", "StrataTestSupport", "StrataLog", "StrataConsumers", "StrataLakehouse"], swiftSettings: strictness),
     ]
 )

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
-import StrataSchema
+import StrataCommandLine
 
 /// `strata`: the command-line tool for Strata stores.
 @main
@@ -20,7 +20,7 @@ struct StrataCommand: AsyncParsableCommand {
             """,
         subcommands: [
             InitCommand.self, AppendCommand.self, ReadCommand.self, TailCommand.self, StreamsCommand.self,
-            StatsCommand.self, VerifyCommand.self, ConsumersCommand.self, CodegenCommand.self, BenchCommand.self, OpenProbeCommand.self,
+            StatsCommand.self, VerifyCommand.self, ConsumersCommand.self, CodegenCommand.self, BenchCommand.self,
             ServeCommand.self, BenchHTTPCommand.self, KeyCommand.self,
             ExportCommand.self, ImportCommand.self, BackupCommand.self, RestoreCommand.self, DeleteCommand.self, MetadataCommand.self,
         ]
@@ -29,51 +29,9 @@ struct StrataCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     /// Runs the command and turns every failure into one line on stderr and an exit status.
+    /// `strata bench` and `strata bench-http` are handed to `strata-bench` first.
     static func main() async {
-        // A closed pipe on stdout ends output quietly instead of killing the process mid-write.
-        signal(SIGPIPE, SIG_IGN)
-        let status: Int32
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-            status = ExitStatus.success
-        } catch let error as StrataError {
-            status = report(error.description, status: ExitStatus.of(error))
-        } catch let error as EventSchemaError {
-            status = report(error.description, status: ExitStatus.of(error))
-        } catch let error as CommandFailure {
-            status = report(error.description, status: ExitStatus.of(error))
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success {
-                // --help and friends.
-                StandardOutput.stdout.flush()
-                exit(withError: error)
-            }
-            status = report(message(for: error), status: code == .validationFailure ? ExitStatus.badInput : code.rawValue)
-        }
-        Foundation.exit(status)
+        BenchForwarding.forwardIfBench(Array(CommandLine.arguments.dropFirst()))
+        await CommandMain.run(StrataCommand.self)
     }
-
-    /// Prints `error: MESSAGE` as one line on stderr.
-    private static func report(_ message: String, status: Int32) -> Int32 {
-        StandardOutput.stdout.flush()
-        let oneLine = message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty }.joined(separator: "; ")
-        StandardOutput.stderr.writeLine("error: " + oneLine, flushing: true)
-        return status
-    }
-}
-
-/// Options every command accepts.
-struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The store: file:PATH, sqlite:PATH or memory:.", valueName: "URL"))
-    var store: String = StoreURL.defaultText
-
-    /// The parsed store URL.
-    func storeURL() throws -> StoreURL { try StoreURL(parsing: store) }
 }

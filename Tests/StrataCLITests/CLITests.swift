@@ -1,4 +1,5 @@
 import Foundation
+import StrataTestSupport
 import Synchronization
 import Testing
 
@@ -239,11 +240,11 @@ struct CLITests {
         // The tail starts at the end, so appends must come after it has started (a cold process
         // on a loaded machine can take seconds): keep appending until it has seen two events and
         // stopped by itself, for at most 60 s.
-        let deadline = ContinuousClock.now + .seconds(60)
-        while !finished.withLock({ $0 }) && ContinuousClock.now < deadline {
+        try await Wait.until("the tail to see two appends and stop", timeout: .seconds(60), interval: .milliseconds(200)) {
+            if finished.withLock({ $0 }) { return true }
             let outcome = try await CLIProcess.run(["append", "s", "--store", dir.store, "--type", "t", "--data", "{}"], in: dir.url)
             #expect(outcome.status == 0, "\(outcome)")
-            try await Task.sleep(for: .milliseconds(200))
+            return false
         }
         let tail = try await tailed.value
         #expect(tail.status == 0, "\(tail)")
@@ -341,5 +342,28 @@ struct CLITests {
         let outcome = try await CLIProcess.run(["bench", "--store", "memory:", "--only", "nothing."], in: dir.url)
         #expect(outcome.status == 2, "\(outcome)")
         #expect(outcome.errorLines.count == 1, "\(outcome)")
+    }
+
+    @Test("strata bench runs strata-bench from beside strata: run directly it names itself; --store before bench is passed on; without it, one error line")
+    func benchRunsStrataBench() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        // Directly, `strata-bench` runs its store workloads (the default subcommand) and says so in the report.
+        let direct = try await CLIProcess.run(["--store", "memory:", "--quick", "--json", "--only", "subscribe", "--work-dir", dir.path],
+                                              in: dir.url, timeout: 120, program: "strata-bench")
+        #expect(direct.status == 0, "\(direct)")
+        let report = try jsonObject(try #require(direct.lines.first))
+        #expect((report["command"] as? String)?.hasPrefix("strata-bench store --store memory:") == true, "\(report["command"] ?? "")")
+        // Root options before `bench` reach strata-bench too.
+        let before = try await CLIProcess.run(["--store", "memory:", "bench", "--only", "nothing."], in: dir.url)
+        #expect(before.status == 2 && before.errorLines.count == 1, "\(before)")
+        // A strata with no strata-bench beside it: one line naming what is missing, exit status 1.
+        let strata = try #require(CLIProcess.executable)
+        try FileManager.default.createDirectory(atPath: dir.appending("alone"), withIntermediateDirectories: true)
+        let alone = dir.appending("alone/strata")
+        do { try FileManager.default.linkItem(atPath: strata, toPath: alone) } catch { try FileManager.default.copyItem(atPath: strata, toPath: alone) }
+        let missing = try await ChildProcess.run(alone, ["bench", "--store", "memory:", "--quick"], directory: dir.path)
+        #expect(missing.status == 1, "\(missing)")
+        #expect(missing.errorLines.count == 1 && missing.stderr.contains("strata-bench") && missing.stderr.contains("not installed"), "\(missing)")
     }
 }

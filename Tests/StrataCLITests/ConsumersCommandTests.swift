@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataConsumers
+import StrataTestSupport
 import Testing
 
 @Suite("strata consumers")

@@ -2,53 +2,13 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import StrataTestSupport
 import Testing
 
 /// `--store http(s)://` and `--store nats://` (the shared store registry, StrataStores) for the
 /// ordinary commands.
 @Suite("CLI on remote stores", .serialized)
 struct RemoteStoreCLITests {
-    /// A long-running child (a server) whose stdout is a file; stopped with SIGTERM, then SIGKILL.
-    final class Background: @unchecked Sendable {
-        let process = Process()
-        let output: URL
-
-        init(_ executable: String, _ arguments: [String], in directory: URL) throws {
-            output = directory.appendingPathComponent(".bg-\(UUID().uuidString)")
-            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-            process.currentDirectoryURL = directory
-            process.standardOutput = try FileHandle(forWritingTo: output)
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-        }
-
-        /// The first stdout line starting with `prefix`, waited for at most `timeout`.
-        func line(startingWith prefix: String, timeout: Duration = .seconds(30)) async throws -> String {
-            let deadline = ContinuousClock.now + timeout
-            while ContinuousClock.now < deadline {
-                let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-                if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(line) }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            throw CLIError("no line starting with \(prefix) within \(timeout)")
-        }
-
-        func stop() {
-            if process.isRunning { process.terminate() }
-            let deadline = Date().addingTimeInterval(20)
-            while process.isRunning && Date() < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            try? FileManager.default.removeItem(at: output)
-        }
-    }
-
-    struct CLIError: Error, CustomStringConvertible {
-        let description: String
-        init(_ description: String) { self.description = description }
-    }
-
     static let natsServer: String? = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
 
@@ -69,12 +29,12 @@ struct RemoteStoreCLITests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let strata = try #require(CLIProcess.executable)
-        let server = try Background(strata, ["serve", "--store", "memory:", "--port", "0"], in: dir.url)
-        defer { server.stop() }
-        let url = String(try await server.line(startingWith: "listening ").dropFirst("listening ".count))
+        let server = try ChildProcess.start(strata, ["serve", "--store", "memory:", "--port", "0"], directory: dir.path)
+        let url = String(try await server.firstLine(startingWith: "listening ").dropFirst("listening ".count))
         try await Self.roundTrip(url, in: dir)
         let refused = try await CLIProcess.run(["read", "remote-1", "--store", url + "/some/path"], in: dir.url)
         #expect(refused.status != 0 && refused.stderr.contains("http(s)://HOST:PORT"), "\(refused)")
+        try await server.stop(grace: .seconds(20))
     }
 
     @Test("--store nats://HOST:PORT/STORE appends and reads a JetStream store",
@@ -82,20 +42,16 @@ struct RemoteStoreCLITests {
     func nats() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let port = 20_000 + Int.random(in: 0..<20_000)
-        let server = try Background(try #require(Self.natsServer),
-                                    ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir.url.appendingPathComponent("js").path],
-                                    in: dir.url)
-        defer { server.stop() }
+        let port = try LoopbackPort.free()
+        let server = try ChildProcess.start(try #require(Self.natsServer), ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir.appending("js")],
+                                            directory: dir.path)
         // nats-server's default max_payload is 1 MiB: the URL lowers the event limit to fit.
         let store = "nats://127.0.0.1:\(port)/cli?maxEventSize=900000"
-        var ready = false
-        for _ in 0..<100 where !ready {
-            ready = try await CLIProcess.run(["stats", "--store", store], in: dir.url, timeout: 20).status == 0
-            if !ready { try await Task.sleep(for: .milliseconds(100)) }
+        try await Wait.until("the JetStream store to open", timeout: .seconds(30), interval: .milliseconds(100)) {
+            try await CLIProcess.run(["stats", "--store", store], in: dir.url, timeout: 20).status == 0
         }
-        try #require(ready, "the JetStream store did not open")
         try await Self.roundTrip(store, in: dir)
+        try await server.stop(grace: .seconds(20))
     }
 
     @Test("strata serve refuses a --store that does not exist (a typo must not serve a new empty store) unless --create is given")
@@ -107,10 +63,10 @@ struct RemoteStoreCLITests {
         #expect(refused.status == 1 && refused.stderr.contains("no store at") && refused.stderr.contains("--create"), "\(refused)")
         #expect(!FileManager.default.fileExists(atPath: missing))
         let strata = try #require(CLIProcess.executable)
-        let server = try Background(strata, ["serve", "--store", "file:" + missing, "--port", "0", "--create"], in: dir.url)
-        defer { server.stop() }
-        _ = try await server.line(startingWith: "listening ")
+        let server = try ChildProcess.start(strata, ["serve", "--store", "file:" + missing, "--port", "0", "--create"], directory: dir.path)
+        _ = try await server.firstLine(startingWith: "listening ")
         #expect(FileManager.default.fileExists(atPath: missing))
+        try await server.stop(grace: .seconds(20))
     }
 
     @Test("strata serve's /metrics carries the log engine's metrics beside the server's")
@@ -118,10 +74,9 @@ struct RemoteStoreCLITests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let strata = try #require(CLIProcess.executable)
-        let server = try Background(strata, ["serve", "--store", "file:" + dir.url.appendingPathComponent("data").path, "--port", "0", "--create"],
-                                    in: dir.url)
-        defer { server.stop() }
-        let url = String(try await server.line(startingWith: "listening ").dropFirst("listening ".count))
+        let server = try ChildProcess.start(strata, ["serve", "--store", "file:" + dir.appending("data"), "--port", "0", "--create"],
+                                            directory: dir.path)
+        let url = String(try await server.firstLine(startingWith: "listening ").dropFirst("listening ".count))
         for n in 1...3 {
             #expect(try await CLIProcess.run(["append", "m", "--store", url, "--type", "t", "--data", #"{"n":\#(n)}"#], in: dir.url).status == 0)
         }
@@ -130,5 +85,6 @@ struct RemoteStoreCLITests {
         let appended = text.split(separator: "\n").first { $0.hasPrefix("strata_log_events_appended_total{") }
         #expect(appended?.hasSuffix(" 3") == true, "\(appended.map(String.init) ?? text.prefix(2000).description)")
         #expect(text.contains("strata_log_fsync_seconds") && text.contains("strata_events_appended_total"))
+        try await server.stop(grace: .seconds(20))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import StrataTestSupport
 import Testing
 
 /// `--store sqlite:PATH`: the same commands on one SQLite database file.

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataConsumers
+import StrataTestSupport
 import Testing
 
 /// Collects values from concurrent handlers.
@@ -12,10 +13,6 @@ final class Collector<T: Sendable>: @unchecked Sendable {
     var values: [T] { lock.withLock { items } }
 }
 
-func scratch(_ name: String) -> String {
-    NSTemporaryDirectory() + "strata-consumers-\(name)-\(UUID().uuidString)"
-}
-
 func tick(_ n: Int) -> EventData { EventData(type: "tick", json: #"{"n":\#(n)}"#) }
 
 @Suite("Checkpointed consumers")
@@ -23,7 +20,7 @@ struct ConsumerTests {
     @Test("catches up, goes live, saves its checkpoint, and resumes after it when restarted")
     func catchUpLiveResume() async throws {
         let store = InMemoryEventStore()
-        let dir = scratch("resume")
+        let dir = TemporaryDirectory.freshPath("consumers-resume")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for i in 1 ... 30 { try await store.append(to: "s-\(i % 3)", events: [tick(i)]) }
         let seen = Collector<UInt64>()
@@ -191,7 +188,7 @@ struct ConsumerTests {
 
     @Test("parked events page in position order without loading the whole set")
     func parkedPaging() async throws {
-        let dir = scratch("parked")
+        let dir = TemporaryDirectory.freshPath("consumers-parked")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try FileCheckpointStore(directory: dir)
         for p in [UInt64](stride(from: 97, through: 1, by: -3)) {

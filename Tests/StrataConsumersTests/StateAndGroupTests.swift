@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataConsumers
+import StrataTestSupport
 import Testing
 
 @Suite("State-file consumers and consumer groups")
@@ -13,7 +14,7 @@ struct StateAndGroupTests {
     @Test("a state-file consumer saves state and position together and resumes exactly after them")
     func stateFile() async throws {
         let store = InMemoryEventStore()
-        let dir = scratch("state")
+        let dir = TemporaryDirectory.freshPath("consumers-state")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let file = dir + "/totals.json"
@@ -55,7 +56,7 @@ struct StateAndGroupTests {
 
     @Test("a state-file consumer whose snapshot is beyond the store's head fails with checkpointAheadOfStore")
     func stateFileAheadOfStore() async throws {
-        let dir = scratch("state-ahead")
+        let dir = TemporaryDirectory.freshPath("consumers-state-ahead")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let file = dir + "/totals.json"
@@ -95,7 +96,7 @@ struct StateAndGroupTests {
             for s in 0 ..< 12 { try await store.append(to: "stream-\(s)", events: [tick(round * 100 + s)]) }
         }
         // Member b is stuck on its first event; it leaves, and a takes its partitions.
-        try await waitUntil { seen.values.contains { $0.member == "a" } }
+        try await Wait.until("member a to handle events", timeout: .seconds(10)) { seen.values.contains { $0.member == "a" } }
         group.leave("b")
         await gate.open()
         try await group.base.waitUntilProcessed(through: 60, timeout: .seconds(20))
@@ -138,10 +139,4 @@ actor Gate {
     }
 }
 
-func waitUntil(_ limit: Duration = .seconds(10), _ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now + limit
-    while !condition() {
-        guard ContinuousClock.now < deadline else { throw StrataError.timedOut("waiting for a test condition") }
-        try await Task.sleep(for: .milliseconds(2))
-    }
-}
+

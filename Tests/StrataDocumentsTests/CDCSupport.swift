@@ -3,6 +3,7 @@ import Strata
 import StrataDocuments
 import StrataLog
 import StrataSQLite
+import StrataTestSupport
 import Synchronization
 
 /// The backends the CDC, snapshot and point-in-time tests run over.
@@ -12,7 +13,7 @@ enum CDCBackend: String, CaseIterable, Sendable {
 
     /// Runs `body` with a fresh store of this kind in a scratch folder, closing it afterwards.
     func withStore<T>(_ name: String, _ body: (any EventStore, String) async throws -> T) async throws -> T {
-        let directory = scratchDirectory(name)
+        let directory = try TemporaryDirectory("documents-" + name).path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         switch self {
         case .log:

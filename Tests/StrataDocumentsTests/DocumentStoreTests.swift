@@ -2,6 +2,7 @@ import Foundation
 import Strata
 import StrataDocuments
 import StrataLog
+import StrataTestSupport
 import Testing
 
 @Suite("Document store: eventbase's scenarios")
@@ -202,13 +203,13 @@ struct DocumentStoreTests {
 
     @Test("two instances on one log store converge")
     func twoInstances() async throws {
-        let directory = scratchDirectory("two")
+        let directory = try TemporaryDirectory("documents-two").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try LogEventStore(directory: directory, configuration: LogConfiguration(durability: .none))
         let a = try await openUsers(store)
         let b = try await openUsers(store)
         try await a.put("shared", ["from": "a"])
-        try await eventually("b sees a's write") { try b.get("shared")?.data["from"] == "a" }
+        try await Wait.until("b sees a's write", timeout: .seconds(10)) { try b.get("shared")?.data["from"] == "a" }
         try await b.patch("shared", ["also": "b"])
         try await a.sync()
         #expect(try a.get("shared") == b.get("shared"))

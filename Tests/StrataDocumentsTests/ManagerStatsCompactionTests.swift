@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataDocuments
+import StrataTestSupport
 import Testing
 
 @Suite("Document manager, stats and compaction")
@@ -23,7 +24,7 @@ struct ManagerStatsCompactionTests {
         #expect(await manager.closeIdle() == ["orders"])
         #expect(orders.isClosed)
         subscription.cancel()
-        try await eventually("the subscription ends") { users.subscriptionCount == 0 }
+        try await Wait.until("the subscription ends", timeout: .seconds(10)) { users.subscriptionCount == 0 }
         #expect(await manager.closeIdle() == ["users"])
 
         // Reopening keeps the data (it lives in the events).

@@ -3,13 +3,14 @@ import Strata
 import StrataConformance
 import StrataDocuments
 import StrataLog
+import StrataTestSupport
 import Testing
 
 @Suite("Document view persistence and replay", .serialized)
 struct PersistenceTests {
     @Test("reopening resumes from the snapshot instead of replaying everything")
     func resume() async throws {
-        let directory = scratchDirectory("resume")
+        let directory = try TemporaryDirectory("documents-resume").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let log = try LogEventStore(directory: directory + "/log", configuration: LogConfiguration(durability: .none))
         let counting = CountingStore(log)
@@ -42,7 +43,7 @@ struct PersistenceTests {
 
     @Test("a snapshot of another format version is refused")
     func unsupportedVersion() async throws {
-        let directory = scratchDirectory("version")
+        let directory = try TemporaryDirectory("documents-version").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try Data(#"{"version":99,"collection":"users","position":1,"documents":[],"tombstones":[],"parked":[]}"#.utf8)
             .write(to: URL(fileURLWithPath: directory + "/users.view.json"))
@@ -57,7 +58,7 @@ struct PersistenceTests {
 
     @Test("a snapshot ahead of the store (another store's) is refused, not trusted")
     func snapshotAheadOfStore() async throws {
-        let directory = scratchDirectory("ahead")
+        let directory = try TemporaryDirectory("documents-ahead").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let first = try await openUsers(InMemoryEventStore(), DocumentStoreOptions(directory: directory))
         try await first.put("a", ["v": 1])
@@ -96,7 +97,7 @@ struct PersistenceTests {
     @Test("property: random puts, patches and deletes give identical documents and meta live, reopened and replayed", arguments: seeds)
     func property(seed: UInt64) async throws {
         var random = SplitMix64(seed: seed)
-        let directory = scratchDirectory("property-\(seed)")
+        let directory = try TemporaryDirectory("documents-property-\(seed)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let clock = ManualClock(1_700_000_000_000_000)
         let store = InMemoryEventStore(clock: { clock.now })

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataDocuments
+import StrataTestSupport
 import Testing
 
 @Suite("README: the CDC section")
@@ -8,7 +9,7 @@ struct ReadmeCDCExampleTests {
     @Test("the README's CDC, snapshot and point-in-time example runs as written")
     func readmeExample() async throws {
         let store = InMemoryEventStore()
-        let backups = scratchDirectory("readme-cdc")
+        let backups = try TemporaryDirectory("documents-readme-cdc").path
         defer { try? FileManager.default.removeItem(atPath: backups) }
         // From README.md, "Change data capture, snapshots and point-in-time restore" ("./backups" → a scratch folder).
         let users = CDCCollection(try await DocumentStore.open(store: store, collection: "users"),

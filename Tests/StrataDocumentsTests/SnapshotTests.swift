@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataDocuments
+import StrataTestSupport
 import Testing
 
 @Suite("Document snapshots")
@@ -70,7 +71,7 @@ struct SnapshotTests {
         let store = InMemoryEventStore()
         let users = CDCCollection(try await openUsers(store), options: CDCOptions(trackPrevious: true))
         try await users.put("a", ["v": 1])
-        let snapshots = DocumentSnapshots(root: scratchDirectory("snapshot-cdc"))
+        let snapshots = DocumentSnapshots(root: try TemporaryDirectory("documents-snapshot-cdc").path)
         let info = try await snapshots.create(storeId: "s", collections: [users.documents])
         let after = try await users.put("a", ["v": 2])
         try await users.put("b", ["v": 3])
@@ -86,7 +87,7 @@ struct SnapshotTests {
     func listAndDelete() async throws {
         let store = InMemoryEventStore()
         let users = try await openUsers(store)
-        let snapshots = DocumentSnapshots(root: scratchDirectory("snapshot-list"))
+        let snapshots = DocumentSnapshots(root: try TemporaryDirectory("documents-snapshot-list").path)
         #expect(try snapshots.list(storeId: "s").isEmpty)
         var keys: [String] = []
         for i in 0 ..< 3 {
@@ -113,7 +114,7 @@ struct SnapshotTests {
     func traversalRefused() async throws {
         let store = InMemoryEventStore()
         let users = try await openUsers(store)
-        let root = scratchDirectory("snapshot-traversal")
+        let root = try TemporaryDirectory("documents-snapshot-traversal").path
         let snapshots = DocumentSnapshots(root: root + "/inner")
         for storeId in ["", "..", ".", "../x", "a/b", ".hidden", "a\0b", "a b", String(repeating: "x", count: 200)] {
             await #expect(throws: StrataError.self, "store id \(storeId)") { try await snapshots.create(storeId: storeId, collections: [users]) }
@@ -135,7 +136,7 @@ struct SnapshotTests {
     func formats() async throws {
         let store = InMemoryEventStore()
         let users = try await openUsers(store)
-        let root = scratchDirectory("snapshot-formats")
+        let root = try TemporaryDirectory("documents-snapshot-formats").path
         let snapshots = DocumentSnapshots(root: root)
         try FileManager.default.createDirectory(atPath: root + "/snapshots/do1", withIntermediateDirectories: true)
         func write(_ name: String, _ text: String) -> String {
@@ -175,7 +176,7 @@ struct SnapshotTests {
         let users = try await openUsers(InMemoryEventStore())
         try await users.put("a", ["_id": "mine"])
         await #expect(throws: StrataError.self) {
-            try await DocumentSnapshots(root: scratchDirectory("snapshot-id")).create(storeId: "s", collections: [users])
+            try await DocumentSnapshots(root: try TemporaryDirectory("documents-snapshot-id").path).create(storeId: "s", collections: [users])
         }
         try await users.close()
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataDocuments
+import StrataTestSupport
 import Testing
 
 @Suite("Document subscriptions")
@@ -60,7 +61,7 @@ struct SubscriptionTests {
         try await users.put("x", ["v": 1])
         #expect(try await nextChanges(subscription, 1).first?.key == "x")
         subscription.cancel()
-        try await eventually("the subscription is removed") { users.subscriptionCount == 0 }
+        try await Wait.until("the subscription is removed", timeout: .seconds(10)) { users.subscriptionCount == 0 }
         try await users.put("y", ["v": 2])
         var after: [DocumentChange] = []
         for try await change in subscription { after.append(change) }

@@ -3,6 +3,7 @@ import Strata
 import StrataConsumers
 import StrataEmitter
 import StrataLog
+import StrataTestSupport
 import Testing
 
 @Suite("emitter: the outbox")
@@ -38,8 +39,8 @@ struct EmitterTests {
 
     @Test("emitDurably returns once the event is in the store")
     func emitDurably() async throws {
-        let dir = Scratch.path("durably")
-        defer { Scratch.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("durably")
+        defer { TemporaryDirectory.remove(dir) }
         let store = try LogEventStore(directory: dir)
         let emitter = try await Emitter.open(store: store, options: EmitterOptions(source: Self.source, outboxStream: "box"))
         let event = EmitterEvent.lifecycle("start", reason: "deploy")

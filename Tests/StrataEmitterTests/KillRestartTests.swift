@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataLog
+import StrataTestSupport
 import Testing
 
 /// Issue 6, "Done when": the process killed mid-shipping and restarted; the receiver then holds
@@ -9,17 +10,17 @@ import Testing
 struct KillRestartTests {
     @Test("SIGKILL mid-shipping, restart: every outbox event delivered, none lost, duplicates only by id")
     func killAndRestart() async throws {
-        let kills = Scratch.environmentInteger("STRATA_EMITTER_KILLS", 2)
-        let count = Scratch.environmentInteger("STRATA_EMITTER_KILL_EVENTS", 1500)
+        let kills = TestEnvironment.integer("STRATA_EMITTER_KILLS", 2)
+        let count = TestEnvironment.integer("STRATA_EMITTER_KILL_EVENTS", 1500)
         let batch = 20
         // A slow receiver, so that the kills land while batches are in flight.
         let receiver = try await Receiver { _ in (200, .milliseconds(3)) }
-        let dir = Scratch.path("kill")
-        defer { Scratch.remove(dir) }
-        let arguments = ["--dir", dir, "--endpoint", receiver.url, "--count", String(count), "--batch", String(batch)]
+        let dir = TemporaryDirectory.freshPath("kill")
+        defer { TemporaryDirectory.remove(dir) }
+        let arguments = ["--checkpoints", dir + "/checkpoints", "--endpoint", receiver.url, "--count", String(count), "--batch", String(batch)]
         var killed = 0
         for round in 0...kills {
-            let child = try EmitterChild(arguments)
+            let child = try TestChild.start(store: "file:\(dir)?durability=none", "emit", arguments)
             if round < kills {
                 let target = (round + 1) * count / (kills + 2)
                 try await receiver.waitUntil("\(target) delivered events", timeout: .seconds(60)) { received in

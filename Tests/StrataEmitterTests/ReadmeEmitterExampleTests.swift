@@ -3,6 +3,7 @@ import Strata
 import StrataConsumers
 import StrataEmitter
 import StrataLog
+import StrataTestSupport
 import Testing
 
 @Suite("README: the emitter section")
@@ -10,8 +11,8 @@ struct ReadmeEmitterExampleTests {
     @Test("the README's emitter example runs as written")
     func readmeExample() async throws {
         let receiver = try await Receiver()
-        let dir = Scratch.path("readme")
-        defer { Scratch.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("readme")
+        defer { TemporaryDirectory.remove(dir) }
         // From README.md, "Emitting events: a durable outbox and a shipper" (paths and port adapted).
         let outbox = try LogEventStore(directory: dir)
         let shipper = try EventShipper(store: outbox, checkpoints: try FileCheckpointStore(directory: dir + "/checkpoints"),

@@ -6,10 +6,8 @@ import ServiceLifecycle
 import Strata
 import StrataServer
 import Synchronization
+import StrataTestSupport
 import Testing
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A small HTTP receiver on 127.0.0.1 and a free port: records every request to `/ingest` and
 /// answers what `respond` says for the request's index (0-based): a status, after a delay.
@@ -91,13 +89,8 @@ final class Receiver: Sendable {
     var deliveredIDs: Set<String> { Set(accepted.flatMap(\.ids)) }
 
     /// Waits (polling, bounded) until `condition` holds for the requests so far.
-    func waitUntil(_ what: String, timeout: Duration = .seconds(20),
-                   _ condition: @Sendable ([Received]) -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while !condition(received) {
-            if ContinuousClock.now >= deadline { Issue.record("timed out waiting for \(what)"); throw StrataError.timedOut(what) }
-            try await Task.sleep(for: .milliseconds(5))
-        }
+    func waitUntil(_ what: String, timeout: Duration = .seconds(20), _ condition: ([Received]) -> Bool) async throws {
+        try await Wait.until(what, timeout: timeout) { condition(received) }
     }
 
     func stop() async {
@@ -126,94 +119,6 @@ final class IngestServer: Sendable {
     func stop() async {
         await group.triggerGracefulShutdown()
         _ = try? await task.value
-    }
-}
-
-enum Scratch {
-    /// A fresh path under the temporary directory (not created).
-    static func path(_ label: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("strata-emitter-\(label)-\(UUID().uuidString)").path
-    }
-
-    static func remove(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
-
-    /// The value of an integer environment variable, or `fallback`.
-    static func environmentInteger(_ name: String, _ fallback: Int) -> Int {
-        ProcessInfo.processInfo.environment[name].flatMap { Int($0) } ?? fallback
-    }
-}
-
-/// The `StrataEmitterTestWriter` child process: its stdout lines (read on a pipe handler, never on
-/// a test's thread), SIGKILL, and a bounded wait for its exit.
-final class EmitterChild: Sendable {
-    static let executable: String? = {
-        if let path = ProcessInfo.processInfo.environment["STRATA_EMITTER_TEST_WRITER"] { return path }
-        var starts = [URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath(), URL(fileURLWithPath: Bundle.main.bundlePath)]
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") { starts.append(bundle.bundleURL) }
-        for start in starts {
-            var directory = start
-            for _ in 0..<4 {
-                let candidate = directory.appendingPathComponent("StrataEmitterTestWriter").path
-                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-                directory = directory.deletingLastPathComponent()
-            }
-        }
-        let fallback = FileManager.default.currentDirectoryPath + "/.build/debug/StrataEmitterTestWriter"
-        return FileManager.default.isExecutableFile(atPath: fallback) ? fallback : nil
-    }()
-
-    private let process: Process
-    private let output = Locked<(lines: [String], partial: [UInt8])>(([], []))
-    private let errors = Locked<[UInt8]>([])
-
-    init(_ arguments: [String]) throws {
-        let executable = try #require(Self.executable, "StrataEmitterTestWriter is not built")
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        let output = self.output, errors = self.errors
-        out.fileHandleForReading.readabilityHandler = { handle in
-            let chunk = handle.availableData
-            output.withLock { state in
-                state.partial += chunk
-                while let newline = state.partial.firstIndex(of: 10) {
-                    state.lines.append(String(decoding: state.partial[..<newline], as: UTF8.self))
-                    state.partial.removeSubrange(...newline)
-                }
-            }
-            if chunk.isEmpty { handle.readabilityHandler = nil }
-        }
-        err.fileHandleForReading.readabilityHandler = { handle in
-            let chunk = handle.availableData
-            errors.withLock { $0 += chunk }
-            if chunk.isEmpty { handle.readabilityHandler = nil }
-        }
-        try process.run()
-    }
-
-    var lines: [String] { output.withLock { $0.lines } }
-    var stderr: String { String(decoding: errors.withLock { $0 }, as: UTF8.self) }
-    var isRunning: Bool { process.isRunning }
-    var status: Int32 { process.terminationStatus }
-
-    func kill() async throws {
-        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
-        try await waitForExit(timeout: .seconds(60))
-    }
-
-    /// Waits (polling, bounded) until the process has exited.
-    func waitForExit(timeout: Duration) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now >= deadline {
-                Glibc.kill(process.processIdentifier, SIGKILL)
-                throw StrataError.timedOut("StrataEmitterTestWriter to exit; stderr: \(stderr)")
-            }
-            try await Task.sleep(for: .milliseconds(10))
-        }
     }
 }
 

@@ -4,6 +4,7 @@ import StrataDocuments
 import StrataJetStream
 import StrataNATS
 import Synchronization
+import StrataTestSupport
 import Testing
 
 func openStore(_ urls: [String], store: String, replicas: Int = 1) async throws -> JetStreamEventStore {
@@ -56,7 +57,7 @@ struct JetStreamClusterTests {
                     }
                 }
                 group.addTask {
-                    while progress.acked.withLock({ $0.count }) < total / 3 { try await Task.sleep(for: .milliseconds(5)) }
+                    try await Wait.until("a third of the appends acknowledged", timeout: .seconds(120)) { progress.acked.withLock { $0.count } >= total / 3 }
                     await victim.kill()
                     progress.killed.withLock { $0 = true }
                 }

@@ -3,34 +3,16 @@ import NIOCore
 import Strata
 import StrataJetStream
 import StrataNATS
+import StrataTestSupport
 import Testing
 
 /// Runs Tests/python/nats_interop.py with `python3` and returns its standard output.
 func runPython(_ arguments: [String], timeout: Duration = .seconds(60)) async throws -> String {
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("python/nats_interop.py")
-    let out = FileManager.default.temporaryDirectory.appendingPathComponent("nats-py-\(UUID().uuidString).out")
-    FileManager.default.createFile(atPath: out.path, contents: nil)
-    defer { try? FileManager.default.removeItem(at: out) }
-    let handle = try FileHandle(forWritingTo: out)
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", script.path] + arguments
-    p.standardOutput = handle
-    p.standardError = handle
-    try p.run()
-    let deadline = ContinuousClock.now + timeout
-    while p.isRunning {
-        if ContinuousClock.now > deadline {
-            p.terminate()
-            throw NATSTestError("python3 \(arguments) did not finish within \(timeout)")
-        }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    try handle.close()
-    let text = try String(contentsOf: out, encoding: .utf8)
-    guard p.terminationStatus == 0 else { throw NATSTestError("python3 \(arguments) failed: \(text)") }
-    return text
+    let outcome = try await ChildProcess.run("/usr/bin/env", ["python3", script.path] + arguments, timeout: timeout)
+    guard outcome.status == 0 && !outcome.timedOut else { throw NATSTestError("python3 \(arguments) failed: \(outcome)") }
+    return outcome.stdout
 }
 
 @Suite("nats-py interop", .serialized, .enabled(if: NATSServerProcess.isEnabled, "STRATA_NATS_UNAVAILABLE=1"))

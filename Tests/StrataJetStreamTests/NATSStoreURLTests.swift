@@ -5,6 +5,7 @@ import NIOSSL
 import Strata
 import StrataNATS
 import StrataStores
+import StrataTestSupport
 import Testing
 
 /// `nats://` store URLs (StrataStores) against a real nats-server with a token, with TLS, and
@@ -29,8 +30,9 @@ struct NATSStoreURLTests {
 
     @Test("a TLS server: served with tls=true and caFile naming its certificate")
     func tls() async throws {
-        let (cert, key, dir) = try await selfSignedCertificate()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let files = try await SelfSignedCertificate.make()
+        defer { files.remove() }
+        let (cert, key) = (files.certificate, files.privateKey)
         var trusting = TLSConfiguration.makeClientConfiguration()
         trusting.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(cert))
         try await NATSTestCluster.run(nodes: 1, extraConfig: "tls { cert_file: \"\(cert)\"\n key_file: \"\(key)\"\n timeout: 20 }",
@@ -54,10 +56,8 @@ struct NATSStoreURLTests {
             await node.stop()
             try node.launch()
             try await node.waitReady()
-            let deadline = ContinuousClock.now + .seconds(60)
-            while !log.entries.contains(where: { "\($0.message)" == "NATS reconnected" }) {
-                try #require(ContinuousClock.now < deadline, "no reconnect logged: \(log.entries.map { "\($0.message)" })")
-                try await Task.sleep(for: .milliseconds(50))
+            try await Wait.until("a logged reconnect", timeout: .seconds(60), interval: .milliseconds(50)) {
+                log.entries.contains { "\($0.message)" == "NATS reconnected" }
             }
             #expect(log.entries.contains { "\($0.message)".hasPrefix("NATS connection lost") && $0.level == .warning })
             try? await store.close()

@@ -2,6 +2,7 @@ import Foundation
 import Strata
 import StrataConsumers
 @testable import StrataLakehouse
+import StrataTestSupport
 import Testing
 import StrataJSON
 
@@ -13,10 +14,10 @@ struct DuckDBQueryTests {
         .deletingLastPathComponent().appendingPathComponent("python/lakehouse_duckdb.py").path
 
     /// Runs named queries and returns each one's rows.
-    private func run(_ queries: [String: String], in folder: TempFolder) async throws -> [String: [[String: Any]]] {
+    private func run(_ queries: [String: String], in folder: TemporaryDirectory) async throws -> [String: [[String: Any]]] {
         let file = folder.path + "/queries.json"
         try JSONSerialization.data(withJSONObject: queries).write(to: URL(fileURLWithPath: file))
-        guard let python = ChildProcess.which("python3") else {
+        guard let python = Executable.onPath("python3") else {
             Issue.record("python3 is missing (scripts/test.sh installs duckdb; STRATA_SKIP_DUCKDB=1 skips)")
             return [:]
         }
@@ -40,7 +41,7 @@ struct DuckDBQueryTests {
 
     @Test("every builder's SQL runs in DuckDB over exported plain and gzip files and returns the expected rows")
     func builders() async throws {
-        let folder = try TempFolder("duckdb")
+        let folder = try TemporaryDirectory("duckdb")
         defer { folder.remove() }
         let root = folder.path + "/lake"
 

@@ -2,6 +2,7 @@ import Foundation
 import Strata
 import StrataConsumers
 @testable import StrataLakehouse
+import StrataTestSupport
 import Testing
 import StrataJSON
 
@@ -15,7 +16,7 @@ struct ExportTests {
 
     @Test("events land in hour partitions named {source}_{firstPosition}.jsonl, each once, in order")
     func partitions() async throws {
-        let folder = try TempFolder()
+        let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let store = InMemoryEventStore()
         _ = try await store.append(to: "a", events: [
@@ -100,7 +101,7 @@ struct ExportTests {
 
     @Test("files roll by event count and by size; every event is in exactly one file")
     func rolling() async throws {
-        let folder = try TempFolder()
+        let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let store = InMemoryEventStore()
         try await Sample.fill(store, count: 1000)
@@ -122,7 +123,7 @@ struct ExportTests {
 
     @Test("gzip files read back line for line, and gzip -t accepts them")
     func gzipRoundTrip() async throws {
-        let folder = try TempFolder()
+        let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let store = InMemoryEventStore()
         try await Sample.fill(store, count: 5000)
@@ -132,7 +133,7 @@ struct ExportTests {
         let files = try Lake.files(folder.path)
         #expect(files.allSatisfy { $0.hasSuffix(".jsonl.gz") })
         #expect(try Lake.positions(folder.path) == Array(1...5000))
-        if let gzip = ChildProcess.which("gzip") {
+        if let gzip = Executable.onPath("gzip") {
             for file in files { #expect(try await ChildProcess.run(gzip, ["-t", file]).status == 0) }
         }
         let copy = InMemoryEventStore()
@@ -159,7 +160,7 @@ struct ExportTests {
     @Test("a crash at any publish, before or after the rename, then a restart: every event exactly once, no staged file left")
     func crashAndRestart() async throws {
         for (failAfter, afterRename) in [(0, false), (2, false), (2, true), (5, true)] {
-            let folder = try TempFolder()
+            let folder = try TemporaryDirectory()
             defer { folder.remove() }
             let store = InMemoryEventStore()
             try await Sample.fill(store, count: 1000)
@@ -183,7 +184,7 @@ struct ExportTests {
 
     @Test("a restart with nothing new exports nothing; a changed compression replaces the twin file")
     func idempotentRestart() async throws {
-        let folder = try TempFolder()
+        let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let store = InMemoryEventStore()
         try await Sample.fill(store, count: 100)
@@ -202,17 +203,16 @@ struct ExportTests {
 
     @Test("following: a file open longer than maxFileAge is published without new events; cancelling stops cleanly")
     func timeRoll() async throws {
-        let folder = try TempFolder()
+        let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let store = InMemoryEventStore()
         try await Sample.fill(store, count: 10)
         let export = try exporter(store, root: folder.path, ExportConfiguration(source: "f", maxFileAge: .milliseconds(200)))
         let running = Task { try await export.run() }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while try Lake.files(folder.path).isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        try await Wait.until("the first file, published by age", timeout: .seconds(60)) { try !Lake.files(folder.path).isEmpty }
         #expect(try Lake.positions(folder.path) == Array(1...10))
         try await Sample.fill(store, count: 5)
-        while try Lake.positions(folder.path).count < 15, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        try await Wait.until("the second file, published by age", timeout: .seconds(60)) { try Lake.positions(folder.path).count >= 15 }
         running.cancel()
         let summary = try await running.value
         #expect(summary.checkpoint == 15)
@@ -221,7 +221,7 @@ struct ExportTests {
 
     @Test("an exporter whose checkpoint is beyond the store's head fails with checkpointAheadOfStore and writes nothing")
     func checkpointAheadOfStore() async throws {
-        let folder = try TempFolder()
+        let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let store = InMemoryEventStore()
         try await Sample.fill(store, count: 10)
@@ -236,7 +236,7 @@ struct ExportTests {
 
     @Test("a filter exports only matching events and the checkpoint passes the others")
     func filtered() async throws {
-        let folder = try TempFolder()
+        let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let store = InMemoryEventStore()
         try await Sample.fill(store, count: 30)
@@ -253,7 +253,7 @@ struct ExportTests {
     @Test("bad settings are typed errors")
     func badSettings() throws {
         let store = InMemoryEventStore()
-        let folder = try TempFolder()
+        let folder = try TemporaryDirectory()
         defer { folder.remove() }
         #expect(throws: StrataError.invalidArgument("maxFileBytes must be at least 1, got 0")) {
             try exporter(store, root: folder.path, ExportConfiguration(source: "x", maxFileBytes: 0))

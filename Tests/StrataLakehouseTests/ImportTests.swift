@@ -2,13 +2,14 @@ import Foundation
 import Strata
 import StrataConsumers
 @testable import StrataLakehouse
+import StrataTestSupport
 import Testing
 
 @Suite("Lakehouse import")
 struct ImportTests {
     @Test("importing twice, into the original store, or with overlapping files stores every event once")
     func idempotent() async throws {
-        let folder = try TempFolder("import")
+        let folder = try TemporaryDirectory("import")
         defer { folder.remove() }
         let store = InMemoryEventStore()
         try await Sample.fill(store, count: 700, streams: 4, batch: 50)
@@ -47,7 +48,7 @@ struct ImportTests {
 
     @Test("a bad line stops the import with its file and line; a newer format version is refused")
     func badLines() async throws {
-        let folder = try TempFolder("import-bad")
+        let folder = try TemporaryDirectory("import-bad")
         defer { folder.remove() }
         let file = folder.path + "/x_1.jsonl"
         let good = #"{"v":1,"id":"0b5c8c5e-1111-4c4c-8c8c-000000000001","type":"t","ts":"2026-01-15T14:00:00.000000Z","stream":"s","position":1,"revision":1,"data":{},"metadata":null,"recordedAt":"2026-01-15T14:00:00.000000Z"}"#

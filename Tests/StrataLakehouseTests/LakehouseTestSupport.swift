@@ -3,18 +3,6 @@ import Strata
 import StrataConsumers
 @testable import StrataLakehouse
 
-/// A fresh folder under the system temp directory, removed by `remove()`.
-struct TempFolder {
-    let path: String
-
-    init(_ label: String = "lake") throws {
-        path = NSTemporaryDirectory() + "strata-\(label)-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
-}
-
 /// Events in dotdo's shape: metadata `{ts, source}`, rpc.call and CDC payloads.
 enum Sample {
     /// Metadata with an event time and a source.
@@ -115,51 +103,4 @@ final class FlakyTarget: ExportTarget, @unchecked Sendable {
     }
 
     func remove(key: String) async throws { try await inner.remove(key: key) }
-}
-
-/// Runs a child process and returns its exit status and output.
-enum ChildProcess {
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        let outData = LockedData()
-        let errData = LockedData()
-        out.fileHandleForReading.readabilityHandler = { outData.append($0.availableData) }
-        err.fileHandleForReading.readabilityHandler = { errData.append($0.availableData) }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            process.terminationHandler = { _ in continuation.resume() }
-            do { try process.run() } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
-        out.fileHandleForReading.readabilityHandler = nil
-        err.fileHandleForReading.readabilityHandler = nil
-        outData.append(out.fileHandleForReading.readDataToEndOfFile())
-        errData.append(err.fileHandleForReading.readDataToEndOfFile())
-        return (process.terminationStatus, String(decoding: outData.value, as: UTF8.self), String(decoding: errData.value, as: UTF8.self))
-    }
-
-    /// The path of `name` on PATH, or nil.
-    static func which(_ name: String) -> String? {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-            let path = "\(dir)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
-    }
-}
-
-final class LockedData: @unchecked Sendable {
-    // @unchecked: `data` is guarded by `lock`.
-    private let lock = NSLock()
-    private var data = Data()
-    func append(_ more: Data) { lock.withLock { data.append(more) } }
-    var value: Data { lock.withLock { data } }
 }

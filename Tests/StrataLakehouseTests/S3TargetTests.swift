@@ -2,10 +2,8 @@ import Foundation
 import Strata
 import StrataConsumers
 @testable import StrataLakehouse
+import StrataTestSupport
 import Testing
-#if canImport(Glibc)
-import Glibc
-#endif
 
 @Suite("Lakehouse S3 target")
 struct S3TargetTests {
@@ -25,24 +23,25 @@ struct S3TargetTests {
     @Test("export uploads every finished file to an S3 bucket (moto), whole, and a restart adds only new files",
           .disabled(if: ProcessInfo.processInfo.environment["STRATA_SKIP_MOTO"] == "1"))
     func motoUpload() async throws {
-        guard let moto = ChildProcess.which("moto_server") else {
+        guard let moto = Executable.onPath("moto_server") else {
             Issue.record("moto_server is missing: pip install 'moto[server]' (scripts/test.sh does), or set STRATA_SKIP_MOTO=1")
             return
         }
-        let folder = try TempFolder("s3")
+        let folder = try TemporaryDirectory("s3")
         defer { folder.remove() }
-        let port = try Self.freePort()
-        let server = try ServerProcess(moto, ["-H", "127.0.0.1", "-p", String(port)])
+        let port = try LoopbackPort.free()
+        // moto's server ignores SIGTERM: kill() ends it (and so would the handle's end, should this test fail).
+        let server = try ChildProcess.start(moto, ["-H", "127.0.0.1", "-p", String(port)])
         do {
             try await upload(port: port, folder: folder, server: server)
         } catch {
-            await server.stop()
+            try await server.kill()
             throw error
         }
-        await server.stop()
+        try await server.kill()
     }
 
-    private func upload(port: Int, folder: TempFolder, server: ServerProcess) async throws {
+    private func upload(port: Int, folder: TemporaryDirectory, server: ChildProcess) async throws {
         let bucket = try S3Bucket(endpoint: "http://127.0.0.1:\(port)", bucket: "events-lake",
                                   signer: AWSSignatureV4(accessKey: "test", secretKey: "test", region: "us-east-1"), timeout: .seconds(10))
         let deadline = ContinuousClock.now + .seconds(60)
@@ -88,63 +87,5 @@ struct S3TargetTests {
         #expect(keys.count == 4)
         #expect(keys.last == "tenant-1/events/2026/01/15/14/node-1_2501.jsonl.gz")
         #expect(try await bucket.getObject(key: "tenant-1/missing") == nil)
-    }
-
-    /// A server child process, killed (SIGKILL: moto's server ignores SIGTERM) and reaped without blocking a thread.
-    final class ServerProcess: @unchecked Sendable {
-        // @unchecked: `exited` is guarded by `lock`; `process` is only read after start.
-        private let process = Process()
-        private let lock = NSLock()
-        private var exited = false
-        private var waiter: CheckedContinuation<Void, Never>?
-
-        init(_ executable: String, _ arguments: [String]) throws {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            process.terminationHandler = { [self] _ in
-                let waiting = lock.withLock { () -> CheckedContinuation<Void, Never>? in
-                    exited = true
-                    defer { waiter = nil }
-                    return waiter
-                }
-                waiting?.resume()
-            }
-            try process.run()
-        }
-
-        var isRunning: Bool { lock.withLock { !exited } }
-
-        func stop() async {
-            kill(process.processIdentifier, SIGKILL)
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let done = lock.withLock { () -> Bool in
-                    if exited { return true }
-                    waiter = continuation
-                    return false
-                }
-                if done { continuation.resume() }
-            }
-        }
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw StrataError.io(path: "socket", operation: "socket", reason: "failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw StrataError.io(path: "socket", operation: "bind", reason: "failed") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

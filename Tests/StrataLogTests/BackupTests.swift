@@ -2,6 +2,7 @@ import Foundation
 import Strata
 import StrataStorage
 import Synchronization
+import StrataTestSupport
 import Testing
 @testable import StrataLog
 
@@ -26,13 +27,13 @@ struct BackupTests {
     }
 
     static func temporary(_ name: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("strata-backup-\(name)-\(UUID().uuidString.prefix(8))").path
+        TemporaryDirectory.freshPath("backup-\(name)")
     }
 
     @Test("a restore is identical: positions, ids, revisions, recorded times, metadata, deletes and tombstones")
     func identicalRestore() async throws {
         let source = Self.temporary("src"), backup = Self.temporary("bak"), restored = Self.temporary("dst")
-        defer { for p in [source, backup, restored] { FaultTest.remove(p) } }
+        defer { for p in [source, backup, restored] { TemporaryDirectory.remove(p) } }
         let store = try LogEventStore(directory: source, configuration: LogConfiguration(segmentSize: 8192))
         for n in 0..<120 { try await store.append(to: "s-\(n % 7)", event: Self.event(n)) }
         try await store.setStreamMetadata("s-1", StreamMetadata(maxCount: 3))
@@ -68,7 +69,7 @@ struct BackupTests {
     @Test("a backup taken while appends run is a consistent prefix of the store, and a second run into the same folder copies only what changed")
     func liveAndIncremental() async throws {
         let source = Self.temporary("live"), backup = Self.temporary("inc"), restored = Self.temporary("out")
-        defer { for p in [source, backup, restored] { FaultTest.remove(p) } }
+        defer { for p in [source, backup, restored] { TemporaryDirectory.remove(p) } }
         let store = try LogEventStore(directory: source, configuration: LogConfiguration(segmentSize: 16384))
         for n in 0..<400 { try await store.append(to: "warm-\(n % 5)", event: Self.event(n)) }
         let appending = Task {
@@ -188,7 +189,7 @@ struct BackupTests {
     @Test("a damaged or missing file of a backup is named by verify, and restore writes nothing")
     func damagedBackup() async throws {
         let source = Self.temporary("dmg"), backup = Self.temporary("dmgbak"), restored = Self.temporary("dmgout")
-        defer { for p in [source, backup, restored] { FaultTest.remove(p) } }
+        defer { for p in [source, backup, restored] { TemporaryDirectory.remove(p) } }
         let store = try LogEventStore(directory: source, configuration: LogConfiguration(segmentSize: 8192))
         for n in 0..<100 { try await store.append(to: "s", event: Self.event(n)) }
         try await store.close()

@@ -2,6 +2,7 @@ import Foundation
 import Strata
 import StrataConsumers
 import StrataLog
+import StrataTestSupport
 import Testing
 
 /// Issue 3, "Done when": a consumer killed mid-stream resumes with nothing lost and nothing
@@ -15,7 +16,7 @@ struct ConsumerKillTests {
 
     /// A store of `events` events over 16 streams.
     func prepare() async throws -> String {
-        let dir = FaultTest.temporaryPath("consumer-kill")
+        let dir = TemporaryDirectory.freshPath("consumer-kill")
         let store = try LogEventStore(directory: dir, configuration: LogConfiguration(durability: .none))
         for start in stride(from: 0, to: Self.events, by: 100) {
             let requests = (0 ..< 100).map { i in
@@ -37,14 +38,14 @@ struct ConsumerKillTests {
 
     @Test("state-file consumer: killed and restarted, it applies every event exactly once")
     func stateFileConsumer() async throws {
-        let rounds = Int(FaultTest.environmentInteger("STRATA_CONSUMER_KILLS", 3))
+        let rounds = Int(TestEnvironment.integer("STRATA_CONSUMER_KILLS", 3))
         let dir = try await prepare()
-        defer { FaultTest.remove(dir) }
+        defer { TemporaryDirectory.remove(dir) }
         let snapshot = dir + "/tally.json"
         var kills = 0
         for round in 0 ... rounds {
-            let child = try WriterProcess.start(["consume", "--dir", dir, "--variant", "state", "--path", snapshot,
-                                                 "--batch", String(Self.batch), "--until", String(Self.events)])
+            let child = try TestChild.start(store: "file:\(dir)", "consume", ["--variant", "state", "--path", snapshot,
+                                                                                "--batch", String(Self.batch), "--until", String(Self.events)])
             if round < rounds {
                 // Kill it once it has handled some more events (or let it finish if it is quick).
                 let target = (round + 1) * Self.events / (rounds + 2)
@@ -65,15 +66,15 @@ struct ConsumerKillTests {
 
     @Test("checkpointed consumer over a file store: killed and restarted, nothing is lost and at most the last batch is handled again")
     func atLeastOnceConsumer() async throws {
-        let rounds = Int(FaultTest.environmentInteger("STRATA_CONSUMER_KILLS", 3))
+        let rounds = Int(TestEnvironment.integer("STRATA_CONSUMER_KILLS", 3))
         let dir = try await prepare()
-        defer { FaultTest.remove(dir) }
+        defer { TemporaryDirectory.remove(dir) }
         let checkpoints = dir + "/checkpoints"
         var seen: [UInt64: Int] = [:]
         for round in 0 ... rounds {
             let before = try FileCheckpointStore(directory: checkpoints).loadCheckpoint("killed") ?? 0
-            let child = try WriterProcess.start(["consume", "--dir", dir, "--variant", "checkpoint", "--path", checkpoints,
-                                                 "--batch", String(Self.batch), "--until", String(Self.events)])
+            let child = try TestChild.start(store: "file:\(dir)", "consume", ["--variant", "checkpoint", "--path", checkpoints,
+                                                                                "--batch", String(Self.batch), "--until", String(Self.events)])
             if round < rounds {
                 let target = (round + 1) * Self.events / (rounds + 2)
                 try await child.waitForLines("\(target) handled events") { lines in

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataTestSupport
 import Testing
 @testable import StrataLog
 
@@ -37,8 +38,8 @@ struct CorruptionTests {
 
     @Test("a flipped byte inside a sealed segment is reported by verify with the segment's path and the record's offset")
     func verifyReportsFlippedByte() async throws {
-        let dir = FaultTest.temporaryPath("corrupt-verify")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("corrupt-verify")
+        defer { TemporaryDirectory.remove(dir) }
         _ = try await buildStore(dir)
         #expect(try LogEventStore.verify(directory: dir).isOK)
         let (segment, record, byte) = try pickDamage(dir)
@@ -54,8 +55,8 @@ struct CorruptionTests {
 
     @Test("reading the damaged event throws corruption, never wrong data and never a skip; other events still read")
     func damagedEventIsNeverReadAsData() async throws {
-        let dir = FaultTest.temporaryPath("corrupt-read")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("corrupt-read")
+        defer { TemporaryDirectory.remove(dir) }
         let written = try await buildStore(dir)
         let (segment, record, byte) = try pickDamage(dir)
         try flip(segment.path, at: byte, in: segment.bytes)
@@ -87,8 +88,8 @@ struct CorruptionTests {
 
     @Test("without the index checkpoint, open reports the damaged record with its path and offset")
     func openWithoutCheckpointReportsDamage() async throws {
-        let dir = FaultTest.temporaryPath("corrupt-open")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("corrupt-open")
+        defer { TemporaryDirectory.remove(dir) }
         _ = try await buildStore(dir)
         let (segment, record, byte) = try pickDamage(dir)
         try flip(segment.path, at: byte, in: segment.bytes)
@@ -107,8 +108,8 @@ struct CorruptionTests {
 
     @Test("a damaged record followed by committed records in the last segment is refused at open, not cut")
     func damageInLastSegmentIsNotCut() async throws {
-        let dir = FaultTest.temporaryPath("corrupt-last")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("corrupt-last")
+        defer { TemporaryDirectory.remove(dir) }
         _ = try await buildStore(dir)
         let last = try FaultTest.readSegment(FaultTest.plainSegmentPaths(dir).last!)
         try #require(last.records.count >= 10)
@@ -131,15 +132,15 @@ struct CorruptionTests {
 
     @Test("a damaged compressed segment is reported by verify with its path, and is never read as data or skipped")
     func damagedCompressedSegment() async throws {
-        let dir = FaultTest.temporaryPath("corrupt-gz")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("corrupt-gz")
+        defer { TemporaryDirectory.remove(dir) }
         var configuration = Self.configuration
         configuration.compressSealedSegments = true
         let store = try LogEventStore(directory: dir, configuration: configuration)
         for i in 0..<120 {
             try await store.append(to: "c-\(i % 5)", events: FaultTest.events(25, from: i * 25))
         }
-        try await FaultTest.waitUntil("sealed segments compressed") {
+        try await Wait.until("sealed segments compressed") {
             let names = FaultTest.segmentNames(dir)
             return names.filter { $0.hasSuffix(".seg") }.count == 1 && names.filter { $0.hasSuffix(".seg.gz") }.count >= 3
                 && !names.contains { $0.hasSuffix(".tmp") }
@@ -174,8 +175,8 @@ struct CorruptionTests {
 
     @Test("a data directory whose manifest says version 2 is refused with unsupportedFormat, and its files are unchanged")
     func manifestVersionTwo() async throws {
-        let dir = FaultTest.temporaryPath("corrupt-v2")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("corrupt-v2")
+        defer { TemporaryDirectory.remove(dir) }
         let written = try await buildStore(dir)
         let manifestPath = dir + "/manifest.json"
         let original = try String(contentsOfFile: manifestPath, encoding: .utf8)
@@ -203,8 +204,8 @@ struct CorruptionTests {
 
     @Test("a non-empty directory that is not a Strata directory is refused, and left exactly as it was")
     func foreignDirectory() async throws {
-        let dir = FaultTest.temporaryPath("corrupt-foreign")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("corrupt-foreign")
+        defer { TemporaryDirectory.remove(dir) }
         try FileManager.default.createDirectory(atPath: dir + "/photos", withIntermediateDirectories: true)
         try "keep me\n".write(toFile: dir + "/notes.txt", atomically: false, encoding: .utf8)
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: dir + "/photos/a.jpg"))
@@ -227,8 +228,8 @@ struct CorruptionTests {
 
     @Test("appending to a tombstoned stream throws streamTombstoned and changes nothing, also after reopening")
     func tombstonedStream() async throws {
-        let dir = FaultTest.temporaryPath("corrupt-tomb")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("corrupt-tomb")
+        defer { TemporaryDirectory.remove(dir) }
         let store = try LogEventStore(directory: dir, configuration: Self.configuration)
         try await store.append(to: "gone", events: FaultTest.events(3))
         try await store.append(to: "kept", events: FaultTest.events(2))
@@ -264,8 +265,8 @@ struct CorruptionTests {
 
     @Test("bad input (oversized event, empty type, invalid stream name) is rejected with a typed error and stores nothing")
     func badInputStoresNothing() async throws {
-        let dir = FaultTest.temporaryPath("corrupt-input")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("corrupt-input")
+        defer { TemporaryDirectory.remove(dir) }
         var configuration = Self.configuration
         configuration.limits = EventLimits(maxEventSize: 1_024)
         let store = try LogEventStore(directory: dir, configuration: configuration)

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataTestSupport
 import Testing
 @testable import StrataLog
 
@@ -13,23 +14,21 @@ struct CrashRecoveryTests {
 
     @Test("a child appending with fsync is killed at random moments; every acknowledged event survives")
     func killedWriterLosesNothingAcknowledged() async throws {
-        let rounds = Int(FaultTest.environmentInteger("STRATA_CRASH_ROUNDS", 20))
-        let seed = FaultTest.environmentInteger("STRATA_CRASH_SEED", UInt64.random(in: 1...UInt64(UInt32.max)))
+        let rounds = Int(TestEnvironment.integer("STRATA_CRASH_ROUNDS", 20))
+        let seed = TestEnvironment.integer("STRATA_CRASH_SEED", UInt64.random(in: 1...UInt64(UInt32.max)))
         print("crash test: \(rounds) rounds, seed \(seed) (replay with STRATA_CRASH_SEED=\(seed))")
         var rng = FaultTest.Generator(seed: seed)
-        let dir = FaultTest.temporaryPath("crash")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("crash")
+        defer { TemporaryDirectory.remove(dir) }
         let configuration = LogConfiguration(durability: .fsync, segmentSize: Self.segmentSize)
-        var acknowledged: [Ack] = []
+        var acknowledged: [AckLine] = []
 
         for round in 1...rounds {
             let target = Int.random(in: 1...50, using: &rng)
-            let child = try WriterProcess.start([
-                "append", "--dir", dir, "--durability", "fsync", "--stream-prefix", "crash", "--batch", "8",
-                "--segment-size", String(Self.segmentSize), "--seed", String(rng.next() >> 1),
-            ])
+            let child = try TestChild.start(store: "file:\(dir)?durability=fsync&segmentSize=\(Self.segmentSize)", "append",
+                                            ["--prefix", "crash", "--max-batch", "8", "--seed", String(rng.next() >> 1)])
             do {
-                try await child.waitForLines("\(target) acks") { Ack.parse($0).count >= target }
+                try await child.waitForLines("\(target) acks") { AckLine.parse($0).count >= target }
             } catch {
                 try await child.kill()
                 throw error
@@ -40,7 +39,7 @@ struct CrashRecoveryTests {
             let stillRunning = child.status == nil
             try await child.kill()
             #expect(stillRunning, "round \(round): the child had stopped before it was killed (stderr: \(child.stderr))")
-            let acks = Ack.parse(child.lines)
+            let acks = AckLine.parse(child.lines)
             #expect(acks.count >= target, "seed \(seed) round \(round)")
             acknowledged += acks
 
@@ -89,8 +88,8 @@ struct CrashRecoveryTests {
 
     @Test("a torn tail is cut on open and nothing before it is lost", arguments: Tail.allCases, [true, false])
     func tornTailIsCut(_ tail: Tail, keepCheckpoint: Bool) async throws {
-        let dir = FaultTest.temporaryPath("torn")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("torn")
+        defer { TemporaryDirectory.remove(dir) }
         let configuration = LogConfiguration(durability: .fsync, segmentSize: Self.segmentSize)
         let store = try LogEventStore(directory: dir, configuration: configuration)
         // Enough to fill one segment and start a second, so the tail is in a later segment.
@@ -161,8 +160,8 @@ struct CrashRecoveryTests {
 
     @Test("leftovers of interrupted file operations (docs/FORMAT.md, crash safety) are cleaned up on open and nothing is lost")
     func interruptedFileOperationsAreCleanedUp() async throws {
-        let dir = FaultTest.temporaryPath("leftovers")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("leftovers")
+        defer { TemporaryDirectory.remove(dir) }
         let configuration = LogConfiguration(durability: .none, segmentSize: Self.segmentSize)
         let store = try LogEventStore(directory: dir, configuration: configuration)
         for i in 0..<100 {
@@ -180,7 +179,7 @@ struct CrashRecoveryTests {
         // lock, so only an old one is a leftover: date it 20 minutes back.)
         try Data([0x1F, 0x8B, 8, 0, 1, 2, 3]).write(to: URL(fileURLWithPath: paths[0] + ".gz.tmp"))
         try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -1_200)], ofItemAtPath: paths[0] + ".gz.tmp")
-        #expect(try await WriterProcess.run("/usr/bin/gzip", ["-k", paths[1]]) == 0)
+        #expect(try await ChildProcess.run("/usr/bin/gzip", ["-k", paths[1]]).status == 0)
 
         let reopened = try LogEventStore(directory: dir, configuration: configuration)
         #expect(try await FaultTest.readAll(reopened) == written)

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataStorage
+import StrataTestSupport
 import Testing
 @testable import StrataLog
 
@@ -13,8 +14,8 @@ import Testing
 struct CrashSimulationTests {
     @Test("random workloads with power losses and I/O faults lose no acknowledged append and never show half a batch")
     func randomRounds() async throws {
-        let rounds = Int(FaultTest.environmentInteger("STRATA_SIM_ROUNDS", 20))
-        let first = FaultTest.environmentInteger("STRATA_SIM_SEED", UInt64.random(in: 1...UInt64(UInt32.max)))
+        let rounds = Int(TestEnvironment.integer("STRATA_SIM_ROUNDS", 20))
+        let first = TestEnvironment.integer("STRATA_SIM_SEED", UInt64.random(in: 1...UInt64(UInt32.max)))
         print("crash simulation: \(rounds) rounds from seed \(first) (replay one with STRATA_SIM_SEED=<seed> STRATA_SIM_ROUNDS=1)")
         var totals = SimulationRound.Totals()
         for round in 0..<rounds {
@@ -102,7 +103,7 @@ struct SimulationRound {
     }
 
     /// How many lines of the operation trace a failure prints (STRATA_SIM_TRACE lines, default 25).
-    static let traceLines = Int(FaultTest.environmentInteger("STRATA_SIM_TRACE", 25))
+    static let traceLines = Int(TestEnvironment.integer("STRATA_SIM_TRACE", 25))
     static let streams = ["a-1", "a-2", "b-1", "b-2", "c-1", "c-2"]
     static let directory = "/sim/store"
 

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataStorage
+import StrataTestSupport
 import Testing
 @testable import StrataLog
 
@@ -126,7 +127,7 @@ struct FaultInjectionTests {
         let total = dry.operationCount
         #expect(total > 60, "the workload performs \(total) disk operations")
         var failures = 0
-        let step = Int(FaultTest.environmentInteger("STRATA_FAULT_EVERY", 1))
+        let step = Int(TestEnvironment.integer("STRATA_FAULT_EVERY", 1))
         for k in stride(from: 0, to: total, by: step) {
             let disk = SimulatedDisk(seed: 3)
             disk.inject(.init(.any, .noSpace, skip: k))
@@ -151,7 +152,7 @@ struct FaultInjectionTests {
         let total = dry.operationCount
         // Every operation in each mode on demand (STRATA_FAULT_EVERY=1); CI takes every fourth,
         // a different fourth for each mode, so that together the modes cover every operation.
-        let step = Int(FaultTest.environmentInteger("STRATA_FAULT_EVERY", 4))
+        let step = Int(TestEnvironment.integer("STRATA_FAULT_EVERY", 4))
         for (m, mode) in SimulatedDisk.LossMode.allCases.enumerated() {
             for k in stride(from: 1 + m % step, through: total, by: step) {
                 let disk = SimulatedDisk(seed: UInt64(k))

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataTestSupport
 import Testing
 @testable import StrataLog
 
@@ -22,8 +23,8 @@ struct IndexCheckpointFuzzTests {
 
     @Test("is refused and the index rebuilt from the log")
     func absurdCounts() async throws {
-        let dir = FaultTest.temporaryPath("ckpt-counts")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("ckpt-counts")
+        defer { TemporaryDirectory.remove(dir) }
         let store = try LogEventStore(directory: dir, configuration: LogConfiguration(durability: .none))
         try await store.append(to: "s-1", events: FaultTest.events(3))
         try await store.close()

@@ -2,6 +2,7 @@ import Foundation
 import Strata
 import StrataConformance
 import StrataLog
+import StrataTestSupport
 import Synchronization
 import Testing
 
@@ -12,7 +13,7 @@ final class LogHarness: ConformanceHarness {
     private let directories = Mutex<[String]>([])
 
     private func newDirectory() -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-conf-\(UUID().uuidString)").path
+        let dir = TemporaryDirectory.freshPath("conf")
         directories.withLock { $0.append(dir) }
         return dir
     }

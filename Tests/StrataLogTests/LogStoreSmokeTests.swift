@@ -1,4 +1,5 @@
 import Foundation
+import StrataTestSupport
 import Testing
 import Strata
 @testable import StrataLog
@@ -7,7 +8,7 @@ import Strata
 struct LogStoreSmokeTests {
     @Test("appends survive a reopen, with the index rebuilt or loaded from its checkpoint")
     func reopen() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-smoke-\(UUID())").path
+        let dir = TemporaryDirectory.freshPath("smoke")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try LogEventStore(directory: dir, configuration: LogConfiguration(durability: .none, segmentSize: 64 * 1024))
         for i in 0..<50 {
@@ -42,7 +43,7 @@ struct LogStoreSmokeTests {
 
     @Test("after retention dropped segments, a store whose checkpoint is gone rebuilds its index from what is left")
     func rebuildAfterRetention() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-retention-\(UUID())").path
+        let dir = TemporaryDirectory.freshPath("retention")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let configuration = LogConfiguration(durability: .none, segmentSize: 16 * 1024, retention: LogRetention(maxBytes: 64 * 1024))
         let store = try LogEventStore(directory: dir, configuration: configuration)

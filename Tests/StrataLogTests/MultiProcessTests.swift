@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import Synchronization
+import StrataTestSupport
 import Testing
 @testable import StrataLog
 
@@ -12,21 +13,19 @@ struct MultiProcessTests {
 
     @Test("two child processes append concurrently; the store holds exactly the union of their acknowledged appends")
     func twoWriters() async throws {
-        let dir = FaultTest.temporaryPath("multi-writers")
-        defer { FaultTest.remove(dir) }
-        let count = Int(FaultTest.environmentInteger("STRATA_MULTI_COUNT", 300))
-        var children: [WriterProcess] = []
+        let dir = TemporaryDirectory.freshPath("multi-writers")
+        defer { TemporaryDirectory.remove(dir) }
+        let count = Int(TestEnvironment.integer("STRATA_MULTI_COUNT", 300))
+        var children: [ChildProcess] = []
         for (prefix, seed) in [("alpha", "1"), ("beta", "2")] {
-            children.append(try WriterProcess.start([
-                "append", "--dir", dir, "--durability", "none", "--stream-prefix", prefix, "--batch", "6",
-                "--count", String(count), "--segment-size", String(Self.segmentSize), "--seed", seed,
-            ]))
+            children.append(try TestChild.start(store: "file:\(dir)?durability=none&segmentSize=\(Self.segmentSize)", "append",
+                                                ["--prefix", prefix, "--max-batch", "6", "--appends", String(count), "--seed", seed]))
         }
         for child in children {
-            let exited = try await child.waitForExit(limit: .seconds(60))
+            let exited = try await child.waitForExit(timeout: .seconds(60))
             #expect(exited && child.exitedCleanly, "status \(child.status.map(String.init) ?? "?"), stderr: \(child.stderr)")
         }
-        let acks = children.flatMap { Ack.parse($0.lines) }
+        let acks = children.flatMap { AckLine.parse($0.lines) }
         #expect(acks.count == 2 * count)
 
         let store = try LogEventStore(directory: dir, configuration: LogConfiguration(segmentSize: Self.segmentSize))
@@ -49,11 +48,11 @@ struct MultiProcessTests {
 
     @Test("a follow child started before the appends sees every event of the test process once, in position order")
     func childFollowsAppends() async throws {
-        let dir = FaultTest.temporaryPath("multi-follow")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("multi-follow")
+        defer { TemporaryDirectory.remove(dir) }
         let store = try LogEventStore(directory: dir, configuration: LogConfiguration(durability: .none, segmentSize: Self.segmentSize))
         let total = 1_500
-        let follower = try WriterProcess.start(["follow", "--dir", dir, "--count", String(total)])
+        let follower = try TestChild.start(store: "file:\(dir)", "follow", ["--count", String(total)])
         var appended: [AppendResult] = []
         do {
             try await follower.waitForLines("caughtUp") { $0.contains("caughtUp 0") }
@@ -68,20 +67,20 @@ struct MultiProcessTests {
             try await store.close()
             throw error
         }
-        let exited = try await follower.waitForExit(limit: .seconds(30))
+        let exited = try await follower.waitForExit(timeout: .seconds(30))
         #expect(exited && follower.exitedCleanly, "the follower did not finish: \(follower.lines.count) lines, stderr: \(follower.stderr)")
-        let lines = follower.lines.filter { $0.hasPrefix("event ") }
+        let seen = EventLine.parse(follower.lines)
         let written = try await FaultTest.readAll(store)
         try await store.close()
         #expect(written.count == total)
-        #expect(lines == written.map { "event \($0.position) \($0.stream) \($0.revision)" })
+        #expect(seen == written.map(EventLine.init))
         #expect(appended.last?.lastPosition == UInt64(total))
     }
 
     @Test("a subscription in the test process receives a child's appends within a bounded time")
     func subscriptionSeesChildAppends() async throws {
-        let dir = FaultTest.temporaryPath("multi-sub")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("multi-sub")
+        defer { TemporaryDirectory.remove(dir) }
         let store = try LogEventStore(directory: dir, configuration: LogConfiguration(durability: .none, segmentSize: Self.segmentSize))
         try await store.append(to: "local", events: FaultTest.events(2))
         let received = Mutex<[RecordedEvent]>([])
@@ -91,24 +90,22 @@ struct MultiProcessTests {
             }
         }
         defer { consumer.cancel() }
-        try await FaultTest.waitUntil("the local events") { received.withLock { $0.count } == 2 }
+        try await Wait.until("the local events") { received.withLock { $0.count } == 2 }
 
-        let child = try WriterProcess.start([
-            "append", "--dir", dir, "--durability", "none", "--stream-prefix", "remote", "--batch", "4",
-            "--count", "60", "--segment-size", String(Self.segmentSize),
-        ])
-        let exited = try await child.waitForExit(limit: .seconds(30))
+        let child = try TestChild.start(store: "file:\(dir)?durability=none&segmentSize=\(Self.segmentSize)", "append",
+                                        ["--prefix", "remote", "--max-batch", "4", "--appends", "60"])
+        let exited = try await child.waitForExit(timeout: .seconds(30))
         #expect(exited && child.exitedCleanly, "stderr: \(child.stderr)")
-        let acks = Ack.parse(child.lines)
+        let acks = AckLine.parse(child.lines)
         #expect(acks.count == 60)
         let expected = 2 + acks.reduce(0) { $0 + Int($1.lastPosition - $1.firstPosition + 1) }
-        try await FaultTest.waitUntil("the child's events in the subscription", limit: .seconds(60)) {
+        try await Wait.until("the child's events in the subscription", timeout: .seconds(60)) {
             received.withLock { $0.count } >= expected
         }
         // And appends of the test process itself still go after the child's.
         let mine = try await store.append(to: "local", events: FaultTest.events(1, from: 2))
         #expect(mine.firstPosition == UInt64(expected + 1))
-        try await FaultTest.waitUntil("the test's own append after the child's") { received.withLock { $0.count } == expected + 1 }
+        try await Wait.until("the test's own append after the child's") { received.withLock { $0.count } == expected + 1 }
         consumer.cancel()
         _ = await consumer.result
         let events = received.withLock { $0 }
@@ -122,8 +119,8 @@ struct MultiProcessTests {
 extension MultiProcessTests {
     @Test("a subscription in the test process follows a child whose sealed segments are compressed behind it")
     func followCompressingWriter() async throws {
-        let dir = FaultTest.temporaryPath("multi-compress")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("multi-compress")
+        defer { TemporaryDirectory.remove(dir) }
         let store = try LogEventStore(directory: dir, configuration: LogConfiguration(durability: .none, segmentSize: Self.segmentSize))
         let received = Mutex<[RecordedEvent]>([])
         let failure = Mutex<String?>(nil)
@@ -137,16 +134,15 @@ extension MultiProcessTests {
             }
         }
         defer { consumer.cancel() }
-        let child = try WriterProcess.start([
-            "append", "--dir", dir, "--durability", "none", "--stream-prefix", "z", "--batch", "20",
-            "--count", "1500", "--segment-size", String(Self.segmentSize), "--compress", "true",
-        ])
-        let exited = try await child.waitForExit(limit: .seconds(60))
+        let child = try TestChild.start(store: "file:\(dir)?durability=none&segmentSize=\(Self.segmentSize)&compress=true", "append",
+                                        ["--prefix", "z", "--max-batch", "20", "--appends", "1500"])
+        let exited = try await child.waitForExit(timeout: .seconds(60))
         #expect(exited && child.exitedCleanly, "stderr: \(child.stderr)")
-        let acks = Ack.parse(child.lines)
+        let acks = AckLine.parse(child.lines)
         let total = acks.map(\.lastPosition).max() ?? 0
-        try await FaultTest.waitUntil("the child's events in the subscription", limit: .seconds(20)) {
-            if let failure = failure.withLock({ $0 }) { throw FaultTest.TimedOut(what: "events; the subscription failed: \(failure)") }
+        try await Wait.until("the child's events in the subscription", timeout: .seconds(20)) {
+            let failed = failure.withLock { $0 }
+            try #require(failed == nil, "the subscription failed: \(failed ?? "")")
             return received.withLock { $0.count } >= Int(total)
         }
         consumer.cancel()
@@ -165,22 +161,22 @@ extension MultiProcessTests {
 extension MultiProcessTests {
     @Test("a writer killed at random moments while another keeps appending: nothing acknowledged by either is lost")
     func killedWriterBesideALiveOne() async throws {
-        let rounds = Int(FaultTest.environmentInteger("STRATA_CRASH_ROUNDS", 20))
-        let seed = FaultTest.environmentInteger("STRATA_CRASH_SEED", UInt64.random(in: 1...UInt64(UInt32.max)))
+        let rounds = Int(TestEnvironment.integer("STRATA_CRASH_ROUNDS", 20))
+        let seed = TestEnvironment.integer("STRATA_CRASH_SEED", UInt64.random(in: 1...UInt64(UInt32.max)))
         print("dying writer test: \(rounds) rounds, seed \(seed) (replay with STRATA_CRASH_SEED=\(seed))")
         var rng = FaultTest.Generator(seed: seed)
-        let dir = FaultTest.temporaryPath("multi-dying")
-        defer { FaultTest.remove(dir) }
-        let common = ["--dir", dir, "--durability", "fsync", "--segment-size", String(Self.segmentSize)]
-        let survivor = try WriterProcess.start(["append", "--stream-prefix", "live", "--batch", "2", "--seed", String(rng.next() >> 1)] + common)
-        var acks: [Ack] = []
+        let dir = TemporaryDirectory.freshPath("multi-dying")
+        defer { TemporaryDirectory.remove(dir) }
+        let url = "file:\(dir)?durability=fsync&segmentSize=\(Self.segmentSize)"
+        let survivor = try TestChild.start(store: url, "append", ["--prefix", "live", "--max-batch", "2", "--seed", String(rng.next() >> 1)])
+        var acks: [AckLine] = []
         do {
             for round in 1...rounds {
                 let target = Int.random(in: 1...20, using: &rng)
-                let victim = try WriterProcess.start(["append", "--stream-prefix", "dead\(round)", "--batch", "100",
-                                                      "--seed", String(rng.next() >> 1)] + common)
+                let victim = try TestChild.start(store: url, "append", ["--prefix", "dead\(round)", "--max-batch", "100",
+                                                                          "--seed", String(rng.next() >> 1)])
                 do {
-                    try await victim.waitForLines("\(target) acks") { Ack.parse($0).count >= target }
+                    try await victim.waitForLines("\(target) acks") { AckLine.parse($0).count >= target }
                 } catch {
                     try await victim.kill()
                     throw error
@@ -188,17 +184,17 @@ extension MultiProcessTests {
                 let jitter = Int.random(in: 0...2_000, using: &rng)
                 if jitter > 0 { try await Task.sleep(for: .microseconds(jitter)) }
                 try await victim.kill()
-                acks += Ack.parse(victim.lines)
+                acks += AckLine.parse(victim.lines)
             }
             // The survivor must have kept going through all of it.
-            let seen = Ack.parse(survivor.lines).count
-            try await survivor.waitForLines("more acks after the last kill") { Ack.parse($0).count >= seen + 20 }
+            let seen = AckLine.parse(survivor.lines).count
+            try await survivor.waitForLines("more acks after the last kill") { AckLine.parse($0).count >= seen + 20 }
         } catch {
             try await survivor.kill()
             throw error
         }
         try await survivor.kill()
-        acks += Ack.parse(survivor.lines)
+        acks += AckLine.parse(survivor.lines)
 
         let before = try LogEventStore.verify(directory: dir)
         #expect(before.isOK, "seed \(seed): \(before.problems)")
@@ -215,8 +211,8 @@ extension MultiProcessTests {
     @Test("records committed by a writer that died before publishing them are not overwritten by a live writer",
           arguments: [false, true])
     func liveWriterDoesNotOverwriteUnpublishedRecords(inNewSegment: Bool) async throws {
-        let dir = FaultTest.temporaryPath("multi-unpublished")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("multi-unpublished")
+        defer { TemporaryDirectory.remove(dir) }
         let configuration = LogConfiguration(durability: .fsync, segmentSize: Self.segmentSize)
         let live = try LogEventStore(directory: dir, configuration: configuration)
         try await live.append(to: "live", events: FaultTest.events(5))

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataLog
+import StrataTestSupport
 import Testing
 
 /// The README's Swift example, compiled and run. The code between the markers must match the
@@ -27,7 +28,7 @@ struct ReadmeExampleTests {
 
     @Test("the README's example compiles, runs, and is the code the README shows")
     func readmeExample() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-readme-\(UUID())").path
+        let dir = TemporaryDirectory.freshPath("readme")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try await ReadmeExampleTests.example(directory: dir)
         let store = try LogEventStore(directory: dir)

@@ -93,17 +93,6 @@ enum FormatTestSupport {
         String((0..<length).map { _ in "abcdefghijklmnopqrstuvwxyz-0123456789".randomElement(using: &rng)! })
     }
 
-    /// A fresh directory under the system's temporary directory; remove it with `remove()`.
-    struct TemporaryDirectory {
-        let path: String
-        init() throws {
-            path = FileManager.default.temporaryDirectory
-                .appendingPathComponent("strata-format-\(UUID().uuidString)").path
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        }
-        func remove() { try? FileManager.default.removeItem(atPath: path) }
-    }
-
     static func decode(_ bytes: [UInt8], at offset: Int, verifyCRC: Bool = true) -> RecordDecodeResult {
         bytes.withUnsafeBytes { buffer in
             verifyCRC ? RecordDecoder.decode(buffer, at: offset) : RecordDecoder.decodeUnchecked(buffer, at: offset)

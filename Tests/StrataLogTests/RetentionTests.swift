@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataTestSupport
 import Testing
 @testable import StrataLog
 
@@ -28,8 +29,8 @@ struct RetentionTests {
 
     @Test("segments roll by size: several .seg files named by their first position, 20 digits, each starting where the last ended")
     func rollBySize() async throws {
-        let dir = FaultTest.temporaryPath("roll-size")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("roll-size")
+        defer { TemporaryDirectory.remove(dir) }
         let store = try LogEventStore(directory: dir, configuration: LogConfiguration(durability: .none, segmentSize: Self.segmentSize))
         let written = try await fill(store, bytes: 400 * 1024)
         try await store.close()
@@ -67,8 +68,8 @@ struct RetentionTests {
 
     @Test("rollDaily: a store keeps one segment within a day, across reopening, and starts a new one when the last segment is from an earlier UTC day")
     func rollDaily() async throws {
-        let dir = FaultTest.temporaryPath("roll-daily")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("roll-daily")
+        defer { TemporaryDirectory.remove(dir) }
         let configuration = LogConfiguration(durability: .none, segmentSize: Self.segmentSize, rollDaily: true)
         let day = LogEngine.utcDay(currentMicroseconds())
         let store = try LogEventStore(directory: dir, configuration: configuration)
@@ -107,13 +108,13 @@ struct RetentionTests {
 
     @Test("compressSealedSegments: sealed segments become .seg.gz files that gzip -t accepts, and a reopened store reads every event from them")
     func compression() async throws {
-        let dir = FaultTest.temporaryPath("compress")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("compress")
+        defer { TemporaryDirectory.remove(dir) }
         let configuration = LogConfiguration(durability: .none, segmentSize: Self.segmentSize, compressSealedSegments: true)
         let store = try LogEventStore(directory: dir, configuration: configuration)
         let written = try await fill(store, bytes: 400 * 1024)
         // Compression runs in the background: wait (bounded) until every sealed segment is compressed.
-        try await FaultTest.waitUntil("every sealed segment compressed") {
+        try await Wait.until("every sealed segment compressed") {
             let names = FaultTest.segmentNames(dir)
             return names.filter { $0.hasSuffix(".seg") }.count == 1 && !names.contains { $0.hasSuffix(".tmp") }
                 && names.filter { $0.hasSuffix(".seg.gz") }.count >= 4
@@ -127,7 +128,7 @@ struct RetentionTests {
         #expect(names.last?.hasSuffix(".seg") == true, "the active segment stays plain: \(names)")
         for name in compressed {
             #expect(position(ofSegmentName: name) != nil, "\(name)")
-            let gzip = try await WriterProcess.run("/usr/bin/gzip", ["-t", dir + "/segments/" + name])
+            let gzip = try await ChildProcess.run("/usr/bin/gzip", ["-t", dir + "/segments/" + name]).status
             #expect(gzip == 0, "gzip -t \(name)")
         }
 
@@ -154,8 +155,8 @@ struct RetentionTests {
 
     @Test("retention by size drops the oldest segments; reads start at the first position kept; appends and reopening go on")
     func retentionBySize() async throws {
-        let dir = FaultTest.temporaryPath("retain-size")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("retain-size")
+        defer { TemporaryDirectory.remove(dir) }
         let maxBytes: Int64 = 256 * 1024
         let configuration = LogConfiguration(durability: .none, segmentSize: Self.segmentSize, retention: LogRetention(maxBytes: maxBytes))
         let store = try LogEventStore(directory: dir, configuration: configuration)
@@ -196,8 +197,8 @@ struct RetentionTests {
 
     @Test("a store whose oldest segments were dropped by retention reopens without its index checkpoint (as after a crash)")
     func retentionThenRebuild() async throws {
-        let dir = FaultTest.temporaryPath("retain-rebuild")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("retain-rebuild")
+        defer { TemporaryDirectory.remove(dir) }
         let configuration = LogConfiguration(durability: .none, segmentSize: Self.segmentSize,
                                              retention: LogRetention(maxBytes: 192 * 1024))
         let store = try LogEventStore(directory: dir, configuration: configuration)
@@ -220,8 +221,8 @@ struct RetentionTests {
 
     @Test("tombstones and stream metadata written in segments that retention dropped still hold, with and without the checkpoint")
     func retentionKeepsStreamState() async throws {
-        let dir = FaultTest.temporaryPath("retain-state")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("retain-state")
+        defer { TemporaryDirectory.remove(dir) }
         let configuration = LogConfiguration(durability: .none, segmentSize: Self.segmentSize,
                                              retention: LogRetention(maxBytes: 128 * 1024))
         let store = try LogEventStore(directory: dir, configuration: configuration)
@@ -254,12 +255,10 @@ struct RetentionTests {
 
     @Test("a writer using retention is killed; the store reopens from the segments it kept")
     func killedWriterWithRetention() async throws {
-        let dir = FaultTest.temporaryPath("retain-crash")
-        defer { FaultTest.remove(dir) }
-        let child = try WriterProcess.start([
-            "append", "--dir", dir, "--durability", "fsync", "--stream-prefix", "k", "--batch", "20",
-            "--segment-size", String(Self.segmentSize), "--retention-bytes", String(192 * 1024),
-        ])
+        let dir = TemporaryDirectory.freshPath("retain-crash")
+        defer { TemporaryDirectory.remove(dir) }
+        let child = try TestChild.start(store: "file:\(dir)?durability=fsync&segmentSize=\(Self.segmentSize)&retentionMaxBytes=\(192 * 1024)",
+                                        "append", ["--prefix", "k", "--max-batch", "20"])
         do {
             // Wait until retention has dropped the first segment.
             try await child.waitForLines("the first segment to be dropped") { lines in
@@ -271,7 +270,7 @@ struct RetentionTests {
             throw error
         }
         try await child.kill()
-        let acks = Ack.parse(child.lines)
+        let acks = AckLine.parse(child.lines)
 
         let store = try LogEventStore(directory: dir, configuration: LogConfiguration(segmentSize: Self.segmentSize))
         let first = try await store.stats().firstPosition
@@ -286,8 +285,8 @@ struct RetentionTests {
 
     @Test("retention by age drops sealed segments older than maxAge, never the active one")
     func retentionByAge() async throws {
-        let dir = FaultTest.temporaryPath("retain-age")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("retain-age")
+        defer { TemporaryDirectory.remove(dir) }
         let configuration = LogConfiguration(durability: .none, segmentSize: Self.segmentSize, retention: LogRetention(maxAge: 0.000_001))
         let store = try LogEventStore(directory: dir, configuration: configuration)
         let kept = try await fill(store, bytes: 300 * 1024)
@@ -306,8 +305,8 @@ struct RetentionTests {
 
     @Test("compression and retention together leave no dropped segment behind")
     func compressionWithRetention() async throws {
-        let dir = FaultTest.temporaryPath("compress-retain")
-        defer { FaultTest.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("compress-retain")
+        defer { TemporaryDirectory.remove(dir) }
         let configuration = LogConfiguration(durability: .none, segmentSize: Self.segmentSize, compressSealedSegments: true,
                                              retention: LogRetention(maxBytes: 128 * 1024))
         let store = try LogEventStore(directory: dir, configuration: configuration)
@@ -316,7 +315,7 @@ struct RetentionTests {
         let head = try await store.headPosition()
         // Let background compression settle: no temporary file, and the listing stays the same.
         var previous: [String] = []
-        try await FaultTest.waitUntil("compression to settle") {
+        try await Wait.until("compression to settle") {
             let names = FaultTest.segmentNames(dir)
             defer { previous = names }
             return names == previous && !names.contains { $0.hasSuffix(".tmp") }

@@ -1,4 +1,5 @@
 import Foundation
+import StrataTestSupport
 import Testing
 @testable import StrataLog
 
@@ -31,7 +32,7 @@ struct SegmentFileTests {
 
     @Test("create writes the 64-byte header, preallocates the file and open reads the header back")
     func createAndOpen() throws {
-        let directory = try Support.TemporaryDirectory()
+        let directory = try TemporaryDirectory("format")
         defer { directory.remove() }
         let segment = try SegmentFile.create(directory: directory.path, firstPosition: 42, createdAtMicros: 1_234, preallocate: 1 << 20)
         #expect(segment.path == directory.path + "/00000000000000000042.seg")
@@ -59,7 +60,7 @@ struct SegmentFileTests {
 
     @Test("creating a segment that already exists fails with EEXIST and leaves the file alone")
     func createExisting() throws {
-        let directory = try Support.TemporaryDirectory()
+        let directory = try TemporaryDirectory("format")
         defer { directory.remove() }
         try SegmentFile.create(directory: directory.path, firstPosition: 1, createdAtMicros: 0, preallocate: 4_096).close()
         #expect(throws: FileError.io(path: directory.path + "/00000000000000000001.seg", operation: "create", errno: EEXIST)) {
@@ -69,7 +70,7 @@ struct SegmentFileTests {
 
     @Test("a segment header with format version 2 is refused as unsupported")
     func versionTwoRefused() throws {
-        let directory = try Support.TemporaryDirectory()
+        let directory = try TemporaryDirectory("format")
         defer { directory.remove() }
         var header = SegmentHeader(firstPosition: 1, createdAtMicros: 0).encoded()
         Support.store(UInt32(2), in: &header, at: 8)
@@ -84,7 +85,7 @@ struct SegmentFileTests {
 
     @Test("a header with a bad magic or checksum is reported corrupt at offset 0")
     func badHeader() throws {
-        let directory = try Support.TemporaryDirectory()
+        let directory = try TemporaryDirectory("format")
         defer { directory.remove() }
         let path = directory.path + "/" + SegmentFile.fileName(firstPosition: 1)
         for damagedByte in [0, 20, 61] {
@@ -103,7 +104,7 @@ struct SegmentFileTests {
 
     @Test("a header whose first position differs from the file name is corrupt")
     func nameMismatch() throws {
-        let directory = try Support.TemporaryDirectory()
+        let directory = try TemporaryDirectory("format")
         defer { directory.remove() }
         let path = directory.path + "/" + SegmentFile.fileName(firstPosition: 5)
         try writeHeader(SegmentHeader(firstPosition: 6, createdAtMicros: 0).encoded(), to: path)
@@ -124,7 +125,7 @@ struct SegmentFileTests {
 
     @Test("writes show through the mapping; a scan reads them back and stops at the zero tail")
     func writeMapScan() throws {
-        let directory = try Support.TemporaryDirectory()
+        let directory = try TemporaryDirectory("format")
         defer { directory.remove() }
         let segment = try SegmentFile.create(directory: directory.path, firstPosition: 1, createdAtMicros: 0, preallocate: 64 << 10)
         defer { segment.close() }
@@ -146,7 +147,7 @@ struct SegmentFileTests {
 
     @Test("writing past the preallocation grows the file, and remapIfGrown maps the new bytes")
     func growAndRemap() throws {
-        let directory = try Support.TemporaryDirectory()
+        let directory = try TemporaryDirectory("format")
         defer { directory.remove() }
         let segment = try SegmentFile.create(directory: directory.path, firstPosition: 1, createdAtMicros: 0, preallocate: 4_096)
         defer { segment.close() }
@@ -168,7 +169,7 @@ struct SegmentFileTests {
 
     @Test("cutting a torn tail zeroes everything after committedEnd and keeps every byte before it")
     func cutTornTail() throws {
-        let directory = try Support.TemporaryDirectory()
+        let directory = try TemporaryDirectory("format")
         defer { directory.remove() }
         let segment = try SegmentFile.create(directory: directory.path, firstPosition: 1, createdAtMicros: 0, preallocate: 256 << 10)
         let committed = try committedRecords(20)
@@ -210,7 +211,7 @@ struct SegmentFileTests {
 
     @Test("a damaged record in the middle of the last segment is corruption, not a tail to cut")
     func damageInLastSegment() throws {
-        let directory = try Support.TemporaryDirectory()
+        let directory = try TemporaryDirectory("format")
         defer { directory.remove() }
         let segment = try SegmentFile.create(directory: directory.path, firstPosition: 1, createdAtMicros: 0, preallocate: 64 << 10)
         defer { segment.close() }
@@ -233,7 +234,7 @@ struct SegmentFileTests {
 
     @Test("a reader following the last segment treats a half-written batch as not written yet, then reads it once committed")
     func readerFollowsWriter() throws {
-        let directory = try Support.TemporaryDirectory()
+        let directory = try TemporaryDirectory("format")
         defer { directory.remove() }
         let writer = try SegmentFile.create(directory: directory.path, firstPosition: 1, createdAtMicros: 0, preallocate: 64 << 10)
         defer { writer.close() }
@@ -264,7 +265,7 @@ struct SegmentFileTests {
 
     @Test("sealing truncates the file to the records plus an 8-byte end marker, and a sealed scan is clean")
     func seal() throws {
-        let directory = try Support.TemporaryDirectory()
+        let directory = try TemporaryDirectory("format")
         defer { directory.remove() }
         let segment = try SegmentFile.create(directory: directory.path, firstPosition: 1, createdAtMicros: 0, preallocate: 64 << 10)
         let records = try committedRecords(10)
@@ -297,7 +298,7 @@ struct SegmentFileTests {
 
     @Test("compressing a sealed segment gives a gzip file that gzip -t accepts and that decompresses to the same bytes")
     func compressionRoundTrip() async throws {
-        let directory = try Support.TemporaryDirectory()
+        let directory = try TemporaryDirectory("format")
         defer { directory.remove() }
         let segment = try SegmentFile.create(directory: directory.path, firstPosition: 1, createdAtMicros: 0, preallocate: 1 << 20)
         var rng = Support.SeededGenerator(seed: 3)
@@ -319,12 +320,12 @@ struct SegmentFileTests {
         #expect(!FileManager.default.fileExists(atPath: compressedPath + ".tmp"))
         #expect(try fileBytes(compressedPath).count < original.count)
         #expect(try SegmentCompression.decompress(path: compressedPath) == original)
-        #expect(await Self.run("/bin/gzip", ["-t", compressedPath]) == 0)
+        #expect(try await ChildProcess.run("/bin/gzip", ["-t", compressedPath]).status == 0)
     }
 
     @Test("decompressing a truncated gzip segment fails as corrupt")
     func truncatedGzip() throws {
-        let directory = try Support.TemporaryDirectory()
+        let directory = try TemporaryDirectory("format")
         defer { directory.remove() }
         let segment = try SegmentFile.create(directory: directory.path, firstPosition: 1, createdAtMicros: 0, preallocate: 4_096)
         let records = try committedRecords(200)
@@ -338,26 +339,11 @@ struct SegmentFileTests {
         #expect(throws: FileError.self) { try SegmentCompression.decompress(path: compressedPath) }
     }
 
-    /// Runs a tool without blocking a thread; returns its exit status.
-    private static func run(_ tool: String, _ arguments: [String]) async -> Int32 {
-        await withCheckedContinuation { continuation in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: tool)
-            process.arguments = arguments
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                continuation.resume(returning: -1)
-            }
-        }
-    }
-
     // MARK: - Directory lock
 
     @Test("tryLock fails while another open file description holds the LOCK, and succeeds once it is released")
     func directoryLock() throws {
-        let directory = try Support.TemporaryDirectory()
+        let directory = try TemporaryDirectory("format")
         defer { directory.remove() }
         let holder = try DirectoryLock(directory: directory.path)
         let other = try DirectoryLock(directory: directory.path)
@@ -376,7 +362,7 @@ struct SegmentFileTests {
 
     @Test("a manifest is created in a new directory and loads back unchanged")
     func manifestRoundTrip() throws {
-        let directory = try Support.TemporaryDirectory()
+        let directory = try TemporaryDirectory("format")
         defer { directory.remove() }
         let data = directory.path + "/nested/data"
         let created = try Manifest.create(in: data, createdAt: Date(timeIntervalSince1970: 1_700_000_000.75))
@@ -391,7 +377,7 @@ struct SegmentFileTests {
 
     @Test("a manifest with another format or version 2 is refused as unsupported")
     func manifestUnsupported() throws {
-        let directory = try Support.TemporaryDirectory()
+        let directory = try TemporaryDirectory("format")
         defer { directory.remove() }
         let path = directory.path + "/manifest.json"
         try #"{"format":"strata-log","version":2,"createdAt":"2024-01-01T00:00:00Z"}"#.write(toFile: path, atomically: true, encoding: .utf8)
@@ -410,7 +396,7 @@ struct SegmentFileTests {
 
     @Test("a directory with files but no manifest is not a Strata directory; an empty or missing one gets a manifest")
     func manifestMissing() throws {
-        let directory = try Support.TemporaryDirectory()
+        let directory = try TemporaryDirectory("format")
         defer { directory.remove() }
         try "x".write(toFile: directory.path + "/notes.txt", atomically: true, encoding: .utf8)
         #expect(throws: FileError.notAStrataDirectory(path: directory.path)) { try Manifest.loadOrCreate(in: directory.path) }

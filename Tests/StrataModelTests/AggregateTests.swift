@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataModel
+import StrataTestSupport
 import Testing
 
 @Suite("Aggregates, snapshots and relations")
@@ -133,7 +134,7 @@ struct AggregateTests {
 
     @Test("file snapshots survive reopening")
     func fileSnapshots() async throws {
-        let dir = scratchDirectory("snapshots")
+        let dir = try TemporaryDirectory("model-snapshots").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let snapshot = Snapshot(reducer: "user/v", stream: "user:1", reducerVersion: 3, revision: 9, firstRevision: 1, state: Data("{}".utf8))
         try await FileSnapshotStore(directory: dir).save(snapshot)

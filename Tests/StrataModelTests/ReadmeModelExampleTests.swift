@@ -3,6 +3,7 @@ import Strata
 import StrataConsumers
 import StrataLog
 import StrataModel
+import StrataTestSupport
 import Testing
 
 // README:types:begin
@@ -60,7 +61,7 @@ struct ReadmeModelExampleTests {
 
     @Test("the README's modeling example compiles, runs, and is the code the README shows")
     func readmeExample() async throws {
-        let dir = NSTemporaryDirectory() + "strata-readme-model-\(UUID())"
+        let dir = TemporaryDirectory.freshPath("readme-model")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let email = try await Self.example(directory: dir + "/data", checkpoints: dir + "/checkpoints")
         #expect(email == "ada@lovelace.dev")

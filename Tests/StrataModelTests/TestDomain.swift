@@ -113,8 +113,4 @@ final class Collector<T: Sendable>: @unchecked Sendable {
     func reset() { lock.withLock { items.removeAll() } }
 }
 
-func scratchDirectory(_ name: String) -> String {
-    let path = NSTemporaryDirectory() + "strata-\(name)-\(UUID().uuidString)"
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
+

@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import Strata
 import Synchronization
+import StrataTestSupport
 import Testing
 @testable import StrataPostgres
 
@@ -29,10 +30,10 @@ struct ConnectionLossTests {
 
         static func start() async throws -> Cluster {
             let script = try #require(PostgresTest.script)
-            let (status, output, errors) = try await ChildProcess.run(script, ["start", "--fast"])
-            try #require(status == 0, "postgres.sh start failed: \(errors)")
+            let started = try await ChildProcess.run(script, ["start", "--fast"])
+            try #require(started.status == 0, "postgres.sh start failed: \(started.stderr)")
             var exports: [String: String] = [:]
-            for line in output.split(separator: "\n") where line.hasPrefix("export ") {
+            for line in started.lines where line.hasPrefix("export ") {
                 let pair = line.dropFirst("export ".count).split(separator: "=", maxSplits: 1)
                 if pair.count == 2 { exports[String(pair[0])] = pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "'")) }
             }
@@ -42,8 +43,8 @@ struct ConnectionLossTests {
 
         /// `postgres.sh restart|halt|stop DIR`.
         func run(_ command: String) async throws {
-            let (status, _, errors) = try await ChildProcess.run(script, [command, directory])
-            try #require(status == 0, "postgres.sh \(command) failed: \(errors)")
+            let outcome = try await ChildProcess.run(script, [command, directory])
+            try #require(outcome.status == 0, "postgres.sh \(command) failed: \(outcome.stderr)")
         }
 
         /// Terminates every backend of a Strata store (the pool's and the listener's), from a
@@ -182,7 +183,7 @@ struct ConnectionLossTests {
     func terminatedDuringAppends() async throws {
         try await Cluster.with { cluster in
             let store = try await PostgresTest.openStore(schema: "strata", url: cluster.url)
-            try await PostgresTest.waitUntil("the listener to listen", limit: .seconds(60)) { store.watcher.isListening }
+            try await Wait.until("the listener to listen", timeout: .seconds(60)) { store.watcher.isListening }
             let ledger = Ledger()
             let done = Atomic<Bool>(false)
             // Twenty rounds of kills at random moments while the appends run (each round ends
@@ -206,7 +207,7 @@ struct ConnectionLossTests {
             let after = try await store.append(to: "after", events: PostgresTest.events(1))
             #expect(after.lastPosition == UInt64(4 * 40 * 3 + 1))
             #expect(try await store.headPosition() == after.lastPosition)
-            try await PostgresTest.waitUntil("the listener to listen again", limit: .seconds(60)) { store.watcher.isListening }
+            try await Wait.until("the listener to listen again", timeout: .seconds(60)) { store.watcher.isListening }
             #expect(store.watcher.listenerConnections >= 2)
             try await store.close()
         }
@@ -218,7 +219,7 @@ struct ConnectionLossTests {
             let store = try await PostgresTest.openStore(schema: "strata", url: cluster.url)
             let ledger = Ledger()
             let appending = Task { await Self.appendLoop(store, writers: 4, rounds: 60, ledger: ledger, tag: "restart") }
-            try await PostgresTest.waitUntil("some appends before the restart", limit: .seconds(60)) {
+            try await Wait.until("some appends before the restart", timeout: .seconds(60)) {
                 ledger.acknowledged.withLock { $0.count } >= 20
             }
             try await cluster.run("restart")
@@ -257,7 +258,7 @@ struct ConnectionLossTests {
             // Back: the same store appends (the pool reconnects by itself; the first lease may
             // wait out the pool's backoff).
             var after: AppendResult?
-            try await PostgresTest.waitUntil("an append after the server came back", limit: .seconds(120)) {
+            try await Wait.until("an append after the server came back", timeout: .seconds(120)) {
                 after = try? await store.append(to: "s", expectedRevision: .exact(2), events: lost)
                 return after != nil
             }

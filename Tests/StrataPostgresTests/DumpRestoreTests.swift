@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataTestSupport
 import Testing
 @testable import StrataPostgres
 
@@ -53,13 +54,13 @@ struct DumpRestoreTests {
         let head = try await store.headPosition()
         try await store.close()
 
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("strata-\(schema).dump").path
-        defer { try? FileManager.default.removeItem(atPath: file) }
+        let file = TemporaryDirectory.freshPath("\(schema).dump")
+        defer { TemporaryDirectory.remove(file) }
         let dumped = try await ChildProcess.run(dump, ["--schema=\(schema)", "--format=custom", "--file=\(file)", "--dbname=\(url)"])
-        try #require(dumped.status == 0, "pg_dump: \(dumped.errors)")
+        try #require(dumped.status == 0, "pg_dump: \(dumped.stderr)")
         try await PostgresTest.execute("DROP SCHEMA \(schema) CASCADE")
         let restored = try await ChildProcess.run(restore, ["--dbname=\(url)", file])
-        try #require(restored.status == 0, "pg_restore: \(restored.errors)")
+        try #require(restored.status == 0, "pg_restore: \(restored.stderr)")
 
         store = try await PostgresTest.openStore(schema: schema)
         #expect(try await Self.fingerprint(store, streams: streams) == before)

@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import Strata
 import Synchronization
+import StrataTestSupport
 import Testing
 @testable import StrataPostgres
 
@@ -62,8 +63,9 @@ struct GapFreeOrderingTests {
         var count: Int { events.withLock { $0.count } }
 
         func waitFor(_ count: Int, _ what: String) async throws {
-            try await PostgresTest.waitUntil(what, limit: .seconds(60)) {
-                if let failure = failure.withLock({ $0 }) { throw PostgresTest.TimedOut(what: "\(what): the subscription failed: \(failure)") }
+            try await Wait.until(what, timeout: .seconds(60)) {
+                let failed = failure.withLock { $0 }
+                try #require(failed == nil, "\(what): the subscription failed: \(failed ?? "")")
                 return self.count >= count
             }
         }
@@ -110,12 +112,12 @@ struct GapFreeOrderingTests {
 
             // A takes positions 4…5 and holds its transaction open.
             let appendA = Task { try await storeA.append(to: "writer-a", events: PostgresTest.events(2, writer: "a")) }
-            try await PostgresTest.waitUntil("writer A to take its positions") { taken.withLock { $0 } != nil }
+            try await Wait.until("writer A to take its positions") { taken.withLock { $0 } != nil }
             #expect(taken.withLock { $0 } == 4...5)
 
             // B starts now and gets as far as the counter, where it waits for A.
             let appendB = Task { try await storeB.append(to: "writer-b", events: PostgresTest.events(1, writer: "b")) }
-            try await PostgresTest.waitUntil("writer B to wait for the counter row") { try await Self.writerWaitsForCounter(schema: schema) }
+            try await Wait.until("writer B to wait for the counter row") { try await Self.writerWaitsForCounter(schema: schema) }
 
             // Meanwhile readers see neither: the head is still 3, nothing past it is readable.
             #expect(try await storeB.headPosition() == 3)

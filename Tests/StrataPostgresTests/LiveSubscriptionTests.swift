@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import Strata
 import Synchronization
+import StrataTestSupport
 import Testing
 @testable import StrataPostgres
 
@@ -23,10 +24,10 @@ struct LiveSubscriptionTests {
         let schema = tracker.newSchema("notify")
         let subscriberStore = try await Self.store(schema: schema, pollInterval: .seconds(300))
         let writer = try await PostgresTest.openStore(schema: schema)
-        try await PostgresTest.waitUntil("the listener to listen") { subscriberStore.watcher.isListening }
+        try await Wait.until("the listener to listen") { subscriberStore.watcher.isListening }
         let subscriber = Collector(subscriberStore.subscribeToAll(from: .start))
         // Live, and waiting: what comes next can only come by notification (or a 300 s poll).
-        try await PostgresTest.waitUntil("the subscription to go live") { subscriber.caughtUp.withLock { $0 } }
+        try await Wait.until("the subscription to go live") { subscriber.caughtUp.withLock { $0 } }
         let started = ContinuousClock.now
         for i in 0..<5 { try await writer.append(to: "s", events: PostgresTest.events(1, from: i)) }
         try await subscriber.waitFor(5, "five appends of the other store")
@@ -69,25 +70,12 @@ struct LiveSubscriptionTests {
           .enabled(if: PostgresTest.script != nil, "needs scripts/postgres.sh (STRATA_TEST_POSTGRES_SCRIPT)"))
     func serverRestart() async throws {
         // A private cluster: restarting the shared one would break the tests running beside this one.
-        let script = try #require(PostgresTest.script)
-        let (status, output, errors) = try await ChildProcess.run(script, ["start", "--fast"])
-        try #require(status == 0, "postgres.sh start failed: \(errors)")
-        var exports: [String: String] = [:]
-        for line in output.split(separator: "\n") where line.hasPrefix("export ") {
-            let pair = line.dropFirst("export ".count).split(separator: "=", maxSplits: 1)
-            if pair.count == 2 { exports[String(pair[0])] = pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "'")) }
+        try await ConnectionLossTests.Cluster.with { cluster in
+            try await Self.followThroughRestart(url: cluster.url, restart: { try await cluster.run("restart") })
         }
-        let url = try #require(exports["STRATA_TEST_POSTGRES_URL"]), directory = try #require(exports["STRATA_TEST_POSTGRES_DIR"])
-        do {
-            try await Self.followThroughRestart(url: url, restart: { try await ChildProcess.run(script, ["restart", directory]) })
-        } catch {
-            _ = try? await ChildProcess.run(script, ["stop", directory])
-            throw error
-        }
-        _ = try await ChildProcess.run(script, ["stop", directory])
     }
 
-    static func followThroughRestart(url: String, restart: () async throws -> (status: Int32, output: String, errors: String)) async throws {
+    static func followThroughRestart(url: String, restart: () async throws -> Void) async throws {
         // The subscriber's store polls rarely: after the restart, only the reconnected listener
         // (which reads the head once it listens again) can wake it in time.
         let subscriberStore = try await store(schema: "strata", pollInterval: .seconds(300), url: url)
@@ -97,9 +85,8 @@ struct LiveSubscriptionTests {
         try await subscriber.waitFor(2, "the events before the restart")
         #expect(subscriberStore.watcher.listenerConnections == 1)
 
-        let restarted = try await restart()
-        try #require(restarted.status == 0, "postgres.sh restart failed: \(restarted.errors)")
-        try await PostgresTest.waitUntil("the listener to reconnect", limit: .seconds(30)) {
+        try await restart()
+        try await Wait.until("the listener to reconnect", timeout: .seconds(30)) {
             subscriberStore.watcher.listenerConnections >= 2 && subscriberStore.watcher.isListening
         }
         // The writer's pooled connections died with the server; the append retries on new ones.

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import Strata
+import StrataTestSupport
 import Testing
 @testable import StrataPostgres
 
@@ -23,7 +24,7 @@ struct OpenFailureTests {
     @Test("a refused connection fails at open with an io error naming the connect step and the refusal, not a timeout")
     func unreachableServer() async throws {
         // A port nothing listens on: bind one, then close it.
-        let port = try Self.unusedPort()
+        let port = try LoopbackPort.free()
         // A connect timeout far longer than any scheduling delay: the failure must come from the
         // refusal itself (the kernel answers a SYN to a closed port with a reset at once), never
         // from a deadline or a retry, however loaded the machine is.
@@ -42,17 +43,8 @@ struct OpenFailureTests {
     @Test("a server that never answers fails at open once the connect timeout passes")
     func silentServer() async throws {
         // A listening socket that accepts nothing: the TCP handshake completes, no startup reply comes.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = try LoopbackPort.silentListener()
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        #expect(listen(fd, 8) == 0)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        let port = Int(UInt16(bigEndian: address.sin_port))
         var configuration = try PostgresConfiguration(url: "postgres://postgres@127.0.0.1:\(port)/postgres?sslmode=disable")
         configuration.connectTimeout = .milliseconds(500)
         let failure = await Self.ioError { _ = try await PostgresEventStore(configuration: configuration) }
@@ -158,17 +150,5 @@ struct OpenFailureTests {
         try await one.close()
         try await two.close()
         await tracker.dropAll()
-    }
-
-    static func unusedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -74,20 +74,6 @@ enum PostgresTest {
         }
     }
 
-    /// Polls `condition` every few milliseconds until it holds; throws after `limit`.
-    static func waitUntil(_ what: String, limit: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + limit
-        while try await !condition() {
-            if ContinuousClock.now >= deadline { throw TimedOut(what: what) }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-    }
-
-    struct TimedOut: Error, CustomStringConvertible {
-        let what: String
-        var description: String { "timed out waiting for \(what)" }
-    }
-
     /// Events with a sequence number in their data.
     static func events(_ count: Int, from first: Int = 0, writer: String = "test") -> [EventData] {
         (0..<count).map { EventData(type: "test-event", json: #"{"writer":"\#(writer)","seq":\#(first + $0)}"#) }

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataPostgres
+import StrataTestSupport
 import Testing
 
 /// Passwords off the command line (issue 18): a password file, or `PGPASSWORD`.
@@ -8,7 +9,7 @@ import Testing
 struct PostgresURLTests {
     @Test("passwordFile reads the first line of a file; PGPASSWORD fills a URL without a password; the URL's own password wins")
     func passwords() throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("strata-pgpass-\(UUID().uuidString)").path
+        let file = TemporaryDirectory.freshPath("pgpass")
         defer { try? FileManager.default.removeItem(atPath: file) }
         try "from-file\nignored\n".write(toFile: file, atomically: true, encoding: .utf8)
         let fromFile = try PostgresConfiguration(url: "postgres://app@db/events?passwordFile=\(file)", environment: [:])

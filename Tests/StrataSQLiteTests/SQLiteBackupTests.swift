@@ -1,12 +1,13 @@
 import Foundation
 import Strata
 import StrataSQLite
+import StrataTestSupport
 import Testing
 
 @Suite("SQLite backup and restore")
 struct SQLiteBackupTests {
     static func temporary() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("strata-sqlite-backup-\(UUID().uuidString.prefix(8))").path
+        TemporaryDirectory.freshPath("sqlite-backup")
     }
 
     static func all(_ store: any EventStore) async throws -> [String] {

@@ -2,6 +2,7 @@ import Foundation
 import Strata
 import StrataConsumers
 import StrataSQLite
+import StrataTestSupport
 import Synchronization
 import Testing
 
@@ -12,7 +13,7 @@ struct SQLiteCheckpointStoreTests {
 
     /// A fresh database file with the event store, the checkpoint store and a read-model table.
     static func fixture(_ label: String) async throws -> (SQLiteEventStore, SQLiteCheckpointStore, String) {
-        let dir = TestFiles.directory(label)
+        let dir = TemporaryDirectory.freshPath("sqlite-" + label)
         let store = try SQLiteEventStore(path: dir + "/events.db")
         let checkpoints = try SQLiteCheckpointStore(sharing: store)
         try await checkpoints.commit(consumer: "setup", through: 0) { tx in
@@ -33,7 +34,7 @@ struct SQLiteCheckpointStoreTests {
     @Test("a read model written in commit's work and the checkpoint are stored together, and another connection sees both")
     func commitsReadModelWithCheckpoint() async throws {
         let (store, checkpoints, dir) = try await Self.fixture("commit")
-        defer { TestFiles.remove(dir) }
+        defer { TemporaryDirectory.remove(dir) }
         #expect(try await checkpoints.checkpoint(for: "totals") == nil)
         let result = try await checkpoints.commit(consumer: "totals", through: 7) { tx in
             try tx.execute("INSERT INTO totals(stream, events) VALUES (?, ?)", [.text("order-1"), .integer(3)])
@@ -56,7 +57,7 @@ struct SQLiteCheckpointStoreTests {
     @Test("a work that throws leaves neither its writes nor the checkpoint, and its error reaches the caller")
     func throwingWorkRollsBack() async throws {
         let (store, checkpoints, dir) = try await Self.fixture("rollback")
-        defer { TestFiles.remove(dir) }
+        defer { TemporaryDirectory.remove(dir) }
         try await checkpoints.commit(consumer: "totals", through: 3) { tx in
             try tx.execute("INSERT INTO totals(stream, events) VALUES ('a', 1)")
         }
@@ -86,7 +87,7 @@ struct SQLiteCheckpointStoreTests {
     @Test("the work cannot end the transaction, nor use the handle after commit returned")
     func transactionHandleLimits() async throws {
         let (store, checkpoints, dir) = try await Self.fixture("limits")
-        defer { TestFiles.remove(dir) }
+        defer { TemporaryDirectory.remove(dir) }
         for statement in ["COMMIT", "  rollback", "END TRANSACTION", "BEGIN"] {
             await #expect(throws: StrataError.self, "\(statement)") {
                 try await checkpoints.commit(consumer: "c", through: 1) { tx in
@@ -126,7 +127,7 @@ struct SQLiteCheckpointStoreTests {
     @Test("a consumer commits one transaction per event while appends go on; model and checkpoint match the log")
     func consumerBesideAppends() async throws {
         let (store, checkpoints, dir) = try await Self.fixture("consumer")
-        defer { TestFiles.remove(dir) }
+        defer { TemporaryDirectory.remove(dir) }
         let total = 300
         let consumer = Task {
             for try await event in store.subscribeToAll(from: .start).events {
@@ -147,7 +148,7 @@ struct SQLiteCheckpointStoreTests {
             }
             try await group.waitForAll()
         }
-        try await TestFiles.within(.seconds(30), "the consumer to reach position \(total)") { try await consumer.value }
+        try await Wait.within(.seconds(30), "the consumer to reach position \(total)") { try await consumer.value }
         #expect(try await checkpoints.checkpoint(for: "totals") == UInt64(total))
         #expect(try await Self.totals(checkpoints) == ["s-0": 100, "s-1": 100, "s-2": 100])
         try await checkpoints.close()
@@ -156,8 +157,8 @@ struct SQLiteCheckpointStoreTests {
 
     @Test("an append that waits past the busy timeout for a held checkpoint transaction fails with io, stores nothing, and the store goes on")
     func appendWaitsForLock() async throws {
-        let dir = TestFiles.directory("busy")
-        defer { TestFiles.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("sqlite-busy")
+        defer { TemporaryDirectory.remove(dir) }
         let configuration = SQLiteConfiguration(busyTimeoutMilliseconds: 200)
         let store = try SQLiteEventStore(path: dir + "/events.db", configuration: configuration)
         let checkpoints = try SQLiteCheckpointStore(sharing: store)
@@ -191,7 +192,7 @@ struct SQLiteCheckpointStoreTests {
     @Test("reset sets or forgets a checkpoint")
     func reset() async throws {
         let (store, checkpoints, dir) = try await Self.fixture("reset")
-        defer { TestFiles.remove(dir) }
+        defer { TemporaryDirectory.remove(dir) }
         try await checkpoints.resetCheckpoint(for: "p", to: 42)
         #expect(try await checkpoints.checkpoint(for: "p") == 42)
         try await checkpoints.resetCheckpoint(for: "p", to: 5)
@@ -205,7 +206,7 @@ struct SQLiteCheckpointStoreTests {
     @Test("parked events page by position per consumer; parking twice keeps the newer; unpark removes one")
     func parkedPaging() async throws {
         let (store, checkpoints, dir) = try await Self.fixture("parked")
-        defer { TestFiles.remove(dir) }
+        defer { TemporaryDirectory.remove(dir) }
         var rng = SplitMix64(seed: 11)
         let expected: [UInt64] = (1...25).map { UInt64($0 * 10) }
         let positions = expected.shuffled(using: &rng)

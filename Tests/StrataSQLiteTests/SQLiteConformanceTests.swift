@@ -2,6 +2,7 @@ import Foundation
 import Strata
 import StrataConformance
 import StrataSQLite
+import StrataTestSupport
 import Synchronization
 import Testing
 
@@ -11,7 +12,7 @@ final class SQLiteHarness: ConformanceHarness {
     private let directories = Mutex<[String]>([])
 
     private func newDatabase() -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("strata-sqlite-conf-\(UUID().uuidString)").path
+        let dir = TemporaryDirectory.freshPath("sqlite-conf")
         directories.withLock { $0.append(dir) }
         return dir + "/events.db"
     }

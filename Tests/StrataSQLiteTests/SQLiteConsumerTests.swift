@@ -2,6 +2,7 @@ import Foundation
 import Strata
 import StrataConsumers
 import StrataSQLite
+import StrataTestSupport
 import Synchronization
 import Testing
 
@@ -13,7 +14,7 @@ struct SQLiteConsumerTests {
     @Test("a failing batch rolls back its read-model writes; retried event by event, every event counts exactly once")
     func effectivelyOnce() async throws {
         let (store, checkpoints, dir) = try await SQLiteCheckpointStoreTests.fixture("consumer")
-        defer { TestFiles.remove(dir) }
+        defer { TemporaryDirectory.remove(dir) }
         for i in 1 ... 40 {
             try await store.append(to: "order-\(i % 4)", events: [EventData(type: "placed", json: #"{"n":\#(i)}"#)])
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataSQLite
+import StrataTestSupport
 import Synchronization
 import Testing
 
@@ -8,38 +9,21 @@ import Testing
 /// process see every event once, in position order.
 @Suite("SQLite: several processes on one file", .serialized)
 struct SQLiteMultiProcessTests {
-    /// One event as a subscriber reports it.
-    struct Seen: Hashable, CustomStringConvertible {
-        let position: UInt64
-        let stream: String
-        let revision: UInt64
-        let id: String
-        var description: String { "\(position) \(stream)@\(revision)" }
-    }
-
-    static func parseEvents(_ lines: [String]) -> [Seen] {
-        lines.compactMap { line in
-            let p = line.split(separator: " ")
-            guard p.count == 5, p[0] == "event", let position = UInt64(p[1]), let revision = UInt64(p[3]) else { return nil }
-            return Seen(position: position, stream: String(p[2]), revision: revision, id: String(p[4]))
-        }
-    }
-
     @Test("two child processes append while this one appends too; every subscriber in all three processes sees every event once, in position order")
     func twoProcessesAppendAndFollow() async throws {
-        let dir = TestFiles.directory("multi")
-        defer { TestFiles.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("sqlite-multi")
+        defer { TemporaryDirectory.remove(dir) }
         let path = dir + "/events.db"
         let perChild = Int(ProcessInfo.processInfo.environment["STRATA_SQLITE_MULTI_EVENTS"] ?? "") ?? 400
         let mine = 100
         let total = 2 * perChild + mine
         let store = try SQLiteEventStore(path: path)
 
-        let received = Mutex<[Seen]>([])
+        let received = Mutex<[EventLine]>([])
         let follower = Task {
             for try await event in store.subscribeToAll(from: .start).events {
                 let count = received.withLock { seen in
-                    seen.append(Seen(position: event.position, stream: event.stream, revision: event.revision, id: event.id.uuidString))
+                    seen.append(EventLine(event))
                     return seen.count
                 }
                 if count == total { return }
@@ -47,12 +31,12 @@ struct SQLiteMultiProcessTests {
         }
         defer { follower.cancel() }
 
-        var children: [ChildWriter] = []
+        var children: [ChildProcess] = []
         for (prefix, seed) in [("alpha", 1), ("beta", 2)] {
-            children.append(try ChildWriter.start([
-                "append-follow", "--db", path, "--prefix", prefix, "--events", String(perChild), "--total", String(total),
-                "--batch", "6", "--seed", String(seed),
-            ], output: dir + "/\(prefix).txt"))
+            children.append(try TestChild.start(store: "sqlite:" + path, "append", [
+                "--prefix", prefix, "--streams", "4", "--events", String(perChild), "--max-batch", "6", "--seed", String(seed),
+                "--follow", String(total),
+            ]))
         }
         var appended = 0
         var rng = SplitMix64(seed: 3)
@@ -63,14 +47,12 @@ struct SQLiteMultiProcessTests {
         }
         let deadline = ContinuousClock.now + .seconds(60)
         for child in children {
-            let status = await child.waitForExit(limit: max(.zero, deadline - ContinuousClock.now))
-            #expect(status == 0, "child \(child.output) exited with \(status): \(child.stderr)")
+            let exited = try await child.waitForExit(timeout: max(.zero, deadline - ContinuousClock.now))
+            #expect(exited && child.exitedCleanly, "\(child) exited with \(child.status.map(String.init) ?? "?"): \(child.stderr)")
         }
-        try await TestFiles.within(.seconds(30), "this process's subscription to see all \(total) events") { try await follower.value }
+        try await Wait.within(.seconds(30), "this process's subscription to see all \(total) events") { try await follower.value }
 
-        let stored = try await store.readAll().collect().map {
-            Seen(position: $0.position, stream: $0.stream, revision: $0.revision, id: $0.id.uuidString)
-        }
+        let stored = try await store.readAll().collect().map(EventLine.init)
         try await store.close()
         #expect(stored.map(\.position) == (1...UInt64(total)).map { $0 }, "positions are 1...\(total) without gaps")
         var lastRevision: [String: UInt64] = [:]
@@ -81,13 +63,13 @@ struct SQLiteMultiProcessTests {
         #expect(received.withLock { $0 } == stored, "this process's subscription")
         for child in children {
             let lines = child.lines
-            #expect(Self.parseEvents(lines) == stored, "the subscription of \(child.output)")
+            #expect(EventLine.parse(lines) == stored, "the subscription of \(child)")
             // Each acknowledged append is where the child was told it is.
-            let acks = lines.filter { $0.hasPrefix("ack ") }.map { $0.split(separator: " ") }
-            #expect(acks.reduce(0) { $0 + Int(UInt64($1[2])! - UInt64($1[1])! + 1) } == perChild)
+            let acks = AckLine.parse(lines)
+            #expect(acks.reduce(0) { $0 + $1.count } == perChild)
             for ack in acks {
-                let last = stored[Int(UInt64(ack[2])!) - 1]
-                #expect(last.stream == String(ack[3]) && last.revision == UInt64(ack[4])!, "ack \(ack.joined(separator: " ")) vs \(last)")
+                let last = stored[Int(ack.lastPosition) - 1]
+                #expect(last.stream == ack.stream && last.revision == ack.lastRevision && last.id == ack.lastID, "\(ack) vs \(last)")
             }
         }
         let writers = stored.map { $0.stream.split(separator: "-")[0] }
@@ -99,8 +81,8 @@ struct SQLiteMultiProcessTests {
 
     @Test("two stores on one file in this process: each sees the other's appends, and positions stay contiguous")
     func twoConnectionsInOneProcess() async throws {
-        let dir = TestFiles.directory("two-stores")
-        defer { TestFiles.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("sqlite-two-stores")
+        defer { TemporaryDirectory.remove(dir) }
         let a = try SQLiteEventStore(path: dir + "/events.db")
         let b = try SQLiteEventStore(path: dir + "/events.db")
         let received = Mutex<[UInt64]>([])
@@ -119,7 +101,7 @@ struct SQLiteMultiProcessTests {
             }
             try await group.waitForAll()
         }
-        try await TestFiles.within(.seconds(20), "store a's subscription to see b's appends") { try await follower.value }
+        try await Wait.within(.seconds(20), "store a's subscription to see b's appends") { try await follower.value }
         #expect(received.withLock { $0 } == (1...200).map { UInt64($0) })
         #expect(try await b.headPosition() == 200)
         let info = try await a.streamInfo("b-3")

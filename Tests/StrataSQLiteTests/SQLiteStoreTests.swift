@@ -2,6 +2,7 @@ import CSQLite
 import Foundation
 import Strata
 import StrataSQLite
+import StrataTestSupport
 import Synchronization
 import Testing
 
@@ -10,8 +11,8 @@ import Testing
 struct SQLiteStoreTests {
     @Test("events, stream state and metadata survive closing and reopening the file")
     func reopen() async throws {
-        let dir = TestFiles.directory("reopen")
-        defer { TestFiles.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("sqlite-reopen")
+        defer { TemporaryDirectory.remove(dir) }
         let path = dir + "/nested/events.db"
         let store = try SQLiteEventStore(path: path)
         let binary = EventData(type: "blob", data: Data([0, 1, 2, 255]), contentType: .binary, metadata: Data())
@@ -41,8 +42,8 @@ struct SQLiteStoreTests {
 
     @Test("a file written by a newer schema version is refused at open with unsupportedFormat, and left unchanged")
     func newerSchemaRefused() async throws {
-        let dir = TestFiles.directory("newer")
-        defer { TestFiles.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("sqlite-newer")
+        defer { TemporaryDirectory.remove(dir) }
         let path = dir + "/events.db"
         let store = try SQLiteEventStore(path: path)
         try await store.append(to: "s", event: EventData(type: "e", json: "{}"))
@@ -60,8 +61,8 @@ struct SQLiteStoreTests {
 
     @Test("a file that is not a SQLite database is refused with unsupportedFormat and not overwritten")
     func notADatabase() async throws {
-        let dir = TestFiles.directory("notdb")
-        defer { TestFiles.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("sqlite-notdb")
+        defer { TemporaryDirectory.remove(dir) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let path = dir + "/events.db"
         let text = Data(String(repeating: "not a database\n", count: 100).utf8)
@@ -77,8 +78,8 @@ struct SQLiteStoreTests {
 
     @Test("a file with other tables gets Strata's tables beside them")
     func sharedFile() async throws {
-        let dir = TestFiles.directory("shared")
-        defer { TestFiles.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("sqlite-shared")
+        defer { TemporaryDirectory.remove(dir) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let path = dir + "/app.db"
         try Self.sql(path, "CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers(name) VALUES ('ada')")
@@ -90,8 +91,8 @@ struct SQLiteStoreTests {
 
     @Test("a configuration out of range fails with invalidArgument before the file is created")
     func badConfiguration() async throws {
-        let dir = TestFiles.directory("config")
-        defer { TestFiles.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("sqlite-config")
+        defer { TemporaryDirectory.remove(dir) }
         for configuration in [SQLiteConfiguration(busyTimeoutMilliseconds: -1), SQLiteConfiguration(pollIntervalMilliseconds: 0),
                               SQLiteConfiguration(maxBatchEvents: 0)] {
             #expect(throws: StrataError.self) { _ = try SQLiteEventStore(path: dir + "/events.db", configuration: configuration) }
@@ -101,8 +102,8 @@ struct SQLiteStoreTests {
 
     @Test("concurrent appenders share transactions; a bad request in a shared transaction fails alone")
     func groupCommit() async throws {
-        let dir = TestFiles.directory("group")
-        defer { TestFiles.remove(dir) }
+        let dir = TemporaryDirectory.freshPath("sqlite-group")
+        defer { TemporaryDirectory.remove(dir) }
         // FULL makes each commit wait for the disk, so appends queue up behind it.
         let store = try SQLiteEventStore(path: dir + "/events.db", configuration: SQLiteConfiguration(synchronous: .full))
         let taken = EventData(type: "e", json: "{}")

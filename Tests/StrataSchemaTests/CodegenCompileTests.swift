@@ -1,5 +1,6 @@
 import Foundation
 import StrataSchema
+import StrataTestSupport
 import Testing
 
 /// Generated code compiles and round-trips events, and a package using the build-tool plugin
@@ -119,13 +120,13 @@ struct CodegenCompileTests {
 
         let started = ContinuousClock.now
         var built = try await ChildProcess.run("/usr/bin/env", ["swift", "build", "--package-path", package.path, "--scratch-path", build.path],
-                                               in: package, timeout: .seconds(1500))
+                                               directory: package.path, timeout: .seconds(1500))
         if built.status != 0 {
             // A build folder kept from an older checkout can miss a module the package gained
             // since: build once more from scratch before judging the generated code.
             try? FileManager.default.removeItem(at: build)
             built = try await ChildProcess.run("/usr/bin/env", ["swift", "build", "--package-path", package.path, "--scratch-path", build.path],
-                                               in: package, timeout: .seconds(1500))
+                                               directory: package.path, timeout: .seconds(1500))
         }
         let buildTime = ContinuousClock.now - started
         print("codegen compile test: swift build of the scratch package took \(buildTime.formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))")
@@ -135,7 +136,7 @@ struct CodegenCompileTests {
         let inputFile = Self.scratch.appendingPathComponent("samples.txt")
         try Data(input.utf8).write(to: inputFile)
         let roundTrip = try await ChildProcess.run("/bin/sh", ["-c", "\"$0\" < \"$1\"", build.appendingPathComponent("debug/RoundTrip").path, inputFile.path],
-                                                   in: package, timeout: .seconds(60))
+                                                   directory: package.path, timeout: .seconds(60))
         #expect(roundTrip.status == 0, "\(roundTrip)")
         let lines = roundTrip.stdout.split(separator: "\n").map(String.init)
         #expect(lines == [
@@ -154,7 +155,7 @@ struct CodegenCompileTests {
             #"unknown event type "nope""#,
         ])
 
-        let plugin = try await ChildProcess.run(build.appendingPathComponent("debug/PluginUser").path, [], in: package, timeout: .seconds(60))
+        let plugin = try await ChildProcess.run(build.appendingPathComponent("debug/PluginUser").path, [], directory: package.path, timeout: .seconds(60))
         #expect(plugin.status == 0, "\(plugin)")
         #expect(plugin.stdout == "plugin: x@y.z 4\n")
     }

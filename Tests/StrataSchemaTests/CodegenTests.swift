@@ -1,5 +1,6 @@
 import Foundation
 import StrataSchema
+import StrataTestSupport
 import Testing
 
 /// Code generation: naming rules, options, determinism and errors (the compile check is in
@@ -119,7 +120,7 @@ struct CodegenTests {
 
     @Test("generate(input:output:) writes the file once and leaves an up-to-date file untouched")
     func writesOnlyChanges() throws {
-        let folder = try TemporaryFolder("codegen")
+        let folder = try TemporaryDirectory("codegen")
         defer { folder.remove() }
         try folder.write("events/a.json", #"{"type": "a"}"#)
         let output = folder.url.appendingPathComponent("Sources/App/Events.swift")

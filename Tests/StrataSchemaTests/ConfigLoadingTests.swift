@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataSchema
+import StrataTestSupport
 import Testing
 
 /// Loading event configs: both shapes, shared definitions, `$ref` forms, and every bad-config
@@ -146,7 +147,7 @@ struct ConfigLoadingTests {
 
     @Test("loading a folder names files by their full path; a folder without events is an error")
     func folderErrors() throws {
-        let folder = try TemporaryFolder()
+        let folder = try TemporaryDirectory()
         defer { folder.remove() }
         try folder.write("$definitions.json", "{}")
         #expect(throws: EventSchemaError.noEvents(folder: folder.url.path)) { try EventSchemaSet(folder: folder.url) }

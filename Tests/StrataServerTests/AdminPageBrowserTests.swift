@@ -5,6 +5,7 @@ import NIOCore
 import Strata
 import StrataServer
 import Synchronization
+import StrataTestSupport
 import Testing
 
 /// The admin page in a real browser: headless Chromium (Debian's `chromium`; scripts/test.sh
@@ -27,13 +28,13 @@ struct AdminPageBrowserTests {
         for i in 1...3 { try await server.store.append(to: "before-\(i)", event: EventData(type: "stored-first", json: #"{"n":\#(i)}"#)) }
 
         let browser = try await Chromium.launch(try #require(Self.chromium), url: server.baseURL + "/", logDirectory: Self.artifacts)
-        defer { browser.stop() }
+        defer { Task { await browser.stop() } }
         let page = try await browser.pageWebSocketURL(startingWith: server.baseURL)
         let store = server.store
         let screenshot = Self.artifacts.appendingPathComponent("admin.png")
         let seen = Mutex<(tail: String, streams: String)>(("", ""))
 
-        try await WebSocketTests.bounded(.seconds(60)) {
+        try await Wait.within(.seconds(60), "the page to show the live tail and the streams") {
             try await WebSocketClient.connect(url: page, configuration: .init(maxFrameSize: 1 << 24), logger: TestServer.quietLogger) { inbound, outbound, _ in
                 let devTools = DevToolsSession(inbound: inbound.messages(maxSize: 1 << 26).makeAsyncIterator(), outbound: outbound)
                 // The tail subscribes from the end: wait until it says it is live before appending.
@@ -69,65 +70,63 @@ struct AdminPageBrowserTests {
 }
 
 /// A headless Chromium process with the DevTools protocol on a port it picks.
-final class Chromium {
-    let process: Process
-    let profile: URL
+final class Chromium: Sendable {
+    let process: ChildProcess
+    let profile: TemporaryDirectory
+    let log: URL
     let devToolsPort: Int
 
-    private init(process: Process, profile: URL, devToolsPort: Int) {
+    private init(process: ChildProcess, profile: TemporaryDirectory, log: URL, devToolsPort: Int) {
         self.process = process
         self.profile = profile
+        self.log = log
         self.devToolsPort = devToolsPort
     }
 
-    /// Starts the browser on `url`, its output in `logDirectory/chromium.log`; waits (at most
-    /// 30 s) until it announces its DevTools port.
+    /// Starts the browser on `url`; waits (at most 30 s) until it announces its DevTools port.
+    /// What it printed is kept in `logDirectory/chromium.log` once it stops.
     static func launch(_ executable: String, url: String, logDirectory: URL) async throws -> Chromium {
-        let profile = FileManager.default.temporaryDirectory.appendingPathComponent("strata-chromium-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: profile, withIntermediateDirectories: true)
+        let profile = try TemporaryDirectory("chromium")
         try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
         let log = logDirectory.appendingPathComponent("chromium.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                             "--remote-debugging-port=0", "--remote-allow-origins=*", "--user-data-dir=\(profile.path)", "--window-size=1280,900", url]
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        let portFile = profile.appendingPathComponent("DevToolsActivePort")
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline, process.isRunning {
-            if let text = try? String(contentsOf: portFile, encoding: .utf8), let line = text.split(separator: "\n").first, let port = Int(line) {
-                return Chromium(process: process, profile: profile, devToolsPort: port)
+        let process = try ChildProcess.start(executable, [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+            "--remote-debugging-port=0", "--remote-allow-origins=*", "--user-data-dir=\(profile.path)", "--window-size=1280,900", url,
+        ])
+        var port: Int?
+        do {
+            try await Wait.until("chromium to open its DevTools port", timeout: .seconds(30), interval: .milliseconds(50)) {
+                let text = try? String(contentsOfFile: profile.appending("DevToolsActivePort"), encoding: .utf8)
+                port = text?.split(separator: "\n").first.flatMap { Int($0) }
+                if port == nil && !process.isRunning { throw StrataError.io(path: executable, operation: "start", reason: "chromium exited: \(process.stderr)") }
+                return port != nil
             }
-            try await Task.sleep(for: .milliseconds(50))
+        } catch {
+            await Chromium(process: process, profile: profile, log: log, devToolsPort: 0).stop()
+            throw error
         }
-        let browser = Chromium(process: process, profile: profile, devToolsPort: 0)
-        browser.stop()
-        throw StrataError.io(path: executable, operation: "start", reason: "chromium did not open its DevTools port within 30 s (see \(log.path))")
+        return Chromium(process: process, profile: profile, log: log, devToolsPort: port!)
     }
 
     /// The DevTools WebSocket URL of the page whose URL starts with `prefix` (waits at most 20 s).
     func pageWebSocketURL(startingWith prefix: String) async throws -> String {
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline {
+        var found: String?
+        try await Wait.until("a page at \(prefix) in chromium", timeout: .seconds(20), interval: .milliseconds(100)) {
             let list = try await HTTPTestClient.send(.GET, "http://127.0.0.1:\(devToolsPort)/json/list")
             let targets = (try? JSONSerialization.jsonObject(with: Data(list.body))) as? [[String: Any]] ?? []
-            if let page = targets.first(where: { $0["type"] as? String == "page" && ($0["url"] as? String)?.hasPrefix(prefix) == true }),
-               let url = page["webSocketDebuggerUrl"] as? String {
-                return url
-            }
-            try await Task.sleep(for: .milliseconds(100))
+            let page = targets.first { $0["type"] as? String == "page" && ($0["url"] as? String)?.hasPrefix(prefix) == true }
+            found = page?["webSocketDebuggerUrl"] as? String
+            return found != nil
         }
-        throw StrataError.io(path: "chromium", operation: "find page", reason: "no page at \(prefix) within 20 s")
+        return found!
     }
 
-    /// Ends the browser (SIGTERM, which takes its child processes down too) and removes its profile.
-    func stop() {
-        if process.isRunning { process.terminate() }
-        try? FileManager.default.removeItem(at: profile)
+    /// Ends the browser (SIGTERM, which takes its child processes down too; SIGKILL after 10 s),
+    /// keeps what it printed in the log, and removes its profile.
+    func stop() async {
+        _ = try? await process.stop(grace: .seconds(10))
+        try? Data((process.stdout + process.stderr).utf8).write(to: log)
+        profile.remove()
     }
 }
 
@@ -167,13 +166,15 @@ final class DevToolsSession {
 
     /// Evaluates `expression` every 100 ms until `done` holds for its value (at most `timeout`).
     func waitFor(_ expression: String, timeout: Duration = .seconds(20), _ done: (String) -> Bool) async throws -> String {
-        let deadline = ContinuousClock.now + timeout
         var value = ""
-        while ContinuousClock.now < deadline {
-            value = try await evaluate(expression)
-            if done(value) { return value }
-            try await Task.sleep(for: .milliseconds(100))
+        do {
+            try await Wait.until("the page's \(expression)", timeout: timeout, interval: .milliseconds(100)) {
+                value = try await evaluate(expression)
+                return done(value)
+            }
+        } catch is TimedOut {
+            throw StrataError.invalidArgument("the page did not reach the expected state within \(timeout); \(expression) = \(value.debugDescription)")
         }
-        throw StrataError.invalidArgument("the page did not reach the expected state within \(timeout); \(expression) = \(value.debugDescription)")
+        return value
     }
 }

@@ -3,6 +3,7 @@ import NIOHTTP1
 import Strata
 import StrataClient
 import StrataServer
+import StrataTestSupport
 import Testing
 
 /// Every refusal: the documented status and JSON error code, and nothing stored.
@@ -135,14 +136,14 @@ struct BadInputTests {
         defer { Task { await server.stop() } }
         let url = server.baseURL + "/subscribe/$all"
         let holder = Task { try await HTTPTestClient.readRaw(url, headers: Self.bearer(Self.reader), until: "never-sent", timeout: .seconds(30)) }
-        try await waitFor("the first subscription to open") { await server.subscriberCount() == 1 }
+        try await Wait.until("the first subscription to open", timeout: .seconds(10)) { await server.subscriberCount() == 1 }
         let answer = try await Self.expectRefused(server, .GET, "/subscribe/$all", headers: Self.bearer(Self.reader), status: 429, code: "too-many-subscribers")
         #expect(answer.headers.first(name: "Retry-After") != nil)
         // Another key has its own allowance.
         let other = try await HTTPTestClient.readRaw(url, headers: Self.bearer(Self.admin), until: "caught-up")
         #expect(other.contains("caught-up"))
         holder.cancel()
-        try await waitFor("the slot to be released") { await server.subscriberCount() == 0 }
+        try await Wait.until("the slot to be released", timeout: .seconds(10)) { await server.subscriberCount() == 0 }
         let again = try await HTTPTestClient.readRaw(url, headers: Self.bearer(Self.reader), until: "caught-up")
         #expect(again.contains("caught-up"))
     }
@@ -168,17 +169,6 @@ struct BadInputTests {
         defer { Task { await server.stop() } }
         _ = try await Self.expectRefused(server, .GET, "/nope", status: 404, code: "not-found")
     }
-}
-
-/// Waits for a condition, checking every few milliseconds, for at most `seconds`.
-func waitFor(_ what: String, seconds: Double = 10, _ condition: @Sendable () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    Issue.record("timed out waiting for \(what)")
-    throw CancellationError()
 }
 
 extension TestServer {

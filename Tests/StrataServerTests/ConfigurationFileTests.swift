@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 @testable import StrataServer
+import StrataTestSupport
 import Testing
 
 @Suite("Server configuration file")
@@ -47,7 +48,7 @@ struct ConfigurationFileTests {
         let server = try await TestServer()
         defer { Task { await server.stop() } }
         #expect(try await HTTPTestClient.send(.PUT, server.baseURL + "/documents/users/ada", body: #"{"name":"Ada"}"#).status == 200)
-        try await TestWait.until("the view's consumer metrics", timeout: .seconds(20)) {
+        try await Wait.until("the view's consumer metrics", timeout: .seconds(20)) {
             let text = try await HTTPTestClient.send(.GET, server.baseURL + "/metrics").text
             return text.contains(#"strata_consumer_position{consumer="documents-users"} 1"#)
         }

@@ -6,6 +6,7 @@ import NIOCore
 import ServiceLifecycle
 import Strata
 import StrataServer
+import StrataTestSupport
 import Synchronization
 import Testing
 
@@ -35,7 +36,7 @@ struct MountedRoutesTests {
         let group = ServiceGroup(configuration: .init(services: [app, routes], logger: logger))
         let running = Task { try await group.run() }
 
-        try await TestWait.until("the application listens", timeout: .seconds(20)) { port.withLock { $0 } != nil }
+        try await Wait.until("the application listens", timeout: .seconds(20)) { port.withLock { $0 } != nil }
         let base = "http://127.0.0.1:\(port.withLock { $0 }!)"
         let auth = [("Authorization", "Bearer \(secret)")]
 

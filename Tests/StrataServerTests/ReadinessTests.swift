@@ -2,6 +2,7 @@ import Foundation
 import Strata
 import StrataServer
 import Synchronization
+import StrataTestSupport
 import Testing
 
 /// A store over memory that can be made to fail: every call (`.stopped`, as a log store after an
@@ -82,12 +83,16 @@ struct ReadinessTests {
     /// Asks `/health/ready` until `condition` holds for the answer, at most `timeout`.
     static func ready(_ server: TestServer, timeout: Duration = .seconds(20),
                       until condition: (HTTPTestClient.Answer) -> Bool) async throws -> HTTPTestClient.Answer {
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            let answer = try await HTTPTestClient.send(.GET, server.baseURL + "/health/ready")
-            if condition(answer) || ContinuousClock.now >= deadline { return answer }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        var answer = try await HTTPTestClient.send(.GET, server.baseURL + "/health/ready")
+        // Past the timeout the last answer is returned: the caller's expectations on it fail.
+        do {
+            try await Wait.until("/health/ready to answer as expected", timeout: timeout, interval: .milliseconds(20)) {
+                if condition(answer) { return true }
+                answer = try await HTTPTestClient.send(.GET, server.baseURL + "/health/ready")
+                return condition(answer)
+            }
+        } catch is TimedOut {}
+        return answer
     }
 
     @Test("a store that stopped after an I/O failure makes /health/ready 503 (live stays 200), logged and counted once")
@@ -137,7 +142,7 @@ struct ReadinessTests {
 
     @Test("a document view snapshot beyond the store's head: the open fails with checkpoint-ahead-of-store and readiness says so")
     func documentViewAheadOfStore() async throws {
-        let directory = NSTemporaryDirectory() + "strata-ready-\(UUID().uuidString.prefix(8))"
+        let directory = TemporaryDirectory.freshPath("ready")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = ServerConfiguration(port: 0)
         configuration.documentsDirectory = directory

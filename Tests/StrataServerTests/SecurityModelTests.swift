@@ -4,6 +4,7 @@ import NIOHTTP1
 import Strata
 import StrataDocuments
 @testable import StrataServer
+import StrataTestSupport
 import Testing
 
 /// The server's security model (docs/SERVER.md, "Security model"; issue 15): browsers, keys,
@@ -124,7 +125,7 @@ struct SecurityModelTests {
 
     @Test("collection names that could leave the documents folder are refused on every document route, before anything opens")
     func traversalNames() async throws {
-        let directory = NSTemporaryDirectory() + "strata-names-\(UUID().uuidString.prefix(8))"
+        let directory = TemporaryDirectory.freshPath("names")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = ServerConfiguration(port: 0)
         configuration.documentsDirectory = directory + "/views"
@@ -173,7 +174,7 @@ struct SecurityModelTests {
         let first = Task { try await HTTPTestClient.readRaw(server.baseURL + "/documents/c1/subscribe", until: "never", timeout: .seconds(30)) }
         let second = Task { try await HTTPTestClient.readRaw(server.baseURL + "/documents/c2/subscribe", until: "never", timeout: .seconds(30)) }
         defer { first.cancel(); second.cancel() }
-        try await TestWait.until("two change subscriptions", timeout: .seconds(20)) {
+        try await Wait.until("two change subscriptions", timeout: .seconds(20)) {
             await documents.openCollections == ["c1", "c2"] && server.server.state.subscribers.total == 2
         }
         let refused = try await HTTPTestClient.send(.GET, server.baseURL + "/documents/c3/k")
@@ -265,7 +266,7 @@ struct SecurityModelTests {
         defer { Task { await server.stop() } }
         let open = Task { try await HTTPTestClient.readRaw(server.baseURL + "/subscribe/$all", until: "never", timeout: .seconds(30)) }
         defer { open.cancel() }
-        try await TestWait.until("the subscription", timeout: .seconds(20)) { server.server.state.subscribers.total == 1 }
+        try await Wait.until("the subscription", timeout: .seconds(20)) { server.server.state.subscribers.total == 1 }
         let wait = try await HTTPTestClient.send(.GET, server.baseURL + "/wait?after=0&timeout=100")
         #expect(wait.status == 429 && wait.errorCode == "too-many-subscribers")
     }

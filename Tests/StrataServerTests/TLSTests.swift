@@ -4,47 +4,14 @@ import NIOCore
 import NIOSSL
 import Strata
 import StrataServer
+import StrataTestSupport
 import Testing
 
 @Suite("TLS")
 struct TLSTests {
-    /// A self-signed certificate for localhost and 127.0.0.1 and its key, made by `openssl` in a
-    /// fresh temporary directory.
-    struct SelfSigned {
-        let directory: URL
-        var certificate: String { directory.appendingPathComponent("cert.pem").path }
-        var privateKey: String { directory.appendingPathComponent("key.pem").path }
-
-        static func make() async throws -> SelfSigned {
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strata-tls-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let made = SelfSigned(directory: directory)
-            let status = try await TLSTests.run("/usr/bin/env", ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-                                                                "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-days", "1",
-                                                                "-keyout", made.privateKey, "-out", made.certificate])
-            try #require(status == 0, "openssl req failed with status \(status)")
-            return made
-        }
-
-        func remove() { try? FileManager.default.removeItem(at: directory) }
-    }
-
-    /// Runs a program to its end without blocking a thread; returns its exit status.
-    static func run(_ executable: String, _ arguments: [String]) async throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        return try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
-        }
-    }
-
     @Test("with a certificate and key the server speaks HTTPS: append and read work for a client that trusts the certificate, plain HTTP fails")
     func httpsAppendAndRead() async throws {
-        let files = try await SelfSigned.make()
+        let files = try await SelfSignedCertificate.make()
         defer { files.remove() }
         let configuration = ServerConfiguration(port: 0, tls: .init(certificate: files.certificate, privateKey: files.privateKey))
         let server = try await TestServer(configuration: configuration)
@@ -112,7 +79,7 @@ struct TLSTests {
 
     @Test("TLS 1.2 is the minimum by default (a TLS 1.1 client is refused); minimumVersion 1.3 refuses a TLS 1.2 client")
     func minimumVersion() async throws {
-        let files = try await SelfSigned.make()
+        let files = try await SelfSignedCertificate.make()
         defer { files.remove() }
         let server = try await TestServer(configuration: ServerConfiguration(port: 0, tls: .init(certificate: files.certificate, privateKey: files.privateKey)))
         #expect(try await Self.answers(port: server.port, certificate: files.certificate, maximum: .tlsv12))

@@ -7,6 +7,7 @@ import ServiceLifecycle
 import Strata
 import StrataClient
 import StrataServer
+import StrataTestSupport
 import Testing
 
 /// A server on 127.0.0.1 and a free port, over a store, run by a ServiceGroup so that tests
@@ -79,41 +80,16 @@ extension HTTPTestClient {
     /// Reads a streaming response as text until it contains `marker` (bounded by `timeout`).
     static func readRaw(_ url: String, headers: [(String, String)] = [], until marker: String,
                         timeout: Duration = .seconds(20)) async throws -> String {
-        try await withThrowingTaskGroup(of: String?.self) { group in
-            group.addTask {
-                var request = HTTPClientRequest(url: url)
-                for (name, value) in headers { request.headers.add(name: name, value: value) }
-                let response = try await shared.execute(request, timeout: .seconds(60))
-                var text = ""
-                for try await buffer in response.body {
-                    text += String(decoding: buffer.readableBytesView, as: UTF8.self)
-                    if text.contains(marker) { return text }
-                }
-                return text
+        try await Wait.within(timeout, "\(marker.debugDescription) in \(url)") {
+            var request = HTTPClientRequest(url: url)
+            for (name, value) in headers { request.headers.add(name: name, value: value) }
+            let response = try await shared.execute(request, timeout: .seconds(60))
+            var text = ""
+            for try await buffer in response.body {
+                text += String(decoding: buffer.readableBytesView, as: UTF8.self)
+                if text.contains(marker) { return text }
             }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = try await group.next()!
-            group.cancelAll()
-            return try #require(first, "no \(marker.debugDescription) within \(timeout)")
-        }
-    }
-}
-
-/// Waits for a condition, checking every 20 ms, failing after `timeout`.
-enum TestWait {
-    struct TimedOut: Error, CustomStringConvertible {
-        let what: String
-        var description: String { "timed out waiting for \(what)" }
-    }
-
-    static func until(_ what: String, timeout: Duration, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else { throw TimedOut(what: what) }
-            try await Task.sleep(for: .milliseconds(20))
+            return text
         }
     }
 }

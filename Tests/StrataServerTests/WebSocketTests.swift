@@ -6,30 +6,11 @@ import Logging
 import Strata
 import StrataServer
 import Synchronization
+import StrataTestSupport
 import Testing
 
 @Suite("WebSocket subscriptions")
 struct WebSocketTests {
-    /// Runs `body`, failing when it takes longer than `timeout`.
-    @discardableResult
-    static func bounded<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try #require(try await within(timeout, body), "not done within \(timeout)")
-    }
-
-    /// Runs `body`; nil when it takes longer than `timeout` (it is then cancelled).
-    static func within<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T? {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = try await group.next()!
-            group.cancelAll()
-            return first
-        }
-    }
-
     /// The text frames of a JSON object stream, decoded.
     static func object(_ text: String) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "frame \(text) is not a JSON object")
@@ -43,7 +24,7 @@ struct WebSocketTests {
         try await server.store.append(to: "order-2", event: EventData(type: "placed", json: #"{"n":2}"#))
         let store = server.store
         let frames = Mutex<[String]>([])
-        try await WebSocketTests.bounded(.seconds(20)) {
+        try await Wait.within(.seconds(20), "the WebSocket exchange") {
             try await WebSocketClient.connect(url: "ws://127.0.0.1:\(server.port)/ws/subscribe/$all", logger: TestServer.quietLogger) { inbound, outbound, _ in
                 for try await message in inbound.messages(maxSize: 1 << 20) {
                     guard case .text(let text) = message else { continue }
@@ -75,7 +56,7 @@ struct WebSocketTests {
         defer { Task { await server.stop() } }
         for i in 1...4 { try await server.store.append(to: "s", event: EventData(type: "t", json: #"{"n":\#(i)}"#)) }
         let frames = Mutex<[String]>([])
-        try await WebSocketTests.bounded(.seconds(20)) {
+        try await Wait.within(.seconds(20), "the WebSocket exchange") {
             try await WebSocketClient.connect(url: "ws://127.0.0.1:\(server.port)/ws/subscribe/$all?lastEventId=2",
                                               logger: TestServer.quietLogger) { inbound, outbound, _ in
                 for try await message in inbound.messages(maxSize: 1 << 20) {
@@ -105,14 +86,18 @@ struct WebSocketTests {
             // hangs is retried, a wrong answer is not.
             for _ in 1...4 {
                 let frames = Mutex<[String]>([])
-                let close = try await WebSocketTests.within(.seconds(5)) {
-                    try await WebSocketClient.connect(url: url, configuration: .init(additionalHeaders: headers), logger: TestServer.quietLogger) { inbound, _, _ in
-                        for try await message in inbound.messages(maxSize: 1 << 20) {
-                            if case .text(let text) = message { frames.withLock { $0.append(text) } }
+                do {
+                    let close = try await Wait.within(.seconds(5), "the refused connection to end") {
+                        try await WebSocketClient.connect(url: url, configuration: .init(additionalHeaders: headers), logger: TestServer.quietLogger) { inbound, _, _ in
+                            for try await message in inbound.messages(maxSize: 1 << 20) {
+                                if case .text(let text) = message { frames.withLock { $0.append(text) } }
+                            }
                         }
                     }
+                    return (frames.withLock { $0 }, close)
+                } catch is TimedOut {
+                    continue
                 }
-                if let close { return (frames.withLock { $0 }, close) }
             }
             Issue.record("the WebSocket client never returned in 4 attempts")
             return ([], nil)
@@ -138,7 +123,7 @@ struct WebSocketTests {
         // The same key with read scope is let in.
         let configuration = WebSocketClientConfiguration(additionalHeaders: [.authorization: "Bearer \(reader.key!)"])
         let caughtUp = Mutex(false)
-        try await WebSocketTests.bounded(.seconds(20)) {
+        try await Wait.within(.seconds(20), "the WebSocket exchange") {
             try await WebSocketClient.connect(url: url, configuration: configuration, logger: TestServer.quietLogger) { inbound, outbound, _ in
                 for try await message in inbound.messages(maxSize: 1 << 20) {
                     if case .text(let text) = message, text.contains(#""kind":"caught-up""#) {

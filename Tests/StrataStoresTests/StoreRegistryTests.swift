@@ -3,6 +3,7 @@ import Strata
 import StrataLog
 import StrataNATS
 @testable import StrataStores
+import StrataTestSupport
 import Testing
 
 @Suite("Store URLs")
@@ -43,7 +44,7 @@ struct StoreRegistryTests {
 
     @Test("open creates local stores, or refuses a missing one under .existing; memory: is fresh every time")
     func opening() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strata-registry-\(UUID().uuidString)").path
+        let directory = TemporaryDirectory.freshPath("registry")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         for text in ["file:\(directory)/log", "sqlite:\(directory)/events.db"] {
             let location = try registry.parse(text)
@@ -103,7 +104,7 @@ struct FileStoreOptionTests {
 
     @Test("a file: store opened with segmentSize=4K seals small segments")
     func smallSegments() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strata-options-\(UUID().uuidString)").path
+        let directory = TemporaryDirectory.freshPath("options")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try await StoreRegistry.standard(environment: [:]).open("file:\(directory)?segmentSize=4K&durability=none", access: .create)
         for n in 0..<200 { try await store.append(to: "s", event: EventData(type: "t", json: #"{"n":\#(n),"pad":"\#(String(repeating: "x", count: 100))"}"#)) }

@@ -1,4 +1,5 @@
 import Strata
+import StrataTestSupport
 import Synchronization
 import Testing
 
@@ -6,18 +7,8 @@ import Testing
 struct AppendNotifierTests {
     /// Waits (bounded) for a task's result.
     private func result<T: Sendable>(of task: Task<T, any Error>, within limit: Duration = .seconds(60)) async throws -> Result<T, any Error> {
-        try await withThrowingTaskGroup(of: Result<T, any Error>?.self) { group in
-            group.addTask { await task.result }
-            group.addTask { try await Task.sleep(for: limit); return nil }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else {
-                throw TimedOutWaiting()
-            }
-            return value
-        }
+        try await Wait.within(limit, "the task's result") { await task.result }
     }
-
-    private struct TimedOutWaiting: Error {}
 
     @Test("wait returns at once when the head is already past the position")
     func alreadyPast() async throws {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StrataCommandLine
 import StrataSchema
 
 /// `strata codegen`: Swift types from a folder of event configs.

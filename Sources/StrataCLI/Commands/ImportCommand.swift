@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataCommandLine
 import StrataLakehouse
 import StrataWire
 import StrataJSON

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Strata
+import StrataCommandLine
 
 /// `strata init`: creates an empty store (or checks an existing one).
 struct InitCommand: AsyncParsableCommand {

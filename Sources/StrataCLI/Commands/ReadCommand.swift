@@ -1,5 +1,6 @@
 import ArgumentParser
 import Strata
+import StrataCommandLine
 import StrataWire
 
 /// `strata read`: prints the events of a stream or of `$all`, one JSON object per line.

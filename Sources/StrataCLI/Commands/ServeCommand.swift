@@ -4,6 +4,7 @@ import Logging
 import Prometheus
 import ServiceLifecycle
 import Strata
+import StrataCommandLine
 import StrataServer
 
 /// `strata serve`: the HTTP server over a store (docs/SERVER.md).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Strata
+import StrataCommandLine
 import StrataWire
 import StrataJSON
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataCommandLine
 import StrataWire
 import StrataJSON
 

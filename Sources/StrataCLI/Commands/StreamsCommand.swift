@@ -1,5 +1,6 @@
 import ArgumentParser
 import Strata
+import StrataCommandLine
 
 /// `strata streams`: lists existing streams.
 struct StreamsCommand: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Strata
+import StrataCommandLine
 import StrataWire
 
 /// `strata tail`: follows a stream or `$all` live, one JSON object per line.

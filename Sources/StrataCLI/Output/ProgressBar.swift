@@ -1,4 +1,5 @@
 import Foundation
+import StrataCommandLine
 
 /// A one-line progress bar redrawn in place on stderr, at most ten times a second.
 final class ProgressBar: @unchecked Sendable {

@@ -1,3 +1,4 @@
+import StrataCommandLine
 /// Plain-text tables with left-aligned columns separated by two spaces.
 enum TableOutput {
     static func print(_ rows: [[String]]) {

@@ -1,15 +1,17 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataCommandLine
 import StrataWire
 import StrataBench
 import StrataJSON
 
-/// `strata bench-open-probe` (hidden): opens a store in a fresh process and reports the open
-/// time and resident memory as one JSON line, so that `bench` measures memory without its own.
+/// `strata-bench open-probe` (hidden): opens a store in a fresh process and reports the open
+/// time and resident memory as one JSON line, so that the store bench measures memory without
+/// its own.
 struct OpenProbeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-open-probe",
+        commandName: "open-probe",
         abstract: "Open a store, print open time and resident memory as JSON (used by bench).",
         shouldDisplay: false
     )
@@ -23,7 +25,11 @@ struct OpenProbeCommand: AsyncParsableCommand {
             guard url.exists else { throw CommandFailure.noStore(path: path) }
             measurement = try await OpenWorkload.measure(SQLiteBenchBackend(), directory: (path as NSString).deletingLastPathComponent)
         } else {
-            measurement = try await StoreURL.measureLogOpen(url)
+            guard url.backend == .file, let path = url.path else {
+                throw CommandFailure.notApplicable("the open probe measures file: and sqlite: stores, not \(url)")
+            }
+            guard url.exists else { throw CommandFailure.noStore(path: path) }
+            measurement = try await OpenWorkload.measure(LogBenchBackend(), directory: path)
         }
         var out = JSONWriter()
         out.beginObject()
@@ -43,7 +49,7 @@ struct OpenProbeCommand: AsyncParsableCommand {
         let linuxSelf = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         process.executableURL = linuxSelf.path == "/proc/self/exe"
             ? URL(fileURLWithPath: CommandLine.arguments[0]) : linuxSelf
-        process.arguments = ["bench-open-probe", "--store", store]
+        process.arguments = ["open-probe", "--store", store]
         let output = Pipe()
         let errors = Pipe()
         process.standardOutput = output
@@ -59,7 +65,7 @@ struct OpenProbeCommand: AsyncParsableCommand {
               let object = try? JSONValue(parsing: stdout),
               let milliseconds = object["milliseconds"]?.numberValue,
               let head = object["headPosition"]?.integerValue.flatMap(UInt64.init(exactly:)) else {
-            throw StrataError.io(path: store, operation: "bench-open-probe",
+            throw StrataError.io(path: store, operation: "strata-bench open-probe",
                                  reason: "status \(process.terminationStatus): \(stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         return OpenMeasurement(milliseconds: milliseconds, residentBytes: object["residentBytes"]?.integerValue, headPosition: head)

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Strata
+import StrataCommandLine
 import StrataServer
 
 /// A Strata server on loopback in this process, over a fresh store in its own directory, for

@@ -2,7 +2,7 @@ import Strata
 import StrataSchema
 
 /// A failure that belongs to the command line rather than to the store.
-enum CommandFailure: Error, CustomStringConvertible {
+public enum CommandFailure: Error, CustomStringConvertible {
     /// A read-only command was pointed at a directory that holds no store.
     case noStore(path: String)
     /// A line of bulk input was rejected; nothing from its batch was stored.
@@ -16,7 +16,8 @@ enum CommandFailure: Error, CustomStringConvertible {
     /// Arguments that do not fit together.
     case usage(String)
 
-    var description: String {
+    /// The message printed after `error: `.
+    public var description: String {
         switch self {
         case .noStore(let path):
             "no store at \(path); run `strata init` first (or `strata serve --create`), or pass another --store"
@@ -35,19 +36,20 @@ enum CommandFailure: Error, CustomStringConvertible {
     }
 }
 
-/// The exit status for each kind of failure. Documented in docs/CLI.md; change both together.
-enum ExitStatus {
+/// The exit status for each kind of failure, the same for `strata` and `strata-bench`.
+/// Documented in docs/CLI.md; change both together.
+public enum ExitStatus {
     /// Success.
-    static let success: Int32 = 0
+    public static let success: Int32 = 0
     /// The store failed or refused (I/O, not found, tombstoned, closed), or `verify` found corruption.
-    static let failure: Int32 = 1
+    public static let failure: Int32 = 1
     /// Bad input: arguments, store URL, stream name, event type, event content, bulk lines, event configs.
-    static let badInput: Int32 = 2
+    public static let badInput: Int32 = 2
     /// A concurrency conflict: wrong expected revision, reused event id, failed append condition.
-    static let conflict: Int32 = 3
+    public static let conflict: Int32 = 3
 
     /// The status for an error thrown by a command.
-    static func of(_ error: any Error) -> Int32 {
+    public static func of(_ error: any Error) -> Int32 {
         if let failure = error as? CommandFailure {
             switch failure {
             case .noStore, .problemsFound: return ExitStatus.failure

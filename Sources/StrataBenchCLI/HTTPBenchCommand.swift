@@ -3,12 +3,14 @@ import AsyncHTTPClient
 import Foundation
 import Strata
 import StrataBench
+import StrataCommandLine
 
-/// `strata bench-http`: the server's workloads (docs/SERVER.md, "Benchmarks"). They live here,
-/// beside the server, because the `StrataBench` target depends on the engine only.
-struct BenchHTTPCommand: AsyncParsableCommand {
+/// `strata-bench http` (also `strata bench-http`): the server's workloads (docs/SERVER.md,
+/// "Benchmarks"). They live here, beside the server, because the `StrataBench` target depends
+/// on the engine only.
+struct HTTPBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-http",
+        commandName: "http",
         abstract: "Measure the HTTP server: appends per second (single and in batches of 100) and SSE fan-out latency.",
         discussion: """
             Starts a server on 127.0.0.1 in this process over a fresh store of the kind --store names \
@@ -28,14 +30,10 @@ struct BenchHTTPCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(help: "Print one JSON object on stdout instead of a table.")
-    var json = false
+    @OptionGroup var report: ReportOptions
 
     @Flag(help: "A smaller run (a quarter of the requests, 200 fan-out events).")
     var quick = false
-
-    @Option(help: ArgumentHelp("Run only results whose name starts with PREFIX (repeatable).", valueName: "PREFIX"))
-    var only: [String] = []
 
     @Option(help: ArgumentHelp("Concurrent client connections of the append workloads.", valueName: "N"))
     var connections = 16
@@ -45,9 +43,6 @@ struct BenchHTTPCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Events per second the fan-out writer appends.", valueName: "N"))
     var rate = 50.0
-
-    @Option(help: ArgumentHelp("Where the server's temporary stores go (default: the system temporary directory).", valueName: "DIR"))
-    var workDir: String?
 
     static let resultNames = [
         "http.append.single", "http.append.batch100", "store.append.batch100", "ratio.http.append.batch100.store",
@@ -62,11 +57,8 @@ struct BenchHTTPCommand: AsyncParsableCommand {
 
     func run() async throws {
         let url = try global.storeURL()
-        let workDirectory = workDir ?? NSTemporaryDirectory()
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: workDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CommandFailure.usage("--work-dir \(workDirectory) is not a directory")
-        }
+        let workDirectory = try report.workDirectory()
+        let only = report.only
         var selected = Set(Self.resultNames.filter { name in only.isEmpty || only.contains { name.hasPrefix($0) } })
         guard !selected.isEmpty else {
             throw CommandFailure.usage("--only \(only.joined(separator: ", ")) matches no benchmark; names: \(Self.resultNames.joined(separator: ", "))")
@@ -84,17 +76,8 @@ struct BenchHTTPCommand: AsyncParsableCommand {
             throw error
         }
 
-        let report = BenchReport(backend: "http+" + url.kind, scale: quick ? "quick" : "full", workDirectory: workDirectory, results: results)
-        #if DEBUG
-        progress("this was a debug build; compare only figures from `swift build -c release`")
-        #endif
-        let command = (["strata"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-        if json {
-            StandardOutput.stdout.writeLine(BenchOutput.json(report, command: command))
-        } else {
-            StandardOutput.stdout.write(BenchOutput.table(report, command: command))
-        }
-        StandardOutput.stdout.flush()
+        report.print(BenchReport(backend: "http+" + url.kind, scale: quick ? "quick" : "full", workDirectory: workDirectory, results: results),
+                     subcommand: Self.configuration.commandName!, label: "bench-http")
     }
 
     /// A client that keeps up to `connections` connections to the server open at once.
@@ -111,33 +94,24 @@ struct BenchHTTPCommand: AsyncParsableCommand {
         let fanOutEvents = quick ? 200 : 500
         var results: [BenchResult] = []
 
-        if selected.contains("http.append.single") {
-            progress("http.append.single: \(singleRequests) requests of 1 event over \(connections) connections")
+        /// One append workload against a fresh server: over HTTP, or in-process (`inProcess`).
+        func appendLoad(_ name: String, requests: Int, batch: Int, inProcess: Bool, _ description: String) async throws {
+            guard selected.contains(name) else { return }
+            progress("\(name): \(description)")
             let server = try await HTTPBenchServer.start(url, parent: workDirectory, subscribers: 0)
+            let load = HTTPAppendLoad(connections: connections, requests: requests, batch: batch)
+            let label = batch == 1 ? "single" : "batch"
             let rate = try await measure(server) {
-                try await HTTPAppendLoad(connections: connections, requests: singleRequests, batch: 1)
-                    .runHTTP(client: appendClient, baseURL: server.baseURL, label: "single")
+                inProcess ? try await load.runInProcess(store: server.store, label: label)
+                    : try await load.runHTTP(client: appendClient, baseURL: server.baseURL, label: label)
             }
-            results.append(BenchResult(name: "http.append.single", value: rate, unit: "events/s"))
+            results.append(BenchResult(name: name, value: rate, unit: "events/s"))
         }
-        if selected.contains("http.append.batch100") {
-            progress("http.append.batch100: \(batchRequests) requests of 100 events over \(connections) connections")
-            let server = try await HTTPBenchServer.start(url, parent: workDirectory, subscribers: 0)
-            let rate = try await measure(server) {
-                try await HTTPAppendLoad(connections: connections, requests: batchRequests, batch: 100)
-                    .runHTTP(client: appendClient, baseURL: server.baseURL, label: "batch")
-            }
-            results.append(BenchResult(name: "http.append.batch100", value: rate, unit: "events/s"))
-        }
-        if selected.contains("store.append.batch100") {
-            progress("store.append.batch100: the same load in-process")
-            let server = try await HTTPBenchServer.start(url, parent: workDirectory, subscribers: 0)
-            let rate = try await measure(server) {
-                try await HTTPAppendLoad(connections: connections, requests: batchRequests, batch: 100)
-                    .runInProcess(store: server.store, label: "batch")
-            }
-            results.append(BenchResult(name: "store.append.batch100", value: rate, unit: "events/s"))
-        }
+        try await appendLoad("http.append.single", requests: singleRequests, batch: 1, inProcess: false,
+                             "\(singleRequests) requests of 1 event over \(connections) connections")
+        try await appendLoad("http.append.batch100", requests: batchRequests, batch: 100, inProcess: false,
+                             "\(batchRequests) requests of 100 events over \(connections) connections")
+        try await appendLoad("store.append.batch100", requests: batchRequests, batch: 100, inProcess: true, "the same load in-process")
         if let http = results.first(where: { $0.name == "http.append.batch100" })?.value,
            let direct = results.first(where: { $0.name == "store.append.batch100" })?.value, direct > 0,
            selected.contains("ratio.http.append.batch100.store") {
