@@ -20,7 +20,7 @@ let package = Package(
         .executable(name: "strata-codegen", targets: ["StrataCodegen"]),
         .plugin(name: "StrataCodegenPlugin", targets: ["StrataCodegenPlugin"]),
         .library(name: "StrataJSON", targets: ["StrataJSON"]),
-        .library(name: "StrataWire", targets: ["StrataWire"]),
+        .library(name: "StrataJSONShapes", targets: ["StrataJSONShapes"]),
         .library(name: "StrataServer", targets: ["StrataServer"]),
         .library(name: "StrataClient", targets: ["StrataClient"]),
         .library(name: "StrataDocuments", targets: ["StrataDocuments"]),
@@ -91,14 +91,14 @@ let package = Package(
             swiftSettings: strictness
         ),
         // The backend conformance suite, run by every backend's tests.
-        .target(name: "StrataConformance", dependencies: ["Strata"], swiftSettings: strictness),
+        .target(name: "StrataConformance", dependencies: ["Strata", "StrataStorage"], swiftSettings: strictness),
         // The JSON wire shape of events shared by the CLI, the server and the client.
-        .target(name: "StrataWire", dependencies: ["Strata", "StrataJSON"], swiftSettings: strictness),
+        .target(name: "StrataJSONShapes", dependencies: ["Strata", "StrataJSON"], swiftSettings: strictness),
         // The HTTP server over any EventStore: REST, SSE, WebSocket, ingest, auth, metrics, admin page.
         .target(
             name: "StrataServer",
             dependencies: [
-                "Strata", "StrataJSON", "StrataWire", "StrataConsumers", "StrataDocuments",
+                "Strata", "StrataJSON", "StrataJSONShapes", "StrataConsumers", "StrataDocuments",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -117,14 +117,14 @@ let package = Package(
         // An EventStore that talks to a Strata server over HTTP.
         .target(
             name: "StrataClient",
-            dependencies: ["Strata", "StrataJSON", "StrataWire", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: ["Strata", "StrataJSON", "StrataJSONShapes", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: strictness
         ),
         // The lakehouse: time-partitioned JSON Lines export (local or S3), import, DuckDB query builders.
         .target(
             name: "StrataLakehouse",
             dependencies: [
-                "Strata", "StrataJSON", "StrataConsumers", "StrataWire", "CZlib",
+                "Strata", "StrataJSON", "StrataConsumers", "StrataJSONShapes", "CZlib",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -159,7 +159,7 @@ let package = Package(
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "Strata", "StrataJSON", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataPostgres", "StrataSchema", "StrataWire", "StrataServer",
+                "Strata", "StrataJSON", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataPostgres", "StrataSchema", "StrataJSONShapes", "StrataServer",
                 "StrataLakehouse", "StrataCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -172,7 +172,7 @@ let package = Package(
         .executableTarget(
             name: "StrataBenchCLI",
             dependencies: [
-                "Strata", "StrataJSON", "StrataBench", "StrataCommandLine", "StrataPostgres", "StrataServer", "StrataWire",
+                "Strata", "StrataJSON", "StrataBench", "StrataCommandLine", "StrataPostgres", "StrataServer", "StrataJSONShapes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -209,7 +209,7 @@ let package = Package(
         .testTarget(name: "StrataJSONTests", dependencies: ["StrataJSON", "Strata", "StrataConformance"], swiftSettings: strictness),
         .testTarget(
             name: "StrataServerTests",
-            dependencies: ["Strata", "StrataLog", "StrataConformance", "StrataServer", "StrataTestSupport", "StrataClient", "StrataWire",
+            dependencies: ["Strata", "StrataLog", "StrataConformance", "StrataServer", "StrataTestSupport", "StrataClient", "StrataJSONShapes",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                            .product(name: "NIOSSL", package: "swift-nio-ssl")],
@@ -225,13 +225,13 @@ let package = Package(
         // The durable emitter: a local outbox in a Strata store and a shipper that POSTs batches.
         .target(
             name: "StrataEmitter",
-            dependencies: ["Strata", "StrataJSON", "StrataConsumers", "StrataWire",
+            dependencies: ["Strata", "StrataJSON", "StrataConsumers", "StrataJSONShapes",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness
         ),
         .testTarget(
             name: "StrataEmitterTests",
-            dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataEmitter", "StrataServer", "StrataWire", "StrataTestSupport",
+            dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataEmitter", "StrataServer", "StrataJSONShapes", "StrataTestSupport",
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log")],

@@ -1,6 +1,6 @@
 import Foundation
 import StrataBench
-import StrataWire
+import StrataJSONShapes
 import StrataJSON
 
 /// How the benchmarks print a report.

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Strata
 import StrataCommandLine
-import StrataWire
+import StrataJSONShapes
 import StrataBench
 import StrataJSON
 

@@ -3,7 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Strata
-import StrataWire
+import StrataJSONShapes
 import Synchronization
 import StrataJSON
 

@@ -1,5 +1,5 @@
 import Foundation
-import Strata
+@_spi(Machinery) import Strata
 import StrataJSON
 
 /// A consumer that folds events into a state and saves state and position together in one file

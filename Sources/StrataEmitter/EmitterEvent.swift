@@ -1,6 +1,6 @@
 import Foundation
 import Strata
-import StrataWire
+import StrataJSONShapes
 import StrataJSON
 
 /// One event to emit: an id (the receiver's deduplication key), a type and a JSON object of data.

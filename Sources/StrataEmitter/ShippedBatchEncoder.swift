@@ -1,6 +1,6 @@
 import Foundation
 import Strata
-import StrataWire
+import StrataJSONShapes
 import StrataJSON
 
 /// Writes a batch in the wire format of docs/EMITTER.md (version 1):

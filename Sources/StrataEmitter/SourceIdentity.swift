@@ -1,6 +1,6 @@
 import Strata
 import StrataJSON
-import StrataWire
+import StrataJSONShapes
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

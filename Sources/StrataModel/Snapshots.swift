@@ -1,5 +1,5 @@
 import Foundation
-import Strata
+@_spi(Machinery) import Strata
 import StrataJSON
 
 /// A saved state of a reducer or aggregate over one stream, at a revision.

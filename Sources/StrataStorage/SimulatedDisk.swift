@@ -157,7 +157,7 @@ public final class SimulatedDisk: @unchecked Sendable {
     }
 
     private let condition = NSCondition()
-    private var random: SplitMix
+    private var random: SplitMix64
     private var inodes: [Int: Inode] = [:]
     private var nextInode = 1
     private var names: [String: Int] = [:]
@@ -183,7 +183,7 @@ public final class SimulatedDisk: @unchecked Sendable {
 
     /// A disk whose power-loss choices are drawn from `seed`.
     public init(seed: UInt64) {
-        random = SplitMix(seed: seed)
+        random = SplitMix64(seed: seed)
     }
 
     /// The file system of the current boot.
@@ -732,17 +732,8 @@ final class SimulatedLock: FileLock {
     deinit { unlock() }
 }
 
-/// SplitMix64: small, fast, and the same sequence for a seed everywhere.
-struct SplitMix {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
+    /// A number in `0..<n` (0 when `n` is at most 1; the tiny modulo bias does not matter here).
     mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
     mutating func coin() -> Bool { next() & 1 == 1 }
 }

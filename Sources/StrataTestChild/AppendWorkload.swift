@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataStorage
 import StrataTestSupport
 
 /// `append`: seeded appends to the streams PREFIX-0…, one `ack` line each (main.swift).

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataStorage
 import StrataDocuments
 import Testing
 

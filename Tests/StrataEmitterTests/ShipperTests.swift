@@ -5,7 +5,7 @@ import Strata
 import StrataJSON
 import StrataConsumers
 import StrataEmitter
-import StrataWire
+import StrataJSONShapes
 import Synchronization
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataStorage
 import StrataConsumers
 import StrataSQLite
 import StrataTestSupport

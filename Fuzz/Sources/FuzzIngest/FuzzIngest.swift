@@ -7,7 +7,7 @@ import Foundation
 import FuzzSupport
 import Strata
 @testable import StrataServer
-import StrataWire
+import StrataJSONShapes
 
 let limits = ServerLimits()
 

@@ -10,7 +10,7 @@ import Foundation
 import FuzzSupport
 import Strata
 @testable import StrataServer
-import StrataWire
+import StrataJSONShapes
 import StrataDocuments
 
 let limits = ServerLimits()

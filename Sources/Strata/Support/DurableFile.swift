@@ -8,7 +8,7 @@ import StrataStorage
 /// file or the new one, never a mix, and after `write` returns the new one survives a crash or
 /// power loss. Every call goes through the storage seam (`StrataStorage.FileSystem`): the real
 /// file system by default, a `SimulatedDisk` in fault tests (docs/RELIABILITY.md).
-public enum DurableFile {
+@_spi(Machinery) public enum DurableFile {
     /// Replaces the file at `path` with `bytes`, atomically and durably.
     /// - Throws: ``StrataError/io(path:operation:reason:)`` when a system call fails.
     public static func write(_ bytes: some Collection<UInt8>, to path: String, fileSystem: any FileSystem = POSIXFileSystem()) throws {

@@ -2,7 +2,7 @@
 ///
 /// Bytes outside `[A-Za-z0-9._-]` become `%XX` (upper-case hex), and so does a leading `.`, so
 /// the result is never `.`/`..`, never hidden, and never contains `/`.
-public enum SafeFileName {
+@_spi(Machinery) public enum SafeFileName {
     /// The file name for `name`.
     public static func encode(_ name: String) -> String {
         var out = ""

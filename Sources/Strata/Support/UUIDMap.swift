@@ -3,7 +3,7 @@ import Foundation
 /// A small open-addressing map from event ids to integers, for the per-append checks that run
 /// once per event (duplicate ids in a request, ids planned earlier in a batch). Event ids are
 /// random, so a multiply of their bits spreads them well; Swift's `Hasher` costs several times more.
-public struct UUIDMap {
+@_spi(Machinery) public struct UUIDMap {
     private var keys: [UUID?]
     private var values: [Int]
     private var mask: Int

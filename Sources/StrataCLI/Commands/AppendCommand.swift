@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Strata
 import StrataCommandLine
-import StrataWire
+import StrataJSONShapes
 import StrataJSON
 
 /// `strata append`: one event from options, or many from JSON lines on stdin.

@@ -4,7 +4,7 @@ import Strata
 import StrataCommandLine
 import StrataConsumers
 import StrataLakehouse
-import StrataWire
+import StrataJSONShapes
 import StrataJSON
 
 /// `strata export`: the lakehouse exporter (docs/LAKEHOUSE.md) from the command line.

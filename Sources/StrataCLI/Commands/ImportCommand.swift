@@ -3,7 +3,7 @@ import Foundation
 import Strata
 import StrataCommandLine
 import StrataLakehouse
-import StrataWire
+import StrataJSONShapes
 import StrataJSON
 
 /// `strata import`: export files back into a store.

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Strata
 import StrataCommandLine
-import StrataWire
+import StrataJSONShapes
 
 /// `strata read`: prints the events of a stream or of `$all`, one JSON object per line.
 struct ReadCommand: AsyncParsableCommand {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Strata
 import StrataCommandLine
-import StrataWire
+import StrataJSONShapes
 import StrataJSON
 
 /// `strata stats`: store-wide figures.

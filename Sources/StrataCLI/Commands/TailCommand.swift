@@ -3,7 +3,7 @@ import Dispatch
 import Foundation
 import Strata
 import StrataCommandLine
-import StrataWire
+import StrataJSONShapes
 
 /// `strata tail`: follows a stream or `$all` live, one JSON object per line.
 struct TailCommand: AsyncParsableCommand {

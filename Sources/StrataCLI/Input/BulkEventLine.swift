@@ -1,6 +1,6 @@
 import Foundation
 import Strata
-import StrataWire
+import StrataJSONShapes
 import StrataJSON
 
 /// One line of bulk `append` input:

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import StrataWire
+import StrataJSONShapes
 import StrataJSON
 
 /// Reads lines from a file descriptor in 64 KiB chunks, holding at most one line and one chunk.

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataStorage
 
 /// A property-test run found the backend and the model disagreeing.
 public struct PropertyMismatch: Error, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataStorage
 
 /// Draws for the property test. Every draw goes through these helpers, never through the
 /// standard library's `random(in:using:)`, whose algorithm may change between Swift releases,

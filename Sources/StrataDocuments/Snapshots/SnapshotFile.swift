@@ -1,5 +1,5 @@
 import Foundation
-import Strata
+@_spi(Machinery) import Strata
 import StrataJSON
 
 /// The snapshot file format (version 1, see docs/CDC.md) and its keys.

@@ -1,5 +1,5 @@
 import Foundation
-import Strata
+@_spi(Machinery) import Strata
 
 /// How collections and keys become stream names.
 ///

@@ -1,4 +1,4 @@
-import Strata
+@_spi(Machinery) import Strata
 import StrataJSON
 
 /// The key of an export file: `events/{yyyy}/{mm}/{dd}/{hh}/{source}_{firstPosition}{.jsonl|.jsonl.gz}`,

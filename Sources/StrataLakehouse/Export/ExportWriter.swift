@@ -1,5 +1,5 @@
 import Foundation
-import Strata
+@_spi(Machinery) import Strata
 import StrataConsumers
 import StrataJSON
 #if canImport(Glibc)

@@ -1,6 +1,6 @@
 import Foundation
 import Strata
-import StrataWire
+import StrataJSONShapes
 import StrataJSON
 
 /// Reads export files (`.jsonl`, `.jsonl.gz`) back into a store, idempotently: an event whose id

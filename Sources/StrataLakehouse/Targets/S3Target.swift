@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
-import Strata
+@_spi(Machinery) import Strata
 
 /// An S3-compatible bucket (AWS S3, MinIO, moto, R2 …) addressed path-style:
 /// `{endpoint}/{bucket}/{key}`, every request signed with AWS Signature V4.

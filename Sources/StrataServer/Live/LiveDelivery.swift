@@ -6,7 +6,7 @@ import NIOCore
 import Strata
 import StrataDocuments
 import StrataJSON
-import StrataWire
+import StrataJSONShapes
 
 /// One thing to send on a live connection: event subscriptions over SSE and WebSocket, and
 /// document change streams, all deliver these.

@@ -1,6 +1,6 @@
 import Hummingbird
 import Strata
-import StrataWire
+import StrataJSONShapes
 
 /// What a subscription request asks for, parsed the same way for SSE and WebSocket.
 struct LiveRequest: Sendable {

@@ -1,7 +1,7 @@
 import Logging
 import NIOCore
 import Strata
-import StrataWire
+import StrataJSONShapes
 import Synchronization
 
 /// One reader of `$all`'s head, shared by every live `$all` subscription of the server.

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import Strata
-import StrataWire
+import StrataJSONShapes
 
 /// The endpoints, as methods over the shared ``ServerState``. Each file of `Routes/` holds one
 /// group; ``register(on:)`` lists every route in one place (and docs/openapi.yaml describes each).

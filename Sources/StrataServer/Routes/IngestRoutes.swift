@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import Strata
-import StrataWire
+import StrataJSONShapes
 import StrataJSON
 
 /// `POST /ingest`: an emitter's `{"events":[…]}` batch, idempotent by event id.

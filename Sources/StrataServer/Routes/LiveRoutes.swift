@@ -6,7 +6,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import Strata
-import StrataWire
+import StrataJSONShapes
 
 /// Server-Sent Events and WebSocket subscriptions.
 extension Handlers {

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import Strata
 import StrataConsumers
-import StrataWire
+import StrataJSONShapes
 import StrataJSON
 
 /// Health, stats, metrics, consumers, the OpenAPI document and the admin page.

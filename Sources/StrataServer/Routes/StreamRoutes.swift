@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import Strata
-import StrataWire
+import StrataJSONShapes
 import StrataJSON
 
 /// Appends, reads, stream info, deletes, metadata, listings, head and long-poll.

@@ -1,6 +1,6 @@
 import Foundation
 import Strata
-import StrataWire
+import StrataJSONShapes
 import StrataJSON
 
 /// Parses the JSON bodies of appends, multi-stream appends, metadata and ingest. Payloads are

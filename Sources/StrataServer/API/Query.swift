@@ -1,7 +1,7 @@
 import Hummingbird
 import HummingbirdCore
 import Strata
-import StrataWire
+import StrataJSONShapes
 
 /// A request's query parameters, with the parsing every endpoint shares.
 struct Query: Sendable {

@@ -2,7 +2,7 @@ import HTTPTypes
 import Hummingbird
 import Strata
 import StrataDocuments
-import StrataWire
+import StrataJSONShapes
 
 /// An error the server answers with: a status and a JSON body `{"error": {"code", "message",
 /// "details"}}`. Every failure becomes one of these in one place, ``APIError/init(_:)``.
