@@ -78,7 +78,7 @@ let package = Package(
         // Fast JSON coding of Codable payloads (Foundation only, no Strata dependency).
         .target(name: "StrataJSON", swiftSettings: strictness),
         // The event-sourced document database: collections, queries, indexes, subscriptions.
-        .target(name: "StrataDocuments", dependencies: ["Strata", "StrataJSON", "StrataConsumers", .product(name: "Logging", package: "swift-log"),
+        .target(name: "StrataDocuments", dependencies: ["Strata", "StrataJSON", "StrataJSONShapes", "StrataConsumers", .product(name: "Logging", package: "swift-log"),
                                                          .product(name: "CoreMetrics", package: "swift-metrics")], swiftSettings: strictness),
         // The PostgreSQL backend: gap-free `$all` through a commit-ordered position counter.
         .target(

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSONShapes
 import StrataConsumers
 import StrataJSON
 

@@ -1,4 +1,5 @@
 import Strata
+import StrataJSONShapes
 import StrataConsumers
 
 /// How an ``Emitter`` writes its outbox. A value type with defaults, passed once.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Strata
+import StrataJSONShapes
 import StrataConsumers
 
 /// How an ``EventShipper`` reads, batches and delivers. A value type with defaults, passed once.

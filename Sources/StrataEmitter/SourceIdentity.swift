@@ -1,6 +1,8 @@
 import Strata
 import StrataJSON
 import StrataJSONShapes
+// Emitter options and CDC collections take a SourceIdentity: it comes with this module.
+@_exported import struct StrataJSONShapes.SourceIdentity
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSONShapes
 import StrataJSON
 
 /// The identity a change event carries in its metadata's `"source"`, as a document value.

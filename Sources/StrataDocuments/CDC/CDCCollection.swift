@@ -1,5 +1,8 @@
 import Foundation
 import Strata
+import StrataJSONShapes
+// Emitter options and CDC collections take a SourceIdentity: it comes with this module.
+@_exported import struct StrataJSONShapes.SourceIdentity
 import StrataJSON
 
 /// How a ``CDCCollection`` records its changes.

@@ -1,4 +1,4 @@
-/// Who recorded an event: dotdo's `do` identity (id, name, class, region, worker), kept in an
+/// Who recorded an event: dotdo's `do` identity (a dotdo shape, kept out of the core vocabulary) (id, name, class, region, worker), kept in an
 /// event's metadata as the object `"source"` by the emitter (`StrataEmitter`), CDC collections
 /// (`StrataDocuments`) and the server's ingest, and read back by the lakehouse exporter.
 public struct SourceIdentity: Sendable, Hashable {
