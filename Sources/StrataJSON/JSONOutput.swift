@@ -128,34 +128,39 @@ final class JSONOutput {
         o &+= 1
         if let source = utf8.baseAddress {
             var start = 0
-            var i = 0
+            var i = JSONOutput.nextEscaped(utf8, from: 0)
             while i < n {
-                // Eight bytes at a time up to the first that needs escaping.
-                while i &+ 8 <= n {
-                    let mask = JSONOutput.escapedBytes(UInt64(littleEndian: source.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
-                    if mask != 0 {
-                        i &+= mask.trailingZeroBitCount &>> 3
-                        break
-                    }
-                    i &+= 8
-                }
-                guard i < n else { break }
-                let c = source.load(fromByteOffset: i, as: UInt8.self)
-                if c >= 0x20 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") {
-                    i &+= 1
-                    continue
-                }
                 (out + o).update(from: source.assumingMemoryBound(to: UInt8.self) + start, count: i &- start)
                 o &+= i &- start
-                o = JSONOutput.writeEscape(c, to: out, at: o)
-                i &+= 1
-                start = i
+                o = JSONOutput.writeEscape(source.load(fromByteOffset: i, as: UInt8.self), to: out, at: o)
+                start = i &+ 1
+                i = JSONOutput.nextEscaped(utf8, from: start)
             }
             (out + o).update(from: source.assumingMemoryBound(to: UInt8.self) + start, count: n &- start)
             o &+= n &- start
         }
         out[o] = UInt8(ascii: "\"")
         count = o &+ 1
+    }
+
+    /// The offset of the first byte at or after `start` that a JSON string must escape (`"`,
+    /// `\\`, or below 0x20); `utf8.count` when there is none. Eight bytes at a time.
+    @inline(__always)
+    static func nextEscaped(_ utf8: UnsafeRawBufferPointer, from start: Int) -> Int {
+        let n = utf8.count
+        var i = start
+        while i &+ 8 <= n {
+            let mask = escapedBytes(UInt64(littleEndian: utf8.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+            // The lowest set bit is exact (bits above it may be false positives).
+            if mask != 0 { return i &+ (mask.trailingZeroBitCount &>> 3) }
+            i &+= 8
+        }
+        while i < n {
+            let c = utf8[i]
+            if c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") { return i }
+            i &+= 1
+        }
+        return n
     }
 
     /// A word whose lowest set bit is the high bit of the first byte of `w` (first byte lowest)

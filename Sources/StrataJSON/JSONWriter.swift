@@ -65,20 +65,8 @@ public struct JSONWriter: Sendable {
         appendString(value)
     }
 
-    /// Writes an unsigned integer.
-    public mutating func number(_ value: UInt64) {
-        separate()
-        JSONWriter.appendInteger(value, to: &bytes)
-    }
-
     /// Writes an integer.
-    public mutating func number(_ value: Int) {
-        separate()
-        JSONWriter.appendInteger(value, to: &bytes)
-    }
-
-    /// Writes a 64-bit integer.
-    public mutating func number(_ value: Int64) {
+    public mutating func number(_ value: some BinaryInteger) {
         separate()
         JSONWriter.appendInteger(value, to: &bytes)
     }
@@ -170,34 +158,18 @@ public struct JSONWriter: Sendable {
     /// Appends UTF-8 text in quotes, escaped.
     public static func appendString(utf8: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        let n = utf8.count
         var start = 0
-        var i = 0
-        while i < n {
-            // Eight bytes at a time up to the first that needs escaping.
-            while i &+ 8 <= n {
-                let mask = JSONOutput.escapedBytes(UInt64(littleEndian: utf8.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
-                if mask != 0 {
-                    i &+= mask.trailingZeroBitCount &>> 3
-                    break
-                }
-                i &+= 8
-            }
-            guard i < n else { break }
-            let c = utf8[i]
-            if c >= 0x20 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") {
-                i &+= 1
-                continue
-            }
+        var i = JSONOutput.nextEscaped(utf8, from: 0)
+        while i < utf8.count {
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: utf8[start..<i]))
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 6) { escape in
-                let length = JSONOutput.writeEscape(c, to: escape.baseAddress!, at: 0)
+                let length = JSONOutput.writeEscape(utf8[i], to: escape.baseAddress!, at: 0)
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: escape[..<length]))
             }
-            i &+= 1
-            start = i
+            start = i &+ 1
+            i = JSONOutput.nextEscaped(utf8, from: start)
         }
-        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: utf8[start..<n]))
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: utf8[start...]))
         out.append(UInt8(ascii: "\""))
     }
 
