@@ -20,7 +20,7 @@ let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
     ("FuzzRequestBodies", [.product(name: "StrataDocuments", package: root), .product(name: "Strata", package: root), .product(name: "StrataServer", package: root),
                            .product(name: "StrataJSONShapes", package: root)]),
     ("FuzzIngest", [.product(name: "Strata", package: root), .product(name: "StrataServer", package: root),
-                    .product(name: "StrataJSONShapes", package: root)]),
+                    .product(name: "StrataJSONShapes", package: root), .product(name: "StrataJSON", package: root)]),
     ("FuzzNATSParser", [.product(name: "StrataNATS", package: root), .product(name: "NIOCore", package: "swift-nio")]),
     ("FuzzConfig", [.product(name: "Strata", package: root), .product(name: "StrataSchema", package: root),
                     .product(name: "StrataServer", package: root)]),

@@ -8,6 +8,7 @@ import FuzzSupport
 import Strata
 @testable import StrataServer
 import StrataJSONShapes
+import StrataJSON
 
 let limits = ServerLimits()
 
