@@ -130,8 +130,7 @@ public final class MemoryLog {
     /// A stream's state, as ``EventStore/streamInfo(_:)`` returns it, with `maxAge` measured from `nowMicros`.
     public func streamInfo(_ stream: String, nowMicros: Int64) -> StreamInfo {
         guard let record = streams[stream] else {
-            return StreamInfo(stream: stream, exists: false, lastRevision: 0, eventCount: 0, isDeleted: false,
-                              isTombstoned: false, metadata: StreamMetadata())
+            return .unknown(stream)
         }
         var count = 0
         if record.exists {
@@ -143,9 +142,8 @@ public final class MemoryLog {
                 }
             }
         }
-        return StreamInfo(stream: stream, exists: record.exists, lastRevision: record.lastRevision, eventCount: count,
-                          isDeleted: !record.exists && !record.tombstoned && record.lastRevision > 0,
-                          isTombstoned: record.tombstoned, metadata: record.metadata)
+        return StreamInfo(stream: stream, lastRevision: record.lastRevision, deletedThrough: record.deletedThrough,
+                          isTombstoned: record.tombstoned, metadata: record.metadata, eventCount: count)
     }
 
     /// Names of existing streams, as ``EventStore/listStreamsPage(prefix:after:maxCount:)`` returns them.
