@@ -109,13 +109,29 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
         func deliver(_ result: Result<Response, any Error>) {
             switch self {
             case .continuation(let c): c.resume(with: result)
-            case .inline(let box): box.value.withLock { $0 = result }
+            case .inline(let box): box.store(result)
             }
         }
     }
 
-    fileprivate final class InlineAnswer: Sendable {
-        let value = Mutex<Result<Response, any Error>?>(nil)
+    /// The answer of a request committed inline. An `NSLock`, not a `Mutex`, so that
+    /// ThreadSanitizer sees the hand-over (docs/SANITIZERS.md).
+    fileprivate final class InlineAnswer: @unchecked Sendable {
+        // Safe to share: `result` is read and written only while holding `lock`.
+        private let lock = NSLock()
+        private var result: Result<Response, any Error>?
+
+        func store(_ result: Result<Response, any Error>) {
+            lock.lock()
+            self.result = result
+            lock.unlock()
+        }
+
+        func take() -> Result<Response, any Error>? {
+            lock.lock()
+            defer { lock.unlock() }
+            return result
+        }
     }
 
     private enum Phase {
@@ -163,6 +179,7 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
     /// Queues a request and returns the writer's response.
     ///
     /// - Parameters:
+    ///   - request: what the writer is asked to do.
     ///   - bytes: the request's size, for ``Limits/maxBatchBytes`` and ``Limits/maxPendingBytes``.
     ///   - events: its event count, for ``Limits/maxBatchEvents``.
     ///   - alone: whether it must form a batch by itself (a change the writer cannot combine).
@@ -237,14 +254,18 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
     /// consuming tasks take nothing, so batches are still committed one after another by a
     /// single consumer. For queues consumed by tasks (``consume(regroupingYields:_:)``), not by
     /// a thread.
-    /// - Parameter commit: the writer's commit function; it must answer the request it is given.
+    /// - Parameters:
+    ///   - request: what the writer is asked to do.
+    ///   - bytes: the request's size, as for ``submit(_:bytes:events:alone:)``.
+    ///   - events: its event count, as for ``submit(_:bytes:events:alone:)``.
+    ///   - commit: the writer's commit function; it must answer the request it is given.
     public func submitInline(_ request: Request, bytes: Int, events: Int,
                              commit: ([Pending]) async -> Void) async throws -> Response {
         guard claimInline() else { return try await submit(request, bytes: bytes, events: events) }
         let answer = InlineAnswer()
         await commit([Pending(request: request, bytes: bytes, events: events, alone: false, answer: .inline(answer))])
         endInline()
-        guard let result = answer.value.withLock({ $0 }) else {
+        guard let result = answer.take() else {
             throw StrataError.storeClosed(reason: "the writer left a request without an answer")
         }
         return try result.get()

@@ -70,7 +70,11 @@ extension StreamInfo {
 
     /// Stream info from a stream's stored state; whether it exists or is deleted follows from it.
     /// - Parameters:
+    ///   - stream: the stream's name.
+    ///   - lastRevision: the last revision ever written (0 if never written).
     ///   - deletedThrough: revisions up to this one were soft-deleted (0 when never).
+    ///   - isTombstoned: whether the stream was tombstoned.
+    ///   - metadata: the stream's metadata.
     ///   - eventCount: the number of events a read of the stream returns now.
     public init(stream: String, lastRevision: UInt64, deletedThrough: UInt64, isTombstoned: Bool, metadata: StreamMetadata,
                 eventCount: Int) {
