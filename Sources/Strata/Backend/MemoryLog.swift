@@ -72,9 +72,9 @@ public final class MemoryLog {
     }
 
     /// Appends an event an ``AppendPlanner`` placed; it must be the next position and its
-    /// stream's next revision.
+    /// stream's next revision (checked in debug builds).
     public func append(_ planned: PlannedEvent, recordedAt micros: Int64) {
-        precondition(planned.position == head + 1 && planned.revision == (streams[planned.stream]?.lastRevision ?? 0) + 1,
+        assert(planned.position == head + 1 && planned.revision == (streams[planned.stream]?.lastRevision ?? 0) + 1,
                      "planned events are appended in order")
         append(planned.event, to: planned.stream, recordedAt: micros)
     }
