@@ -6,12 +6,14 @@ import Synchronization
 /// What planning decided for one queued write.
 private enum Outcome: Sendable {
     case appended([AppendResult])
-    case changed
     case failed(StrataError)
     /// Written by this batch's message, with these results once it is stored.
     case pendingAppend([AppendResult])
     case pendingChange
 }
+
+/// A queued append, delete or metadata change, as a commit takes it.
+typealias QueuedChange = GroupCommitQueue<StoreChange, [AppendResult]>.Pending
 
 private struct Plan: Sendable {
     var outcomes: [Outcome]
@@ -25,40 +27,34 @@ extension JetStreamEventStore {
         error as? StrataError ?? .invalidArgument("\(error)")
     }
 
-    func enqueue(_ item: QueuedWrite) {
-        if queue.push(item) {
-            Task { await self.drain() }
-        }
+    /// Queues a delete or metadata change (each is a commit of its own) and waits for its commit.
+    func submit(_ change: StoreChange) async throws {
+        let size = change.groupCommitSize
+        _ = try await queue.submit(change, bytes: size.bytes, events: size.events, alone: !change.isAppend)
     }
 
     /// Commits one append in the calling task when no commit is in flight (the single-writer
     /// path, without a task hop); otherwise queues it for the next group commit.
     func commitAppend(_ requests: [AppendRequest], _ condition: AppendCondition?) async throws -> [AppendResult] {
-        if queue.lead() {
-            let box = OutcomeBox()
-            await commit([.append(requests, condition, box.complete)])
-            if queue.finishLeading() { Task { await self.drain() } }
-            return try box.result()
-        }
-        return try await withCheckedThrowingContinuation { c in
-            enqueue(.append(requests, condition, { c.resume(with: $0) }))
+        let size = requests.groupCommitSize
+        return try await queue.submitInline(.append(requests, condition: condition), bytes: size.bytes, events: size.events) {
+            await commit($0)
         }
     }
 
-    private func drain() async {
-        while let batch = queue.take(maxEvents: configuration.maxEventsPerCommit) {
-            await commit(batch)
-        }
+    /// Commits batches from the queue until it closes (one commit in flight at a time).
+    func runCommitter() async {
+        await queue.consume { await commit($0) }
     }
 
-    private func plan(_ batch: [QueuedWrite], state s: ReplicaState) -> Plan {
-        var planner = AppendPlanner(source: ReplicaSource(state: s), head: s.head)
+    private func plan(_ batch: [QueuedChange], state s: ReplicaState) -> Plan {
+        var planner = AppendPlanner(source: s.log, head: s.head)
         var outcomes: [Outcome] = []
         var entry: StoreEntry?
         var subject = "\(configuration.subjectPrefix).m"
         for item in batch {
-            switch item {
-            case .append(let requests, let condition, _):
+            switch item.request {
+            case .append(let requests, let condition):
                 do {
                     switch try planner.plan(requests, condition: condition) {
                     case .idempotent(let results): outcomes.append(.appended(results))
@@ -67,24 +63,23 @@ extension JetStreamEventStore {
                 } catch {
                     outcomes.append(.failed(Self.strataError(error)))
                 }
-            case .delete(let stream, let expected, let mode, _):
+            case .delete(let stream, let expected, let mode):
                 do {
-                    let current = try planner.writeState(of: stream)
-                    try current.check(expected, stream: stream)
-                    if mode == .soft && !current.exists { throw StrataError.streamNotFound(stream) }
+                    _ = try planner.writeState(of: stream).afterDelete(stream, expected: expected, mode: mode)
                     entry = .delete(stream: stream, mode: mode)
                     subject = "\(configuration.subjectPrefix).d.\(SubjectEncoding.token(for: stream))"
                     outcomes.append(.pendingChange)
                 } catch {
                     outcomes.append(.failed(Self.strataError(error)))
                 }
-            case .metadata(let stream, let metadata, _):
-                if s.streams[stream]?.tombstoned == true {
-                    outcomes.append(.failed(StrataError.streamTombstoned(stream)))
-                } else {
+            case .setMetadata(let stream, let metadata):
+                do {
+                    try s.log.writeState(of: stream).checkMetadataChange(of: stream)
                     entry = .metadata(stream: stream, metadata)
                     subject = "\(configuration.subjectPrefix).meta.\(SubjectEncoding.token(for: stream))"
                     outcomes.append(.pendingChange)
+                } catch {
+                    outcomes.append(.failed(Self.strataError(error)))
                 }
             }
         }
@@ -98,22 +93,21 @@ extension JetStreamEventStore {
         return Plan(outcomes: outcomes, entry: entry, subject: subject, expectedSequence: s.appliedSequence)
     }
 
-    private func resolve(_ batch: [QueuedWrite], _ outcomes: [Outcome], stored: Bool) {
+    private func resolve(_ batch: [QueuedChange], _ outcomes: [Outcome], stored: Bool) {
         for (item, outcome) in zip(batch, outcomes) {
-            switch (item, outcome) {
-            case (.append(_, _, let complete), .appended(let r)): complete(.success(r))
-            case (.append(_, _, let complete), .pendingAppend(let r)) where stored: complete(.success(r))
-            case (.delete(_, _, _, let c), .pendingChange) where stored: c.resume()
-            case (.metadata(_, _, let c), .pendingChange) where stored: c.resume()
-            case (_, .failed(let e)): item.fail(e)
-            default: break
+            switch outcome {
+            case .appended(let results): item.succeed(results)
+            case .pendingAppend(let results) where stored: item.succeed(results)
+            case .pendingChange where stored: item.succeed([])
+            case .failed(let error): item.fail(error)
+            case .pendingAppend, .pendingChange: break
             }
         }
     }
 
     /// Commits one batch: plans it against the replica, publishes it with
     /// `Nats-Expected-Last-Sequence`, and on a conflict catches up and plans again.
-    private func commit(_ batch: [QueuedWrite]) async {
+    private func commit(_ batch: [QueuedChange]) async {
         let deadline = ContinuousClock.now + configuration.operationTimeout
         var messageID = UUID().uuidString
         var fresh = false
@@ -147,10 +141,14 @@ extension JetStreamEventStore {
                     await commit(Array(batch[half...]))
                 } else {
                     resolve(batch, plan.outcomes.map { o in
-                        if case .pendingAppend = o {
+                        switch o {
+                        case .pendingAppend:
                             return .failed(StrataError.unsupported("one append of \(body.count) bytes: a JetStream commit must fit the servers' max_payload of \(connection.maxPayload) bytes; split the append"))
+                        case .pendingChange:
+                            return .failed(StrataError.unsupported("a change of \(body.count) bytes: a JetStream entry must fit the servers' max_payload of \(connection.maxPayload) bytes"))
+                        default:
+                            return o
                         }
-                        return o
                     }, stored: false)
                 }
                 return
@@ -199,19 +197,5 @@ extension JetStreamEventStore {
                 return
             }
         }
-    }
-}
-
-/// Holds the outcome of an append committed by its own task.
-private final class OutcomeBox: Sendable {
-    private let value = Mutex<Result<[AppendResult], any Error>?>(nil)
-
-    var complete: AppendCompletion { { outcome in self.value.withLock { $0 = outcome } } }
-
-    func result() throws -> [AppendResult] {
-        guard let outcome = value.withLock({ $0 }) else {
-            throw StrataError.storeClosed(reason: "an append was left without an outcome")
-        }
-        return try outcome.get()
     }
 }

@@ -27,7 +27,8 @@ public final class JetStreamEventStore: EventStore {
     let notifier = AppendNotifier()
     /// Wakes waiters on applied JetStream sequences.
     let sequences = AppendNotifier()
-    let queue: CommitQueue
+    /// Appends, deletes and metadata changes waiting for their commit.
+    let queue: GroupCommitQueue<StoreChange, [AppendResult]>
     private let follower = Mutex<Task<Void, Never>?>(nil)
 
     private init(configuration: JetStreamStoreConfiguration, connection: NATSConnection) {
@@ -35,7 +36,7 @@ public final class JetStreamEventStore: EventStore {
         self.connection = connection
         self.js = JetStream(connection: connection, timeout: .seconds(5))
         self.state = Mutex(ReplicaState())
-        self.queue = CommitQueue()
+        self.queue = GroupCommitQueue(limits: .init(maxBatchEvents: configuration.maxEventsPerCommit))
     }
 
     /// Connects, creates the JetStream stream when it is missing, and loads the store.
@@ -73,6 +74,8 @@ public final class JetStreamEventStore: EventStore {
         let task = Task { [weak self] in if let self { await self.follow() } }
         follower.withLock { $0 = task }
         try await waitApplied(info.state.lastSeq)
+        // Ends when close() closes the queue.
+        Task { await self.runCommitter() }
     }
 
     private func ensureStream() async throws -> JetStreamStreamInfo {
@@ -197,24 +200,7 @@ public final class JetStreamEventStore: EventStore {
         let now = currentMicroseconds()
         return try state.withLock { s in
             try s.checkOpen()
-            guard let record = s.streams[stream] else { throw StrataError.streamNotFound(stream) }
-            if record.tombstoned { throw StrataError.streamTombstoned(stream) }
-            if !record.exists { throw StrataError.streamNotFound(stream) }
-            let visibility = StreamVisibility(lastRevision: record.lastRevision, deletedThrough: record.deletedThrough,
-                                              metadata: record.metadata, nowMicros: now)
-            guard maxCount > 0, let range = visibility.revisions(from: origin, direction: direction) else {
-                return StreamPage(events: [], next: nil)
-            }
-            var events: [RecordedEvent] = []
-            var next: UInt64?
-            var r = direction == .forward ? range.lowerBound : range.upperBound
-            while range.contains(r) {
-                if events.count == maxCount { next = r; break }
-                let e = s.event(at: record.positions[Int(r - 1)])
-                if visibility.admits(recordedAtMicros: e.recordedAtMicroseconds) { events.append(e) }
-                if direction == .forward { r += 1 } else { if r == 0 { break }; r -= 1 }
-            }
-            return StreamPage(events: events, next: next)
+            return try s.log.readStreamPage(stream, from: origin, direction: direction, maxCount: maxCount, nowMicros: now)
         }
     }
 
@@ -222,8 +208,7 @@ public final class JetStreamEventStore: EventStore {
         try await syncForRead()
         return try state.withLock { s in
             try s.checkOpen()
-            return AllPageScan.scan(head: s.head, firstPosition: 1, origin: origin, direction: direction, filter: filter,
-                                    maxCount: maxCount) { s.event(at: $0) }
+            return s.log.readAllPage(from: origin, direction: direction, filter: filter, maxCount: maxCount)
         }
     }
 
@@ -233,23 +218,7 @@ public final class JetStreamEventStore: EventStore {
         let now = currentMicroseconds()
         return try state.withLock { s in
             try s.checkOpen()
-            guard let record = s.streams[stream] else {
-                return StreamInfo(stream: stream, exists: false, lastRevision: 0, eventCount: 0, isDeleted: false,
-                                  isTombstoned: false, metadata: StreamMetadata())
-            }
-            var count = 0
-            if record.exists {
-                let v = StreamVisibility(lastRevision: record.lastRevision, deletedThrough: record.deletedThrough,
-                                         metadata: record.metadata, nowMicros: now)
-                if let range = v.revisions(from: .start, direction: .forward) {
-                    for r in range where v.admits(recordedAtMicros: s.event(at: record.positions[Int(r - 1)]).recordedAtMicroseconds) {
-                        count += 1
-                    }
-                }
-            }
-            return StreamInfo(stream: stream, exists: record.exists, lastRevision: record.lastRevision, eventCount: count,
-                              isDeleted: !record.exists && !record.tombstoned && record.lastRevision > 0,
-                              isTombstoned: record.tombstoned, metadata: record.metadata)
+            return s.log.streamInfo(stream, nowMicros: now)
         }
     }
 
@@ -257,28 +226,21 @@ public final class JetStreamEventStore: EventStore {
         try await syncForRead()
         return try state.withLock { s in
             try s.checkOpen()
-            let names = s.streams.compactMap { name, record in
-                record.exists && name.utf8.starts(with: prefix.utf8) && (after.map { StreamOrder.less($0, name) } ?? true) ? name : nil
-            }
-            return Array(names.sorted(by: StreamOrder.less).prefix(Swift.max(0, maxCount)))
+            return s.log.listStreamsPage(prefix: prefix, after: after, maxCount: maxCount)
         }
     }
 
     public func deleteStream(_ stream: String, expectedRevision: ExpectedRevision, mode: DeleteMode) async throws {
         try Naming.validateStreamName(stream)
         try state.withLock { try $0.checkOpen() }
-        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-            enqueue(.delete(stream, expectedRevision, mode, c))
-        }
+        try await submit(.delete(stream: stream, expected: expectedRevision, mode: mode))
     }
 
     public func setStreamMetadata(_ stream: String, _ metadata: StreamMetadata) async throws {
         try Naming.validateStreamName(stream)
         try StreamMetadataValidation.validate(metadata)
         try state.withLock { try $0.checkOpen() }
-        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-            enqueue(.metadata(stream, metadata, c))
-        }
+        try await submit(.setMetadata(stream: stream, metadata: metadata))
     }
 
     public func headPosition() async throws -> UInt64 {
@@ -302,7 +264,7 @@ public final class JetStreamEventStore: EventStore {
                 details["streamBytes"] = String(info.state.bytes)
                 if let leader = info.cluster?.leader { details["leader"] = leader }
             }
-            return StoreStats(headPosition: s.head, firstPosition: 1, streamCount: s.streams.count,
+            return StoreStats(headPosition: s.head, firstPosition: 1, streamCount: s.log.streams.count,
                               bytesOnDisk: Int64(info?.state.bytes ?? 0), details: details)
         }
     }
@@ -317,9 +279,8 @@ public final class JetStreamEventStore: EventStore {
             return s.closedReason == nil
         }
         guard wasOpen else { return }
-        let pending = queue.close()
-        for item in pending { item.fail(StrataError.storeClosed(reason: "close() was called")) }
-        await queue.waitIdle()
+        queue.close(failing: StrataError.storeClosed(reason: "close() was called"))
+        await queue.waitUntilIdle()
         follower.withLock { $0?.cancel() }
         notifier.close()
         sequences.close()

@@ -56,7 +56,7 @@ public final class LogEventStore: EventStore {
     public func append(_ requests: [AppendRequest], condition: AppendCondition?) async throws -> [AppendResult] {
         try AppendValidation.validate(requests, limits: engine.configuration.limits)
         try engine.checkUsable()
-        return try await engine.queue.submitAppend(requests, condition: condition)
+        return try await engine.submit(.append(requests, condition: condition))
     }
 
     public func readStreamPage(_ stream: String, from origin: ReadOrigin, direction: ReadDirection, maxCount: Int) async throws -> StreamPage {
@@ -111,14 +111,14 @@ public final class LogEventStore: EventStore {
     public func deleteStream(_ stream: String, expectedRevision: ExpectedRevision, mode: DeleteMode) async throws {
         try Naming.validateStreamName(stream)
         try engine.checkUsable()
-        try await engine.queue.submitControl(.delete(stream: stream, expected: expectedRevision, mode: mode))
+        _ = try await engine.submit(.delete(stream: stream, expected: expectedRevision, mode: mode))
     }
 
     public func setStreamMetadata(_ stream: String, _ metadata: StreamMetadata) async throws {
         try Naming.validateStreamName(stream)
         try StreamMetadataValidation.validate(metadata)
         try engine.checkUsable()
-        try await engine.queue.submitControl(.setMetadata(stream: stream, metadata: metadata))
+        _ = try await engine.submit(.setMetadata(stream: stream, metadata: metadata))
     }
 
     public func headPosition() async throws -> UInt64 {
@@ -144,6 +144,6 @@ public final class LogEventStore: EventStore {
 
     public func close() async throws {
         if engine.withIndexLock({ engine.closed }) { return }
-        try await engine.queue.submitClose()
+        _ = try await engine.queue.submitFinal(.close)
     }
 }

@@ -18,7 +18,7 @@ import Strata
 /// ```
 public final class PostgresEventStore: EventStore {
     let core: PostgresStoreCore
-    let batcher: AppendBatcher
+    let writer: AppendWriter
     let watcher: AppendWatcher
     private let clientTask: Task<Void, Never>
 
@@ -59,8 +59,8 @@ public final class PostgresEventStore: EventStore {
         core = PostgresStoreCore(configuration: configuration, client: client)
         watcher = AppendWatcher(core: core, head: head)
         watcher.start(with: bootstrap)
-        batcher = AppendBatcher(core: core, notifier: watcher.notifier, hooks: hooks)
-        batcher.start()
+        writer = AppendWriter(core: core, notifier: watcher.notifier, hooks: hooks)
+        writer.start()
     }
 
     /// The store's configuration.
@@ -72,7 +72,7 @@ public final class PostgresEventStore: EventStore {
     public func append(_ requests: [AppendRequest], condition: AppendCondition?) async throws -> [AppendResult] {
         try AppendValidation.validate(requests, limits: core.configuration.limits)
         try core.checkOpen()
-        return try await batcher.submit(requests, condition: condition)
+        return try await writer.submit(requests, condition: condition)
     }
 
     public func deleteStream(_ stream: String, expectedRevision: ExpectedRevision, mode: DeleteMode) async throws {
@@ -137,7 +137,7 @@ public final class PostgresEventStore: EventStore {
     /// throw ``StrataError/storeClosed(reason:)``.
     public func close() async throws {
         guard core.markClosed() else { return }
-        await batcher.close()
+        await writer.close()
         await watcher.close()
         clientTask.cancel()
         await clientTask.value

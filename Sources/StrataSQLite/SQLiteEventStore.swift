@@ -75,20 +75,20 @@ public final class SQLiteEventStore: EventStore {
     public func append(_ requests: [AppendRequest], condition: AppendCondition?) async throws -> [AppendResult] {
         try AppendValidation.validate(requests, limits: configuration.limits)
         try checkOpen()
-        return try await writer.append(requests, condition: condition)
+        return try await writer.submit(.append(requests, condition: condition))
     }
 
     public func deleteStream(_ stream: String, expectedRevision: ExpectedRevision, mode: DeleteMode) async throws {
         try Naming.validateStreamName(stream)
         try checkOpen()
-        try await writer.delete(stream, expected: expectedRevision, mode: mode)
+        _ = try await writer.submit(.delete(stream: stream, expected: expectedRevision, mode: mode))
     }
 
     public func setStreamMetadata(_ stream: String, _ metadata: StreamMetadata) async throws {
         try Naming.validateStreamName(stream)
         try StreamMetadataValidation.validate(metadata)
         try checkOpen()
-        try await writer.setMetadata(stream, metadata)
+        _ = try await writer.submit(.setMetadata(stream: stream, metadata: metadata))
     }
 
     // MARK: - Reading

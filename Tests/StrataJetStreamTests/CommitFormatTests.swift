@@ -59,7 +59,7 @@ struct CommitFormatTests {
         let skipped = StoreEntry.commit(firstPosition: 2, recordedAtMicros: 0,
                                         events: [CommittedEvent(stream: "s", revision: 3, event: EventData(type: "t", json: "{}"))])
         #expect(throws: StrataError.self) { try state.apply(skipped, sequence: 2, location: "S#2") }
-        #expect(state.head == 1 && state.appliedSequence == 1 && state.streams["s"]?.lastRevision == 1)
+        #expect(state.head == 1 && state.appliedSequence == 1 && state.log.streams["s"]?.lastRevision == 1)
     }
 
     @Test("stream names become one safe, reversible subject token")

@@ -61,6 +61,29 @@ public struct StreamInfo: Sendable, Hashable {
     }
 }
 
+extension StreamInfo {
+    /// What a store reports for a stream it knows nothing of.
+    public static func unknown(_ stream: String) -> StreamInfo {
+        StreamInfo(stream: stream, exists: false, lastRevision: 0, eventCount: 0, isDeleted: false, isTombstoned: false,
+                   metadata: StreamMetadata())
+    }
+
+    /// Stream info from a stream's stored state; whether it exists or is deleted follows from it.
+    /// - Parameters:
+    ///   - stream: the stream's name.
+    ///   - lastRevision: the last revision ever written (0 if never written).
+    ///   - deletedThrough: revisions up to this one were soft-deleted (0 when never).
+    ///   - isTombstoned: whether the stream was tombstoned.
+    ///   - metadata: the stream's metadata.
+    ///   - eventCount: the number of events a read of the stream returns now.
+    public init(stream: String, lastRevision: UInt64, deletedThrough: UInt64, isTombstoned: Bool, metadata: StreamMetadata,
+                eventCount: Int) {
+        let exists = !isTombstoned && lastRevision > deletedThrough
+        self.init(stream: stream, exists: exists, lastRevision: lastRevision, eventCount: eventCount,
+                  isDeleted: !exists && !isTombstoned && lastRevision > 0, isTombstoned: isTombstoned, metadata: metadata)
+    }
+}
+
 /// Store-wide figures.
 public struct StoreStats: Sendable, Hashable {
     /// The position of the last event (0 when empty).

@@ -33,6 +33,19 @@ public struct StreamWriteState: Sendable, Hashable {
             throw StrataError.wrongExpectedRevision(stream: stream, expected: expected, actual: exists ? lastRevision : nil)
         }
     }
+
+    /// Checks a delete of `stream` in this state — the expected revision, and for a soft delete
+    /// that the stream exists — and returns the state after it.
+    public func afterDelete(_ stream: String, expected: ExpectedRevision, mode: DeleteMode) throws -> StreamWriteState {
+        try check(expected, stream: stream)
+        if mode == .soft && !exists { throw StrataError.streamNotFound(stream) }
+        return StreamWriteState(lastRevision: lastRevision, exists: false, isTombstoned: mode == .tombstone)
+    }
+
+    /// Checks a metadata change of `stream` in this state: a tombstoned stream refuses it.
+    public func checkMetadataChange(of stream: String) throws {
+        if isTombstoned { throw StrataError.streamTombstoned(stream) }
+    }
 }
 
 /// Where an event was stored.

@@ -198,8 +198,7 @@ struct PropertyGenerator {
 
     /// Mostly the right expectation, sometimes a loose or a wrong one.
     private mutating func expectedRevision(for stream: String, model: InMemoryEventStore) async throws -> ExpectedRevision {
-        let info = (try? await model.streamInfo(stream)) ?? StreamInfo(stream: stream, exists: false, lastRevision: 0, eventCount: 0,
-                                                                       isDeleted: false, isTombstoned: false, metadata: StreamMetadata())
+        let info = (try? await model.streamInfo(stream)) ?? .unknown(stream)
         let roll = rng.below(100)
         switch roll {
         case 0..<45: return info.exists ? .exact(info.lastRevision) : (rng.coin() ? .noStream : .exact(0))

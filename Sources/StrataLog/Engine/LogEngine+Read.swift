@@ -128,8 +128,7 @@ extension LogEngine {
         return try withIndexLock {
             if closed { throw StrataError.storeClosed(reason: "close() was called") }
             guard let entry = index.stream(stream) else {
-                return StreamInfo(stream: stream, exists: false, lastRevision: 0, eventCount: 0, isDeleted: false,
-                                  isTombstoned: false, metadata: StreamMetadata())
+                return .unknown(stream)
             }
             var count = 0
             if entry.exists {
@@ -146,9 +145,8 @@ extension LogEngine {
                     }
                 }
             }
-            return StreamInfo(stream: stream, exists: entry.exists, lastRevision: entry.lastRevision, eventCount: count,
-                              isDeleted: !entry.exists && !entry.tombstoned && entry.lastRevision > 0,
-                              isTombstoned: entry.tombstoned, metadata: entry.metadata)
+            return StreamInfo(stream: stream, lastRevision: entry.lastRevision, deletedThrough: entry.deletedThrough,
+                              isTombstoned: entry.tombstoned, metadata: entry.metadata, eventCount: count)
         }
     }
 

@@ -27,28 +27,8 @@ enum PendingRecord {
     case control(kind: RecordKind, stream: String, revision: UInt64, payload: Data, custom: Data?)
 }
 
-/// How to finish one queued operation once its batch is stored.
-private enum Completion {
-    case results(CheckedContinuation<[AppendResult], any Error>, [AppendResult])
-    case done(CheckedContinuation<Void, any Error>)
-    case failed(WriteQueue.Operation, any Error)
-
-    func finish() {
-        switch self {
-        case .results(let c, let r): c.resume(returning: r)
-        case .done(let c): c.resume()
-        case .failed(let op, let error): op.fail(error)
-        }
-    }
-
-    func fail(_ error: any Error) {
-        switch self {
-        case .results(let c, _): c.resume(throwing: error)
-        case .done(let c): c.resume(throwing: error)
-        case .failed(let op, let e): op.fail(e)
-        }
-    }
-}
+/// A request of the writer's queue, as taken in a batch.
+typealias QueuedWrite = GroupCommitQueue<WriteRequest, [AppendResult]>.Pending
 
 extension LogEngine {
     /// Starts the writer thread.
@@ -62,22 +42,30 @@ extension LogEngine {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(1 << 20)
         var dirtySince: Date?
-        var closeContinuation: CheckedContinuation<Void, any Error>?
-        while closeContinuation == nil {
+        var closing: QueuedWrite?
+        var stopping = false
+        while !stopping {
             var deadline: Date?
             if case .interval(let ms) = configuration.durability, let since = dirtySince {
                 deadline = since.addingTimeInterval(Double(ms) / 1000)
             }
-            let batch = queue.takeBatch(deadline: deadline)
-            if batch.isEmpty {
+            var batch: [QueuedWrite]
+            switch queue.takeBatch(deadline: deadline) {
+            case .timedOut:
                 syncDirty(&dirtySince)
                 continue
+            case .finished:
+                batch = []
+                stopping = true
+            case .batch(let taken):
+                batch = taken
             }
-            var work: [WriteQueue.Operation] = []
-            for op in batch {
-                if case .close(let c) = op { closeContinuation = c } else { work.append(op) }
+            // The close is the queue's final request: the last of its batch.
+            if case .close = batch.last?.request {
+                closing = batch.removeLast()
+                stopping = true
             }
-            if !work.isEmpty { process(work, buffer: &buffer, dirtySince: &dirtySince) }
+            if !batch.isEmpty { process(batch, buffer: &buffer, dirtySince: &dirtySince) }
             if case .interval(let ms) = configuration.durability, let since = dirtySince,
                Date().timeIntervalSince(since) * 1000 >= Double(ms) {
                 syncDirty(&dirtySince)
@@ -103,7 +91,7 @@ extension LogEngine {
         compressionGate.waitUntilIdle()
         withIndexLock { closed = true }
         notifier.close()
-        closeContinuation?.resume(with: result)
+        closing?.complete(with: result.map { [] })
     }
 
     private func syncDirty(_ dirtySince: inout Date?) {
@@ -143,7 +131,7 @@ extension LogEngine {
     }
 
     /// Plans, writes and applies one group-commit batch.
-    private func process(_ batch: [WriteQueue.Operation], buffer: inout [UInt8], dirtySince: inout Date?) {
+    private func process(_ batch: [QueuedWrite], buffer: inout [UInt8], dirtySince: inout Date?) {
         if let failure {
             let error = StrataError.storeClosed(reason: "stopped after an I/O failure: \(failure)")
             batch.forEach { $0.fail(error) }
@@ -156,7 +144,7 @@ extension LogEngine {
             return
         }
         defer { directoryLock.unlock() }
-        let willWrite = batch.contains { if case .refresh = $0 { return false } else { return true } }
+        let willWrite = batch.contains { if case .refresh = $0.request { return false } else { return true } }
         do {
             try catchUp(willWrite: willWrite)
         } catch {
@@ -169,15 +157,15 @@ extension LogEngine {
         let now = Swift.max(currentMicroseconds(), index.lastRecordedAt)
         buffer.removeAll(keepingCapacity: true)
         var pending: [PendingRecord] = []
-        var completions: [Completion] = []
-        completions.reserveCapacity(batch.count)
-        for op in batch {
+        var outcomes: [Result<[AppendResult], any Error>] = []
+        outcomes.reserveCapacity(batch.count)
+        for write in batch {
             do {
-                switch op {
-                case .append(let requests, let condition, let c):
+                switch write.request {
+                case .change(.append(let requests, let condition)):
                     switch try planner.plan(requests, condition: condition) {
                     case .idempotent(let results):
-                        completions.append(.results(c, results))
+                        outcomes.append(.success(results))
                     case .write(let results, let range):
                         for planned in planner.events[range] {
                             let offset = buffer.count
@@ -185,20 +173,20 @@ extension LogEngine {
                             pending.append(.event(stream: planned.stream, revision: planned.revision, position: planned.position,
                                                   id: planned.event.id, offset: offset))
                         }
-                        completions.append(.results(c, results))
+                        outcomes.append(.success(results))
                     }
-                case .control(let control, let c):
-                    let record = try plan(control, planner: &planner)
+                case .change(let change):
+                    let record = try plan(change, planner: &planner)
                     try encodeControl(record, at: now, into: &buffer)
                     pending.append(record)
-                    completions.append(.done(c))
-                case .refresh(let c):
-                    completions.append(.done(c))
+                    outcomes.append(.success([]))
+                case .refresh:
+                    outcomes.append(.success([]))
                 case .close:
                     preconditionFailure("close is handled by the writer loop")
                 }
             } catch {
-                completions.append(.failed(op, error))
+                outcomes.append(.failure(error))
             }
         }
 
@@ -248,7 +236,9 @@ extension LogEngine {
                 } else if let last = index.lastSegment {
                     discardUnsynced(last, through: last.end)
                 }
-                completions.forEach { $0.fail(stored) }
+                // The batch's fate is unknown: every request of it gets the I/O error, except those
+                // that had failed on their own.
+                for (write, outcome) in zip(batch, outcomes) { write.complete(with: outcome.flatMap { _ in .failure(stored) }) }
                 return
             }
         }
@@ -260,7 +250,7 @@ extension LogEngine {
             metrics.bytesWritten.increment(by: buffer.count)
             metrics.head.record(head)
         }
-        completions.forEach { $0.finish() }
+        for (write, outcome) in zip(batch, outcomes) { write.complete(with: outcome) }
         notifier.advance(to: head)
         if retentionDue {
             retentionDue = false
@@ -268,26 +258,21 @@ extension LogEngine {
         }
     }
 
-    /// Checks a control operation against planned state and returns its record.
-    private func plan(_ control: ControlOperation, planner: inout AppendPlanner<IndexSource>) throws -> PendingRecord {
-        switch control {
+    /// Checks a delete or metadata change against planned state and returns its record.
+    private func plan(_ change: StoreChange, planner: inout AppendPlanner<IndexSource>) throws -> PendingRecord {
+        switch change {
+        case .append:
+            preconditionFailure("appends are planned by the AppendPlanner")
         case .setMetadata(let stream, let metadata):
             let state = try planner.writeState(of: stream)
-            if state.isTombstoned { throw StrataError.streamTombstoned(stream) }
+            try state.checkMetadataChange(of: stream)
             return .control(kind: .streamMetadata, stream: stream, revision: state.lastRevision,
                             payload: StreamMetadataCoding.encode(metadata), custom: metadata.custom)
         case .delete(let stream, let expected, let mode):
             let state = try planner.writeState(of: stream)
-            try state.check(expected, stream: stream)
-            switch mode {
-            case .soft:
-                guard state.exists else { throw StrataError.streamNotFound(stream) }
-                planner.setPlannedState(StreamWriteState(lastRevision: state.lastRevision, exists: false, isTombstoned: false), of: stream)
-                return .control(kind: .streamSoftDelete, stream: stream, revision: state.lastRevision, payload: Data(), custom: nil)
-            case .tombstone:
-                planner.setPlannedState(StreamWriteState(lastRevision: state.lastRevision, exists: false, isTombstoned: true), of: stream)
-                return .control(kind: .streamTombstone, stream: stream, revision: state.lastRevision, payload: Data(), custom: nil)
-            }
+            planner.setPlannedState(try state.afterDelete(stream, expected: expected, mode: mode), of: stream)
+            return .control(kind: mode == .soft ? .streamSoftDelete : .streamTombstone, stream: stream, revision: state.lastRevision,
+                            payload: Data(), custom: nil)
         }
     }
 

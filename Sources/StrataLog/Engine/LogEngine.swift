@@ -49,7 +49,8 @@ final class LogEngine: @unchecked Sendable {
     var unsyncedFrom: Int?
     /// Keeps retention from racing background compressions.
     let compressionGate = CompressionGate()
-    let queue = WriteQueue()
+    /// Appends, deletes, metadata changes, refreshes and the close, for the writer thread.
+    let queue = GroupCommitQueue<WriteRequest, [AppendResult]>(limits: .init(maxBatchBytes: LogEngine.maxBatchBytes))
 
     init(directory: String, configuration: LogConfiguration, fileSystem: any FileSystem = POSIXFileSystem(),
          logger: Logger = LogEngine.silentLogger, metrics: (any MetricsFactory)? = nil) throws {
@@ -353,6 +354,6 @@ final class LogEngine: @unchecked Sendable {
     /// Brings the index up to date when another process appended.
     func refreshIfNeeded() async throws {
         try checkUsable()
-        if hintIsAhead() { try await queue.submitRefresh(self) }
+        if hintIsAhead() { _ = try await queue.submit(.refresh, bytes: 0, events: 0) }
     }
 }

@@ -122,8 +122,7 @@ extension PostgresEventStore {
         let core = self.core
         return try await core.withConnection("read stream info") { connection in
             guard let (row, now) = try await Self.streamRow(stream, on: connection, core: core) else {
-                return StreamInfo(stream: stream, exists: false, lastRevision: 0, eventCount: 0, isDeleted: false,
-                                  isTombstoned: false, metadata: StreamMetadata())
+                return .unknown(stream)
             }
             var count = 0
             if row.exists {
@@ -140,9 +139,8 @@ extension PostgresEventStore {
                     }
                 }
             }
-            return StreamInfo(stream: stream, exists: row.exists, lastRevision: row.lastRevision, eventCount: count,
-                              isDeleted: !row.exists && !row.tombstoned && row.lastRevision > 0,
-                              isTombstoned: row.tombstoned, metadata: row.metadata)
+            return StreamInfo(stream: stream, lastRevision: row.lastRevision, deletedThrough: row.deletedThrough,
+                              isTombstoned: row.tombstoned, metadata: row.metadata, eventCount: count)
         }
     }
 

@@ -3,12 +3,10 @@ import Logging
 import PostgresNIO
 import Strata
 
-/// One append waiting in the group-commit queue.
-struct PendingAppend: Sendable {
+/// One append of a group-commit batch.
+struct QueuedAppend: Sendable {
     let requests: [AppendRequest]
     let condition: AppendCondition?
-    let eventCount: Int
-    let continuation: CheckedContinuation<[AppendResult], any Error>
 }
 
 /// Test hooks of the append transaction. Internal: tests reach them with `@testable import`.
@@ -29,7 +27,7 @@ struct AppendHooks: Sendable {
 /// gives positions is taken by the last statement before COMMIT (docs/POSTGRES.md).
 struct AppendTransaction {
     let core: PostgresStoreCore
-    let batch: [PendingAppend]
+    let batch: [QueuedAppend]
     let hooks: AppendHooks
 
     /// What the transaction did.
@@ -46,7 +44,7 @@ struct AppendTransaction {
         var events: [PlannedEvent] = []
         var head: UInt64 = 0
 
-        init(_ batch: [PendingAppend], state: PrefetchedAppendState, head: UInt64) {
+        init(_ batch: [QueuedAppend], state: PrefetchedAppendState, head: UInt64) {
             var planner = AppendPlanner(source: state, head: head)
             results.reserveCapacity(batch.count)
             for pending in batch {

@@ -143,8 +143,7 @@ final class SQLiteReaders: Sendable {
         let now = currentMicroseconds()
         return try read { db in
             guard let row = try StreamRow.load(stream, on: db) else {
-                return StreamInfo(stream: stream, exists: false, lastRevision: 0, eventCount: 0, isDeleted: false,
-                                  isTombstoned: false, metadata: StreamMetadata())
+                return .unknown(stream)
             }
             var count = 0
             let visibility = row.visibility(now: now)
@@ -158,9 +157,8 @@ final class SQLiteReaders: Sendable {
                     s.bind(4, visibility.notBeforeMicros)
                 })
             }
-            return StreamInfo(stream: stream, exists: row.exists, lastRevision: row.lastRevision, eventCount: count,
-                              isDeleted: !row.exists && !row.tombstoned && row.lastRevision > 0,
-                              isTombstoned: row.tombstoned, metadata: row.metadata)
+            return StreamInfo(stream: stream, lastRevision: row.lastRevision, deletedThrough: row.deletedThrough,
+                              isTombstoned: row.tombstoned, metadata: row.metadata, eventCount: count)
         }
     }
 

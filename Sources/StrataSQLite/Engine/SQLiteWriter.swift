@@ -7,53 +7,23 @@ import Synchronization
 /// transaction (group commit). Each append is planned on its own by ``AppendPlanner``, so a bad
 /// request fails alone while the others of the batch commit. Callers are resumed after COMMIT.
 final class SQLiteWriter: @unchecked Sendable {
-    // Safe to share: `operations` and `accepting` are only touched under `condition`; `db` and
-    // everything else is used by the writer thread alone once it started.
+    // Safe to share: the queue is thread-safe; `db` and everything else is used by the writer
+    // thread alone once it started.
 
-    /// A queued change.
-    enum Operation {
-        case append([AppendRequest], AppendCondition?, CheckedContinuation<[AppendResult], any Error>)
-        case delete(stream: String, expected: ExpectedRevision, mode: DeleteMode, CheckedContinuation<Void, any Error>)
-        case setMetadata(stream: String, metadata: StreamMetadata, CheckedContinuation<Void, any Error>)
-        /// Stop after everything queued before; resume the continuation, if any, once stopped.
-        case close(CheckedContinuation<Void, any Error>?)
-
-        var eventCount: Int {
-            guard case .append(let requests, _, _) = self else { return 1 }
-            return requests.reduce(0) { $0 + $1.events.count }
-        }
-
-        func fail(_ error: any Error) {
-            switch self {
-            case .append(_, _, let c): c.resume(throwing: error)
-            case .delete(_, _, _, let c), .setMetadata(_, _, let c): c.resume(throwing: error)
-            case .close(let c): c?.resume(throwing: error)
-            }
-        }
+    /// What the writer thread is asked to do.
+    enum Request: Sendable {
+        /// An append, delete or metadata change, committed with the rest of its batch.
+        case change(StoreChange)
+        /// Stop after everything queued before: the queue's final request.
+        case close
     }
 
-    /// How one operation ends once its transaction committed.
-    private enum Completion {
-        case results(CheckedContinuation<[AppendResult], any Error>, [AppendResult])
-        case done(CheckedContinuation<Void, any Error>)
-        case failed(Operation, any Error)
+    /// A request as taken in a batch.
+    typealias Queued = GroupCommitQueue<Request, [AppendResult]>.Pending
 
-        func finish() {
-            switch self {
-            case .results(let c, let results): c.resume(returning: results)
-            case .done(let c): c.resume()
-            case .failed(let op, let error): op.fail(error)
-            }
-        }
-    }
-
-    private let condition = NSCondition()
-    private var operations: [Operation] = []
-    private var accepting = true
-
+    private let queue: GroupCommitQueue<Request, [AppendResult]>
     private let db: SQLiteConnection
     private let notifier: AppendNotifier
-    private let maxBatchEvents: Int
     /// Group-commit transactions committed since the store opened, and the operations they held.
     let transactions = Atomic<Int>(0)
     let operationsCommitted = Atomic<Int>(0)
@@ -61,7 +31,7 @@ final class SQLiteWriter: @unchecked Sendable {
     init(db: SQLiteConnection, notifier: AppendNotifier, maxBatchEvents: Int) {
         self.db = db
         self.notifier = notifier
-        self.maxBatchEvents = maxBatchEvents
+        self.queue = GroupCommitQueue(limits: .init(maxBatchEvents: maxBatchEvents))
     }
 
     /// Starts the writer thread.
@@ -73,70 +43,40 @@ final class SQLiteWriter: @unchecked Sendable {
 
     // MARK: - Submitting
 
-    func append(_ requests: [AppendRequest], condition: AppendCondition?) async throws -> [AppendResult] {
-        try await withCheckedThrowingContinuation { enqueue(.append(requests, condition, $0)) }
-    }
-
-    func delete(_ stream: String, expected: ExpectedRevision, mode: DeleteMode) async throws {
-        try await withCheckedThrowingContinuation { enqueue(.delete(stream: stream, expected: expected, mode: mode, $0)) }
-    }
-
-    func setMetadata(_ stream: String, _ metadata: StreamMetadata) async throws {
-        try await withCheckedThrowingContinuation { enqueue(.setMetadata(stream: stream, metadata: metadata, $0)) }
+    /// Queues an append, delete or metadata change and waits for its transaction.
+    func submit(_ change: StoreChange) async throws -> [AppendResult] {
+        let size = change.groupCommitSize
+        return try await queue.submit(.change(change), bytes: size.bytes, events: size.events)
     }
 
     /// Finishes everything queued before, closes the write connection and stops the thread.
     func close() async throws {
-        try await withCheckedThrowingContinuation { enqueue(.close($0)) }
+        _ = try await queue.submitFinal(.close)
     }
 
     /// Asks the thread to stop after the queued work without waiting (a store released unclosed).
-    func stopWithoutWaiting() { enqueue(.close(nil)) }
-
-    private func enqueue(_ operation: Operation) {
-        condition.lock()
-        guard accepting else {
-            condition.unlock()
-            operation.fail(StrataError.storeClosed(reason: "close() was called"))
-            return
-        }
-        if case .close = operation { accepting = false }
-        operations.append(operation)
-        condition.signal()
-        condition.unlock()
-    }
-
-    /// Waits for work and takes up to `maxBatchEvents` events' worth of it (at least one operation).
-    private func takeBatch() -> [Operation] {
-        condition.lock()
-        defer { condition.unlock() }
-        while operations.isEmpty { condition.wait() }
-        var events = 0
-        var count = 0
-        for op in operations {
-            if count > 0 && events + op.eventCount > maxBatchEvents { break }
-            events += op.eventCount
-            count += 1
-        }
-        let batch = Array(operations.prefix(count))
-        operations.removeFirst(count)
-        return batch
-    }
+    func stopWithoutWaiting() { queue.finish() }
 
     // MARK: - The writer thread
 
     private func run() {
         while true {
-            var batch = takeBatch()
-            var closing: CheckedContinuation<Void, any Error>??
-            if case .close(let c) = batch.last {
-                closing = .some(c)
-                batch.removeLast()
+            var batch: [Queued]
+            var closing: Queued?
+            switch queue.takeBatch() {
+            case .finished:
+                db.close()
+                return
+            case .timedOut:
+                continue
+            case .batch(let taken):
+                batch = taken
             }
+            if case .close = batch.last?.request { closing = batch.removeLast() }
             if !batch.isEmpty { process(batch) }
             if let closing {
                 db.close()
-                closing?.resume()
+                closing.succeed([])
                 return
             }
         }
@@ -146,9 +86,9 @@ final class SQLiteWriter: @unchecked Sendable {
     /// (``TransactionState/assumesNewIDs``); when an INSERT then meets a stored id, the
     /// transaction is rolled back and the batch runs again with every lookup, which decides
     /// exactly as the first try would have had it looked.
-    private func process(_ batch: [Operation], lookingUpIDs: Bool = false) {
-        var completions: [Completion] = []
-        completions.reserveCapacity(batch.count)
+    private func process(_ batch: [Queued], lookingUpIDs: Bool = false) {
+        var outcomes: [Result<[AppendResult], any Error>] = []
+        outcomes.reserveCapacity(batch.count)
         var head: UInt64 = 0
         do {
             try db.run("BEGIN IMMEDIATE")
@@ -160,11 +100,11 @@ final class SQLiteWriter: @unchecked Sendable {
             var planner = AppendPlanner(source: state, head: head)
             for op in batch {
                 do {
-                    completions.append(try apply(op, planner: &planner, state: state, now: now))
+                    outcomes.append(.success(try apply(op, planner: &planner, state: state, now: now)))
                 } catch let error as SQLiteError {
                     throw error
                 } catch {
-                    completions.append(.failed(op, error))
+                    outcomes.append(.failure(error))
                 }
             }
             head = planner.head
@@ -181,17 +121,18 @@ final class SQLiteWriter: @unchecked Sendable {
         }
         transactions.add(1, ordering: .relaxed)
         operationsCommitted.add(batch.count, ordering: .relaxed)
-        for completion in completions { completion.finish() }
+        for (op, outcome) in zip(batch, outcomes) { op.complete(with: outcome) }
         notifier.advance(to: head)
     }
 
-    /// Plans one operation and writes it into the open transaction. Throws a ``StrataError``
-    /// when the operation alone fails (nothing of it was written), a ``SQLiteError`` when the
-    /// database failed (the whole transaction is rolled back).
-    private func apply(_ op: Operation, planner: inout AppendPlanner<TransactionState>, state: TransactionState,
-                       now: Int64) throws -> Completion {
-        switch op {
-        case .append(let requests, let appendCondition, let c):
+    /// Plans one operation, writes it into the open transaction and returns its results. Throws
+    /// a ``StrataError`` when the operation alone fails (nothing of it was written), a
+    /// ``SQLiteError`` when the database failed (the whole transaction is rolled back).
+    private func apply(_ op: Queued, planner: inout AppendPlanner<TransactionState>, state: TransactionState,
+                       now: Int64) throws -> [AppendResult] {
+        guard case .change(let change) = op.request else { preconditionFailure("close is handled by the writer loop") }
+        switch change {
+        case .append(let requests, let appendCondition):
             let plan: AppendPlan
             do {
                 plan = try planner.plan(requests, condition: appendCondition)
@@ -204,31 +145,28 @@ final class SQLiteWriter: @unchecked Sendable {
             }
             switch plan {
             case .idempotent(let results):
-                return .results(c, results)
+                return results
             case .write(let results, _):
                 for (request, result) in zip(requests, results) {
                     try write(request, at: result, now: now, state: state)
                 }
-                return .results(c, results)
+                return results
             }
-        case .delete(let stream, let expected, let mode, let c):
-            let current = try planner.writeState(of: stream)
-            try current.check(expected, stream: stream)
+        case .delete(let stream, let expected, let mode):
+            let after = try planner.writeState(of: stream).afterDelete(stream, expected: expected, mode: mode)
             switch mode {
             case .soft:
-                guard current.exists else { throw StrataError.streamNotFound(stream) }
                 try db.run("UPDATE strata_streams SET deleted_through = last_revision WHERE name = ?") { $0.bind(1, stream) }
-                planner.setPlannedState(StreamWriteState(lastRevision: current.lastRevision, exists: false, isTombstoned: false), of: stream)
             case .tombstone:
                 try db.run("INSERT INTO strata_streams(name, tombstoned) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET tombstoned = 1") {
                     $0.bind(1, stream)
                 }
-                planner.setPlannedState(StreamWriteState(lastRevision: current.lastRevision, exists: false, isTombstoned: true), of: stream)
             }
+            planner.setPlannedState(after, of: stream)
             state.forget(stream)
-            return .done(c)
-        case .setMetadata(let stream, let metadata, let c):
-            if try planner.writeState(of: stream).isTombstoned { throw StrataError.streamTombstoned(stream) }
+            return []
+        case .setMetadata(let stream, let metadata):
+            try planner.writeState(of: stream).checkMetadataChange(of: stream)
             try db.run("""
                 INSERT INTO strata_streams(name, max_count, max_age, truncate_before, custom) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(name) DO UPDATE SET max_count = excluded.max_count, max_age = excluded.max_age,
@@ -241,9 +179,7 @@ final class SQLiteWriter: @unchecked Sendable {
                 s.bind(5, metadata.custom)
             }
             state.forget(stream)
-            return .done(c)
-        case .close:
-            preconditionFailure("close is handled by the writer loop")
+            return []
         }
     }
 

@@ -1,0 +1,22 @@
+import Strata
+
+/// What the writer thread is asked to do, through the engine's ``GroupCommitQueue``.
+enum WriteRequest: Sendable {
+    /// An append, delete or metadata change, committed with the rest of its batch.
+    case change(StoreChange)
+    /// Bring the index up to date with other processes' appends.
+    case refresh
+    /// Sync, checkpoint and stop the writer: the queue's final request.
+    case close
+}
+
+extension LogEngine {
+    /// The most bytes one group-commit batch takes from the queue (one atomic append may exceed it).
+    static let maxBatchBytes = 32 << 20
+
+    /// Queues a change for the writer thread and waits for its batch.
+    func submit(_ change: StoreChange) async throws -> [AppendResult] {
+        let size = change.groupCommitSize
+        return try await queue.submit(.change(change), bytes: size.bytes, events: size.events)
+    }
+}
