@@ -80,14 +80,23 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
         public let events: Int
         /// Whether it forms a batch by itself.
         public let alone: Bool
-        fileprivate let answer: Answer
+        @usableFromInline let answer: Answer
+
+        @usableFromInline
+        init(request: Request, bytes: Int, events: Int, alone: Bool, answer: Answer) {
+            self.request = request
+            self.bytes = bytes
+            self.events = events
+            self.alone = alone
+            self.answer = answer
+        }
 
         /// Resumes the producer with a response.
-        public func succeed(_ response: Response) { answer.deliver(.success(response)) }
+        @inlinable public func succeed(_ response: Response) { answer.deliver(.success(response)) }
         /// Resumes the producer with an error.
-        public func fail(_ error: any Error) { answer.deliver(.failure(error)) }
+        @inlinable public func fail(_ error: any Error) { answer.deliver(.failure(error)) }
         /// Resumes the producer with a result.
-        public func complete(with result: Result<Response, any Error>) { answer.deliver(result) }
+        @inlinable public func complete(with result: Result<Response, any Error>) { answer.deliver(result) }
     }
 
     /// What a thread writer's ``takeBatch(deadline:)`` got.
@@ -101,12 +110,12 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
     }
 
     /// Where a producer waits for its answer.
-    fileprivate enum Answer: Sendable {
+    @usableFromInline enum Answer: Sendable {
         case continuation(CheckedContinuation<Response, any Error>)
         /// A request committed in its producer's own task (``submitInline(_:bytes:events:commit:)``).
         case inline(InlineAnswer)
 
-        func deliver(_ result: Result<Response, any Error>) {
+        @inlinable func deliver(_ result: Result<Response, any Error>) {
             switch self {
             case .continuation(let c): c.resume(with: result)
             case .inline(let box): box.store(result)
@@ -116,25 +125,27 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
 
     /// The answer of a request committed inline. An `NSLock`, not a `Mutex`, so that
     /// ThreadSanitizer sees the hand-over (docs/SANITIZERS.md).
-    fileprivate final class InlineAnswer: @unchecked Sendable {
+    @usableFromInline final class InlineAnswer: @unchecked Sendable {
         // Safe to share: `result` is read and written only while holding `lock`.
-        private let lock = NSLock()
-        private var result: Result<Response, any Error>?
+        @usableFromInline let lock = NSLock()
+        @usableFromInline var result: Result<Response, any Error>?
 
-        func store(_ result: Result<Response, any Error>) {
+        @usableFromInline init() {}
+
+        @inlinable func store(_ result: Result<Response, any Error>) {
             lock.lock()
             self.result = result
             lock.unlock()
         }
 
-        func take() -> Result<Response, any Error>? {
+        @inlinable func take() -> Result<Response, any Error>? {
             lock.lock()
             defer { lock.unlock() }
             return result
         }
     }
 
-    private enum Phase {
+    @usableFromInline enum Phase {
         case open
         /// Refuses submits with this error; the writers take what was accepted before.
         case finishing(any Error)
@@ -145,22 +156,22 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
     /// The bounds this queue applies.
     public let limits: Limits
 
-    private let condition = NSCondition()
-    private var queued: [Pending] = []
-    private var queuedBytes = 0
+    @usableFromInline let condition = NSCondition()
+    @usableFromInline var queued: [Pending] = []
+    @usableFromInline var queuedBytes = 0
     /// Submits that found the queue full, in submission order, with the id their cancellation uses.
-    private var waiting: [(id: UInt64, pending: Pending)] = []
-    private var phase = Phase.open
+    @usableFromInline var waiting: [(id: UInt64, pending: Pending)] = []
+    @usableFromInline var phase = Phase.open
     /// Writer threads blocked in ``takeBatch(deadline:)``.
-    private var sleepingThreads = 0
+    @usableFromInline var sleepingThreads = 0
     /// Consuming tasks waiting for requests.
-    private var idleConsumers: [CheckedContinuation<Void, Never>] = []
+    @usableFromInline var idleConsumers: [CheckedContinuation<Void, Never>] = []
     /// Batches taken by consuming tasks and not yet committed.
-    private var batchesOut = 0
+    @usableFromInline var batchesOut = 0
     /// Whether a producer is committing its own request (``submitInline(_:bytes:events:commit:)``).
-    private var inlineCommitting = false
-    private var idleWatchers: [CheckedContinuation<Void, Never>] = []
-    private let nextWaitID = Atomic<UInt64>(0)
+    @usableFromInline var inlineCommitting = false
+    @usableFromInline var idleWatchers: [CheckedContinuation<Void, Never>] = []
+    @usableFromInline let nextWaitID = Atomic<UInt64>(0)
 
     /// Creates an empty, open queue.
     public init(limits: Limits = Limits()) {
@@ -185,19 +196,28 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
     ///   - alone: whether it must form a batch by itself (a change the writer cannot combine).
     /// - Throws: the writer's error for this request; the refusal error once the queue is
     ///   finished or closed; `CancellationError` when the task is cancelled while waiting for room.
-    public func submit(_ request: Request, bytes: Int, events: Int, alone: Bool = false) async throws -> Response {
+    @inlinable public func submit(_ request: Request, bytes: Int, events: Int, alone: Bool = false) async throws -> Response {
         try await submit(request, bytes: bytes, events: events, alone: alone, final: false)
     }
 
     /// Queues a last request: every later submit is refused (with
     /// ``StrataError/storeClosed(reason:)`` "close() was called"), and a writer takes this one after
     /// everything submitted before it. A thread writer finds it at the end of its batch.
-    public func submitFinal(_ request: Request, bytes: Int = 0, events: Int = 0) async throws -> Response {
+    @inlinable public func submitFinal(_ request: Request, bytes: Int = 0, events: Int = 0) async throws -> Response {
         try await submit(request, bytes: bytes, events: events, alone: false, final: true)
     }
 
-    private func submit(_ request: Request, bytes: Int, events: Int, alone: Bool, final: Bool) async throws -> Response {
+    @inlinable func submit(_ request: Request, bytes: Int, events: Int, alone: Bool, final: Bool) async throws -> Response {
         precondition(bytes >= 0 && events >= 0, "a request's size cannot be negative")
+        // The common case: room now, so the request is queued at once and cannot be cancelled;
+        // no cancellation handler to install and remove (the single-append path pays for it).
+        // Should the queue fill up in between, the request waits for room without one.
+        if hasRoomNow(for: bytes) {
+            return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Response, any Error>) in
+                accept(Pending(request: request, bytes: bytes, events: events, alone: alone, answer: .continuation(continuation)),
+                       id: 0, final: final)
+            }
+        }
         let id = nextWaitID.wrappingAdd(1, ordering: .relaxed).newValue
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Response, any Error>) in
@@ -209,7 +229,7 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
         }
     }
 
-    private func accept(_ pending: Pending, id: UInt64, final: Bool) {
+    @inlinable func accept(_ pending: Pending, id: UInt64, final: Bool) {
         condition.lock()
         switch phase {
         case .open:
@@ -234,7 +254,7 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
         }
     }
 
-    private func cancelWaiting(_ id: UInt64) {
+    @inlinable func cancelWaiting(_ id: UInt64) {
         condition.lock()
         guard let index = waiting.firstIndex(where: { $0.id == id }) else {
             condition.unlock()
@@ -259,7 +279,7 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
     ///   - bytes: the request's size, as for ``submit(_:bytes:events:alone:)``.
     ///   - events: its event count, as for ``submit(_:bytes:events:alone:)``.
     ///   - commit: the writer's commit function; it must answer the request it is given.
-    public func submitInline(_ request: Request, bytes: Int, events: Int,
+    @inlinable public func submitInline(_ request: Request, bytes: Int, events: Int,
                              commit: ([Pending]) async -> Void) async throws -> Response {
         guard claimInline() else { return try await submit(request, bytes: bytes, events: events) }
         let answer = InlineAnswer()
@@ -275,7 +295,7 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
 
     /// Waits for requests and takes the next batch (for a writer thread; blocks the thread).
     /// - Parameter deadline: when to give up waiting and return ``Take/timedOut`` (nil: never).
-    public func takeBatch(deadline: Date? = nil) -> Take {
+    @inlinable public func takeBatch(deadline: Date? = nil) -> Take {
         condition.lock()
         while true {
             if let batch = takeLocked() {
@@ -307,7 +327,7 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
     ///     times while fewer requests than that are queued, so that the producers just answered,
     ///     who are likely submitting again, join the next batch instead of splitting across two.
     ///   - commit: commits a batch and answers every request of it.
-    public func consume(regroupingYields: Int = 0, _ commit: ([Pending]) async -> Void) async {
+    @inlinable public func consume(regroupingYields: Int = 0, _ commit: ([Pending]) async -> Void) async {
         var previous = 0
         while true {
             var yields = 0
@@ -323,7 +343,7 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
     }
 
     /// Returns when no consuming task is committing a batch and no inline commit runs.
-    public func waitUntilIdle() async {
+    @inlinable public func waitUntilIdle() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             condition.lock()
             if batchesOut == 0 && !inlineCommitting {
@@ -336,7 +356,7 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
         }
     }
 
-    private func nextBatch() async -> [Pending]? {
+    @inlinable func nextBatch() async -> [Pending]? {
         while true {
             switch tryTake() {
             case .batch(let batch): return batch
@@ -356,14 +376,14 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
         }
     }
 
-    private enum Next {
+    @usableFromInline enum Next {
         case batch([Pending])
         case finished
         case wait
     }
 
     /// A consuming task's attempt to take a batch.
-    private func tryTake() -> Next {
+    @inlinable func tryTake() -> Next {
         condition.lock()
         if let batch = takeLocked() {
             batchesOut += 1
@@ -378,7 +398,7 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
     }
 
     /// A consuming task committed its batch.
-    private func endBatch() {
+    @inlinable func endBatch() {
         condition.lock()
         batchesOut -= 1
         let watchers = batchesOut == 0 && !inlineCommitting ? takeIdleWatchers() : []
@@ -387,7 +407,7 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
     }
 
     /// Takes the writer's turn for an inline commit when the queue is idle.
-    private func claimInline() -> Bool {
+    @inlinable func claimInline() -> Bool {
         condition.lock()
         defer { condition.unlock() }
         guard case .open = phase, queued.isEmpty, waiting.isEmpty, batchesOut == 0, !inlineCommitting else { return false }
@@ -396,7 +416,7 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
     }
 
     /// Ends an inline commit: wakes a consuming task for what was queued meanwhile.
-    private func endInline() {
+    @inlinable func endInline() {
         condition.lock()
         inlineCommitting = false
         let wake = wakeConsumer()
@@ -410,7 +430,7 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
 
     /// Refuses later submits with `refusal`; the writers still take everything submitted before
     /// (requests waiting for room included), then see the queue finished.
-    public func finish(refusing refusal: any Error = StrataError.storeClosed(reason: "close() was called")) {
+    @inlinable public func finish(refusing refusal: any Error = StrataError.storeClosed(reason: "close() was called")) {
         condition.lock()
         guard case .open = phase else {
             condition.unlock()
@@ -425,7 +445,7 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
     /// Fails every request not yet taken (those waiting for room included) and every later
     /// submit with `error`; the writers then see the queue finished. Batches already taken are
     /// the writers' to finish.
-    public func close(failing error: any Error) {
+    @inlinable public func close(failing error: any Error) {
         condition.lock()
         phase = .closed(error)
         let dropped = queued + waiting.map(\.pending)
@@ -440,24 +460,31 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
 
     // MARK: - Under the lock
 
-    private var isDrained: Bool {
+    @inlinable var isDrained: Bool {
         if case .open = phase { return false }
         return queued.isEmpty && waiting.isEmpty
     }
 
-    private func isOpen(withFewerQueuedThan count: Int) -> Bool {
+    @inlinable func isOpen(withFewerQueuedThan count: Int) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         guard case .open = phase else { return false }
         return queued.count < count
     }
 
-    private func hasRoom(for bytes: Int) -> Bool {
+    /// Whether a submit of `bytes` would be queued at once (taking the lock).
+    @inlinable func hasRoomNow(for bytes: Int) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return waiting.isEmpty && hasRoom(for: bytes)
+    }
+
+    @inlinable func hasRoom(for bytes: Int) -> Bool {
         queued.isEmpty || (queued.count < limits.maxPendingRequests && bytes <= limits.maxPendingBytes - queuedBytes)
     }
 
     /// Removes the next batch from the queue and admits waiting submits into the room it made.
-    private func takeLocked() -> [Pending]? {
+    @inlinable func takeLocked() -> [Pending]? {
         guard !queued.isEmpty, !inlineCommitting else { return nil }
         var count = 1
         var bytes = queued[0].bytes
@@ -485,7 +512,7 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
     }
 
     /// Moves waiting submits into the queue, in order, while they fit.
-    private func admitWaiting() {
+    @inlinable func admitWaiting() {
         var admitted = 0
         while admitted < waiting.count && hasRoom(for: waiting[admitted].pending.bytes) {
             queued.append(waiting[admitted].pending)
@@ -496,19 +523,19 @@ public final class GroupCommitQueue<Request: Sendable, Response: Sendable>: @unc
     }
 
     /// Wakes one sleeping writer when there is something to take; returns the consuming task to resume.
-    private func wakeConsumer() -> CheckedContinuation<Void, Never>? {
+    @inlinable func wakeConsumer() -> CheckedContinuation<Void, Never>? {
         guard !queued.isEmpty, !inlineCommitting else { return nil }
         if sleepingThreads > 0 { condition.signal() }
         return idleConsumers.popLast()
     }
 
-    private func wakeEveryConsumer() -> [CheckedContinuation<Void, Never>] {
+    @inlinable func wakeEveryConsumer() -> [CheckedContinuation<Void, Never>] {
         condition.broadcast()
         defer { idleConsumers.removeAll() }
         return idleConsumers
     }
 
-    private func takeIdleWatchers() -> [CheckedContinuation<Void, Never>] {
+    @inlinable func takeIdleWatchers() -> [CheckedContinuation<Void, Never>] {
         defer { idleWatchers.removeAll() }
         return idleWatchers
     }
