@@ -199,7 +199,8 @@ let package = Package(
                                                            .product(name: "MetricsTestKit", package: "swift-metrics")], swiftSettings: strictness),
         .testTarget(name: "StrataModelTests", dependencies: ["Strata", "StrataTestSupport", "StrataLog", "StrataModel", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataDocumentsTests", dependencies: ["Strata", "StrataTestSupport", "StrataLog", "StrataConsumers", "StrataConformance", "StrataDocuments", "StrataSQLite",
-                                                          .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log")],
+                                                          .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
+                           .product(name: "MetricsTestKit", package: "swift-metrics")],
                     swiftSettings: strictness),
         .testTarget(name: "StrataConsumersTests", dependencies: ["Strata", "StrataTestSupport", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataSQLiteTests",
@@ -226,7 +227,8 @@ let package = Package(
         .target(
             name: "StrataEmitter",
             dependencies: ["Strata", "StrataJSON", "StrataConsumers", "StrataJSONShapes",
-                           .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log")],
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log"),
+                           .product(name: "CoreMetrics", package: "swift-metrics")],
             swiftSettings: strictness
         ),
         .testTarget(

@@ -117,6 +117,7 @@ final class ShipperEngine: Sendable {
     let status = ObservedState(ShipperStatus())
     let observers = ObservedState<[(String, @Sendable (UInt64) -> Void)]>([])
     private let breaker: ObservedState<CircuitBreaker>
+    private let meters: ShipperMetrics
     /// The highest position delivered by this process (events the consumer hands over again
     /// after an extended batch are skipped).
     private let shippedThrough = ObservedState<UInt64>(0)
@@ -128,6 +129,8 @@ final class ShipperEngine: Sendable {
         self.filter = EventFilter(streamPrefixes: options.streams)
         self.encoder = ShippedBatchEncoder(defaultSource: options.defaultSource.json)
         self.breaker = ObservedState(CircuitBreaker(options: options.circuitBreaker))
+        self.meters = ShipperMetrics(factory: options.metrics, shipper: options.name)
+        meters.record(.closed)
     }
 
     /// Completes the consumer's page into a batch (by size, by interval, or at once on a
@@ -189,6 +192,7 @@ final class ShipperEngine: Sendable {
             }
             if probing {
                 status.update { $0.circuit = .halfOpen; $0.probes += 1 }
+                meters.record(.halfOpen)
                 options.logger?.info("shipper circuit half-open: sending one probe batch", metadata: ["shipper": .string(options.name)])
             }
             do {
@@ -206,6 +210,10 @@ final class ShipperEngine: Sendable {
                     s.deliveredThrough = max(s.deliveredThrough, batch[batch.count - 1].position)
                     s.lastError = nil
                 }
+                meters.record(.closed)
+                meters.batches.increment()
+                meters.events.increment(by: batch.count)
+                meters.position.record(batch[batch.count - 1].position)
                 return
             } catch {
                 if error is CancellationError || Task.isCancelled { throw error }
@@ -223,6 +231,8 @@ final class ShipperEngine: Sendable {
                     s.lastError = "\(error)"
                     return opened
                 }
+                meters.failures.increment()
+                meters.record(state)
                 options.logger?.warning("shipper delivery failed", metadata: [
                     "shipper": .string(options.name), "attempt": .stringConvertible(attempt), "events": .stringConvertible(batch.count),
                     "error": .string("\(error)"),

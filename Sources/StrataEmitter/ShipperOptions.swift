@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import Strata
@@ -33,13 +34,17 @@ public struct ShipperOptions: Sendable {
     /// Where the shipper reports failed deliveries and its circuit breaker opening, probing
     /// and closing (docs/EMITTER.md, "Logging"); nil: nothing is logged.
     public var logger: Logger?
+    /// Where the shipper records its metrics (docs/EMITTER.md, "Metrics": batches, events and
+    /// failures, the circuit's state, the position delivered through); nil: nowhere.
+    public var metrics: (any MetricsFactory)?
 
     /// Creates options.
     public init(endpoint: String, apiKey: String? = nil, streams: [String] = ["outbox"], batchSize: Int = 100,
                 flushInterval: Duration = .seconds(1), timeout: Duration = .seconds(10),
                 backoff: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(100), maxDelay: .seconds(30), jitter: 0.5),
                 circuitBreaker: CircuitBreakerOptions = CircuitBreakerOptions(), name: String = "shipper",
-                defaultSource: SourceIdentity = SourceIdentity(id: SourceIdentity.hostName), logger: Logger? = nil) {
+                defaultSource: SourceIdentity = SourceIdentity(id: SourceIdentity.hostName), logger: Logger? = nil,
+                metrics: (any MetricsFactory)? = nil) {
         self.endpoint = endpoint
         self.apiKey = apiKey
         self.streams = streams
@@ -51,6 +56,7 @@ public struct ShipperOptions: Sendable {
         self.name = name
         self.defaultSource = defaultSource
         self.logger = logger
+        self.metrics = metrics
     }
 }
 

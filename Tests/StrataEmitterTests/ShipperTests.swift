@@ -1,6 +1,7 @@
 import Foundation
 import InMemoryLogging
 import Logging
+import MetricsTestKit
 import Strata
 import StrataJSON
 import StrataConsumers
@@ -131,21 +132,25 @@ struct ShipperTests {
         }
     }
 
-    @Test("the circuit opens after N failures, probes half-open after the reset time, and closes on success")
+    @Test("the circuit opens after N failures, probes half-open after the reset time, and closes on success; the log and the metrics show it")
     func circuitBreaker() async throws {
         let failing = Locked<Bool>(true)
         let receiver = try await Receiver { _ in (failing.withLock { $0 } ? 500 : 200, nil) }
         let log = InMemoryLogHandler()
+        let metrics = TestMetrics()
         let (_, emitter, shipper) = try await setUp(receiver.url) {
             $0.backoff = RetryPolicy(initialDelay: .milliseconds(5), maxDelay: .milliseconds(10), jitter: 0)
             $0.circuitBreaker = CircuitBreakerOptions(failureThreshold: 3, resetTimeout: .milliseconds(500))
             $0.logger = Logger(label: "test") { _ in log }
+            $0.metrics = metrics
         }
         _ = try emit(emitter, 4)
         try await emitter.flush()
         shipper.start()
         try await shipper.waitForStatus("the circuit to open", timeout: .seconds(60)) { $0.circuit == .open }
         #expect(receiver.received.count == 3)
+        let named = [("shipper", shipper.options.name)]
+        #expect(try metrics.expectGauge("strata_shipper_circuit_state", named).lastValue == 2)
         // Open: nothing is sent until the reset time; then one probe, which fails: open again.
         try await shipper.waitForStatus("a half-open probe", timeout: .seconds(60)) { $0.circuit == .halfOpen }
         try await shipper.waitForStatus("the circuit to open again", timeout: .seconds(60)) { $0.circuit == .open && $0.timesOpened == 2 }
@@ -165,6 +170,12 @@ struct ShipperTests {
         #expect(messages.filter { $0.hasPrefix("shipper circuit half-open") }.count == 2)
         #expect(messages.filter { $0.hasPrefix("shipper circuit closed") }.count == 1)
         #expect(messages.filter { $0.hasPrefix("shipper delivery failed") }.count == 4)
+        // And in the metrics: four failed requests, the events delivered, the circuit closed.
+        #expect(try metrics.expectCounter("strata_shipper_failures_total", named).totalValue == 4)
+        #expect(try metrics.expectCounter("strata_shipper_events_total", named).totalValue == 4)
+        #expect(try metrics.expectCounter("strata_shipper_batches_total", named).totalValue >= 1)
+        #expect(try metrics.expectGauge("strata_shipper_circuit_state", named).lastValue == 0)
+        #expect(try metrics.expectGauge("strata_shipper_position", named).lastValue == Double(status.deliveredThrough))
         await shipper.stop()
         await receiver.stop()
     }
