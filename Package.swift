@@ -128,6 +128,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strictness
         ),
@@ -261,6 +262,6 @@ let package = Package(
         .testTarget(name: "StrataStoresTests", dependencies: ["Strata", "StrataTestSupport", "StrataLog", "StrataNATS", "StrataJetStream", "StrataStores"], swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataTestSupport", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataTestSupportTests", dependencies: ["StrataTestSupport"], swiftSettings: strictness),
-        .testTarget(name: "StrataLakehouseTests", dependencies: ["Strata", "StrataJSON", "StrataTestSupport", "StrataLog", "StrataConsumers", "StrataLakehouse"], swiftSettings: strictness),
+        .testTarget(name: "StrataLakehouseTests", dependencies: ["Strata", "StrataJSON", "StrataTestSupport", "StrataLog", "StrataConsumers", "StrataLakehouse", .product(name: "MetricsTestKit", package: "swift-metrics")], swiftSettings: strictness),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import MetricsTestKit
 import Strata
 import StrataConsumers
 @testable import StrataLakehouse
@@ -99,15 +100,22 @@ struct ExportTests {
         }
     }
 
-    @Test("files roll by event count and by size; every event is in exactly one file")
+    @Test("files roll by event count and by size; every event is in exactly one file; the metrics count them")
     func rolling() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let store = InMemoryEventStore()
         try await Sample.fill(store, count: 1000)
         let byCount = folder.path + "/count"
-        let summary = try await exporter(store, root: byCount, ExportConfiguration(source: "n", maxFileEvents: 300, batchSize: 64)).exportAvailable()
+        let metrics = TestMetrics()
+        var counted = ExportConfiguration(source: "n", maxFileEvents: 300, batchSize: 64)
+        counted.metrics = metrics
+        let summary = try await exporter(store, root: byCount, counted).exportAvailable()
         #expect(summary.files == 4)
+        let named = [("exporter", "n")]
+        #expect(try metrics.expectCounter("strata_exporter_files_total", named).totalValue == 4)
+        #expect(try metrics.expectCounter("strata_exporter_events_total", named).totalValue == 1000)
+        #expect(try metrics.expectGauge("strata_exporter_position", named).lastValue == 1000)
         #expect(try Lake.files(byCount).map { ($0 as NSString).lastPathComponent }.sorted() == ["n_1.jsonl", "n_301.jsonl", "n_601.jsonl", "n_901.jsonl"])
         #expect(try Lake.positions(byCount) == Array(1...1000))
 

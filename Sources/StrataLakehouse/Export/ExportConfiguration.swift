@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import Strata
 import StrataConsumers
@@ -41,6 +42,9 @@ public struct ExportConfiguration: Sendable {
     /// Where the exporter's consumer reports starting, catching up, retries and stopping
     /// (docs/CONSUMERS.md, "Logging"); nil: nothing is logged.
     public var logger: Logger?
+    /// Where the exporter records its metrics (docs/LAKEHOUSE.md, "Metrics": files and events
+    /// exported, the checkpoint saved); nil: nowhere.
+    public var metrics: (any MetricsFactory)?
 
     /// Creates a configuration.
     /// - Parameters:

@@ -53,6 +53,7 @@ actor ExportWriter {
     private(set) var exportedEvents = 0
     private(set) var publishedFiles = 0
     private(set) var publishedKeys: [String] = []
+    private let meters: ExporterMetrics
 
     private static let flushThreshold = 1 << 20
     private static let writebackHint = 8 << 20
@@ -64,6 +65,8 @@ actor ExportWriter {
         lastAccepted = checkpoint
         committedThrough = checkpoint
         saved = checkpoint
+        meters = ExporterMetrics(factory: configuration.metrics, exporter: configuration.source)
+        meters.position.record(checkpoint)
         try DurableFile.createDirectory(target.stagingDirectory)
         try Self.removeStaleStagingFiles(in: target.stagingDirectory, source: configuration.source)
     }
@@ -103,6 +106,7 @@ actor ExportWriter {
             open!.events += 1
             lastAccepted = event.position
             exportedEvents += 1
+            meters.events.increment()
             if lines.count >= Self.flushThreshold { try flushLines(finish: false) }
             if isFull(open!) { try await publishLocked() }
         }
@@ -171,6 +175,7 @@ actor ExportWriter {
         guard safe > saved else { return }
         try await checkpoints.resetCheckpoint(for: configuration.consumerName, to: safe)
         saved = safe
+        meters.position.record(safe)
     }
 
     // MARK: - Files
@@ -267,6 +272,7 @@ actor ExportWriter {
         firstPublish = false
         open = nil
         publishedFiles += 1
+        meters.files.increment()
         publishedKeys.append(file.name.key)
         if publishedKeys.count > 1000 { publishedKeys.removeFirst(publishedKeys.count - 1000) }
         try await saveCheckpoint()
