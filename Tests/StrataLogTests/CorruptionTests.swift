@@ -173,7 +173,7 @@ struct CorruptionTests {
 
     // MARK: - Directories Strata must not touch
 
-    @Test("a data directory whose manifest says version 2 is refused with unsupportedFormat, and its files are unchanged")
+    @Test("a data directory whose manifest says version 3 (newer than this code) is refused with unsupportedFormat, and its files are unchanged")
     func manifestVersionTwo() async throws {
         let dir = TemporaryDirectory.freshPath("corrupt-v2")
         defer { TemporaryDirectory.remove(dir) }
@@ -181,17 +181,17 @@ struct CorruptionTests {
         let manifestPath = dir + "/manifest.json"
         let original = try String(contentsOfFile: manifestPath, encoding: .utf8)
         try #require(original.contains(#""version":1"#))
-        try original.replacingOccurrences(of: #""version":1"#, with: #""version":2"#)
+        try original.replacingOccurrences(of: #""version":1"#, with: #""version":3"#)
             .write(toFile: manifestPath, atomically: false, encoding: .utf8)
         let files = FaultTest.snapshot(dir)
 
         do {
             let store = try LogEventStore(directory: dir, configuration: Self.configuration)
             try await store.close()
-            Issue.record("a version 2 directory was opened")
+            Issue.record("a version 3 directory was opened")
         } catch StrataError.unsupportedFormat(let path, let found, _) {
             #expect(path.hasSuffix("manifest.json"))
-            #expect(found.contains("2"))
+            #expect(found.contains("3"))
         }
         #expect(throws: StrataError.self) { try LogEventStore.verify(directory: dir) }
         #expect(FaultTest.snapshot(dir) == files, "refusing the directory changed its files")

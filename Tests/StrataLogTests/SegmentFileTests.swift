@@ -375,17 +375,17 @@ struct SegmentFileTests {
         #expect(try Manifest.loadOrCreate(in: data) == created)
     }
 
-    @Test("a manifest with another format or version 2 is refused as unsupported")
+    @Test("a manifest with another format or version 3 is refused as unsupported")
     func manifestUnsupported() throws {
         let directory = try TemporaryDirectory("format")
         defer { directory.remove() }
         let path = directory.path + "/manifest.json"
-        try #"{"format":"strata-log","version":2,"createdAt":"2024-01-01T00:00:00Z"}"#.write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(throws: FileError.unsupportedFormat(path: path, found: "format version 2", supported: 1)) {
+        try #"{"format":"strata-log","version":3,"createdAt":"2024-01-01T00:00:00Z"}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: FileError.unsupportedFormat(path: path, found: "format version 3", supported: 2)) {
             try Manifest.load(from: directory.path)
         }
         try #"{"format":"kafka-log","version":1,"createdAt":"2024-01-01T00:00:00Z"}"#.write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(throws: FileError.unsupportedFormat(path: path, found: "format \"kafka-log\"", supported: 1)) {
+        #expect(throws: FileError.unsupportedFormat(path: path, found: "format \"kafka-log\"", supported: 2)) {
             try Manifest.load(from: directory.path)
         }
         try "not json".write(toFile: path, atomically: true, encoding: .utf8)

@@ -72,10 +72,6 @@ public enum LogBackup {
         var copied: Int64 = 0, reused: Int64 = 0
         var sealedNow: Set<String> = []
 
-        // 2. The store's manifest.
-        copied += try copyFile(from: directory + "/" + StrataLog.Manifest.fileName,
-                               to: backupDirectory + "/" + StrataLog.Manifest.fileName, fileSystem: fileSystem).bytes
-
         // 3–4. Segments, oldest first, the newest last, until no newer one appears.
         var listing: [String] = []
         var rounds = 0
@@ -112,6 +108,11 @@ public enum LogBackup {
             let again = try segmentNames(directory + "/" + SegmentFile.directoryName, fileSystem: fileSystem)
             if again == listing { break }
         }
+
+        // 2. The store's manifest, after the segments: a scavenge upgrades it before it
+        // publishes a rewritten segment, so a copied rewritten segment implies a copied upgrade.
+        copied += try copyFile(from: directory + "/" + StrataLog.Manifest.fileName,
+                               to: backupDirectory + "/" + StrataLog.Manifest.fileName, fileSystem: fileSystem).bytes
 
         // 5. What the source no longer has.
         let wanted = Set(listing)
@@ -205,14 +206,17 @@ public enum LogBackup {
         try StrataErrorBridge.run(body)
     }
 
-    /// Segment file names in position order; of a `.seg` and `.seg.gz` pair, the `.seg.gz`.
+    /// Segment file names in position order: of several files for one position, the highest
+    /// generation (a scavenge's rewrite), and of a `.seg` and `.seg.gz` pair, the `.seg.gz`.
     static func segmentNames(_ directory: String, fileSystem: any FileSystem) throws -> [String] {
-        var byPosition: [UInt64: String] = [:]
+        var byPosition: [UInt64: SegmentName] = [:]
         for name in try storage({ try fileSystem.contentsOfDirectory(directory) }) {
-            guard let parsed = SegmentFile.firstPosition(fromFileName: name) else { continue }
-            if parsed.compressed || byPosition[parsed.firstPosition] == nil { byPosition[parsed.firstPosition] = name }
+            guard let parsed = SegmentFile.parseName(name) else { continue }
+            if let known = byPosition[parsed.firstPosition],
+               known.generation > parsed.generation || (known.generation == parsed.generation && known.compressed) { continue }
+            byPosition[parsed.firstPosition] = parsed
         }
-        return byPosition.keys.sorted().map { byPosition[$0]! }
+        return byPosition.keys.sorted().compactMap { byPosition[$0]?.fileName }
     }
 
     /// Copies a file through `{destination}.tmp`, fsync and rename; returns its size and CRC32C.

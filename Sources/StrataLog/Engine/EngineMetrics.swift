@@ -21,6 +21,10 @@ struct EngineMetrics: Sendable {
     let segments: Gauge
     /// `strata_log_head_position`
     let head: Gauge
+    /// `strata_log_scavenged_events_total`: events scavenges and erasures removed.
+    let scavengedEvents: Counter
+    /// `strata_log_scavenged_bytes_total`: segment bytes scavenges and erasures reclaimed.
+    let scavengedBytes: Counter
 
     init(factory: (any MetricsFactory)?, store: String) {
         let factory = factory ?? NOOPMetricsHandler.instance
@@ -34,6 +38,8 @@ struct EngineMetrics: Sendable {
         tornTailsCut = Counter(label: "strata_log_torn_tails_cut_total", dimensions: dimensions, factory: factory)
         segments = Gauge(label: "strata_log_segments", dimensions: dimensions, factory: factory)
         head = Gauge(label: "strata_log_head_position", dimensions: dimensions, factory: factory)
+        scavengedEvents = Counter(label: "strata_log_scavenged_events_total", dimensions: dimensions, factory: factory)
+        scavengedBytes = Counter(label: "strata_log_scavenged_bytes_total", dimensions: dimensions, factory: factory)
     }
 
     /// Records an fsync that started at `started`.

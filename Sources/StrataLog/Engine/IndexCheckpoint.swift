@@ -12,7 +12,7 @@ import Glibc
 enum IndexCheckpoint {
     static let fileName = "index.ckpt"
     static let magic: [UInt8] = Array("STRATAIX".utf8)
-    static let version: UInt32 = 1
+    static let version: UInt32 = 2
 
     static func exists(in directory: String, fileSystem: any FileSystem) -> Bool {
         fileSystem.exists(directory + "/" + fileName)
@@ -36,6 +36,9 @@ enum IndexCheckpoint {
             out.u64(UInt64(index.segments.count))
             for s in index.segments {
                 out.u64(s.firstPosition)
+                // The file's generation: a scavenge rewrites a segment under a new one, and
+                // the offsets below describe only this one.
+                out.u32(UInt32(s.generation))
                 out.u64(UInt64(s.end))
                 out.i64(s.lastRecordedAt)
                 // The CRC field of the last committed record lets a reader check that the log
@@ -122,15 +125,16 @@ enum IndexCheckpoint {
             // Every count is checked against the bytes left before it sizes anything: a damaged
             // or forged count must be refused, not trap or allocate without bound (found by
             // Fuzz/FuzzIndexCheckpoint).
-            let segmentCount = try input.count(minimumBytesEach: 36)
-            var segments: [(first: UInt64, end: Int, lastRecordedAt: Int64, crc: UInt32, offsets: [UInt32])] = []
+            let segmentCount = try input.count(minimumBytesEach: 40)
+            var segments: [(first: UInt64, generation: Int, end: Int, lastRecordedAt: Int64, crc: UInt32, offsets: [UInt32])] = []
             for _ in 0..<segmentCount {
                 let first = try input.u64()
+                let generation = Int(try input.u32())
                 guard let end = Int(exactly: try input.u64()) else { return nil }
                 let last = try input.i64()
                 let crc = try input.u32()
                 let count = try input.count(minimumBytesEach: 4)
-                segments.append((first, end, last, crc, try input.array(UInt32.self, count: count)))
+                segments.append((first, generation, end, last, crc, try input.array(UInt32.self, count: count)))
             }
             let streamCount = try input.count(minimumBytesEach: 47)
             var streams: [StreamEntry] = []
@@ -167,7 +171,8 @@ enum IndexCheckpoint {
             let dropped = segments.count - (lastFileIndex + 1)
             guard dropped >= 0 else { return nil }
             let kept = Array(segments[dropped...])
-            guard kept.map(\.first) == Array(filePositions[0...lastFileIndex]) else { return nil }
+            guard kept.map(\.first) == Array(filePositions[0...lastFileIndex]),
+                  kept.map(\.generation) == segmentFiles[0...lastFileIndex].map(\.generation) else { return nil }
 
             var entries: [SegmentEntry] = []
             for (i, s) in kept.enumerated() {

@@ -9,21 +9,52 @@ extension LogEngine {
         let offsets: [UInt32]
     }
 
-    /// Copies the offsets of positions `lower...upper` (already clamped to what is stored).
-    /// Under the index lock. Copies, so the writer can keep appending to the arrays without a
+    /// Copies the offsets of the stored events between `lower` and `upper`, at most `budget` of
+    /// them, from the `lower` end (forward) or the `upper` end (backward); runs come out in
+    /// position order. `through` is the last position covered from the starting end: `upper`
+    /// (forward) or `lower` (backward) unless the budget ran out first. Positions a scavenge
+    /// removed (gaps between and inside segments) cost nothing against the budget. Under the
+    /// index lock. Copies, so the writer can keep appending to the arrays without a
     /// copy-on-write of a whole segment's offsets.
-    private func runs(_ lower: UInt64, _ upper: UInt64) -> [Run] {
+    private func runs(_ lower: UInt64, _ upper: UInt64, budget: Int, backward: Bool) -> (runs: [Run], through: UInt64) {
         var runs: [Run] = []
-        var p = lower
-        while p <= upper, let i = index.segmentIndex(containing: p) {
-            let s = index.segments[i]
-            let last = Swift.min(upper, s.lastPosition)
-            let a = Int(p - s.firstPosition)
-            let b = Int(last - s.firstPosition)
-            runs.append(Run(segment: s, firstPosition: p, offsets: Array(s.offsets[a...b])))
-            p = last + 1
+        let segments = index.segments
+        guard !segments.isEmpty, lower <= upper else { return ([], backward ? lower : upper) }
+        // The last segment starting at or before the starting end.
+        let key = backward ? upper : lower
+        var lo = 0
+        var hi = segments.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if segments[mid].firstPosition <= key { lo = mid } else { hi = mid - 1 }
         }
-        return runs
+        var remaining = budget
+        var i = lo
+        while i >= 0 && i < segments.count {
+            let s = segments[i]
+            i += backward ? -1 : 1
+            let first = Swift.max(lower, s.firstPosition)
+            if backward ? (s.eventCount > 0 && s.lastPosition < lower) : first > upper { break }
+            guard s.eventCount > 0, first <= s.lastPosition else { continue }
+            let last = Swift.min(upper, s.lastPosition)
+            guard first <= last else { continue }
+            var a = Int(first - s.firstPosition)
+            var b = Int(last - s.firstPosition)
+            var j = backward ? b : a
+            while a <= j && j <= b {
+                if s.offsets[j] != 0 {
+                    remaining -= 1
+                    if remaining == 0 { break }
+                }
+                j += backward ? -1 : 1
+            }
+            if remaining == 0 { if backward { a = j } else { b = j } }
+            runs.append(Run(segment: s, firstPosition: s.firstPosition + UInt64(a), offsets: Array(s.offsets[a...b])))
+            if remaining == 0 {
+                return (backward ? runs.reversed() : runs, s.firstPosition + UInt64(backward ? a : b))
+            }
+        }
+        return (backward ? runs.reversed() : runs, backward ? lower : upper)
     }
 
     func readAllPage(from origin: ReadOrigin, direction: ReadDirection, filter: EventFilter, maxCount: Int) throws -> AllPage {
@@ -44,15 +75,15 @@ extension LogEngine {
                 case .end: lower = head + 1
                 case .at(let p): lower = Swift.max(p, first)
                 }
-                upper = lower > head ? 0 : Swift.min(head, lower + UInt64(maxScan) - 1)
-                if lower <= upper { scanRuns = runs(lower, upper) }
+                upper = lower > head ? 0 : head
+                if lower <= upper { (scanRuns, upper) = runs(lower, upper, budget: maxScan, backward: false) }
             case .backward:
                 switch origin {
                 case .start, .end: upper = head
                 case .at(let p): upper = Swift.min(p, head)
                 }
-                lower = upper < first || upper == 0 ? 1 : Swift.max(first, upper >= UInt64(maxScan) ? upper - UInt64(maxScan) + 1 : 1)
-                if upper >= first && upper > 0 { scanRuns = runs(lower, upper) }
+                lower = upper < first || upper == 0 ? 1 : first
+                if upper >= first && upper > 0 { (scanRuns, lower) = runs(lower, upper, budget: maxScan, backward: true) }
             }
         }
         guard maxCount > 0 else { return AllPage(events: [], next: origin.position(default: lower), scannedThrough: 0) }
@@ -60,11 +91,12 @@ extension LogEngine {
         events.reserveCapacity(Swift.min(maxCount, 1024))
         switch direction {
         case .forward:
-            if scanRuns.isEmpty { return AllPage(events: [], next: nil, scannedThrough: head) }
+            if scanRuns.isEmpty && (lower > head || upper >= head) { return AllPage(events: [], next: nil, scannedThrough: head) }
             for run in scanRuns {
                 for (i, offset) in run.offsets.enumerated() {
                     let p = run.firstPosition + UInt64(i)
                     if events.count == maxCount { return AllPage(events: events, next: p, scannedThrough: p - 1) }
+                    if offset == 0 { continue }  // scavenged
                     let view = try run.segment.record(at: Int(offset))
                     if filter.isEmpty || filter.matches(stream: view.streamName, type: view.typeName) {
                         events.append(view.recordedEvent())
@@ -74,11 +106,12 @@ extension LogEngine {
             return upper >= head ? AllPage(events: events, next: nil, scannedThrough: head)
                                  : AllPage(events: events, next: upper + 1, scannedThrough: upper)
         case .backward:
-            if scanRuns.isEmpty { return AllPage(events: [], next: nil, scannedThrough: first) }
+            if scanRuns.isEmpty && (upper < first || upper == 0 || lower <= first) { return AllPage(events: [], next: nil, scannedThrough: first) }
             for run in scanRuns.reversed() {
                 for (i, offset) in run.offsets.enumerated().reversed() {
                     let p = run.firstPosition + UInt64(i)
                     if events.count == maxCount { return AllPage(events: events, next: p, scannedThrough: p + 1) }
+                    if offset == 0 { continue }  // scavenged
                     let view = try run.segment.record(at: Int(offset))
                     if filter.isEmpty || filter.matches(stream: view.streamName, type: view.typeName) {
                         events.append(view.recordedEvent())
@@ -156,7 +189,8 @@ extension LogEngine {
             return StoreStats(headPosition: index.head, firstPosition: index.firstPosition, streamCount: index.streams.count,
                               bytesOnDisk: bytes,
                               details: ["backend": "log", "directory": directory, "segments": String(index.segments.count),
-                                        "durability": "\(configuration.durability)", "formatVersion": "1"])
+                                        "durability": "\(configuration.durability)",
+                                        "formatVersion": index.allowsGaps ? "2" : "1"])
         }
     }
 }

@@ -9,24 +9,27 @@ extension LogEngine {
     /// Called by the writer when `segment` was sealed (a newer segment took over): compresses it
     /// in the background when configured, and marks retention to run once the batch is stored.
     func sealed(_ segment: SegmentEntry, now: Int64) {
-        if configuration.compressSealedSegments, let path = segment.file?.path {
-            // The segment stays mapped in this process; other processes pick up the .seg.gz
-            // when they next open the directory. A failure leaves the plain segment in place.
-            let gate = compressionGate
-            let fileSystem = fileSystem
-            let logger = logger
-            gate.begin(path)
-            Thread.detachNewThread {
-                do {
-                    _ = try SegmentCompression.compress(segmentAt: path, fileSystem: fileSystem) { rename in try gate.publish(path, rename) }
-                    logger.debug("compressed a sealed segment", metadata: ["segment": .string(path)])
-                } catch {
-                    logger.warning("could not compress a sealed segment; it stays uncompressed", metadata: ["segment": .string(path), "error": .string("\(error)")])
-                }
-                gate.end(path)
-            }
-        }
+        if configuration.compressSealedSegments, let path = segment.file?.path { compressInBackground(path) }
         retentionDue = configuration.retention != nil
+    }
+
+    /// Compresses a sealed segment's file on a thread of its own. The segment stays mapped in
+    /// this process; other processes pick up the .seg.gz when they next open the directory. A
+    /// failure leaves the plain segment in place.
+    func compressInBackground(_ path: String) {
+        let gate = compressionGate
+        let fileSystem = fileSystem
+        let logger = logger
+        gate.begin(path)
+        Thread.detachNewThread {
+            do {
+                _ = try SegmentCompression.compress(segmentAt: path, fileSystem: fileSystem) { rename in try gate.publish(path, rename) }
+                logger.debug("compressed a sealed segment", metadata: ["segment": .string(path)])
+            } catch {
+                logger.warning("could not compress a sealed segment; it stays uncompressed", metadata: ["segment": .string(path), "error": .string("\(error)")])
+            }
+            gate.end(path)
+        }
     }
 
     /// Drops the oldest sealed segments that retention no longer keeps. Writer thread, under the
@@ -75,10 +78,10 @@ extension LogEngine {
             "segments": .stringConvertible(dropped.count), "firstPosition": .stringConvertible(newFirst),
         ])
         for segment in dropped {
-            let plain = segmentsDirectory + "/" + SegmentFile.fileName(firstPosition: segment.firstPosition)
+            let plain = segmentsDirectory + "/" + SegmentFile.fileName(firstPosition: segment.firstPosition, generation: segment.generation)
             compressionGate.drop(plain) {
                 try? fileSystem.remove(plain)
-                try? fileSystem.remove(segmentsDirectory + "/" + SegmentFile.fileName(firstPosition: segment.firstPosition, compressed: true))
+                try? fileSystem.remove(plain + ".gz")
             }
         }
     }
@@ -89,31 +92,44 @@ extension LogEngine {
         var records: [PendingRecord] = []
         for stream in index.streams {
             let lastPosition = stream.positions.last(where: { $0 != 0 }) ?? 0
-            if stream.lastRevision > 0 && lastPosition < firstKept {
-                records.append(.control(kind: .streamRevision, stream: stream.name, revision: stream.lastRevision, payload: Data(), custom: nil))
-            }
-            if !stream.metadata.isEmpty {
-                records.append(.control(kind: .streamMetadata, stream: stream.name, revision: stream.lastRevision,
-                                        payload: StreamMetadataCoding.encode(stream.metadata), custom: stream.metadata.custom))
-            }
-            if stream.deletedThrough > 0 {
-                records.append(.control(kind: .streamSoftDelete, stream: stream.name, revision: stream.deletedThrough, payload: Data(), custom: nil))
-            }
-            if stream.tombstoned {
-                records.append(.control(kind: .streamTombstone, stream: stream.name, revision: stream.lastRevision, payload: Data(), custom: nil))
-            }
+            records += restatement(of: stream, revisionFloor: stream.lastRevision > 0 && lastPosition < firstKept)
         }
+        try appendRestatement(records, now: now, buffer: &buffer)
+    }
+
+    /// The control records that restate a stream's state: its revision floor (when asked),
+    /// metadata (unless `withMetadata` is false: an erasure), soft delete and tombstone.
+    func restatement(of stream: StreamEntry, revisionFloor: Bool, withMetadata: Bool = true) -> [PendingRecord] {
+        var records: [PendingRecord] = []
+        if revisionFloor && stream.lastRevision > 0 {
+            records.append(.control(kind: .streamRevision, stream: stream.name, revision: stream.lastRevision, payload: Data(), custom: nil))
+        }
+        if withMetadata && !stream.metadata.isEmpty {
+            records.append(.control(kind: .streamMetadata, stream: stream.name, revision: stream.lastRevision,
+                                    payload: StreamMetadataCoding.encode(stream.metadata), custom: stream.metadata.custom))
+        }
+        if stream.deletedThrough > 0 {
+            records.append(.control(kind: .streamSoftDelete, stream: stream.name, revision: stream.deletedThrough, payload: Data(), custom: nil))
+        }
+        if stream.tombstoned {
+            records.append(.control(kind: .streamTombstone, stream: stream.name, revision: stream.lastRevision, payload: Data(), custom: nil))
+        }
+        return records
+    }
+
+    /// Appends control records to the newest segment, syncs them (files are removed or replaced
+    /// right after, and the restated state must be on disk first) and applies them to the index.
+    /// Writer thread, under the directory lock.
+    func appendRestatement(_ records: [PendingRecord], now: Int64, buffer: inout [UInt8]) throws {
         guard !records.isEmpty, let segment = index.lastSegment, let file = segment.file else { return }
         buffer.removeAll(keepingCapacity: true)
         for record in records { try encodeControl(record, at: now, into: &buffer) }
         let base = segment.end
         guard base + buffer.count <= (try segment.bytes).count else {
-            throw StrataError.invalidArgument("no room to restate stream state before retention")
+            throw StrataError.invalidArgument("no room in the newest segment to restate stream state; retry after the next segment starts")
         }
         if unsyncedFrom == nil { unsyncedFrom = base }
         try buffer.withUnsafeBytes { bytes in try StrataErrorBridge.run { try file.write(bytes, at: base) } }
-        // Always synced: the segments are removed right after, and the restated state must be
-        // on disk first.
         try StrataErrorBridge.run { try file.sync() }
         unsyncedFrom = nil
         try withIndexLock {

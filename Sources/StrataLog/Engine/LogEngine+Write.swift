@@ -180,7 +180,7 @@ extension LogEngine {
                     try encodeControl(record, at: now, into: &buffer)
                     pending.append(record)
                     outcomes.append(.success([]))
-                case .refresh:
+                case .refresh, .seal, .publishScavenge:
                     outcomes.append(.success([]))
                 case .close:
                     preconditionFailure("close is handled by the writer loop")
@@ -240,6 +240,17 @@ extension LogEngine {
                 // that had failed on their own.
                 for (write, outcome) in zip(batch, outcomes) { write.complete(with: outcome.flatMap { _ in .failure(stored) }) }
                 return
+            }
+        }
+        // Maintenance runs after the batch's writes: a seal or a scavenge's publication.
+        for (i, write) in batch.enumerated() {
+            switch write.request {
+            case .seal:
+                outcomes[i] = Result { try sealNewestSegment(now: now); return [] }
+            case .publishScavenge(let publication):
+                outcomes[i] = Result { try publishScavenge(publication, now: now, buffer: &buffer); return [] }
+            default:
+                continue
             }
         }
         if head != before {
@@ -325,8 +336,14 @@ extension LogEngine {
 
     /// The segment to write `bytes` into: the last one, or a new one when it is full, when the
     /// UTC day changed (with `rollDaily`), or when there is none.
-    private func segment(forWriting bytes: Int, firstPosition: UInt64, now: Int64) throws -> SegmentEntry {
-        if let last = index.lastSegment, let _ = last.file, !last.compressed {
+    /// Seals the newest segment when it holds records, by starting the next one now.
+    func sealNewestSegment(now: Int64) throws {
+        guard let last = index.lastSegment, last.end > SegmentHeader.size else { return }
+        _ = try segment(forWriting: 0, firstPosition: index.head + 1, now: now, forceNew: true)
+    }
+
+    private func segment(forWriting bytes: Int, firstPosition: UInt64, now: Int64, forceNew: Bool = false) throws -> SegmentEntry {
+        if !forceNew, let last = index.lastSegment, let _ = last.file, !last.compressed {
             let hasRecords = last.end > SegmentHeader.size
             let full = last.end + bytes > (try last.bytes).count
             let newDay = configuration.rollDaily && LogEngine.utcDay(now) != LogEngine.utcDay(last.createdAtMicros ?? now)

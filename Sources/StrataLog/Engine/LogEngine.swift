@@ -3,6 +3,7 @@ import CoreMetrics
 import Logging
 import Strata
 import StrataStorage
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -49,6 +50,8 @@ final class LogEngine: @unchecked Sendable {
     var unsyncedFrom: Int?
     /// Keeps retention from racing background compressions.
     let compressionGate = CompressionGate()
+    /// Whether a scavenge or erasure runs (one at a time per store).
+    let scavengeRunning = Atomic<Bool>(false)
     /// Appends, deletes, metadata changes, refreshes and the close, for the writer thread.
     let queue = GroupCommitQueue<WriteRequest, [AppendResult]>(limits: .init(maxBatchBytes: LogEngine.maxBatchBytes))
 
@@ -77,7 +80,8 @@ final class LogEngine: @unchecked Sendable {
         try StrataErrorBridge.run { try lock.lock() }
         defer { lock.unlock() }
         self.directoryLock = lock
-        _ = try StrataErrorBridge.run { try Manifest.loadOrCreate(in: dir, fileSystem: fileSystem) }
+        let manifest = try StrataErrorBridge.run { try Manifest.loadOrCreate(in: dir, fileSystem: fileSystem) }
+        index.allowsGaps = manifest.version >= Manifest.scavengedVersion
         try StrataErrorBridge.run { try fileSystem.makeDirectories(dir + "/" + SegmentFile.directoryName) }
         self.hint = try HeadHint(directory: dir, fileSystem: fileSystem)
         self.notifier = AppendNotifier()
@@ -103,18 +107,25 @@ final class LogEngine: @unchecked Sendable {
         let firstPosition: UInt64
         let path: String
         let compressed: Bool
+        /// How many times a scavenge rewrote the segment (docs/FORMAT.md, "Scavenging").
+        var generation: Int = 0
         static func < (a: SegmentFileName, b: SegmentFileName) -> Bool { a.firstPosition < b.firstPosition }
     }
 
-    /// The segment files, oldest first; when a segment exists both plain and compressed (a
-    /// compression was interrupted), the plain file wins.
+    /// The segment files, oldest first. Of several files for one first position, the highest
+    /// generation wins (a scavenge's rewrite), and of a plain and a compressed file of one
+    /// generation, the plain one (a compression was interrupted).
     func listSegmentFiles() throws -> [SegmentFileName] {
         let names = try StrataErrorBridge.run { try fileSystem.contentsOfDirectory(segmentsDirectory) }
         var byPosition: [UInt64: SegmentFileName] = [:]
         for name in names {
-            guard let parsed = SegmentFile.firstPosition(fromFileName: name) else { continue }
-            let entry = SegmentFileName(firstPosition: parsed.firstPosition, path: segmentsDirectory + "/" + name, compressed: parsed.compressed)
-            if let existing = byPosition[parsed.firstPosition], !existing.compressed { continue }
+            guard let parsed = SegmentFile.parseName(name) else { continue }
+            let entry = SegmentFileName(firstPosition: parsed.firstPosition, path: segmentsDirectory + "/" + name,
+                                        compressed: parsed.compressed, generation: parsed.generation)
+            if let existing = byPosition[parsed.firstPosition] {
+                if existing.generation > entry.generation { continue }
+                if existing.generation == entry.generation && !existing.compressed { continue }
+            }
             byPosition[parsed.firstPosition] = entry
         }
         return byPosition.values.sorted()
@@ -124,14 +135,16 @@ final class LogEngine: @unchecked Sendable {
     /// listing and the open (its `.seg` is replaced by a `.seg.gz` holding the same bytes): a
     /// plain file that has gone is then opened as the compressed one.
     func openSegment(_ name: SegmentFileName) throws -> SegmentEntry {
-        if name.compressed { return SegmentEntry(compressedPath: name.path, firstPosition: name.firstPosition, fileSystem: fileSystem) }
+        if name.compressed {
+            return SegmentEntry(compressedPath: name.path, firstPosition: name.firstPosition, generation: name.generation, fileSystem: fileSystem)
+        }
         do {
             let file = try StrataErrorBridge.run { try SegmentFile.open(path: name.path, writable: true, fileSystem: fileSystem) }
-            return try SegmentEntry(file: file)
+            return try SegmentEntry(file: file, generation: name.generation)
         } catch {
-            let compressed = segmentsDirectory + "/" + SegmentFile.fileName(firstPosition: name.firstPosition, compressed: true)
+            let compressed = name.path + ".gz"
             guard !fileSystem.exists(name.path), fileSystem.exists(compressed) else { throw error }
-            return SegmentEntry(compressedPath: compressed, firstPosition: name.firstPosition, fileSystem: fileSystem)
+            return SegmentEntry(compressedPath: compressed, firstPosition: name.firstPosition, generation: name.generation, fileSystem: fileSystem)
         }
     }
 
@@ -168,6 +181,9 @@ final class LogEngine: @unchecked Sendable {
             let isLast = i == files.count - 1
             try scan(entry, from: start, isLast: isLast, cutTornTail: true, thorough: true)
         }
+        // A scavenged store may have removed the newest events before the newest segment: its
+        // name still says where appends continue (positions are never reused).
+        if index.allowsGaps, let last = index.lastSegment, last.firstPosition > index.head + 1 { index.head = last.firstPosition - 1 }
         try makeAdoptedDurable(lastSegment: index.lastSegment)
         if index.head > headBefore + 1_000_000 { try? writeCheckpoint() }
     }
@@ -201,9 +217,16 @@ final class LogEngine: @unchecked Sendable {
         }
         let names = (try? fileSystem.contentsOfDirectory(segmentsDirectory)) ?? []
         let set = Set(names)
+        // The newest generation of each segment; older ones are a finished scavenge's leftovers.
+        var newest: [UInt64: Int] = [:]
+        for name in names { if let n = SegmentFile.parseName(name) { newest[n.firstPosition] = Swift.max(newest[n.firstPosition] ?? 0, n.generation) } }
         for name in names {
             let path = segmentsDirectory + "/" + name
-            if name.hasSuffix(".seg.tmp") {
+            if let n = SegmentFile.parseName(name), n.generation < newest[n.firstPosition] ?? 0 {
+                try? fileSystem.remove(path)  // a scavenge renamed the newer generation into place
+            } else if name.hasSuffix(LogEngine.scavengeTemporarySuffix) {
+                if age(path) > 600 { try? fileSystem.remove(path) }
+            } else if name.hasSuffix(".seg.tmp") {
                 try? fileSystem.remove(path)  // segments are created under the lock we hold
             } else if name.hasSuffix(".seg.gz.tmp") {
                 if age(path) > 600 { try? fileSystem.remove(path) }
@@ -223,7 +246,8 @@ final class LogEngine: @unchecked Sendable {
               bytes.count >= SegmentHeader.size + RecordFormat.frameSize,
               bytes.loadUnaligned(fromByteOffset: SegmentHeader.size, as: UInt64.self) == 0 else { return true }
         _ = file
-        return isNewest && entry.firstPosition == index.head + 1
+        // In a scavenged store the newest segment may start past the last stored event.
+        return isNewest && (entry.firstPosition == index.head + 1 || (index.allowsGaps && entry.firstPosition > index.head))
     }
 
     /// Reads the committed records of a segment from `start` into the index. In the last

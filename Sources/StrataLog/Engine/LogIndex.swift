@@ -30,6 +30,9 @@ final class LogIndex {
     var streams: [StreamEntry] = []
     var ids = IDTable()
     var lastRecordedAt: Int64 = 0
+    /// Whether positions and revisions may skip (a scavenged store, manifest version 2): a
+    /// version-1 store must have none, so a gap there is corruption.
+    var allowsGaps = false
     private var sortedNamesCache: [String]?
 
     var lastSegment: SegmentEntry? { segments.last }
@@ -52,7 +55,8 @@ final class LogIndex {
     func location(of position: UInt64) -> (SegmentEntry, Int)? {
         guard let i = segmentIndex(containing: position) else { return nil }
         let s = segments[i]
-        return (s, Int(s.offsets[Int(position - s.firstPosition)]))
+        let offset = Int(s.offsets[Int(position - s.firstPosition)])
+        return offset == 0 ? nil : (s, offset)
     }
 
     func record(at position: UInt64) throws -> RecordView? {
@@ -167,21 +171,25 @@ final class LogIndex {
             let name = view.streamName
             let known = streamIDs[name].map { streams[$0] }
             var expectedRevision = (known?.lastRevision ?? 0) + 1
-            // Retention dropped the segments before `firstPosition`: a stream whose stored events
-            // were all dropped continues at a higher revision. Its missing revisions get position
-            // 0, which no read returns.
-            if view.revision > expectedRevision, firstPosition > 1, (known?.positions.last ?? 0) < firstPosition {
+            // Retention dropped the segments before `firstPosition`, or a scavenge removed
+            // events: a stream continues at a higher revision. Its missing revisions get
+            // position 0, which no read returns.
+            if view.revision > expectedRevision,
+               allowsGaps || (firstPosition > 1 && (known?.positions.last ?? 0) < firstPosition) {
                 let sid = streamID(name)
                 streams[sid].positions.append(contentsOf: repeatElement(0, count: Int(view.revision - expectedRevision)))
                 expectedRevision = view.revision
             }
-            guard view.position == head + 1 || (head == 0 && view.position == firstPosition && firstPosition > 1),
-                  view.revision == expectedRevision,
-                  view.position == segment.firstPosition + UInt64(segment.offsets.count) else {
+            let slot = segment.firstPosition + UInt64(segment.offsets.count)
+            let inOrder = allowsGaps
+                ? view.position > head && view.position >= slot
+                : (view.position == head + 1 || (head == 0 && view.position == firstPosition && firstPosition > 1)) && view.position == slot
+            guard inOrder, view.revision == expectedRevision else {
                 throw StrataError.corruption(path: segment.path, offset: Int64(view.offset),
                                              reason: "event at position \(view.position), revision \(view.revision) of \(name) breaks the log's order (expected position \(head + 1), revision \(expectedRevision))")
             }
-            if head == 0 && firstPosition > 1 { head = firstPosition - 1 }
+            if view.position > slot { segment.offsets.append(contentsOf: repeatElement(0, count: Int(view.position - slot))) }
+            if view.position > head + 1 { head = view.position - 1 }
             addEvent(stream: name, revision: view.revision, position: view.position, id: view.id, offset: view.offset,
                      recordedAt: view.recordedAtMicros, segment: segment)
         default:

@@ -12,13 +12,16 @@ final class SegmentEntry: @unchecked Sendable {
     // `lastRecordedAt` and `lastRecordCRC` are read and written only under the index lock.
     let firstPosition: UInt64
     let path: String
+    /// How many times a scavenge rewrote the segment (docs/FORMAT.md, "Scavenging").
+    let generation: Int
     /// When the segment was created (from its header); nil for a compressed segment not read yet.
     let createdAtMicros: Int64?
     /// The open file, for the segment being written and uncompressed sealed ones.
     let file: SegmentFile?
     private let mapped: UnsafeRawBufferPointer?
     private let decompressed = Mutex<UnsafeMutableRawBufferPointer?>(nil)
-    /// File offset of each event, by `position - firstPosition`.
+    /// File offset of each event, by `position - firstPosition`; 0 for a position a scavenge
+    /// removed (records start at offset 64 or later, so 0 is never a record's offset).
     var offsets: [UInt32] = []
     /// Offset just past the last committed record.
     var end: Int = SegmentHeader.size
@@ -32,8 +35,9 @@ final class SegmentEntry: @unchecked Sendable {
     /// Where a compressed segment is read from.
     private let fileSystem: (any FileSystem)?
 
-    init(file: SegmentFile) throws {
+    init(file: SegmentFile, generation: Int = 0) throws {
         self.file = file
+        self.generation = generation
         self.fileSystem = nil
         self.firstPosition = file.firstPosition
         self.path = file.path
@@ -42,8 +46,9 @@ final class SegmentEntry: @unchecked Sendable {
     }
 
     /// A compressed segment; its contents are decompressed on first access.
-    init(compressedPath: String, firstPosition: UInt64, fileSystem: any FileSystem) {
+    init(compressedPath: String, firstPosition: UInt64, generation: Int = 0, fileSystem: any FileSystem) {
         self.file = nil
+        self.generation = generation
         self.fileSystem = fileSystem
         self.path = compressedPath
         self.firstPosition = firstPosition

@@ -6,6 +6,10 @@ enum WriteRequest: Sendable {
     case change(StoreChange)
     /// Bring the index up to date with other processes' appends.
     case refresh
+    /// Seal the newest segment now (when it holds records): the next batch starts a new one.
+    case seal
+    /// Publish a scavenge's rewritten segments (docs/FORMAT.md, "Scavenging").
+    case publishScavenge(ScavengePublication)
     /// Sync, checkpoint and stop the writer: the queue's final request.
     case close
 }

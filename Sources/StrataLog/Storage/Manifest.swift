@@ -10,7 +10,13 @@ import StrataStorage
 struct Manifest: Equatable, Sendable {
     static let fileName = "manifest.json"
     static let formatName = "strata-log"
+    /// The version a new store gets.
     static let currentVersion = 1
+    /// The version of a store a scavenge has rewritten: positions may have gaps, segment files
+    /// may carry a generation (docs/FORMAT.md, "Scavenging"). Strata before it refuses such a store.
+    static let scavengedVersion = 2
+    /// The versions this code opens.
+    static let supportedVersions = 1...2
 
     var format: String
     var version: Int
@@ -57,18 +63,27 @@ struct Manifest: Equatable, Sendable {
             throw FileError.corrupt(path: path, offset: 0, reason: "no \"format\" string")
         }
         guard format == formatName else {
-            throw FileError.unsupportedFormat(path: path, found: "format \"\(format)\"", supported: currentVersion)
+            throw FileError.unsupportedFormat(path: path, found: "format \"\(format)\"", supported: supportedVersions.upperBound)
         }
         guard let version = object["version"]?.integerValue.map(Int.init) else {
             throw FileError.corrupt(path: path, offset: 0, reason: "no integer \"version\"")
         }
-        guard version == currentVersion else {
-            throw FileError.unsupportedFormat(path: path, found: "format version \(version)", supported: currentVersion)
+        guard supportedVersions.contains(version) else {
+            throw FileError.unsupportedFormat(path: path, found: "format version \(version)", supported: supportedVersions.upperBound)
         }
         guard let text = object["createdAt"]?.stringValue, let createdAt = try? Date(text, strategy: .iso8601) else {
             throw FileError.corrupt(path: path, offset: 0, reason: "no ISO 8601 \"createdAt\"")
         }
         return Manifest(format: format, version: version, createdAt: createdAt)
+    }
+
+    /// Rewrites the manifest of `directory` with `version` (atomic and durable), keeping its
+    /// creation time. Call it while holding the directory's lock.
+    static func upgrade(in directory: String, to version: Int, fileSystem: any FileSystem = POSIXFileSystem()) throws {
+        var manifest = try load(from: directory, fileSystem: fileSystem)
+        guard manifest.version < version else { return }
+        manifest.version = version
+        try FileError.run { try fileSystem.writeFileAtomically(directory + "/" + fileName, Array(manifest.json.utf8)) }
     }
 
     /// Loads the manifest of `directory`, or creates one when the directory is missing or holds

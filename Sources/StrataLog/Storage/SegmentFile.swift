@@ -63,6 +63,19 @@ struct SegmentHeader: Equatable, Sendable {
     }
 }
 
+/// What a segment file's name encodes (docs/FORMAT.md, "Segment file names").
+struct SegmentName: Equatable, Sendable {
+    /// The position of the segment's first event (or where its first event would be).
+    let firstPosition: UInt64
+    /// How many times a scavenge rewrote the segment (0: never); the highest generation wins.
+    let generation: Int
+    /// Whether the file is gzip-compressed.
+    let compressed: Bool
+
+    /// The file name.
+    var fileName: String { SegmentFile.fileName(firstPosition: firstPosition, generation: generation, compressed: compressed) }
+}
+
 /// One segment file: a header and records, written with `pwrite` and read through a shared,
 /// read-only memory mapping (docs/FORMAT.md, "Segment file").
 ///
@@ -76,17 +89,19 @@ final class SegmentFile: Sendable {
     static let fileExtension = ".seg"
     static let compressedExtension = ".seg.gz"
 
-    /// `{firstPosition as 20 zero-padded digits}.seg` (or `.seg.gz`).
-    static func fileName(firstPosition: UInt64, compressed: Bool = false) -> String {
+    /// `{firstPosition as 20 zero-padded digits}.seg` (or `.seg.gz`); a segment a scavenge
+    /// rewrote `generation` times is `{first}.{generation}.seg` (docs/FORMAT.md, "Scavenging").
+    static func fileName(firstPosition: UInt64, generation: Int = 0, compressed: Bool = false) -> String {
         let digits = String(firstPosition)
         return String(repeating: "0", count: 20 - digits.count) + digits
+            + (generation > 0 ? ".\(generation)" : "")
             + (compressed ? compressedExtension : fileExtension)
     }
 
-    /// The first position a segment file name encodes, or nil when the name is not a segment's.
-    static func firstPosition(fromFileName name: String) -> (firstPosition: UInt64, compressed: Bool)? {
+    /// What a segment file's name says, or nil when the name is not a segment's.
+    static func parseName(_ name: String) -> SegmentName? {
         let compressed: Bool
-        let stem: Substring
+        var stem: Substring
         if name.hasSuffix(compressedExtension) {
             compressed = true
             stem = name.dropLast(compressedExtension.count)
@@ -96,9 +111,23 @@ final class SegmentFile: Sendable {
         } else {
             return nil
         }
+        var generation = 0
+        if let dot = stem.firstIndex(of: ".") {
+            let digits = stem[stem.index(after: dot)...]
+            guard (1...9).contains(digits.utf8.count), digits.utf8.first != UInt8(ascii: "0"),
+                  digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                  let g = Int(digits) else { return nil }
+            generation = g
+            stem = stem[..<dot]
+        }
         guard stem.utf8.count == 20, stem.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
               let position = UInt64(stem) else { return nil }
-        return (position, compressed)
+        return SegmentName(firstPosition: position, generation: generation, compressed: compressed)
+    }
+
+    /// The first position a segment file name encodes, or nil when the name is not a segment's.
+    static func firstPosition(fromFileName name: String) -> (firstPosition: UInt64, compressed: Bool)? {
+        parseName(name).map { ($0.firstPosition, $0.compressed) }
     }
 
     let path: String
