@@ -36,6 +36,7 @@ public enum ConformanceSuite {
         + SubscriptionChecks.all
         + ConcurrencyChecks.all
         + LifecycleChecks.all
+        + MaintenanceChecks.all
 
     /// The names of every check, for `@Test(arguments:)`.
     public static var checkNames: [String] { checks.map(\.name) }

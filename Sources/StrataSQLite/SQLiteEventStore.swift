@@ -22,11 +22,11 @@ public final class SQLiteEventStore: EventStore {
     public let path: String
     /// The configuration the store was opened with.
     public let configuration: SQLiteConfiguration
-    private let writer: SQLiteWriter
+    let writer: SQLiteWriter
     private let readers: SQLiteReaders
-    private let watcher: ChangeWatcher
+    let watcher: ChangeWatcher
     private let notifier = AppendNotifier()
-    private let closed = Atomic<Bool>(false)
+    let closed = Atomic<Bool>(false)
 
     /// Opens (or creates) the database file at `path`, creating its directory when missing.
     ///

@@ -52,6 +52,55 @@ public enum AllPageScan {
     }
 }
 
+extension AllPageScan {
+    /// Walks the stored events of `$all` in order, where positions may skip (a scavenged store,
+    /// docs/CONTRACT.md "Scavenging"), and returns one page. The backend positions a cursor with
+    /// `start` (the first position to visit: the lowest forward, the highest backward) and hands
+    /// out events with `next` (nil at the end of the range).
+    public static func walk(head: UInt64, firstPosition: UInt64, origin: ReadOrigin, direction: ReadDirection,
+                            filter: EventFilter, maxCount: Int,
+                            start: (UInt64) throws -> Void, next: () throws -> RecordedEvent?) rethrows -> AllPage {
+        var events: [RecordedEvent] = []
+        guard maxCount > 0 else { return AllPage(events: [], next: origin.position(default: firstPosition), scannedThrough: 0) }
+        var scanned = 0
+        switch direction {
+        case .forward:
+            let from: UInt64
+            switch origin {
+            case .start: from = firstPosition
+            case .end: return AllPage(events: [], next: nil, scannedThrough: head)
+            case .at(let at): from = Swift.max(at, firstPosition)
+            }
+            guard from <= head else { return AllPage(events: [], next: nil, scannedThrough: head) }
+            try start(from)
+            while let e = try next() {
+                if events.count == maxCount || scanned == maxScanPerPage {
+                    return AllPage(events: events, next: e.position, scannedThrough: e.position - 1)
+                }
+                if filter.isEmpty || filter.matches(stream: e.stream, type: e.type) { events.append(e) }
+                scanned += 1
+            }
+            return AllPage(events: events, next: nil, scannedThrough: head)
+        case .backward:
+            let from: UInt64
+            switch origin {
+            case .start, .end: from = head
+            case .at(let at): from = Swift.min(at, head)
+            }
+            guard from >= firstPosition && from > 0 else { return AllPage(events: [], next: nil, scannedThrough: firstPosition) }
+            try start(from)
+            while let e = try next() {
+                if events.count == maxCount || scanned == maxScanPerPage {
+                    return AllPage(events: events, next: e.position, scannedThrough: e.position + 1)
+                }
+                if filter.isEmpty || filter.matches(stream: e.stream, type: e.type) { events.append(e) }
+                scanned += 1
+            }
+            return AllPage(events: events, next: nil, scannedThrough: firstPosition)
+        }
+    }
+}
+
 extension ReadOrigin {
     /// The position or revision of `.at(n)`; `value` for `.start` and `.end`.
     public func position(default value: UInt64) -> UInt64 {

@@ -57,10 +57,10 @@ extension LogEngine {
             return (ScavengeReport(eventsRemoved: 0, bytesBefore: bytesBefore, bytesAfter: bytesBefore, segmentsRewritten: 0,
                                    seconds: (ContinuousClock.now - started).seconds), 0)
         }
-        if try await onOwnThread({ try self.newestSegmentHasRemovable(rules) }) {
+        if try await BlockingWork.run({ try self.newestSegmentHasRemovable(rules) }) {
             _ = try await queue.submit(.seal, bytes: 0, events: 0)
         }
-        let publication = try await onOwnThread { try self.planScavenge(rules, erasing: erasing) }
+        let publication = try await BlockingWork.run { try self.planScavenge(rules, erasing: erasing) }
         var published = 0
         if !publication.rewrites.isEmpty || !publication.erased.isEmpty {
             do {
@@ -277,14 +277,6 @@ extension LogEngine {
         try writeCheckpoint()
         if configuration.compressSealedSegments {
             for rewrite in rewrites where rewrite.temporaryPath != nil { compressInBackground(rewrite.finalPath) }
-        }
-    }
-
-    /// Runs blocking file work on a thread of its own, so that a long scavenge does not hold a
-    /// thread of Swift's cooperative pool.
-    func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
         }
     }
 }

@@ -65,8 +65,14 @@ final class SQLiteReaders: Sendable {
 
     static let eventColumns = "position, stream_id, revision, id, recorded_at, type, content_type, metadata, data"
 
+    /// The head: the last position ever appended. Usually the largest stored one; after a
+    /// scavenge removed the newest events, the floor it recorded in `strata_meta` (positions are
+    /// never reused).
     static func head(_ db: SQLiteConnection) throws -> UInt64 {
-        UInt64(bitPattern: try db.integer("SELECT COALESCE(MAX(position), 0) FROM strata_events"))
+        UInt64(bitPattern: try db.integer("""
+            SELECT MAX(COALESCE((SELECT MAX(position) FROM strata_events), 0),
+                       COALESCE((SELECT CAST(value AS INTEGER) FROM strata_meta WHERE key = 'position_floor'), 0))
+            """))
     }
 
     func head() throws -> UInt64 { try read(SQLiteReaders.head) }
@@ -112,24 +118,19 @@ final class SQLiteReaders: Sendable {
                 ? "SELECT \(SQLiteReaders.eventColumns) FROM strata_events WHERE position BETWEEN ? AND ? ORDER BY position"
                 : "SELECT \(SQLiteReaders.eventColumns) FROM strata_events WHERE position BETWEEN ? AND ? ORDER BY position DESC")
             defer { cursor.reset() }
-            var started = false
-            return try AllPageScan.scan(head: head, firstPosition: 1, origin: origin, direction: direction, filter: filter,
-                                        maxCount: maxCount) { position in
-                // The scan asks for consecutive positions: one cursor serves the whole page.
-                if !started {
-                    cursor.bind(1, direction == .forward ? position : 1)
-                    cursor.bind(2, direction == .forward ? head : position)
-                    started = true
-                }
-                guard try cursor.step(), cursor.uint64(0) == position else {
-                    throw StrataError.corruption(path: db.path, offset: Int64(bitPattern: position),
-                                                 reason: "the event at position \(position) is missing from strata_events")
-                }
+            return try AllPageScan.walk(head: head, firstPosition: 1, origin: origin, direction: direction, filter: filter,
+                                        maxCount: maxCount, start: { from in
+                // One cursor serves the whole page; positions a scavenge removed are simply absent.
+                cursor.bind(1, direction == .forward ? from : 1)
+                cursor.bind(2, direction == .forward ? head : from)
+            }) {
+                guard try cursor.step() else { return nil }
+                let position = cursor.uint64(0)
                 let stream = try names.name(of: cursor.int64(1), on: db)
                 if !filter.isEmpty {
                     let type = cursor.text(5)
                     if !filter.matches(stream: stream, type: type) {
-                        // The scan drops it: skip decoding the payload.
+                        // The walk drops it: skip decoding the payload.
                         return RecordedEvent(id: UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)), stream: stream, revision: 0,
                                              position: position, recordedAtMicroseconds: 0, type: type, data: Data(), metadata: nil)
                     }

@@ -93,9 +93,9 @@ final class SQLiteWriter: @unchecked Sendable {
         do {
             try db.run("BEGIN IMMEDIATE")
             let state = TransactionState(db: db, assumesNewIDs: !lookingUpIDs)
-            head = UInt64(bitPattern: try db.integer("SELECT COALESCE(MAX(position), 0) FROM strata_events"))
+            head = try SQLiteReaders.head(db)
             // Recorded times never go backwards along $all, even if the clock does.
-            let lastRecorded = try db.integer("SELECT recorded_at FROM strata_events WHERE position = ?") { $0.bind(1, head) }
+            let lastRecorded = try db.integer("SELECT recorded_at FROM strata_events ORDER BY position DESC LIMIT 1")
             let now = Swift.max(currentMicroseconds(), lastRecorded)
             var planner = AppendPlanner(source: state, head: head)
             for op in batch {
