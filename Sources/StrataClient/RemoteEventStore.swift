@@ -17,7 +17,7 @@ import StrataJSON
 /// try await store.append(to: "order-1", events: [EventData(type: "placed", json: "{}")])
 /// try await store.close()
 /// ```
-public final class RemoteEventStore: EventStore {
+public final class RemoteEventStore: MaintainableEventStore {
     /// The server's base URL, without a trailing slash.
     public let baseURL: String
     private let apiKey: String?
@@ -136,6 +136,21 @@ public final class RemoteEventStore: EventStore {
         if let custom = metadata.custom { json.field("customBase64", custom.base64EncodedString()) }
         json.endObject()
         let _: Empty = try await request(.PUT, "/streams/\(RemoteEventStore.pathComponent(stream))/metadata", body: json.bytes)
+    }
+
+    /// Asks the server to scavenge its store (`POST /scavenge`, an admin key).
+    public func scavenge() async throws -> ScavengeReport {
+        try await request(.POST, "/scavenge", body: Array("{}".utf8))
+    }
+
+    /// Asks the server to erase a stream (`POST /streams/{stream}/erase`, an admin key).
+    public func erase(_ stream: String, reason: String) async throws -> ErasureReport {
+        try Erasure.validate(stream)
+        var json = JSONWriter()
+        json.beginObject()
+        json.field("reason", reason)
+        json.endObject()
+        return try await request(.POST, "/streams/\(RemoteEventStore.pathComponent(stream))/erase", body: json.bytes)
     }
 
     public func headPosition() async throws -> UInt64 {

@@ -32,4 +32,24 @@ struct StreamAdminCLITests {
         let refused = try await CLIProcess.run(["append", "s", "--store", dir.store, "--type", "t", "--data", "{}"], in: dir.url)
         #expect(refused.status != 0, "a tombstoned stream took an append: \(refused)")
     }
+
+    @Test("scavenge prints its report and $all loses the tombstoned stream's events; erase prints its report, refuses a $ stream with exit 2, and the audit event is in $erasures")
+    func scavengeAndErase() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        for stream in ["keep", "gone", "gone", "person-3"] {
+            #expect(try await CLIProcess.run(["append", stream, "--store", dir.store, "--type", "t", "--data", "{}"], in: dir.url).status == 0)
+        }
+        #expect(try await CLIProcess.run(["delete", "gone", "--store", dir.store, "--tombstone"], in: dir.url).status == 0)
+        let scavenged = try await CLIProcess.run(["scavenge", "--store", dir.store], in: dir.url)
+        #expect(scavenged.status == 0 && scavenged.stdout.contains(#"{"eventsRemoved":2,"#), "\(scavenged)")
+        let erased = try await CLIProcess.run(["erase", "person-3", "--reason", "ticket 3", "--store", dir.store], in: dir.url)
+        #expect(erased.status == 0 && erased.lines == [#"{"stream":"person-3","eventsErased":1,"auditPosition":5}"#], "\(erased)")
+        let refused = try await CLIProcess.run(["erase", "$erasures", "--store", dir.store], in: dir.url)
+        #expect(refused.status == 2, "\(refused)")
+        let audit = try await CLIProcess.run(["read", "$erasures", "--store", dir.store], in: dir.url)
+        #expect(audit.status == 0 && audit.stdout.contains("ticket 3"), "\(audit)")
+        let all = try await CLIProcess.run(["read", "$all", "--store", dir.store], in: dir.url)
+        #expect(all.lines.count == 2, "keep and the audit event: \(all)")
+    }
 }

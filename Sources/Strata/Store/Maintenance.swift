@@ -38,7 +38,7 @@ public protocol MaintainableEventStore: EventStore {
 }
 
 /// What one ``MaintainableEventStore/scavenge()`` removed.
-public struct ScavengeReport: Sendable, Equatable, Codable {
+public struct ScavengeReport: Sendable, Equatable, Decodable {
     /// Events removed from storage.
     public var eventsRemoved: Int
     /// Bytes of storage before and after (the log: segment files; SQLite: the database file;
@@ -65,7 +65,7 @@ public struct ScavengeReport: Sendable, Equatable, Codable {
 }
 
 /// What one ``MaintainableEventStore/erase(_:reason:)`` did.
-public struct ErasureReport: Sendable, Equatable, Codable {
+public struct ErasureReport: Sendable, Equatable, Decodable {
     /// The erased stream.
     public var stream: String
     /// How many of its events were erased.

@@ -40,6 +40,8 @@ struct Handlers: Sendable {
         reads.get("/stats", use: stats)
         reads.get("/consumers", use: consumers)
         admin.get("/metrics", use: metrics)
+        admin.post("/scavenge", use: scavenge)
+        admin.post("/streams/:stream/erase", use: eraseStream)
         // Public: probes, the API description and the admin page's static files (GuardMiddleware.isPublic).
         router.get("/health/live", use: live)
         router.get("/health/ready", use: ready)
