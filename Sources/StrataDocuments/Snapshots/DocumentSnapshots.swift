@@ -144,6 +144,27 @@ public struct DocumentSnapshots: Sendable {
         try DurableFile.remove(path)
     }
 
+    /// Removes a document from every snapshot file that holds it (erasure: the document's
+    /// stream was erased with `DocumentStore.erase(_:reason:)`), rewriting each file durably;
+    /// returns how many files changed.
+    @discardableResult
+    public func erase(collection: String, key: String) throws -> Int {
+        let folder = (root as NSString).appendingPathComponent(SnapshotFile.directory)
+        var changed = 0
+        for storeId in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
+            let directory = (folder as NSString).appendingPathComponent(storeId)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where SnapshotFile.timestamp(fileName: name) != nil {
+                let path = (directory as NSString).appendingPathComponent(name)
+                guard let bytes = try DurableFile.read(path) else { continue }
+                var contents = try SnapshotFile.decode(bytes, path: path)
+                guard contents.data[collection]?.removeValue(forKey: key) != nil else { continue }
+                try DurableFile.write(SnapshotFile.encode(contents), to: path)
+                changed += 1
+            }
+        }
+        return changed
+    }
+
     // MARK: Internals
 
     private func path(_ key: String) throws -> String {

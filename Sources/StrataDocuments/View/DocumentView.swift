@@ -134,6 +134,20 @@ final class DocumentView: @unchecked Sendable {
         if !awaited.isEmpty, awaited[event.id] != nil { awaited[event.id] = outcome }
     }
 
+    /// Forgets a key entirely, document or tombstone (its stream was erased): subscribers see a
+    /// delete of a live document.
+    func forget(_ key: String, timeMs: Int64) {
+        withLock {
+            guard let old = entries[key] else { return }
+            if old.live {
+                liveCount -= 1
+                reindex(key, old: old.data, new: nil)
+                emit(key: key, old: old.data, new: nil, kind: .delete, timeMs: timeMs)
+            }
+            entries[key] = nil
+        }
+    }
+
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : (a - b + 1) / b }
 
     private func reindex(_ key: String, old: DocumentValue?, new: DocumentValue?) {
