@@ -68,6 +68,10 @@ extension Benchmark {
                 BenchResult(name: "log.restore", value: rates.restore, unit: "MB/s"),
             ]
         })
+        list.append(Workload(["log.scavenge"]) { c in
+            let rate = try await ScavengeWorkloads.log(events: c.scale.readEvents, in: c.directory, progress: c.options.progress)
+            return [BenchResult(name: "log.scavenge", value: rate, unit: "MB/s")]
+        })
         let sqliteAppends: [(name: String, size: Int, durability: BenchDurability, total: KeyPath<BenchScale, Int>)] = [
             ("sqlite.append.batch1000", 1000, .none, \.sqliteBatchNone),
             ("sqlite.append.batch1000.fsync", 1000, .fsync, \.sqliteBatchFsync),
