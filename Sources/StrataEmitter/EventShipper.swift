@@ -191,8 +191,9 @@ final class ShipperEngine: Sendable {
                 return b.state == .halfOpen
             }
             if probing {
-                status.update { $0.circuit = .halfOpen; $0.probes += 1 }
+                // Metrics first: whoever sees the status change sees the metric too.
                 meters.record(.halfOpen)
+                status.update { $0.circuit = .halfOpen; $0.probes += 1 }
                 options.logger?.info("shipper circuit half-open: sending one probe batch", metadata: ["shipper": .string(options.name)])
             }
             do {
@@ -202,6 +203,10 @@ final class ShipperEngine: Sendable {
                 if wasOpen {
                     options.logger?.info("shipper circuit closed: deliveries resumed", metadata: ["shipper": .string(options.name)])
                 }
+                meters.record(.closed)
+                meters.batches.increment()
+                meters.events.increment(by: batch.count)
+                meters.position.record(batch[batch.count - 1].position)
                 status.update { s in
                     s.circuit = .closed
                     s.consecutiveFailures = 0
@@ -210,10 +215,6 @@ final class ShipperEngine: Sendable {
                     s.deliveredThrough = max(s.deliveredThrough, batch[batch.count - 1].position)
                     s.lastError = nil
                 }
-                meters.record(.closed)
-                meters.batches.increment()
-                meters.events.increment(by: batch.count)
-                meters.position.record(batch[batch.count - 1].position)
                 return
             } catch {
                 if error is CancellationError || Task.isCancelled { throw error }
@@ -222,6 +223,8 @@ final class ShipperEngine: Sendable {
                     b.recordFailure(now: .now)
                     return (b.state, b.consecutiveFailures)
                 }
+                meters.failures.increment()
+                meters.record(state)
                 let opened = status.update { s -> Bool in
                     let opened = state == .open && s.circuit != .open
                     if opened { s.timesOpened += 1 }
@@ -231,8 +234,6 @@ final class ShipperEngine: Sendable {
                     s.lastError = "\(error)"
                     return opened
                 }
-                meters.failures.increment()
-                meters.record(state)
                 options.logger?.warning("shipper delivery failed", metadata: [
                     "shipper": .string(options.name), "attempt": .stringConvertible(attempt), "events": .stringConvertible(batch.count),
                     "error": .string("\(error)"),
