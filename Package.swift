@@ -113,7 +113,7 @@ let package = Package(
         .target(
             name: "StrataServer",
             dependencies: [
-                "Strata", "StrataJSON", "StrataJSONShapes", "StrataConsumers", "StrataDocuments",
+                "Strata", "StrataJSON", "StrataJSONShapes", "StrataConsumers", "StrataDocuments", "StrataTracing",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -176,7 +176,7 @@ let package = Package(
             name: "StrataCLI",
             dependencies: [
                 "Strata", "StrataJSON", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataPostgres", "StrataSchema", "StrataJSONShapes", "StrataServer",
-                "StrataLakehouse", "StrataCommandLine",
+                "StrataLakehouse", "StrataCommandLine", "StrataTracing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -226,8 +226,9 @@ let package = Package(
         .testTarget(name: "StrataJSONTests", dependencies: ["StrataJSON", "Strata", "StrataConformance"], swiftSettings: strictness),
         .testTarget(
             name: "StrataServerTests",
-            dependencies: ["Strata", "StrataLog", "StrataConformance", "StrataServer", "StrataTestSupport", "StrataClient", "StrataJSONShapes",
+            dependencies: ["Strata", "StrataLog", "StrataConformance", "StrataServer", "StrataTestSupport", "StrataClient", "StrataJSONShapes", "StrataTracing",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
                            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                            .product(name: "NIOSSL", package: "swift-nio-ssl")],
             swiftSettings: strictness
