@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "StrataStores", targets: ["StrataStores"]),
         .library(name: "StrataNATS", targets: ["StrataNATS"]),
         .library(name: "StrataJetStream", targets: ["StrataJetStream"]),
+        .library(name: "StrataTracing", targets: ["StrataTracing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -47,6 +48,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", exact: "1.7.3"),
     ],
     targets: [
         // The vocabulary, the EventStore contract and the in-memory reference store.
@@ -79,7 +81,8 @@ let package = Package(
         .target(name: "StrataJSON", swiftSettings: strictness),
         // The event-sourced document database: collections, queries, indexes, subscriptions.
         .target(name: "StrataDocuments", dependencies: ["Strata", "StrataJSON", "StrataJSONShapes", "StrataConsumers", .product(name: "Logging", package: "swift-log"),
-                                                         .product(name: "CoreMetrics", package: "swift-metrics")], swiftSettings: strictness),
+                                                         .product(name: "CoreMetrics", package: "swift-metrics"),
+                                                         .product(name: "Tracing", package: "swift-distributed-tracing")], swiftSettings: strictness),
         // The PostgreSQL backend: gap-free `$all` through a commit-ordered position counter.
         .target(
             name: "StrataPostgres",
@@ -94,11 +97,23 @@ let package = Package(
         .target(name: "StrataConformance", dependencies: ["Strata", "StrataStorage"], swiftSettings: strictness),
         // The JSON wire shape of events shared by the CLI, the server and the client.
         .target(name: "StrataJSONShapes", dependencies: ["Strata", "StrataJSON"], swiftSettings: strictness),
+        // Tracing: spans around a store's operations (a decorator) and an OTLP/HTTP (JSON) exporter.
+        .target(
+            name: "StrataTracing",
+            dependencies: [
+                "Strata", "StrataJSON",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictness
+        ),
         // The HTTP server over any EventStore: REST, SSE, WebSocket, ingest, auth, metrics, admin page.
         .target(
             name: "StrataServer",
             dependencies: [
-                "Strata", "StrataJSON", "StrataJSONShapes", "StrataConsumers", "StrataDocuments",
+                "Strata", "StrataJSON", "StrataJSONShapes", "StrataConsumers", "StrataDocuments", "StrataTracing",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -161,7 +176,7 @@ let package = Package(
             name: "StrataCLI",
             dependencies: [
                 "Strata", "StrataJSON", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataPostgres", "StrataSchema", "StrataJSONShapes", "StrataServer",
-                "StrataLakehouse", "StrataCommandLine",
+                "StrataLakehouse", "StrataCommandLine", "StrataTracing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -211,8 +226,9 @@ let package = Package(
         .testTarget(name: "StrataJSONTests", dependencies: ["StrataJSON", "Strata", "StrataConformance"], swiftSettings: strictness),
         .testTarget(
             name: "StrataServerTests",
-            dependencies: ["Strata", "StrataLog", "StrataConformance", "StrataServer", "StrataTestSupport", "StrataClient", "StrataJSONShapes",
+            dependencies: ["Strata", "StrataLog", "StrataConformance", "StrataServer", "StrataTestSupport", "StrataClient", "StrataJSONShapes", "StrataTracing",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
                            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                            .product(name: "NIOSSL", package: "swift-nio-ssl")],
             swiftSettings: strictness
@@ -262,6 +278,15 @@ let package = Package(
         .testTarget(name: "StrataStoresTests", dependencies: ["Strata", "StrataTestSupport", "StrataLog", "StrataNATS", "StrataJetStream", "StrataStores"], swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataTestSupport", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataTestSupportTests", dependencies: ["StrataTestSupport"], swiftSettings: strictness),
+        .testTarget(name: "StrataTracingTests",
+                    dependencies: ["Strata", "StrataJSON", "StrataTracing", "StrataDocuments", "StrataTestSupport",
+                                   .product(name: "Tracing", package: "swift-distributed-tracing"),
+                                   .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                                   .product(name: "Hummingbird", package: "hummingbird"),
+                                   .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                   .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                   .product(name: "Logging", package: "swift-log")],
+                    swiftSettings: strictness),
         .testTarget(name: "StrataLakehouseTests", dependencies: ["Strata", "StrataJSON", "StrataTestSupport", "StrataLog", "StrataConsumers", "StrataLakehouse", .product(name: "MetricsTestKit", package: "swift-metrics")], swiftSettings: strictness),
     ]
 )

@@ -57,15 +57,18 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "strata.serve")
+        let tracing = try ServeTracing(configuration.tracing, logger: Logger(label: "strata.tracing"))
         // The default store is created on first use (the quick start); a store named on the
         // command line or in the configuration file must exist unless --create is given.
         let named = storeText != StoreURL.defaultText
         // One metrics registry for the server and the store: the log engine's metrics appear on /metrics.
         let registry = PrometheusCollectorRegistry()
         configuration.metricsRegistry = registry
-        let store = try await StoreURL(parsing: storeText).open(named && !create ? .existing : .create,
-                                                               logger: Logger(label: "strata.store"),
-                                                               metrics: PrometheusMetricsFactory(registry: registry))
+        let location = try StoreURL(parsing: storeText)
+        let store = tracing.store(try await location.open(named && !create ? .existing : .create,
+                                                          logger: Logger(label: "strata.store"),
+                                                          metrics: PrometheusMetricsFactory(registry: registry)),
+                                  name: location.displayText)
         let server: StrataHTTPServer
         do {
             server = try StrataHTTPServer(store: store, configuration: configuration, logger: logger)
@@ -78,7 +81,7 @@ struct ServeCommand: AsyncParsableCommand {
             let scheme = configuration.tls == nil ? "http" : "https"
             StandardOutput.stdout.writeLine(Array("listening \(scheme)://\(server.host):\(port)".utf8), flushing: true)
         }
-        let group = ServiceGroup(configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(configuration: .init(services: tracing.services(with: server), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {

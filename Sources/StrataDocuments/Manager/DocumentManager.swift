@@ -159,10 +159,13 @@ public actor DocumentManager {
     private func startSweeper() {
         guard sweeper == nil else { return }
         let interval = options.sweepInterval
-        sweeper = Task { [weak self] in
-            while !Task.isCancelled {
-                do { try await Task.sleep(for: interval) } catch { return }
-                await self?.closeIdle()
+        // Outside the caller's trace: the sweeper outlives the request that opened a collection.
+        sweeper = DocumentTracing.outsideTraces {
+            Task { [weak self] in
+                while !Task.isCancelled {
+                    do { try await Task.sleep(for: interval) } catch { return }
+                    await self?.closeIdle()
+                }
             }
         }
     }

@@ -47,8 +47,12 @@ public final class CollectionState: Sendable {
     }
 
     /// Documents matching a filter, shaped by `options` (the same evaluator as `DocumentStore.query`).
+    /// Traced as a `strata.documents.query` span, with `strata.position` besides the collection
+    /// and the number of results.
     public func query(_ filter: DocumentValue = [:], options: QueryOptions = QueryOptions()) throws -> [Document] {
-        try QueryShaping.apply(try view.matching(try DocumentFilter(filter)).documents, options: options)
+        try DocumentTracing.span("strata.documents.query", collection: collection, position: position, results: \.count) {
+            try QueryShaping.apply(try view.matching(try DocumentFilter(filter)).documents, options: options)
+        }
     }
 
     /// The live documents' data by key: what a restore writes.

@@ -92,7 +92,9 @@ public final class DocumentStore: Sendable {
             snapshotPath = path
         }
         let checkpoints = ViewCheckpointStore(view: view, snapshotPath: snapshotPath, snapshotEvery: options.snapshotEvery)
-        let stats = try options.statsStream.map { try StatsRecorder(store: store, stream: $0) }
+        // The view's consumer and the stats writer outlive whoever opens the collection: they
+        // start outside the opener's trace, or their reads and writes would join it forever.
+        let stats = try DocumentTracing.outsideTraces { try options.statsStream.map { try StatsRecorder(store: store, stream: $0) } }
         let documents = DocumentStore(store: store, collection: collection, options: options, view: view,
                                       checkpoints: checkpoints, stats: stats)
         if let stats {
@@ -106,7 +108,7 @@ public final class DocumentStore: Sendable {
         if let report = options.onViewStopped {
             onStop = { error in report(collection, error) }
         }
-        documents.consumer.start(onStop: onStop)
+        DocumentTracing.outsideTraces { documents.consumer.start(onStop: onStop) }
         do {
             try await documents.consumer.waitUntilCaughtUp(timeout: timeout)
         } catch {
@@ -231,11 +233,14 @@ public final class DocumentStore: Sendable {
         return document
     }
 
-    /// Documents matching a filter, sorted, paged and projected as `options` say.
+    /// Documents matching a filter, sorted, paged and projected as `options` say. Traced as a
+    /// `strata.documents.query` span (`strata.collection`, `strata.result_count`).
     public func query(_ filter: DocumentFilter, options: QueryOptions = QueryOptions()) throws -> [Document] {
         let started = statsClock
         try checkOpen()
-        let result = try QueryShaping.apply(try view.matching(filter).documents, options: options)
+        let result = try DocumentTracing.span("strata.documents.query", collection: collection, results: \.count) {
+            try QueryShaping.apply(try view.matching(filter).documents, options: options)
+        }
         stats?.record(.query, collection: collection, subjectField: "query", subject: filter.json.jsonString,
                       resultCount: result.count, started: started)
         return result
@@ -247,11 +252,11 @@ public final class DocumentStore: Sendable {
     }
 
     /// The number of documents matching a filter: always the number `query` returns without
-    /// limit and offset (the same evaluator).
+    /// limit and offset (the same evaluator). Traced as a `strata.documents.count` span.
     public func count(_ filter: DocumentFilter = .all) throws -> Int {
         let started = statsClock
         try checkOpen()
-        let n = try view.count(filter)
+        let n = try DocumentTracing.span("strata.documents.count", collection: collection, results: { $0 }) { try view.count(filter) }
         stats?.record(.query, collection: collection, subjectField: "query", subject: filter.json.jsonString, resultCount: n, started: started)
         return n
     }

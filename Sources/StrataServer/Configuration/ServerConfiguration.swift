@@ -2,6 +2,7 @@ import Foundation
 import Prometheus
 import Strata
 import StrataJSON
+import StrataTracing
 
 /// Everything a ``StrataHTTPServer`` is configured with. Every setting has a default; a JSON
 /// configuration file (format version 1, docs/SERVER.md) overrides them.
@@ -45,6 +46,11 @@ public struct ServerConfiguration: Sendable {
     /// The log level of `strata serve` (`trace`, `debug`, `info`, `notice`, `warning`,
     /// `error`, `critical`); nil: `info`.
     public var logLevel: String?
+    /// Tracing (the file's `tracing` object; docs/OPERATIONS.md, "Tracing"). When set, the
+    /// server gives every request a server span (Hummingbird's `TracingMiddleware`, continuing a
+    /// caller's `traceparent`), and `strata serve` exports spans to the OTLP endpoint and traces
+    /// the store. A program that runs ``StrataHTTPServer`` itself bootstraps its own tracer.
+    public var tracing: TracingConfiguration?
 
     /// Creates a configuration.
     public init(host: String = "127.0.0.1", port: Int = 2113, apiKeys: [APIKey] = [], limits: ServerLimits = ServerLimits(),
@@ -95,6 +101,7 @@ public struct ServerConfiguration: Sendable {
         var allowedHosts: [String]?
         var documentIndexes: [String: [String]]?
         var logLevel: String?
+        var tracing: TracingConfiguration?
     }
 
     /// Reads a configuration file over `self`, returning the file's `store` URL if it names one.
@@ -124,6 +131,7 @@ public struct ServerConfiguration: Sendable {
         if let v = file.allowedHosts { allowedHosts = v }
         if let v = file.documentIndexes { documentIndexes = v }
         if let v = file.logLevel { logLevel = v }
+        if let v = file.tracing { tracing = v }
         try validate()
         return file.store
     }
@@ -165,6 +173,7 @@ public struct ServerConfiguration: Sendable {
         if heartbeatSeconds <= 0 || !heartbeatSeconds.isFinite { throw StrataError.invalidArgument("heartbeatSeconds must be positive") }
         if liveWindowEvents < 1 || liveWindowEvents > 10_000_000 { throw StrataError.invalidArgument("liveWindowEvents must be between 1 and 10000000") }
         try limits.validate()
+        try tracing?.validate()
     }
 
     static func describe(_ error: any Error) -> String {

@@ -60,6 +60,9 @@ struct Authenticator: Sendable {
         return difference == 0
     }
 
+    /// The query parameter a GET may present its key in (kept out of traces).
+    static let queryParameter = "api_key"
+
     /// The secret a request presents, if any.
     static func presentedKey(headers: HTTPFields, query: [String: [String]], isGet: Bool) -> String? {
         if let value = headers[.authorization] {
@@ -67,7 +70,7 @@ struct Authenticator: Sendable {
             if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]).trimmingSpaces() }
         }
         if let name = HTTPField.Name("X-API-Key"), let value = headers[name] { return value }
-        if isGet, let value = query["api_key"]?.first { return value }
+        if isGet, let value = query[queryParameter]?.first { return value }
         return nil
     }
 }

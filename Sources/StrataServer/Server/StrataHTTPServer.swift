@@ -109,6 +109,9 @@ public final class StrataHTTPServer: Service, Sendable {
         let configuration = state.configuration
         let router = Router(context: StrataRequestContext.self)
         let routes = self.routes
+        // First, so that a request the guard refuses has its span too. A key given as a query
+        // parameter (`api_key`, for a GET) never reaches the collector.
+        if configuration.tracing != nil { router.add(middleware: TracingMiddleware(redactingQueryParameters: [Authenticator.queryParameter])) }
         routes.add(to: router, guardingEveryRoute: true)
         let limits = configuration.limits
         var http1 = HTTP1Channel.Configuration(idleTimeout: .milliseconds(Int64(limits.idleTimeoutSeconds * 1000)))
