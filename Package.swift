@@ -279,7 +279,7 @@ let package = Package(
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataTestSupport", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataTestSupportTests", dependencies: ["StrataTestSupport"], swiftSettings: strictness),
         .testTarget(name: "StrataTracingTests",
-                    dependencies: ["Strata", "StrataJSON", "StrataTracing", "StrataDocuments", "StrataTestSupport",
+                    dependencies: ["Strata", "StrataJSON", "StrataTracing", "StrataDocuments", "StrataLog", "StrataTestSupport",
                                    .product(name: "Tracing", package: "swift-distributed-tracing"),
                                    .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
                                    .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,5 +1,7 @@
 import InMemoryTracing
 import Strata
+import StrataLog
+import StrataTestSupport
 import StrataTracing
 import Testing
 import Tracing
@@ -172,5 +174,27 @@ struct TracedEventStoreTests {
             _ = try await store.readStream("order-1").collect()
         }
         #expect(tracer.finishedSpans.map(\.operationName) == ["strata.append", "strata.read_stream", "request"])
+    }
+
+    @Test("a scavenge and an erasure are spans with what they removed; over a store that cannot, unsupported is recorded on the span")
+    func maintenance() async throws {
+        let directory = try TemporaryDirectory()
+        let log = try LogEventStore(directory: directory.path)
+        let tracer = InMemoryTracer()
+        let store = TracedEventStore(log, name: "file:test", tracer: tracer)
+        try await store.append(to: "gone", events: [Self.event(), Self.event()])
+        try await store.append(to: "person-1", events: [Self.event()])
+        try await store.deleteStream("gone", expectedRevision: .any, mode: .tombstone)
+        #expect(try await store.scavenge().eventsRemoved == 2)
+        #expect(try await store.erase("person-1", reason: "test").eventsErased == 1)
+        let spans = tracer.finishedSpans.filter { $0.operationName == "strata.scavenge" || $0.operationName == "strata.erase" }
+        #expect(spans.map(\.operationName) == ["strata.scavenge", "strata.erase"])
+        #expect(spans.first?.attributes.get("strata.events_removed") == .int64(2))
+        #expect(spans.last?.attributes.get("strata.stream") == .string("person-1") && spans.last?.attributes.get("strata.event_count") == .int64(1))
+        try await log.close()
+
+        let (memory, memoryTracer) = Self.traced()
+        await #expect(throws: StrataError.self) { _ = try await memory.scavenge() }
+        #expect(memoryTracer.finishedSpans.last?.status?.code == .error)
     }
 }
