@@ -44,14 +44,13 @@ struct ConsumerKillTests {
         let snapshot = dir + "/tally.json"
         var kills = 0
         for round in 0 ... rounds {
+            // Killed rounds block in the handler after a target position: the kill lands mid-stream.
+            let target = (round + 1) * Self.events / (rounds + 2)
             let child = try TestChild.start(store: "file:\(dir)", "consume", ["--variant", "state", "--path", snapshot,
-                                                                                "--batch", String(Self.batch), "--until", String(Self.events)])
+                                                                                "--batch", String(Self.batch), "--until", String(Self.events)]
+                                                + (round < rounds ? ["--block-after", String(target)] : []))
             if round < rounds {
-                // Kill it once it has handled some more events (or let it finish if it is quick).
-                let target = (round + 1) * Self.events / (rounds + 2)
-                try await child.waitForLines("\(target) handled events") { lines in
-                    (handled(lines).last ?? 0) >= UInt64(target) || lines.contains { $0.hasPrefix("done") }
-                }
+                try await child.waitForLines("blocked at \(target)") { lines in lines.contains("blocked \(target)") }
                 if child.status == nil { kills += 1 }
                 try await child.kill()
             } else {
@@ -73,13 +72,12 @@ struct ConsumerKillTests {
         var seen: [UInt64: Int] = [:]
         for round in 0 ... rounds {
             let before = try FileCheckpointStore(directory: checkpoints).loadCheckpoint("killed") ?? 0
+            let target = (round + 1) * Self.events / (rounds + 2)
             let child = try TestChild.start(store: "file:\(dir)", "consume", ["--variant", "checkpoint", "--path", checkpoints,
-                                                                                "--batch", String(Self.batch), "--until", String(Self.events)])
+                                                                                "--batch", String(Self.batch), "--until", String(Self.events)]
+                                                + (round < rounds ? ["--block-after", String(target)] : []))
             if round < rounds {
-                let target = (round + 1) * Self.events / (rounds + 2)
-                try await child.waitForLines("\(target) handled events") { lines in
-                    (handled(lines).last ?? 0) >= UInt64(target) || lines.contains { $0.hasPrefix("done") }
-                }
+                try await child.waitForLines("blocked at \(target)") { lines in lines.contains("blocked \(target)") }
                 try await child.kill()
             } else {
                 #expect(try await child.waitForExit(), "the last run did not finish: \(child.stderr)")
