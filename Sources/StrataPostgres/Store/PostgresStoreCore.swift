@@ -65,7 +65,9 @@ final class PostgresStoreCore: Sendable {
                 if isClosed { throw StrataError.storeClosed(reason: "close() was called") }
                 if retrying && attempt < 4 && PostgresFailure.isConnectionLoss(error) {
                     attempt += 1
-                    logger.debug("\(operation): connection lost, retrying (attempt \(attempt))")
+                    logger.warning("PostgreSQL connection lost; reconnecting", metadata: [
+                        "operation": .string(operation), "attempt": .stringConvertible(attempt), "error": .string("\(error)"),
+                    ])
                     try await Task.sleep(for: .milliseconds(50 << attempt))
                     continue
                 }
