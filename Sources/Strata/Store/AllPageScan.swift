@@ -6,48 +6,25 @@ public enum AllPageScan {
     /// The most positions one page examines before returning (possibly with no events).
     public static let maxScanPerPage = 65_536
 
-    /// Walks positions `firstPosition...head` and returns one page.
+    /// Walks positions `firstPosition...head`, every one of which holds an event (`event` hands
+    /// it out), and returns one page: ``walk(head:firstPosition:origin:direction:filter:maxCount:start:next:)``
+    /// over dense positions.
     public static func scan(head: UInt64, firstPosition: UInt64, origin: ReadOrigin, direction: ReadDirection,
                             filter: EventFilter, maxCount: Int,
                             event: (UInt64) throws -> RecordedEvent) rethrows -> AllPage {
-        var events: [RecordedEvent] = []
-        guard maxCount > 0 else { return AllPage(events: [], next: origin.position(default: firstPosition), scannedThrough: 0) }
-        switch direction {
-        case .forward:
-            var p: UInt64
-            switch origin {
-            case .start: p = firstPosition
-            case .end: return AllPage(events: [], next: nil, scannedThrough: head)
-            case .at(let at): p = Swift.max(at, firstPosition)
-            }
-            var scanned = 0
-            while p <= head {
-                if events.count == maxCount || scanned == maxScanPerPage {
-                    return AllPage(events: events, next: p, scannedThrough: p - 1)
-                }
-                let e = try event(p)
-                if filter.isEmpty || filter.matches(stream: e.stream, type: e.type) { events.append(e) }
+        var p: UInt64 = 0
+        return try walk(head: head, firstPosition: firstPosition, origin: origin, direction: direction, filter: filter,
+                        maxCount: maxCount, start: { p = $0 }) {
+            switch direction {
+            case .forward:
+                guard p <= head else { return nil }
                 p += 1
-                scanned += 1
-            }
-            return AllPage(events: events, next: nil, scannedThrough: head)
-        case .backward:
-            var p: UInt64
-            switch origin {
-            case .start, .end: p = head
-            case .at(let at): p = Swift.min(at, head)
-            }
-            var scanned = 0
-            while p >= firstPosition && p > 0 {
-                if events.count == maxCount || scanned == maxScanPerPage {
-                    return AllPage(events: events, next: p, scannedThrough: p + 1)
-                }
-                let e = try event(p)
-                if filter.isEmpty || filter.matches(stream: e.stream, type: e.type) { events.append(e) }
+                return try event(p - 1)
+            case .backward:
+                guard p >= firstPosition && p > 0 else { return nil }
                 p -= 1
-                scanned += 1
+                return try event(p + 1)
             }
-            return AllPage(events: events, next: nil, scannedThrough: firstPosition)
         }
     }
 }
