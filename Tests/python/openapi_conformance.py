@@ -1,6 +1,7 @@
 """Checks that the server answers as docs/openapi.yaml says, with schemathesis (PyPI).
 
-Starts `strata serve` on a memory store with an admin key and a read-only key on a free
+Starts `strata serve` on a `file:` store in a temporary folder (one that can scavenge and erase,
+so that every operation is served) with an admin key and a read-only key on a free
 loopback port, runs schemathesis against the served /openapi.yaml once with each key (response
 status codes, content types, response schemas and headers, no server errors, schema-violating
 requests refused), then stops the server. With the read-only key every write must be answered
@@ -13,6 +14,7 @@ Usage: python3 Tests/python/openapi_conformance.py PATH/TO/strata
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -51,7 +53,8 @@ def main():
     strata = sys.argv[1]
     keys = [{"name": "admin", "key": ADMIN_KEY, "scopes": ["admin"]}, {"name": "reader", "key": READ_KEY, "scopes": ["read"]}]
     env = dict(os.environ, STRATA_API_KEYS=json.dumps(keys))
-    server = subprocess.Popen([strata, "serve", "--store", "memory:", "--port", "0"], env=env,
+    folder = tempfile.mkdtemp(prefix="strata-openapi-")
+    server = subprocess.Popen([strata, "serve", "--store", "file:" + folder + "/store", "--create", "--port", "0"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         ready, _, _ = select.select([server.stdout], [], [], 20)
@@ -70,6 +73,7 @@ def main():
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

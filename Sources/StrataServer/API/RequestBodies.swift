@@ -19,7 +19,8 @@ enum RequestBodies {
 
     static func check(_ fields: JSONObjectFields, allowed: Set<String>, in what: String) throws(APIError) {
         for field in fields.fields where !allowed.contains(field.name) {
-            throw APIError.malformed("unknown key \"\(field.name)\" in \(what) (expected \(allowed.sorted().joined(separator: ", ")))")
+            let expected = allowed.isEmpty ? "an empty object" : allowed.sorted().joined(separator: ", ")
+            throw APIError.malformed("unknown key \"\(field.name)\" in \(what) (expected \(expected))")
         }
     }
 

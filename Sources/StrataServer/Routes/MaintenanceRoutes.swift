@@ -14,8 +14,10 @@ extension Handlers {
         return store
     }
 
-    /// `POST /scavenge`: removes the events no read returns; answers the report.
+    /// `POST /scavenge` with `{}`: removes the events no read returns; answers the report.
     @Sendable func scavenge(_ request: Request, context: StrataRequestContext) async throws -> Response {
+        let bytes = try await body(request)
+        if !bytes.isEmpty { try RequestBodies.check(try RequestBodies.object(bytes), allowed: [], in: "the scavenge request") }
         let report = try await maintainableStore().scavenge()
         return json(MaintenanceJSON.encode(report))
     }
