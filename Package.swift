@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "StrataStores", targets: ["StrataStores"]),
         .library(name: "StrataNATS", targets: ["StrataNATS"]),
         .library(name: "StrataJetStream", targets: ["StrataJetStream"]),
+        .library(name: "StrataMigration", targets: ["StrataMigration"]),
         .library(name: "StrataTracing", targets: ["StrataTracing"]),
     ],
     dependencies: [
@@ -162,6 +163,9 @@ let package = Package(
                            .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
                            .product(name: "CoreMetrics", package: "swift-metrics")]
         ),
+        // Importers of the seed packages' stored data (docs/MIGRATING.md).
+        .target(name: "StrataMigration", dependencies: ["Strata", "StrataJSON", .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: strictness),
         // What the `strata` and `strata-bench` executables share: store URLs, buffered output,
         // command failures and exit statuses, the root command runner.
         .target(
@@ -176,7 +180,7 @@ let package = Package(
             name: "StrataCLI",
             dependencies: [
                 "Strata", "StrataJSON", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataPostgres", "StrataSchema", "StrataJSONShapes", "StrataServer",
-                "StrataLakehouse", "StrataCommandLine", "StrataTracing",
+                "StrataLakehouse", "StrataCommandLine", "StrataTracing", "StrataMigration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -277,6 +281,7 @@ let package = Package(
                     swiftSettings: strictness),
         .testTarget(name: "StrataStoresTests", dependencies: ["Strata", "StrataTestSupport", "StrataLog", "StrataNATS", "StrataJetStream", "StrataStores"], swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataTestSupport", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
+        .testTarget(name: "StrataMigrationTests", dependencies: ["Strata", "StrataMigration", "StrataTestSupport"], swiftSettings: strictness),
         .testTarget(name: "StrataTestSupportTests", dependencies: ["StrataTestSupport"], swiftSettings: strictness),
         .testTarget(name: "StrataTracingTests",
                     dependencies: ["Strata", "StrataJSON", "StrataTracing", "StrataDocuments", "StrataLog", "StrataTestSupport",

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataSchema
 import StrataCommandLine
 import StrataJSONShapes
 import StrataJSON
@@ -45,6 +46,9 @@ struct AppendCommand: AsyncParsableCommand {
             transform: parseExpectedRevision)
     var expectedRevision: ExpectedRevision?
 
+    @Option(help: ArgumentHelp("A folder of event configs (JSON schemas, as `strata codegen` reads them): events of a type no config declares, or whose data or metadata break its schema, are refused with exit 2 and nothing is stored.", valueName: "DIR"))
+    var schemas: String?
+
     func validate() throws {
         if type == nil {
             if data != nil || metadata != nil || id != nil {
@@ -58,9 +62,17 @@ struct AppendCommand: AsyncParsableCommand {
     func run() async throws {
         let url = try global.storeURL()
         try Naming.validateStreamName(stream)
+        // Loaded before the store opens: a bad config folder creates nothing.
+        let checked = try schemas.map { try EventSchemaSet(folder: URL(fileURLWithPath: $0)) }
+        let open: @Sendable () async throws -> any EventStore = {
+            let store = try await url.open(.create)
+            return checked.map { $0.validating(store) } ?? store
+        }
         if let type {
             let event = try singleEvent(type: type)
-            let store = try await url.open(.create)
+            // Checked before the store opens too: a refused event creates nothing.
+            if let checked { try checked.check(event) }
+            let store = try await open()
             do {
                 let result = try await store.append(to: stream, expectedRevision: expectedRevision ?? .any, event: event)
                 StandardOutput.stdout.writeLine(EventJSON.encode(result))
@@ -70,7 +82,7 @@ struct AppendCommand: AsyncParsableCommand {
             }
             try await store.close()
         } else {
-            let store = LazyStore(url: url)
+            let store = LazyStore(open: open)
             do {
                 try await appendLines(to: store)
             } catch {
@@ -191,15 +203,16 @@ struct BulkBatch {
 /// A store opened on first use, so that bulk input that fails before its first batch (or is
 /// empty) creates nothing.
 final class LazyStore {
-    private let url: StoreURL
+    private let open: () async throws -> any EventStore
     private var store: (any EventStore)?
 
-    init(url: StoreURL) { self.url = url }
+    /// - Parameter open: opens (and creates when missing) the store.
+    init(open: @escaping () async throws -> any EventStore) { self.open = open }
 
     /// The store, opened (and created when missing) the first time.
     func opened() async throws -> any EventStore {
         if let store { return store }
-        let opened = try await url.open(.create)
+        let opened = try await open()
         store = opened
         return opened
     }

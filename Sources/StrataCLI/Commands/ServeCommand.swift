@@ -4,6 +4,7 @@ import Logging
 import Prometheus
 import ServiceLifecycle
 import Strata
+import StrataSchema
 import StrataCommandLine
 import StrataServer
 
@@ -39,6 +40,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Create the store when it does not exist (without it, a --store path or a configuration file's store that does not exist is an error: a typo must not create an empty store).")
     var create = false
 
+    @Option(help: ArgumentHelp("A folder of event configs: appends whose events break them are refused (422 schema-violation, 400 for an undeclared type). Overrides the configuration file's schemasDirectory.", valueName: "DIR"))
+    var schemas: String?
+
     func run() async throws {
         var configuration = ServerConfiguration()
         var storeText = global.store
@@ -49,7 +53,9 @@ struct ServeCommand: AsyncParsableCommand {
         if let host { configuration.host = host }
         if let port { configuration.port = port }
         if let checkpoints { configuration.checkpointDirectory = checkpoints }
+        if let schemas { configuration.schemasDirectory = schemas }
         try configuration.validate()
+        let checked = try configuration.schemasDirectory.map { try EventSchemaSet(folder: URL(fileURLWithPath: $0)) }
 
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -65,10 +71,9 @@ struct ServeCommand: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         configuration.metricsRegistry = registry
         let location = try StoreURL(parsing: storeText)
-        let store = tracing.store(try await location.open(named && !create ? .existing : .create,
-                                                          logger: Logger(label: "strata.store"),
-                                                          metrics: PrometheusMetricsFactory(registry: registry)),
-                                  name: location.displayText)
+        let opened = try await location.open(named && !create ? .existing : .create, logger: Logger(label: "strata.store"),
+                                             metrics: PrometheusMetricsFactory(registry: registry))
+        let store = tracing.store(checked.map { $0.validating(opened) } ?? opened, name: location.displayText)
         let server: StrataHTTPServer
         do {
             server = try StrataHTTPServer(store: store, configuration: configuration, logger: logger)

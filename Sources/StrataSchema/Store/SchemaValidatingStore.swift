@@ -70,3 +70,24 @@ public struct SchemaValidatingStore<Base: EventStore>: EventStore {
         try await base.close()
     }
 }
+
+extension SchemaValidatingStore: MaintainableEventStore where Base: MaintainableEventStore {
+    /// Scavenges the wrapped store (no event is appended by a scavenge: nothing to check).
+    public func scavenge() async throws -> ScavengeReport {
+        try await base.scavenge()
+    }
+
+    /// Erases through the wrapped store (its audit event is the store's own, not checked).
+    public func erase(_ stream: String, reason: String) async throws -> ErasureReport {
+        try await base.erase(stream, reason: reason)
+    }
+}
+
+extension EventSchemaSet {
+    /// `store` with every append checked against these schemas: a ``SchemaValidatingStore``
+    /// around whatever store it is (it keeps scavenging and erasure when the store has them).
+    public func validating(_ store: any EventStore) -> any EventStore {
+        func wrap<Base: EventStore>(_ base: Base) -> any EventStore { SchemaValidatingStore(base, schemas: self) }
+        return wrap(store)
+    }
+}

@@ -43,6 +43,11 @@ public struct ServerConfiguration: Sendable {
     /// (`PrometheusMetricsFactory(registry:)`) to the store and other components, and their
     /// metrics appear on `/metrics` beside the server's. Nil: a registry of the server's own.
     public var metricsRegistry: PrometheusCollectorRegistry?
+    /// A folder of event configs (JSON schemas, as `strata codegen` reads them) that `strata
+    /// serve` checks every append against: an event of an undeclared type is refused with 400
+    /// `invalid-event-type`, one whose data or metadata break its schema with 422
+    /// `schema-violation`, and nothing of the append is stored. Nil: no check.
+    public var schemasDirectory: String?
     /// The log level of `strata serve` (`trace`, `debug`, `info`, `notice`, `warning`,
     /// `error`, `critical`); nil: `info`.
     public var logLevel: String?
@@ -102,6 +107,7 @@ public struct ServerConfiguration: Sendable {
         var documentIndexes: [String: [String]]?
         var logLevel: String?
         var tracing: TracingConfiguration?
+        var schemasDirectory: String?
     }
 
     /// Reads a configuration file over `self`, returning the file's `store` URL if it names one.
@@ -132,6 +138,7 @@ public struct ServerConfiguration: Sendable {
         if let v = file.documentIndexes { documentIndexes = v }
         if let v = file.logLevel { logLevel = v }
         if let v = file.tracing { tracing = v }
+        if let v = file.schemasDirectory { schemasDirectory = v }
         try validate()
         return file.store
     }
