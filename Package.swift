@@ -260,11 +260,13 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log")],
             swiftSettings: strictness
         ),
-        // A focused NATS client on SwiftNIO: core protocol, request/reply, reconnect, JetStream.
+        // A focused NATS client on SwiftNIO: core protocol, request/reply, reconnect, JetStream,
+        // NKEY and JWT (credentials file) authentication.
         .target(
             name: "StrataNATS",
             dependencies: [
                 "StrataJSON",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -276,7 +278,7 @@ let package = Package(
         .target(name: "StrataJetStream", dependencies: ["Strata", "StrataJSON", "StrataNATS"], swiftSettings: strictness),
         .testTarget(name: "StrataJetStreamTests",
                     dependencies: ["Strata", "StrataNATS", "StrataJetStream", "StrataConformance", "StrataTestSupport", "StrataDocuments", "StrataStores",
-                                   .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                                   .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Crypto", package: "swift-crypto"),
                                    .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log")],
                     swiftSettings: strictness),
         .testTarget(name: "StrataStoresTests", dependencies: ["Strata", "StrataTestSupport", "StrataLog", "StrataNATS", "StrataJetStream", "StrataStores"], swiftSettings: strictness),

@@ -18,6 +18,10 @@ public enum NATSError: Error, Sendable, Hashable, CustomStringConvertible {
     case noResponders(subject: String)
     /// A subscription's buffer overflowed: this many messages were dropped.
     case slowConsumer(subject: String, dropped: Int)
+    /// Credentials that cannot be used: an NKEY seed that does not decode or has a bad checksum,
+    /// a credentials file that cannot be read or lacks its JWT or seed block. The message says
+    /// which file and what is wrong, never the seed.
+    case invalidCredentials(String)
     /// An argument the protocol cannot carry (a subject with spaces, a payload over `max_payload` …).
     case invalidArgument(String)
     /// A JetStream API call failed: the API's `code`, `err_code` and description.
@@ -34,6 +38,7 @@ public enum NATSError: Error, Sendable, Hashable, CustomStringConvertible {
         case .timedOut(let what): "timed out: \(what)"
         case .noResponders(let s): "no responders for \(s): is JetStream enabled and the stream present?"
         case .slowConsumer(let s, let n): "slow consumer on \(s): \(n) messages dropped; consume faster or raise the buffer"
+        case .invalidCredentials(let r): "invalid NATS credentials: \(r)"
         case .invalidArgument(let r): "invalid argument: \(r)"
         case .jetStream(let code, let err, let d): "JetStream error \(code)/\(err): \(d)"
         }

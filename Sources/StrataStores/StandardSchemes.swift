@@ -138,8 +138,10 @@ extension StoreScheme {
     /// (1, 3 or 5; when the stream is created), `maxEventSize` (bytes: servers whose
     /// `max_payload` is below 4 MiB + 64 KiB need it; NATS's default is 1 MiB), `tls=true` (TLS to
     /// every server, verified against the system's roots) and `caFile=PATH` (verified against
-    /// that CA instead). Credentials can stay off the command line: without any in the URL,
-    /// `STRATA_NATS_TOKEN`, or `STRATA_NATS_USER` and `STRATA_NATS_PASSWORD`, from `environment`.
+    /// that CA instead). Credentials can stay off the command line: without any in the URL, the
+    /// first of these set in `environment` is used: `STRATA_NATS_CREDS` (the path of an `nsc`
+    /// credentials file: user JWT and seed), `STRATA_NATS_NKEY` (the path of a file holding an
+    /// NKEY user seed), `STRATA_NATS_TOKEN`, `STRATA_NATS_USER` (with `STRATA_NATS_PASSWORD`).
     public static func nats(environment: [String: String]) -> StoreScheme {
         StoreScheme(
             backend: .nats, prefixes: ["nats://"],
@@ -191,13 +193,28 @@ extension StoreScheme {
             configuration.nats.tls = client
         }
         if case .none = configuration.nats.authentication {
-            if let token = environment["STRATA_NATS_TOKEN"], !token.isEmpty {
-                configuration.nats.authentication = .token(token)
-            } else if let user = environment["STRATA_NATS_USER"], !user.isEmpty {
-                configuration.nats.authentication = .userPassword(user: user, password: environment["STRATA_NATS_PASSWORD"] ?? "")
-            }
+            configuration.nats.authentication = try natsAuthentication(environment: environment)
         }
         return configuration
+    }
+
+    /// The credentials `environment` names, in this order: `STRATA_NATS_CREDS` (a credentials
+    /// file), `STRATA_NATS_NKEY` (a file holding a user seed), `STRATA_NATS_TOKEN`,
+    /// `STRATA_NATS_USER` and `STRATA_NATS_PASSWORD`; `.none` when none is set (empty counts as unset).
+    /// - Throws: ``StrataError/invalidArgument(_:)`` naming the variable and the file when a
+    ///   file cannot be read or holds no valid credentials.
+    static func natsAuthentication(environment: [String: String]) throws -> NATSAuthentication {
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        let files: [(String, (String) throws -> NATSAuthentication)] = [
+            ("STRATA_NATS_CREDS", NATSAuthentication.credentialsFile(path:)), ("STRATA_NATS_NKEY", NATSAuthentication.nkeyFile(path:)),
+        ]
+        for (name, load) in files {
+            guard let path = value(name) else { continue }
+            do { return try load(path) } catch let e as NATSError { throw StrataError.invalidArgument("\(name): \(e.description)") }
+        }
+        if let token = value("STRATA_NATS_TOKEN") { return .token(token) }
+        if let user = value("STRATA_NATS_USER") { return .userPassword(user: user, password: environment["STRATA_NATS_PASSWORD"] ?? "") }
+        return .none
     }
 
     /// `http://HOST:PORT` or `https://HOST:PORT`: a Strata server (`strata serve`), with

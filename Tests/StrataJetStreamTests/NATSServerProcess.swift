@@ -13,6 +13,8 @@ final class NATSServerProcess: @unchecked Sendable {
     let clusterPort: Int
     let directory: URL
     let configFile: URL
+    /// Whether the server runs JetStream (readiness is then a JetStream API answer, else a PONG).
+    let jetStream: Bool
     private(set) var process: ChildProcess?
     /// Credentials the readiness probe uses (for servers with authorization).
     var readinessAuth: NATSAuthentication?
@@ -28,24 +30,30 @@ final class NATSServerProcess: @unchecked Sendable {
     /// Whether tests may skip: only when STRATA_NATS_UNAVAILABLE=1 says so explicitly.
     static var isEnabled: Bool { ProcessInfo.processInfo.environment["STRATA_NATS_UNAVAILABLE"] != "1" }
 
-    init(name: String, port: Int, clusterPort: Int, routes: [Int], directory: URL, extraConfig: String = "") throws {
+    init(name: String, port: Int, clusterPort: Int, routes: [Int], directory: URL, extraConfig: String = "", jetStream: Bool = true) throws {
         self.name = name
         self.port = port
         self.clusterPort = clusterPort
         self.directory = directory
+        self.jetStream = jetStream
         self.configFile = directory.appendingPathComponent("\(name).conf")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("\(name)-js"), withIntermediateDirectories: true)
         var config = """
         server_name: \(name)
         listen: 127.0.0.1:\(port)
         max_payload: 8MB
-        jetstream {
-          store_dir: "\(directory.appendingPathComponent("\(name)-js").path)"
-          max_memory_store: 256MB
-          max_file_store: 2GB
-        }
 
         """
+        if jetStream {
+            config += """
+            jetstream {
+              store_dir: "\(directory.appendingPathComponent("\(name)-js").path)"
+              max_memory_store: 256MB
+              max_file_store: 2GB
+            }
+
+            """
+        }
         config += extraConfig + "\n"
         if !routes.isEmpty {
             config += """
@@ -77,7 +85,8 @@ final class NATSServerProcess: @unchecked Sendable {
         _ = try? await process?.stop(grace: .seconds(5))
     }
 
-    /// Polls until the server answers a JetStream API request, for at most `timeout`.
+    /// Polls until the server answers a JetStream API request (a PING without JetStream), for at
+    /// most `timeout`.
     func waitReady(timeout: Duration = .seconds(90)) async throws {
         var lastError = "not tried"
         do {
@@ -91,6 +100,10 @@ final class NATSServerProcess: @unchecked Sendable {
                     config.tls = readinessTLS
                     let c = try await NATSConnection.connect(config)
                     defer { Task { try? await c.close() } }
+                    if !jetStream {
+                        try await c.flush(timeout: .seconds(10))
+                        return true
+                    }
                     let reply = try await c.request("$JS.API.INFO", payload: [UInt8](), timeout: .seconds(10))
                     let text = String(decoding: reply.payload.readableBytesView, as: UTF8.self)
                     if !text.contains("\"error\"") { return true }
@@ -130,7 +143,8 @@ final class NATSTestCluster: Sendable {
 
     /// Starts `nodes` servers (a cluster with routes when more than one), runs `body`, and stops
     /// every server whatever happens.
-    static func run<T: Sendable>(nodes count: Int, extraConfig: String = "", auth: NATSAuthentication? = nil, tls: TLSConfiguration? = nil, _ body: (NATSTestCluster) async throws -> T) async throws -> T {
+    static func run<T: Sendable>(nodes count: Int, extraConfig: String = "", jetStream: Bool = true, auth: NATSAuthentication? = nil, tls: TLSConfiguration? = nil,
+                                 _ body: (NATSTestCluster) async throws -> T) async throws -> T {
         let dir = try TemporaryDirectory("nats").url
         var ports: [Int] = []
         var clusterPorts: [Int] = []
@@ -138,7 +152,7 @@ final class NATSTestCluster: Sendable {
         var nodes: [NATSServerProcess] = []
         for i in 0 ..< count {
             nodes.append(try NATSServerProcess(name: "n\(i + 1)", port: ports[i], clusterPort: clusterPorts[i],
-                                               routes: count > 1 ? clusterPorts : [], directory: dir, extraConfig: extraConfig))
+                                               routes: count > 1 ? clusterPorts : [], directory: dir, extraConfig: extraConfig, jetStream: jetStream))
         }
         for n in nodes { n.readinessAuth = auth; n.readinessTLS = tls }
         let cluster = NATSTestCluster(nodes: nodes, directory: dir)

@@ -3,7 +3,7 @@ import InMemoryLogging
 import Logging
 import NIOSSL
 import Strata
-import StrataNATS
+@testable import StrataNATS
 import StrataStores
 import StrataTestSupport
 import Testing
@@ -23,6 +23,25 @@ struct NATSStoreURLTests {
                 try? await store.close()
             }
             let store = try await StoreRegistry.standard(environment: ["STRATA_NATS_TOKEN": "s3cret-token"]).open(url, access: .create)
+            #expect(try await store.append(to: "s", event: EventData(type: "t", json: "{}")).lastPosition == 1)
+            try await store.close()
+        }
+    }
+
+    @Test("a server with an NKEY user: refused without credentials, served with STRATA_NATS_NKEY naming the seed file")
+    func nkey() async throws {
+        let user = try NKey(type: .user)
+        let directory = try TemporaryDirectory("nats-nkey")
+        defer { directory.remove() }
+        let seedFile = try directory.write("user.nk", user.seed + "\n")
+        try await NATSTestCluster.run(nodes: 1, extraConfig: "authorization {\n users = [ { nkey: \"\(user.publicKey)\" } ]\n timeout: 20\n}",
+                                      auth: .nkey(seed: user.seed)) { cluster in
+            let url = "nats://127.0.0.1:\(cluster.nodes[0].port)/nkeys"
+            await #expect(throws: (any Error).self) {
+                let store = try await StoreRegistry.standard(environment: [:]).open(url, access: .create)
+                try? await store.close()
+            }
+            let store = try await StoreRegistry.standard(environment: ["STRATA_NATS_NKEY": seedFile]).open(url, access: .create)
             #expect(try await store.append(to: "s", event: EventData(type: "t", json: "{}")).lastPosition == 1)
             try await store.close()
         }

@@ -1,7 +1,7 @@
 import Foundation
 import Strata
 import StrataLog
-import StrataNATS
+@testable import StrataNATS
 @testable import StrataStores
 import StrataTestSupport
 import Testing
@@ -128,5 +128,36 @@ struct NATSStoreOptionTests {
         #expect(inURL.nats.authentication == .userPassword(user: "me", password: "secret"))
         #expect(throws: StrataError.self) { _ = try StoreScheme.natsConfiguration("nats://n1/orders?caFile=/nonexistent/ca.pem") }
         #expect(throws: StrataError.self) { _ = try StoreScheme.natsConfiguration("nats://n1/orders?tls=maybe") }
+    }
+
+    @Test("STRATA_NATS_CREDS, then STRATA_NATS_NKEY, then the token, then user/password; the URL's credentials win; a bad file names the variable")
+    func fileCredentials() throws {
+        let directory = try TemporaryDirectory("nats-creds")
+        defer { directory.remove() }
+        let seed = try NKey(type: .user).seed
+        let jwt = NATSCredentialsFile.unsignedJWT
+        let creds = try directory.write("app.creds", NATSCredentialsFile.text(jwt: jwt, seed: seed))
+        let nk = try directory.write("app.nk", seed + "\n")
+        var environment = ["STRATA_NATS_CREDS": creds, "STRATA_NATS_NKEY": nk, "STRATA_NATS_TOKEN": "t0ken", "STRATA_NATS_USER": "app"]
+        #expect(try StoreScheme.natsConfiguration("nats://n1/orders", environment: environment).nats.authentication == .credentials(jwt: jwt, seed: seed))
+        #expect(try StoreScheme.natsConfiguration("nats://me:secret@n1/orders", environment: environment).nats.authentication
+                == .userPassword(user: "me", password: "secret"))
+        environment["STRATA_NATS_CREDS"] = ""
+        #expect(try StoreScheme.natsConfiguration("nats://n1/orders", environment: environment).nats.authentication == .nkey(seed: seed))
+        environment["STRATA_NATS_NKEY"] = nil
+        #expect(try StoreScheme.natsConfiguration("nats://n1/orders", environment: environment).nats.authentication == .token("t0ken"))
+
+        let missing = directory.appending("missing.creds")
+        let error = #expect(throws: StrataError.self) {
+            _ = try StoreScheme.natsConfiguration("nats://n1/orders", environment: ["STRATA_NATS_CREDS": missing])
+        }
+        let text = "\(try #require(error))"
+        #expect(text.contains("STRATA_NATS_CREDS") && text.contains(missing))
+        let publicKey = try directory.write("public.nk", try NKey(seed: seed).publicKey)
+        let nkeyError = #expect(throws: StrataError.self) {
+            _ = try StoreScheme.natsConfiguration("nats://n1/orders", environment: ["STRATA_NATS_NKEY": publicKey])
+        }
+        let nkeyText = "\(try #require(nkeyError))"
+        #expect(nkeyText.contains("STRATA_NATS_NKEY") && nkeyText.contains(publicKey) && !nkeyText.contains(seed))
     }
 }

@@ -58,6 +58,11 @@ public struct NATSServerAddress: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// How to authenticate.
+///
+/// The NKEY and JWT forms sign the `nonce` of the server's `INFO` with the seed's Ed25519 key;
+/// the seed itself never leaves the process. A seed that does not decode fails
+/// ``NATSConnection/connect(_:group:)`` with ``NATSError/invalidCredentials(_:)`` before any
+/// server is contacted.
 public enum NATSAuthentication: Sendable, Hashable {
     /// No credentials (or those of the server URLs).
     case none
@@ -65,6 +70,13 @@ public enum NATSAuthentication: Sendable, Hashable {
     case userPassword(user: String, password: String)
     /// `auth_token` in CONNECT.
     case token(String)
+    /// An NKEY user (a server's `authorization { users = [{ nkey: "U…" }] }`): the user seed
+    /// (`SU…`); CONNECT carries its public key (`nkey`) and the signed nonce (`sig`).
+    case nkey(seed: String)
+    /// A user of decentralized (operator/account JWT) authentication: the user JWT and the user
+    /// seed (`SU…`) it was issued for; CONNECT carries `jwt` and the signed nonce (`sig`).
+    /// ``credentialsFile(path:)`` reads both from an `nsc`-style `.creds` file.
+    case credentials(jwt: String, seed: String)
 }
 
 /// The settings of a ``NATSConnection``; every field has a default but the servers.

@@ -22,10 +22,12 @@ public struct NATSServerInfo: Sendable, Decodable {
     public var connectURLs: [String]?
     /// Whether JetStream is enabled.
     public var jetStream: Bool?
+    /// The challenge an NKEY or JWT user signs (sent by servers with such users).
+    public var nonce: String?
 
     enum CodingKeys: String, CodingKey {
         case serverID = "server_id", version, maxPayload = "max_payload", headers, tlsRequired = "tls_required"
-        case connectURLs = "connect_urls", jetStream = "jetstream"
+        case connectURLs = "connect_urls", jetStream = "jetstream", nonce
     }
 }
 
@@ -71,10 +73,13 @@ public final class NATSConnection: Sendable {
 
     private let state: Mutex<State>
     private let inboxPrefix: String
+    /// The key of an NKEY or JWT user, decoded once: it signs each server's nonce.
+    private let signingKey: NKey?
     private static let inboxSID: UInt64 = 0
 
-    private init(configuration: NATSConfiguration, group: any EventLoopGroup) {
+    private init(configuration: NATSConfiguration, signingKey: NKey?, group: any EventLoopGroup) {
         self.configuration = configuration
+        self.signingKey = signingKey
         self.group = group
         self.state = Mutex(State(servers: configuration.servers))
         self.inboxPrefix = "_INBOX." + NATSConnection.randomToken()
@@ -82,11 +87,14 @@ public final class NATSConnection: Sendable {
 
     /// Connects to the first reachable server of the configuration.
     /// - Throws: ``NATSError/connectionFailed(_:)`` when none answers,
-    ///   ``NATSError/authorizationFailed(_:)`` when the credentials are refused.
+    ///   ``NATSError/authorizationFailed(_:)`` when the credentials are refused,
+    ///   ``NATSError/invalidCredentials(_:)`` (before any server is tried) for an NKEY seed that
+    ///   does not decode.
     public static func connect(_ configuration: NATSConfiguration,
                                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> NATSConnection {
         guard !configuration.servers.isEmpty else { throw NATSError.invalidArgument("no NATS server given") }
-        let connection = NATSConnection(configuration: configuration, group: group)
+        let key = try configuration.authentication.signingKey()
+        let connection = NATSConnection(configuration: configuration, signingKey: key, group: group)
         var lastError = NATSError.connectionFailed("no server tried")
         for (i, server) in configuration.servers.enumerated() {
             do {
@@ -95,6 +103,7 @@ public final class NATSConnection: Sendable {
                 return connection
             } catch let e as NATSError {
                 if case .authorizationFailed = e { throw e }
+                if case .invalidCredentials = e { throw e }
                 lastError = e
             }
         }
@@ -131,7 +140,7 @@ public final class NATSConnection: Sendable {
 
     // MARK: - Connecting
 
-    private struct ConnectMessage: Encodable {
+    struct ConnectMessage: Encodable {
         var verbose = false
         var pedantic = false
         var tls_required: Bool
@@ -145,6 +154,28 @@ public final class NATSConnection: Sendable {
         var user: String?
         var pass: String?
         var auth_token: String?
+        var nkey: String?
+        var jwt: String?
+        var sig: String?
+    }
+
+    /// The JSON of CONNECT for `server`: the configuration's name and credentials (those of the
+    /// URL when it has none). An NKEY user sends its public key as `nkey`, a JWT user its `jwt`;
+    /// both send `sig`, the base64url (no padding) Ed25519 signature of the nonce's UTF-8 bytes
+    /// by `key`, when the server sent a nonce.
+    static func connectJSON(_ configuration: NATSConfiguration, key: NKey?, server: NATSServerAddress, nonce: String?,
+                            tls: Bool) throws -> [UInt8] {
+        var connect = ConnectMessage(tls_required: tls, name: configuration.name)
+        switch configuration.authentication {
+        case .none:
+            if let user = server.user { if let p = server.password { connect.user = user; connect.pass = p } else { connect.auth_token = user } }
+        case .userPassword(let user, let password): connect.user = user; connect.pass = password
+        case .token(let token): connect.auth_token = token
+        case .nkey: connect.nkey = key?.publicKey
+        case .credentials(let jwt, _): connect.jwt = jwt
+        }
+        if let key, let nonce { connect.sig = base64URL(try key.sign(Array(nonce.utf8))) }
+        return Array(try StrataJSONEncoder().encode(connect))
     }
 
     private func establish(_ server: NATSServerAddress, index: Int) async throws {
@@ -228,14 +259,7 @@ public final class NATSConnection: Sendable {
                 try channel.pipeline.syncOperations.addHandler(ssl, position: .first)
             }.get()
         }
-        var connect = ConnectMessage(tls_required: useTLS, name: configuration.name)
-        switch configuration.authentication {
-        case .none:
-            if let user = server.user { if let p = server.password { connect.user = user; connect.pass = p } else { connect.auth_token = user } }
-        case .userPassword(let user, let password): connect.user = user; connect.pass = password
-        case .token(let token): connect.auth_token = token
-        }
-        let json = try StrataJSONEncoder().encode(connect)
+        let json = try Self.connectJSON(configuration, key: signingKey, server: server, nonce: info.nonce, tls: useTLS)
         var out = channel.allocator.buffer(capacity: json.count + 16)
         out.writeString("CONNECT ")
         out.writeBytes(json)
