@@ -164,7 +164,7 @@ let package = Package(
                            .product(name: "CoreMetrics", package: "swift-metrics")]
         ),
         // Importers of the seed packages' stored data (docs/MIGRATING.md).
-        .target(name: "StrataMigration", dependencies: ["Strata", "StrataJSON", .product(name: "Crypto", package: "swift-crypto")],
+        .target(name: "StrataMigration", dependencies: ["Strata", "StrataJSON", "StrataLakehouse", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: strictness),
         // What the `strata` and `strata-bench` executables share: store URLs, buffered output,
         // command failures and exit statuses, the root command runner.

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataJSON
+import StrataLakehouse
 
 /// Imports the daily log files of `@rymdtiden/eventlog` (docs/MIGRATING.md, "eventlog"): files
 /// named by a pattern with `%y`, `%m` and `%d` (for example `events-%y-%m-%d.log`), one JSON
@@ -70,17 +71,13 @@ public struct EventlogImport: Sendable {
     }
 
     public let options: Options
+    private let pattern: DailyFilePattern
 
     /// Checks the options.
     /// - Throws: `StrataError.invalidArgument` for a pattern without `%y`, `%m` and `%d` once
     ///   each, or a directory in it; `StrataError.invalidStreamName` for a bad stream.
     public init(options: Options = Options()) throws {
-        for token in ["%y", "%m", "%d"] where options.pattern.components(separatedBy: token).count != 2 {
-            throw StrataError.invalidArgument("the eventlog file pattern \"\(options.pattern)\" must contain \(token) exactly once")
-        }
-        if options.pattern.contains("/") {
-            throw StrataError.invalidArgument("the eventlog file pattern names files in one folder: \"\(options.pattern)\" has a \"/\"")
-        }
+        pattern = try DailyFilePattern(options.pattern)
         guard options.batchSize >= 1 else { throw StrataError.invalidArgument("the batch size must be at least 1") }
         try Naming.validateStreamName(options.stream)
         self.options = options
@@ -93,31 +90,8 @@ public struct EventlogImport: Sendable {
             throw StrataError.io(path: directory, operation: "list", reason: "cannot read the folder: \(error.localizedDescription)")
         }
         return names.compactMap { name in
-            day(of: name).map { DailyFile(path: (directory as NSString).appendingPathComponent(name), day: $0) }
+            pattern.day(of: name).map { DailyFile(path: (directory as NSString).appendingPathComponent(name), day: $0) }
         }.sorted { $0.day < $1.day }
-    }
-
-    /// The day (`YYYYMMDD`) a file name encodes under the pattern, or nil when it does not match.
-    func day(of name: String) -> String? {
-        var pattern = Substring(options.pattern)
-        var rest = Substring(name)
-        var year = "", month = "", dayOfMonth = ""
-        while !pattern.isEmpty {
-            if pattern.hasPrefix("%y") || pattern.hasPrefix("%m") || pattern.hasPrefix("%d") {
-                let width = pattern.hasPrefix("%y") ? 4 : 2
-                let digits = rest.prefix(width)
-                guard digits.count == width, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else { return nil }
-                if pattern.hasPrefix("%y") { year = String(digits) } else if pattern.hasPrefix("%m") { month = String(digits) } else { dayOfMonth = String(digits) }
-                pattern = pattern.dropFirst(2)
-                rest = rest.dropFirst(width)
-            } else {
-                guard rest.first == pattern.first else { return nil }
-                pattern = pattern.dropFirst()
-                rest = rest.dropFirst()
-            }
-        }
-        guard rest.isEmpty, let m = Int(month), (1...12).contains(m), let d = Int(dayOfMonth), (1...31).contains(d) else { return nil }
-        return year + month + dayOfMonth
     }
 
     /// Imports every daily file of `directory` into `store`, in order, in atomic batches.

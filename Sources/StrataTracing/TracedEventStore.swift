@@ -39,10 +39,10 @@ import Tracing
 /// instrumentation nests under them.
 ///
 /// ```swift
-/// let store = TracedEventStore(try await LogEventStore.open(at: path), name: "file:/var/lib/strata")
+/// let store = TracedEventStore(try LogEventStore(directory: path), name: "file:/var/lib/strata")
 /// try await store.append(to: "order-1", events: [EventData(type: "placed", json: "{}")])   // one strata.append span
 /// ```
-public struct TracedEventStore: EventStore {
+public struct TracedEventStore: ForwardingEventStore {
     /// The store that does the work.
     public let base: any EventStore
     /// The store's name in the `strata.store` attribute, for example its URL (without credentials).
@@ -169,25 +169,8 @@ public struct TracedEventStore: EventStore {
 
     // MARK: Untraced
 
-    /// The wrapped store's head position (no span).
-    public func headPosition() async throws -> UInt64 {
-        try await base.headPosition()
-    }
-
-    /// The wrapped store's figures (no span).
-    public func stats() async throws -> StoreStats {
-        try await base.stats()
-    }
-
-    /// Waits on the wrapped store (no span: a wait, not work).
-    public func waitForAppends(after position: UInt64) async throws {
-        try await base.waitForAppends(after: position)
-    }
-
-    /// Closes the wrapped store (no span).
-    public func close() async throws {
-        try await base.close()
-    }
+    /// Head, stats, waits and close go to ``base`` with no span (probes and waits, not work).
+    public var forwardee: any EventStore { base }
 
     // MARK: Spans
 

@@ -48,13 +48,15 @@ func observedState(_ documents: DocumentStore) throws -> [String: Document] {
 /// A store whose `$all` reads stop at a gate while it is closed, so that a collection's view is
 /// deterministically behind the store; the first append refused for a wrong expected revision
 /// opens the gate (the writer then catches up).
-final class GatedStore: EventStore {
+final class GatedStore: ForwardingEventStore {
     let inner: InMemoryEventStore
     private let gate = Mutex<UInt64?>(nil)
     /// Appends refused with `wrongExpectedRevision`.
     let refusals = Mutex(0)
 
     init(_ inner: InMemoryEventStore) { self.inner = inner }
+
+    var forwardee: any EventStore { inner }
 
     /// Hides every event after the current head from `$all` reads until a refused append.
     func close() async throws {
@@ -86,18 +88,4 @@ final class GatedStore: EventStore {
         if gate.withLock({ $0 }) != nil { try await Task.sleep(for: .milliseconds(1)) }
         try await inner.waitForAppends(after: position)
     }
-
-    func readStreamPage(_ stream: String, from origin: ReadOrigin, direction: ReadDirection, maxCount: Int) async throws -> StreamPage {
-        try await inner.readStreamPage(stream, from: origin, direction: direction, maxCount: maxCount)
-    }
-    func streamInfo(_ stream: String) async throws -> StreamInfo { try await inner.streamInfo(stream) }
-    func listStreamsPage(prefix: String, after: String?, maxCount: Int) async throws -> [String] {
-        try await inner.listStreamsPage(prefix: prefix, after: after, maxCount: maxCount)
-    }
-    func deleteStream(_ stream: String, expectedRevision: ExpectedRevision, mode: DeleteMode) async throws {
-        try await inner.deleteStream(stream, expectedRevision: expectedRevision, mode: mode)
-    }
-    func setStreamMetadata(_ stream: String, _ metadata: StreamMetadata) async throws { try await inner.setStreamMetadata(stream, metadata) }
-    func headPosition() async throws -> UInt64 { try await inner.headPosition() }
-    func stats() async throws -> StoreStats { try await inner.stats() }
 }

@@ -184,35 +184,18 @@ struct PersistenceTests {
 }
 
 /// Forwards to a store and counts the events `$all` pages return.
-final class CountingStore: EventStore, @unchecked Sendable {
+final class CountingStore: ForwardingEventStore, @unchecked Sendable {
     let base: any EventStore
     private let lock = NSLock()
     private var count = 0
     init(_ base: any EventStore) { self.base = base }
+    var forwardee: any EventStore { base }
     var eventsRead: Int { lock.withLock { count } }
     func reset() { lock.withLock { count = 0 } }
 
-    func append(_ requests: [AppendRequest], condition: AppendCondition?) async throws -> [AppendResult] {
-        try await base.append(requests, condition: condition)
-    }
-    func readStreamPage(_ stream: String, from origin: ReadOrigin, direction: ReadDirection, maxCount: Int) async throws -> StreamPage {
-        try await base.readStreamPage(stream, from: origin, direction: direction, maxCount: maxCount)
-    }
     func readAllPage(from origin: ReadOrigin, direction: ReadDirection, filter: EventFilter, maxCount: Int) async throws -> AllPage {
         let page = try await base.readAllPage(from: origin, direction: direction, filter: filter, maxCount: maxCount)
         lock.withLock { count += page.events.count }
         return page
     }
-    func streamInfo(_ stream: String) async throws -> StreamInfo { try await base.streamInfo(stream) }
-    func listStreamsPage(prefix: String, after: String?, maxCount: Int) async throws -> [String] {
-        try await base.listStreamsPage(prefix: prefix, after: after, maxCount: maxCount)
-    }
-    func deleteStream(_ stream: String, expectedRevision: ExpectedRevision, mode: DeleteMode) async throws {
-        try await base.deleteStream(stream, expectedRevision: expectedRevision, mode: mode)
-    }
-    func setStreamMetadata(_ stream: String, _ metadata: StreamMetadata) async throws { try await base.setStreamMetadata(stream, metadata) }
-    func headPosition() async throws -> UInt64 { try await base.headPosition() }
-    func stats() async throws -> StoreStats { try await base.stats() }
-    func waitForAppends(after position: UInt64) async throws { try await base.waitForAppends(after: position) }
-    func close() async throws { try await base.close() }
 }

@@ -20,6 +20,10 @@ struct ExportCommand: AsyncParsableCommand {
             with no event missing or doubled. Without --follow it exports up to the head and exits; with \
             --follow it keeps exporting until interrupted (Ctrl-C publishes the open file). Prints one \
             JSON summary line.
+
+            --daily DIR writes a live mirror instead: one JSON Lines file per UTC day (--pattern, default \
+            events-%y-%m-%d.jsonl), appended as events are stored, for grep and tail -f; its state is \
+            DIR/.strata-mirror.json (docs/LAKEHOUSE.md, "Daily mirror").
             """
     )
 
@@ -27,6 +31,12 @@ struct ExportCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("The lakehouse folder (holding events/).", valueName: "DIR"))
     var to: String?
+
+    @Option(help: ArgumentHelp("A folder for a daily mirror: one JSON Lines file per UTC day, appended as events are stored.", valueName: "DIR"))
+    var daily: String?
+
+    @Option(help: ArgumentHelp("With --daily: the file name pattern, with %y, %m and %d.", valueName: "PATTERN"))
+    var pattern: String = "events-%y-%m-%d.jsonl"
 
     @Option(help: ArgumentHelp("An S3-compatible endpoint, e.g. http://127.0.0.1:9000.", valueName: "URL"))
     var s3Endpoint: String?
@@ -77,8 +87,8 @@ struct ExportCommand: AsyncParsableCommand {
     var progress = false
 
     func validate() throws {
-        if (to == nil) == (s3Endpoint == nil) {
-            throw ValidationError("give either --to DIR or --s3-endpoint URL with --s3-bucket NAME")
+        if [to != nil, s3Endpoint != nil, daily != nil].filter({ $0 }).count != 1 {
+            throw ValidationError("give one of --to DIR, --s3-endpoint URL with --s3-bucket NAME, or --daily DIR")
         }
         if s3Endpoint != nil && s3Bucket == nil { throw ValidationError("--s3-endpoint needs --s3-bucket") }
         if maxFileMb < 1 { throw ValidationError("--max-file-mb must be at least 1") }
@@ -86,6 +96,7 @@ struct ExportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let daily { return try await mirror(into: daily) }
         let target = try makeTarget()
         let configuration = ExportConfiguration(
             source: source, filter: EventFilter(streamPrefixes: streamPrefixes, eventTypes: Set(types)),
@@ -111,16 +122,7 @@ struct ExportCommand: AsyncParsableCommand {
             }
             if follow {
                 let progressReport = report
-                let task = Task { try await exporter.run(onProgress: progressReport) }
-                let signals = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
-                    signal(number, SIG_IGN)
-                    let source = DispatchSource.makeSignalSource(signal: number)
-                    source.setEventHandler { task.cancel() }
-                    source.resume()
-                    return source
-                }
-                defer { signals.forEach { $0.cancel() } }
-                summary = try await task.value
+                summary = try await Self.untilInterrupted { try await exporter.run(onProgress: progressReport) }
             } else {
                 summary = try await exporter.exportAvailable(onProgress: report)
             }
@@ -142,6 +144,49 @@ struct ExportCommand: AsyncParsableCommand {
         json.endObject()
         StandardOutput.stdout.writeLine(json.bytes)
         StandardOutput.stdout.flush()
+    }
+
+    /// `--daily DIR`: the daily mirror, to the head or (with --follow) until interrupted.
+    private func mirror(into directory: String) async throws {
+        let filter = EventFilter(streamPrefixes: streamPrefixes, eventTypes: Set(types))
+        let store = try await global.storeURL().open(.existing)
+        let summary: DailyMirror.Summary
+        do {
+            let mirror = try DailyMirror(store: store, configuration: DailyMirror.Configuration(directory: directory, pattern: pattern, filter: filter))
+            if follow {
+                summary = try await Self.untilInterrupted { try await mirror.run() }
+            } else {
+                summary = try await mirror.mirrorAvailable()
+            }
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+        var json = JSONWriter()
+        json.beginObject()
+        json.field("mirror", directory)
+        json.key("events"); json.number(summary.events)
+        json.field("position", summary.position)
+        if let file = summary.file { json.field("file", file) }
+        json.endObject()
+        StandardOutput.stdout.writeLine(json.bytes)
+        StandardOutput.stdout.flush()
+    }
+
+    /// Runs `work` in a task that SIGINT or SIGTERM cancels (the exporters then finish their
+    /// file and checkpoint and return), and returns its result.
+    private static func untilInterrupted<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        let task = Task { try await work() }
+        let signals = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number)
+            source.setEventHandler { task.cancel() }
+            source.resume()
+            return source
+        }
+        defer { signals.forEach { $0.cancel() } }
+        return try await task.value
     }
 
     private func makeTarget() throws -> any ExportTarget {

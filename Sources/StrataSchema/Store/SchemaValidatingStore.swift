@@ -13,7 +13,7 @@ import Strata
 /// let store = SchemaValidatingStore(InMemoryEventStore(), schemas: try EventSchemaSet(folder: eventsFolder))
 /// try await store.append(to: "user-1", event: EventData(type: "user:created", json: #"{"email":"a@b.c"}"#))
 /// ```
-public struct SchemaValidatingStore<Base: EventStore>: EventStore {
+public struct SchemaValidatingStore<Base: EventStore>: ForwardingEventStore {
     /// The store that holds the events.
     public let base: Base
     /// The schemas appends are checked against.
@@ -30,45 +30,8 @@ public struct SchemaValidatingStore<Base: EventStore>: EventStore {
         return try await base.append(requests, condition: condition)
     }
 
-    public func readStreamPage(_ stream: String, from origin: ReadOrigin, direction: ReadDirection, maxCount: Int) async throws -> StreamPage {
-        try await base.readStreamPage(stream, from: origin, direction: direction, maxCount: maxCount)
-    }
-
-    public func readAllPage(from origin: ReadOrigin, direction: ReadDirection, filter: EventFilter, maxCount: Int) async throws -> AllPage {
-        try await base.readAllPage(from: origin, direction: direction, filter: filter, maxCount: maxCount)
-    }
-
-    public func streamInfo(_ stream: String) async throws -> StreamInfo {
-        try await base.streamInfo(stream)
-    }
-
-    public func listStreamsPage(prefix: String, after: String?, maxCount: Int) async throws -> [String] {
-        try await base.listStreamsPage(prefix: prefix, after: after, maxCount: maxCount)
-    }
-
-    public func deleteStream(_ stream: String, expectedRevision: ExpectedRevision, mode: DeleteMode) async throws {
-        try await base.deleteStream(stream, expectedRevision: expectedRevision, mode: mode)
-    }
-
-    public func setStreamMetadata(_ stream: String, _ metadata: StreamMetadata) async throws {
-        try await base.setStreamMetadata(stream, metadata)
-    }
-
-    public func headPosition() async throws -> UInt64 {
-        try await base.headPosition()
-    }
-
-    public func stats() async throws -> StoreStats {
-        try await base.stats()
-    }
-
-    public func waitForAppends(after position: UInt64) async throws {
-        try await base.waitForAppends(after: position)
-    }
-
-    public func close() async throws {
-        try await base.close()
-    }
+    /// Every other operation goes to ``base`` unchanged.
+    public var forwardee: any EventStore { base }
 }
 
 extension SchemaValidatingStore: MaintainableEventStore where Base: MaintainableEventStore {

@@ -87,4 +87,22 @@ struct EventlogImportCLITests {
         let second = try await CLIProcess.run(arguments, in: dir.url)
         #expect(second.lines == [#"{"files":1,"read":2,"imported":0,"skipped":1}"#], "\(second)")
     }
+
+    @Test("strata export --daily writes today's file with every event once; a second run writes nothing new")
+    func dailyMirror() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let store = "file:" + dir.appending("store")
+        for n in 1...3 {
+            #expect(try await CLIProcess.run(["append", "s", "--store", store, "--type", "t", "--data", #"{"n":\#(n)}"#], in: dir.url).status == 0)
+        }
+        let first = try await CLIProcess.run(["export", "--daily", "mirror", "--store", store], in: dir.url)
+        #expect(first.status == 0 && first.stdout.contains(#""events":3,"position":3"#), "\(first)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.appending("mirror")).filter { $0.hasSuffix(".jsonl") }
+        #expect(files.count == 1 && files[0].hasPrefix("events-"), "\(files)")
+        let lines = try String(contentsOfFile: dir.appending("mirror/" + files[0]), encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 3)
+        let second = try await CLIProcess.run(["export", "--daily", "mirror", "--store", store], in: dir.url)
+        #expect(second.status == 0 && second.stdout.contains(#""events":0,"position":3"#), "\(second)")
+    }
 }
