@@ -5,7 +5,7 @@ extension LogEventStore: MaintainableEventStore {
     /// Rewrites sealed segments without the events no read can return (docs/FORMAT.md,
     /// "Scavenging"; docs/OPERATIONS.md, "Reclaiming space"). Online: appends and reads go on.
     public func scavenge() async throws -> ScavengeReport {
-        try await engine.scavenge().report
+        try await engine.scavenge()
     }
 
     /// Erases a stream: clears its metadata, tombstones it, appends the audit event to
@@ -15,7 +15,7 @@ extension LogEventStore: MaintainableEventStore {
         try Erasure.validate(stream)
         try engine.checkUsable()
         let info = try engine.streamInfo(stream)
-        guard info.lastRevision > 0 || info.isTombstoned || !info.metadata.isEmpty else { throw StrataError.streamNotFound(stream) }
+        try Erasure.checkKnown(info)
         if !info.isTombstoned {
             // The metadata may hold personal data: clear it before the tombstone (which freezes it).
             if !info.metadata.isEmpty { _ = try await engine.submit(.setMetadata(stream: stream, metadata: StreamMetadata())) }
@@ -23,7 +23,7 @@ extension LogEventStore: MaintainableEventStore {
         }
         let audit = AppendRequest(stream: Erasure.auditStream, events: [Erasure.auditEvent(stream: stream, lastRevision: info.lastRevision, reason: reason)])
         let results = try await engine.submit(.append([audit], condition: nil))
-        let (_, removed) = try await engine.scavenge(erasing: [stream])
-        return ErasureReport(stream: stream, eventsErased: removed, auditPosition: results.first?.lastPosition ?? 0)
+        let report = try await engine.scavenge(erasing: [stream])
+        return ErasureReport(stream: stream, eventsErased: report.eventsRemoved, auditPosition: results.first?.lastPosition ?? 0)
     }
 }

@@ -25,9 +25,7 @@ extension PostgresEventStore: MaintainableEventStore {
                OR (s.max_age IS NOT NULL AND e.recorded_at <
                    (extract(epoch FROM clock_timestamp()) * 1000000)::bigint - round(s.max_age * 1000000)::bigint)
             """, binds: PostgresBindings())
-        let elapsed = ContinuousClock.now - started
-        return ScavengeReport(eventsRemoved: removed, bytesBefore: before, bytesAfter: try await tableBytes(), segmentsRewritten: 0,
-                              seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return ScavengeReport(eventsRemoved: removed, bytesBefore: before, bytesAfter: try await tableBytes(), segmentsRewritten: 0, started: started)
     }
 
     /// Tombstones the stream, appends the audit event to `$erasures`, deletes the stream's rows
@@ -38,7 +36,7 @@ extension PostgresEventStore: MaintainableEventStore {
         try Erasure.validate(stream)
         try core.checkOpen()
         let info = try await streamInfo(stream)
-        guard info.lastRevision > 0 || info.isTombstoned || !info.metadata.isEmpty else { throw StrataError.streamNotFound(stream) }
+        try Erasure.checkKnown(info)
         if !info.isTombstoned { try await deleteStream(stream, expectedRevision: .any, mode: .tombstone) }
         let audit = AppendRequest(stream: Erasure.auditStream, events: [Erasure.auditEvent(stream: stream, lastRevision: info.lastRevision, reason: reason)])
         let results = try await writer.submit([audit], condition: nil)

@@ -28,9 +28,7 @@ extension SQLiteEventStore: MaintainableEventStore {
         let (removed, before, after) = try await maintenance { db in
             try Self.deleteInChunks(db, sql: "DELETE FROM strata_events WHERE position IN (\(Self.hiddenEvents))") { $0.bind(1, now) }
         }
-        let elapsed = ContinuousClock.now - started
-        return ScavengeReport(eventsRemoved: removed, bytesBefore: before, bytesAfter: after, segmentsRewritten: 0,
-                              seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return ScavengeReport(eventsRemoved: removed, bytesBefore: before, bytesAfter: after, segmentsRewritten: 0, started: started)
     }
 
     /// Clears the stream's metadata, tombstones it, appends the audit event to `$erasures`, then
@@ -39,7 +37,7 @@ extension SQLiteEventStore: MaintainableEventStore {
     public func erase(_ stream: String, reason: String) async throws -> ErasureReport {
         try Erasure.validate(stream)
         let info = try await streamInfo(stream)
-        guard info.lastRevision > 0 || info.isTombstoned || !info.metadata.isEmpty else { throw StrataError.streamNotFound(stream) }
+        try Erasure.checkKnown(info)
         if !info.isTombstoned {
             _ = try await writer.submit(.delete(stream: stream, expected: .any, mode: .tombstone))
         }

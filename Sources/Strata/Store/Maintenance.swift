@@ -51,6 +51,13 @@ public struct ScavengeReport: Sendable, Equatable, Decodable {
     /// How long the scavenge took, in seconds.
     public var seconds: Double
 
+    /// Creates a report of a scavenge that started at `started` and ends now.
+    public init(eventsRemoved: Int, bytesBefore: Int64, bytesAfter: Int64, segmentsRewritten: Int, started: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - started
+        self.init(eventsRemoved: eventsRemoved, bytesBefore: bytesBefore, bytesAfter: bytesAfter, segmentsRewritten: segmentsRewritten,
+                  seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+
     /// The bytes reclaimed: `bytesBefore - bytesAfter` (0 when the store grew meanwhile).
     public var bytesReclaimed: Int64 { Swift.max(0, bytesBefore - bytesAfter) }
 
@@ -100,15 +107,10 @@ public enum Erasure {
     public static func validate(_ stream: String) throws {
         try Naming.validateStreamName(stream)
     }
-}
 
-extension StreamVisibility {
-    /// Whether a stored event of a stream is hidden from every stream read: what a scavenge
-    /// removes. `tombstoned` hides everything.
-    public static func isScavengeable(revision: UInt64, recordedAtMicros: Int64, lastRevision: UInt64, deletedThrough: UInt64,
-                                      tombstoned: Bool, metadata: StreamMetadata, nowMicros: Int64) -> Bool {
-        if tombstoned { return true }
-        let v = StreamVisibility(lastRevision: lastRevision, deletedThrough: deletedThrough, metadata: metadata, nowMicros: nowMicros)
-        return revision < v.firstRevision || !v.admits(recordedAtMicros: recordedAtMicros)
+    /// Checks that the store knows the stream an erasure names (written, tombstoned, or with
+    /// metadata), from its ``StreamInfo``; throws `streamNotFound` otherwise.
+    public static func checkKnown(_ info: StreamInfo) throws {
+        guard info.lastRevision > 0 || info.isTombstoned || !info.metadata.isEmpty else { throw StrataError.streamNotFound(info.stream) }
     }
 }

@@ -43,7 +43,7 @@ extension LogEngine {
     /// Scavenges the store, or erases `erasing` (docs/FORMAT.md, "Scavenging"). Runs on the
     /// caller's task, reading and writing files on a thread of its own; the writer thread seals
     /// the newest segment when needed and publishes the result.
-    func scavenge(erasing: Set<String> = []) async throws -> (report: ScavengeReport, removedEvents: Int) {
+    func scavenge(erasing: Set<String> = []) async throws -> ScavengeReport {
         try checkUsable()
         guard scavengeRunning.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
             throw StrataError.invalidArgument("another scavenge or erasure is running on this store; retry when it ends")
@@ -54,8 +54,7 @@ extension LogEngine {
         let now = currentMicroseconds()
         let rules = withIndexLock { scavengeRules(erasing: erasing, now: now) }
         guard !rules.isEmpty else {
-            return (ScavengeReport(eventsRemoved: 0, bytesBefore: bytesBefore, bytesAfter: bytesBefore, segmentsRewritten: 0,
-                                   seconds: (ContinuousClock.now - started).seconds), 0)
+            return ScavengeReport(eventsRemoved: 0, bytesBefore: bytesBefore, bytesAfter: bytesBefore, segmentsRewritten: 0, started: started)
         }
         if try await BlockingWork.run({ try self.newestSegmentHasRemovable(rules) }) {
             _ = try await queue.submit(.seal, bytes: 0, events: 0)
@@ -74,14 +73,14 @@ extension LogEngine {
         let removed = publication.rewrites.reduce(0) { $0 + $1.removedEvents }
         let bytesAfter = segmentBytesOnDisk()
         let report = ScavengeReport(eventsRemoved: removed, bytesBefore: bytesBefore, bytesAfter: bytesAfter,
-                                    segmentsRewritten: published, seconds: (ContinuousClock.now - started).seconds)
+                                    segmentsRewritten: published, started: started)
         metrics.scavengedEvents.increment(by: removed)
         metrics.scavengedBytes.increment(by: Int(report.bytesReclaimed))
         logger.info(erasing.isEmpty ? "scavenged" : "erased", metadata: [
             "events": .stringConvertible(removed), "segments": .stringConvertible(published),
             "bytesReclaimed": .stringConvertible(report.bytesReclaimed),
         ])
-        return (report, removed)
+        return report
     }
 
     /// The bytes of every segment file (what a scavenge reclaims is measured on them).
@@ -279,11 +278,6 @@ extension LogEngine {
             for rewrite in rewrites where rewrite.temporaryPath != nil { compressInBackground(rewrite.finalPath) }
         }
     }
-}
-
-extension Duration {
-    /// The duration in seconds, as a `Double`.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 extension LogIndex {
