@@ -158,6 +158,14 @@ public final class RemoteEventStore: MaintainableEventStore {
         return head.headPosition
     }
 
+    /// The served store's identity (`GET /stats`): checkpoints kept by a client are bound to
+    /// the store behind the server, whichever server instance answers.
+    public func identity() async throws -> StoreIdentity {
+        struct Stats: Decodable { var identity: String }
+        let s: Stats = try await request(.GET, "/stats")
+        return try StoreIdentity(s.identity)
+    }
+
     public func stats() async throws -> StoreStats {
         struct Stats: Decodable {
             var headPosition, firstPosition: UInt64

@@ -66,7 +66,7 @@ public enum ExitStatus {
         case .wrongExpectedRevision, .eventIdReused, .appendConditionFailed:
             return ExitStatus.conflict
         case .streamNotFound, .streamTombstoned, .unsupportedFormat, .corruption, .io, .storeClosed, .unsupported,
-             .eventDecodingFailed, .timedOut, .checkpointAheadOfStore:
+             .eventDecodingFailed, .timedOut, .checkpointAheadOfStore, .checkpointOfAnotherStore:
             return ExitStatus.failure
         }
     }

@@ -43,6 +43,29 @@ public protocol CheckpointStore<Transaction>: Sendable {
     /// Removes a parked entry (after it was replayed successfully, or skipped). Removing an entry
     /// that does not exist does nothing.
     func unpark(consumer: String, position: UInt64) async throws
+
+    /// The store the consumer's checkpoint was recorded for, or `nil` when none is recorded yet
+    /// (docs/CONTRACT.md, "Store identity").
+    func boundStore(consumer: String) async throws -> StoreIdentity?
+
+    /// Records the store the consumer's checkpoint belongs to. Called once, before the first
+    /// checkpoint is used (``bind(to:consumer:)``); a later call replaces the record (a deliberate re-bind).
+    func bind(consumer: String, toStore identity: StoreIdentity) async throws
+}
+
+extension CheckpointStore {
+    /// Binds the consumer's checkpoint to `store` on first use, and refuses a store other than
+    /// the one it was recorded for: the one check every checkpointed reader makes before it
+    /// resumes, beside ``Strata/EventStore/checkResumable(from:consumer:)``.
+    ///
+    /// - Throws: ``StrataError/checkpointOfAnotherStore(consumer:recorded:actual:)``, or the
+    ///   store's or the checkpoint store's error.
+    public func bind(to store: any EventStore, consumer: String) async throws {
+        let actual = try await store.identity()
+        if try StoreIdentity.check(recorded: try await boundStore(consumer: consumer), actual: actual, consumer: consumer) {
+            try await bind(consumer: consumer, toStore: actual)
+        }
+    }
 }
 
 /// An event a consumer could not handle after its retries, kept with the reason.

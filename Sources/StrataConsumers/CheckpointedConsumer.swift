@@ -207,8 +207,9 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
     // MARK: The loop
 
     private func loop() async throws {
+        // Checkpoints of another store, or beyond the head, would skip events: refuse them.
+        try await checkpoints.bind(to: store, consumer: name)
         var position = try await checkpoints.checkpoint(for: name) ?? 0
-        // A checkpoint beyond the head would skip everything up to it: refuse it.
         try await store.checkResumable(from: position, consumer: name)
         var saved = position
         progress.update { $0.position = position }

@@ -144,7 +144,10 @@ final class ConsumerProgress: @unchecked Sendable {
     /// (the caller then learns what to fix).
     func stop(reason: String, error: (any Error)? = nil) {
         var refused: StrataError?
-        if case .checkpointAheadOfStore? = error as? StrataError { refused = error as? StrataError }
+        switch error as? StrataError {
+        case .checkpointAheadOfStore?, .checkpointOfAnotherStore?: refused = error as? StrataError
+        default: break
+        }
         let failure = refused ?? StrataError.storeClosed(reason: "the consumer stopped: \(reason)")
         let failed: [CheckedContinuation<Void, any Error>] = lock.withLock {
             snapshot.isRunning = false

@@ -110,6 +110,15 @@ public struct FileCheckpointStore: CheckpointStore {
         try DurableFile.remove(folder(consumer) + "/parked/" + Self.fileName(position), fileSystem: fileSystem)
     }
 
+    /// The store recorded in the consumer's `store.json` (docs/CONSUMERS.md, "Store binding").
+    public func boundStore(consumer: String) async throws -> StoreIdentity? {
+        try StoreBindingFile(path: folder(consumer) + "/store.json", fileSystem: fileSystem).load()
+    }
+
+    public func bind(consumer: String, toStore identity: StoreIdentity) async throws {
+        try StoreBindingFile(path: folder(consumer) + "/store.json", fileSystem: fileSystem).save(identity)
+    }
+
     private func save(_ consumer: String, _ position: UInt64) throws {
         let folder = folder(consumer)
         try DurableFile.createDirectory(folder, fileSystem: fileSystem)

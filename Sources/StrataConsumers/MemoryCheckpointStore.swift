@@ -9,6 +9,7 @@ public final class MemoryCheckpointStore: CheckpointStore, @unchecked Sendable {
     private let lock = NSLock()
     private var checkpoints: [String: UInt64] = [:]
     private var parkedEvents: [String: [UInt64: ParkedEvent]] = [:]
+    private var stores: [String: StoreIdentity] = [:]
 
     /// Creates an empty store.
     public init() {}
@@ -43,4 +44,8 @@ public final class MemoryCheckpointStore: CheckpointStore, @unchecked Sendable {
     public func unpark(consumer: String, position: UInt64) async throws {
         _ = lock.withLock { parkedEvents[consumer]?.removeValue(forKey: position) }
     }
+
+    public func boundStore(consumer: String) async throws -> StoreIdentity? { lock.withLock { stores[consumer] } }
+
+    public func bind(consumer: String, toStore identity: StoreIdentity) async throws { lock.withLock { stores[consumer] = identity } }
 }

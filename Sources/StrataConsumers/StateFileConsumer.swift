@@ -138,6 +138,14 @@ public final class StateFileCheckpointStore<State: Codable & Sendable>: Checkpoi
         try await parking.unpark(consumer: consumer, position: position)
     }
 
+    /// The store recorded beside the snapshot file, in its parked-events folder
+    /// (`FILE.parked/{consumer}/store.json`).
+    public func boundStore(consumer: String) async throws -> StoreIdentity? { try await parking.boundStore(consumer: consumer) }
+
+    public func bind(consumer: String, toStore identity: StoreIdentity) async throws {
+        try await parking.bind(consumer: consumer, toStore: identity)
+    }
+
     private func save(_ snapshot: Snapshot) throws {
         let encoder = StrataJSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

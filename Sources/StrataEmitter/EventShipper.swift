@@ -86,10 +86,12 @@ public final class EventShipper<Checkpoints: CheckpointStore>: Sendable {
     }
 
     /// The last revision of `stream` that is delivered according to the checkpoint (0 when none).
-    /// - Throws: ``StrataError/checkpointAheadOfStore(consumer:checkpoint:head:)`` when the
-    ///   checkpoint is beyond the store's head (it belongs to another store).
+    /// - Throws: ``StrataError/checkpointOfAnotherStore(consumer:recorded:actual:)`` when the
+    ///   checkpoints were recorded for another store, ``StrataError/checkpointAheadOfStore(consumer:checkpoint:head:)``
+    ///   when the checkpoint is beyond the store's head.
     public func deliveredRevision(ofStream stream: String) async throws -> UInt64 {
         guard let checkpoint = try await consumer.checkpoints.checkpoint(for: options.name), checkpoint > 0 else { return 0 }
+        try await consumer.checkpoints.bind(to: engine.store, consumer: options.name)
         try await engine.store.checkResumable(from: checkpoint, consumer: options.name)
         var origin = ReadOrigin.at(checkpoint)
         while true {

@@ -30,6 +30,7 @@ public enum ErrorJSON {
         case .timedOut: "timed-out"
         case .schemaViolation: "schema-violation"
         case .checkpointAheadOfStore: "checkpoint-ahead-of-store"
+        case .checkpointOfAnotherStore: "checkpoint-of-another-store"
         }
     }
 
@@ -70,6 +71,8 @@ public enum ErrorJSON {
             [("id", .string(id)), ("type", .string(type)), ("violations", .strings(violations))]
         case .checkpointAheadOfStore(let consumer, let checkpoint, let head):
             [("consumer", .string(consumer)), ("checkpoint", .number(checkpoint)), ("head", .number(head))]
+        case .checkpointOfAnotherStore(let consumer, let recorded, let actual):
+            [("consumer", .string(consumer)), ("recorded", .string(recorded)), ("actual", .string(actual))]
         }
     }
 
@@ -183,6 +186,8 @@ public enum ErrorJSON {
             return .schemaViolation(id: s("id"), type: s("type"), violations: violations)
         case "checkpoint-ahead-of-store":
             return .checkpointAheadOfStore(consumer: s("consumer"), checkpoint: UInt64(n("checkpoint")), head: UInt64(n("head")))
+        case "checkpoint-of-another-store":
+            return .checkpointOfAnotherStore(consumer: s("consumer"), recorded: s("recorded"), actual: s("actual"))
         default: return nil
         }
     }

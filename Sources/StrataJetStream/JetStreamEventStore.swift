@@ -71,6 +71,10 @@ public final class JetStreamEventStore: EventStore {
         } catch let e as NATSError {
             throw mapped(e, operation: "create stream \(configuration.streamName)")
         }
+        // The stream's creation time makes the identity: the same for every instance, new when
+        // the stream is deleted and created again.
+        let identity = try StoreIdentity("jetstream:" + (info.created ?? "unknown") + ":" + configuration.streamName)
+        state.withLock { $0.identity = identity }
         let task = Task { [weak self] in if let self { await self.follow() } }
         follower.withLock { $0 = task }
         try await waitApplied(info.state.lastSeq)
@@ -248,6 +252,16 @@ public final class JetStreamEventStore: EventStore {
         return try state.withLock { s in
             try s.checkOpen()
             return s.head
+        }
+    }
+
+    /// `jetstream:{created}:{stream}`: the JetStream stream's creation time (as the server
+    /// reports it) and name, the same for every instance (docs/JETSTREAM.md).
+    public func identity() async throws -> StoreIdentity {
+        try state.withLock { s in
+            try s.checkOpen()
+            guard let identity = s.identity else { throw StrataError.storeClosed(reason: "the store is not open") }
+            return identity
         }
     }
 

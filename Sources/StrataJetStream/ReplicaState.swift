@@ -13,6 +13,8 @@ final class ReplicaState {
     var closedReason: String?
     /// Why the replica stopped following (an entry that does not decode or apply), if it did.
     var failure: StrataError?
+    /// The store's identity, from the JetStream stream's creation time (set when the store opens).
+    var identity: StoreIdentity?
 
     var head: UInt64 { log.head }
 

@@ -131,6 +131,12 @@ public final class LogEventStore: EventStore {
         return engine.stats()
     }
 
+    /// The identity in the directory's manifest (docs/FORMAT.md, "The manifest").
+    public func identity() async throws -> StoreIdentity {
+        try engine.checkUsable()
+        return engine.identity
+    }
+
     public func waitForAppends(after position: UInt64) async throws {
         while true {
             try await engine.refreshIfNeeded()

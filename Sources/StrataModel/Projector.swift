@@ -16,6 +16,20 @@ public struct ProjectionStatus: Sendable, Hashable {
     }
 }
 
+/// What a store holds about one event: ``Projector/eventStatus(of:)``.
+public struct EventStatus: Sendable, Hashable {
+    /// The store holds the event: its stream has an event with its id at its revision.
+    public var exists: Bool
+    /// Its stream already has a later event of the same type.
+    public var outdated: Bool
+
+    /// Creates a status.
+    public init(exists: Bool, outdated: Bool) {
+        self.exists = exists
+        self.outdated = outdated
+    }
+}
+
 /// Event handlers that build read models and trigger side effects, with valkyr's three kinds:
 ///
 /// | kind | runs for |
@@ -147,6 +161,30 @@ public final class Projector: Sendable {
             try await group.waitForAll()
         }
         if !hydrated, let last = events.last { onceDone.forget(through: last.position) }
+    }
+
+    /// What the store says about `event` now (valkyr's `getEventStatus`): whether it is stored
+    /// (its stream holds an event with its id at its revision) and whether it is outdated (its
+    /// stream holds a later event of the same type). The projector uses the same outdated test
+    /// when it hands events to handlers; call this from an `all` handler, or before acting on an
+    /// event received from elsewhere (a sync, a queue).
+    ///
+    /// ```swift
+    /// let status = try await projector.eventStatus(of: event)
+    /// if status.exists && !status.outdated { try await updateReadModel(event) }
+    /// ```
+    ///
+    /// - Throws: the store's errors (a stream that does not exist is not an error: neither flag is set).
+    public func eventStatus(of event: RecordedEvent) async throws -> EventStatus {
+        let stored: RecordedEvent?
+        do {
+            stored = try await store.readStreamPage(event.stream, from: .at(event.revision), direction: .forward, maxCount: 1).events.first
+        } catch StrataError.streamNotFound {
+            return EventStatus(exists: false, outdated: false)
+        }
+        let latest = try await latestRevisions(of: event.stream, from: event.revision)
+        return EventStatus(exists: stored?.id == event.id && stored?.revision == event.revision,
+                           outdated: (latest[event.type] ?? 0) > event.revision)
     }
 
     private let onceDone = OnceLedger()

@@ -50,6 +50,11 @@ public final class PostgresEventStore: EventStore {
             try await schema.migrate(on: bootstrap, logger: logger, displayURL: configuration.displayURL)
             let rows = try await bootstrap.rows(PostgresQuery(unsafeSQL: SchemaStatements(schema: schema).head), logger: logger)
             head = UInt64(try rows[0].decode(Int64.self))
+            let ids = try await bootstrap.rows(PostgresQuery(unsafeSQL: "SELECT value FROM \(schema.table("meta")) WHERE key = 'store_id'"), logger: logger)
+            guard let id = ids.first else {
+                throw StrataError.unsupportedFormat(path: configuration.displayURL, found: "a schema without a store_id", supported: "schema version \(PostgresSchema.currentVersion)")
+            }
+            storeIdentity = try StoreIdentity(try id.decode(String.self))
         } catch {
             try? await bootstrap.close()
             throw PostgresFailure.strataError(error, url: configuration.displayURL, operation: "create or migrate the schema")
@@ -117,6 +122,14 @@ public final class PostgresEventStore: EventStore {
             return UInt64(try rows[0].decode(Int64.self))
         }
     }
+
+    /// The identity in the schema's `meta` table (docs/POSTGRES.md).
+    public func identity() async throws -> StoreIdentity {
+        try core.checkOpen()
+        return storeIdentity
+    }
+
+    private let storeIdentity: StoreIdentity
 
     public func stats() async throws -> StoreStats {
         let core = self.core

@@ -48,6 +48,7 @@ public final class SQLiteEventStore: EventStore {
         }
         let db = try SQLiteError.mapped { try SQLiteConnection(path: path) }
         try SQLiteSchema.prepare(db, configuration: configuration)
+        storeIdentity = try SQLiteSchema.identity(db)
         let watcherDB = try SQLiteError.mapped { try SQLiteConnection(path: path) }
         watcherDB.setBusyTimeout(milliseconds: configuration.busyTimeoutMilliseconds)
         readers = SQLiteReaders(path: path, configuration: configuration)
@@ -119,6 +120,14 @@ public final class SQLiteEventStore: EventStore {
         try checkOpen()
         return try readers.head()
     }
+
+    /// The identity in `strata_meta` (docs/SQLITE.md).
+    public func identity() async throws -> StoreIdentity {
+        try checkOpen()
+        return storeIdentity
+    }
+
+    private let storeIdentity: StoreIdentity
 
     public func stats() async throws -> StoreStats {
         try checkOpen()

@@ -99,6 +99,34 @@ package enum SQLiteSchema {
         return try statement.step() ? statement.text(0).lowercased() : ""
     }
 
+    /// The `strata_meta` key of the store's identity (a lower-case UUID written at creation).
+    package static let storeIdentityKey = "store_id"
+    /// The `strata_meta` key of the store a consumer's checkpoint is bound to: this, then the consumer's name.
+    package static let checkpointStoreKeyPrefix = "checkpoint_store:"
+
+    /// A `strata_meta` value, or nil when the key is missing.
+    package static func metaValue(_ db: SQLiteConnection, key: String) throws -> String? {
+        let query = try db.prepare("SELECT value FROM strata_meta WHERE key = ?")
+        query.bind(1, key)
+        return try query.step() ? query.text(0) : nil
+    }
+
+    /// The store's identity, recorded on first open when the file has none (a file created
+    /// before identities existed): every connection, in every process, reads the same one.
+    package static func identity(_ db: SQLiteConnection) throws -> StoreIdentity {
+        try SQLiteError.mapped {
+            if let value = try metaValue(db, key: storeIdentityKey) { return try StoreIdentity(value) }
+            try db.run("INSERT OR IGNORE INTO strata_meta(key, value) VALUES (?, ?)") { s in
+                s.bind(1, storeIdentityKey)
+                s.bind(2, StoreIdentity.random().value)
+            }
+            guard let value = try metaValue(db, key: storeIdentityKey) else {
+                throw StrataError.io(path: db.path, operation: "record the store identity", reason: "strata_meta has no store_id after the insert")
+            }
+            return try StoreIdentity(value)
+        }
+    }
+
     /// The version in `strata_meta`, or nil when the file has no Strata tables yet.
     /// - Throws: ``StrataError/unsupportedFormat(path:found:supported:)`` for another version
     ///   or a `strata_meta` without a readable version.

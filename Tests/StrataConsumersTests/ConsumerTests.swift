@@ -83,6 +83,54 @@ struct ConsumerTests {
         await consumer.stop()
     }
 
+    @Test("a checkpoint is bound to its store on first use: another store is refused with checkpointOfAnotherStore, nothing handled or changed")
+    func checkpointOfAnotherStore() async throws {
+        let dir = TemporaryDirectory.freshPath("consumers-binding")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let first = InMemoryEventStore(), second = InMemoryEventStore()
+        for i in 1 ... 5 { try await first.append(to: "s", events: [tick(i)]) }
+        for i in 1 ... 9 { try await second.append(to: "s", events: [tick(i)]) }
+        let seen = Collector<UInt64>()
+        func consumer(_ name: String, _ store: any EventStore) throws -> CheckpointedConsumer<FileCheckpointStore> {
+            CheckpointedConsumer(name: name, store: store, checkpoints: try FileCheckpointStore(directory: dir)) { events, _ in
+                seen.add(contentsOf: events.map(\.position))
+            }
+        }
+        let reader = try consumer("reader", first)
+        reader.start()
+        try await reader.waitUntilProcessed(through: 5, timeout: .seconds(30))
+        await reader.stop()
+        let recorded = try String(contentsOfFile: dir + "/reader/store.json", encoding: .utf8)
+        #expect(recorded == #"{"store":"\#(try await first.identity().value)","version":1}"#)
+
+        // The folder pointed at another store: the checkpoint (5) is below its head (9), so only
+        // the identity tells that resuming would skip the other store's first five events.
+        let wrong = try consumer("reader", second)
+        let expected = StrataError.checkpointOfAnotherStore(consumer: "reader", recorded: try await first.identity().value,
+                                                            actual: try await second.identity().value)
+        await #expect(throws: expected) { try await wrong.run() }
+        wrong.start()
+        await #expect(throws: expected) { try await wrong.waitUntilCaughtUp(timeout: .seconds(10)) }
+        await wrong.stop()
+        #expect(seen.values == [1, 2, 3, 4, 5], "nothing of the other store was handled")
+        #expect(try FileCheckpointStore(directory: dir).loadCheckpoint("reader") == 5)
+
+        // Another consumer in the same folder binds to the store it reads.
+        let other = try consumer("other", second)
+        other.start()
+        try await other.waitUntilProcessed(through: 9, timeout: .seconds(30))
+        await other.stop()
+        #expect(try await FileCheckpointStore(directory: dir).boundStore(consumer: "other") == (try await second.identity()))
+
+        // The same store again resumes (the binding holds).
+        let again = try consumer("reader", first)
+        try await first.append(to: "s", events: [tick(6)])
+        again.start()
+        try await again.waitUntilProcessed(through: 6, timeout: .seconds(30))
+        await again.stop()
+        #expect(Array(seen.values.suffix(1)) == [6])
+    }
+
     @Test("events appended during catch-up are delivered after it, in order, none lost")
     func appendsDuringCatchUp() async throws {
         let store = InMemoryEventStore()

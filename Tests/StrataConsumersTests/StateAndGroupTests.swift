@@ -54,7 +54,7 @@ struct StateAndGroupTests {
         }
     }
 
-    @Test("a state-file consumer whose snapshot is beyond the store's head fails with checkpointAheadOfStore")
+    @Test("a state-file consumer refuses another store's snapshot, and one beyond its own store's head")
     func stateFileAheadOfStore() async throws {
         let dir = TemporaryDirectory.freshPath("consumers-state-ahead")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -68,14 +68,24 @@ struct StateAndGroupTests {
         try await first.waitUntilProcessed(through: 5, timeout: .seconds(10))
         await first.stop()
 
-        // The same snapshot over a store with fewer events (another store, or an older copy).
+        // The same snapshot over another store.
         let other = InMemoryEventStore()
         for i in 1 ... 2 { try await other.append(to: "n", events: [tick(i)]) }
         let second = try StateFileConsumer(snapshotFile: file, store: other, defaultState: Totals(), handler: count)
-        await #expect(throws: StrataError.checkpointAheadOfStore(consumer: "state", checkpoint: 5, head: 2)) {
+        let originalIdentity = try await original.identity()
+        await #expect(throws: StrataError.checkpointOfAnotherStore(consumer: "state", recorded: originalIdentity.value,
+                                                                   actual: try await other.identity().value)) {
             try await second.run()
         }
         #expect(second.state == Totals(count: 5, sum: 0) && second.position == 5, "the snapshot is left untouched")
+
+        // The same snapshot over an older copy of its own store (same identity, fewer events).
+        let olderCopy = SameIdentityStore(forwardee: other, identity: originalIdentity)
+        let third = try StateFileConsumer(snapshotFile: file, store: olderCopy, defaultState: Totals(), handler: count)
+        await #expect(throws: StrataError.checkpointAheadOfStore(consumer: "state", checkpoint: 5, head: 2)) {
+            try await third.run()
+        }
+        #expect(third.state == Totals(count: 5, sum: 0) && third.position == 5, "the snapshot is left untouched")
     }
 
     @Test("a group partitions by stream, keeps each stream in order, and hands a leaving member's partitions over")
@@ -96,7 +106,7 @@ struct StateAndGroupTests {
             for s in 0 ..< 12 { try await store.append(to: "stream-\(s)", events: [tick(round * 100 + s)]) }
         }
         // Member b is stuck on its first event; it leaves, and a takes its partitions.
-        try await Wait.until("member a to handle events", timeout: .seconds(10)) { seen.values.contains { $0.member == "a" } }
+        try await Wait.until("member a to handle events", timeout: .seconds(60)) { seen.values.contains { $0.member == "a" } }
         group.leave("b")
         await gate.open()
         try await group.base.waitUntilProcessed(through: 60, timeout: .seconds(20))
@@ -140,3 +150,10 @@ actor Gate {
 }
 
 
+
+/// Another store that reports a given identity: an older copy of a store (a restored backup).
+struct SameIdentityStore: ForwardingEventStore {
+    let forwardee: any EventStore
+    let identity: StoreIdentity
+    func identity() async throws -> StoreIdentity { identity }
+}

@@ -67,7 +67,8 @@ struct PersistenceTests {
         try await first.close()
         let other = InMemoryEventStore()
         try await other.append(to: "elsewhere", events: [EventData(type: "x", json: "{}")])
-        await #expect(throws: StrataError.checkpointAheadOfStore(consumer: "documents-users", checkpoint: 2, head: 1)) {
+        await #expect(throws: StrataError.checkpointOfAnotherStore(consumer: "documents-users", recorded: try await first.store.identity().value,
+                                                                   actual: try await other.identity().value)) {
             try await openUsers(other, DocumentStoreOptions(directory: directory))
         }
     }

@@ -14,6 +14,7 @@ struct LogStoreSmokeTests {
         for i in 0..<50 {
             try await store.append(to: "s-\(i % 7)", events: (0..<20).map { j in EventData(type: "t\(j % 3)", json: #"{"i":\#(i),"j":\#(j)}"#) })
         }
+        let identity = try await store.identity()
         let all = try await store.readAll().collect()
         #expect(all.count == 1000)
         #expect(all.map(\.position) == Array(1...1000))
@@ -22,6 +23,7 @@ struct LogStoreSmokeTests {
         try await store.close()
 
         let again = try LogEventStore(directory: dir)
+        #expect(try await again.identity() == identity, "the identity survives a reopen")
         let all2 = try await again.readAll(direction: .backward).collect()
         #expect(all2.map(\.position) == Array((1...1000).reversed()))
         #expect(all2.reversed().map(\.id) == all.map(\.id))

@@ -370,9 +370,23 @@ struct SegmentFileTests {
         #expect(created.version == 1)
         #expect(try Manifest.load(from: data) == created)
         let text = try String(contentsOfFile: data + "/manifest.json", encoding: .utf8)
-        #expect(text == #"{"format":"strata-log","version":1,"createdAt":"2023-11-14T22:13:20Z"}"# + "\n")
+        let id = try #require(created.id)
+        #expect(UUID(uuidString: id) != nil && id == id.lowercased())
+        #expect(text == #"{"format":"strata-log","version":1,"createdAt":"2023-11-14T22:13:20Z","id":"\#(id)"}"# + "\n")
+        #expect(created.identity == id)
         #expect(throws: FileError.self) { try Manifest.create(in: data) }
         #expect(try Manifest.loadOrCreate(in: data) == created)
+    }
+
+    @Test("a manifest written before identities existed gets one derived from its creation time; a bad id is refused")
+    func manifestLegacyIdentity() throws {
+        let directory = try TemporaryDirectory("format")
+        defer { directory.remove() }
+        try #"{"format":"strata-log","version":1,"createdAt":"2023-11-14T22:13:20Z"}"#.write(toFile: directory.path + "/manifest.json", atomically: true, encoding: .utf8)
+        let legacy = try Manifest.load(from: directory.path)
+        #expect(legacy.id == nil && legacy.identity == "strata-log-created-2023-11-14T22:13:20Z")
+        try #"{"format":"strata-log","version":1,"createdAt":"2023-11-14T22:13:20Z","id":"has space"}"#.write(toFile: directory.path + "/manifest.json", atomically: true, encoding: .utf8)
+        #expect(throws: FileError.self) { try Manifest.load(from: directory.path) }
     }
 
     @Test("a manifest with another format or version 3 is refused as unsupported")

@@ -62,6 +62,30 @@ struct ProjectorTests {
         ])
     }
 
+    @Test("eventStatus says whether an event is stored and whether a later one of its type outdates it")
+    func eventStatus() async throws {
+        let store = InMemoryEventStore()
+        try await store.append(to: "user-1", events: [EventData(type: "user:email-set", json: #"{"email":"a@x"}"#),
+                                                      EventData(type: "user:renamed", json: #"{"name":"A"}"#)])
+        let projector = Projector(store: store)
+        let first = try await store.readStreamPage("user-1", from: .start, direction: .forward, maxCount: 10).events
+        #expect(try await projector.eventStatus(of: first[0]) == EventStatus(exists: true, outdated: false))
+        #expect(try await projector.eventStatus(of: first[1]) == EventStatus(exists: true, outdated: false))
+
+        // A later event of the same type outdates the first; the other type stays current.
+        try await store.append(to: "user-1", events: [EventData(type: "user:email-set", json: #"{"email":"b@x"}"#)])
+        #expect(try await projector.eventStatus(of: first[0]) == EventStatus(exists: true, outdated: true))
+        #expect(try await projector.eventStatus(of: first[1]) == EventStatus(exists: true, outdated: false))
+
+        // An event from elsewhere (another id at a stored revision, or an unknown stream) does not exist.
+        func copy(_ e: RecordedEvent, id: UUID, stream: String) -> RecordedEvent {
+            RecordedEvent(id: id, stream: stream, revision: e.revision, position: e.position, recordedAtMicroseconds: e.recordedAtMicroseconds,
+                          type: e.type, data: e.data, metadata: e.metadata)
+        }
+        #expect(try await projector.eventStatus(of: copy(first[0], id: UUID(), stream: "user-1")) == EventStatus(exists: false, outdated: true))
+        #expect(try await projector.eventStatus(of: copy(first[0], id: UUID(), stream: "user-9")) == EventStatus(exists: false, outdated: false))
+    }
+
     @Test("a failing once handler runs its failure effect, keeps the event, and the projector goes on")
     func onceFailure() async throws {
         let store = InMemoryEventStore()

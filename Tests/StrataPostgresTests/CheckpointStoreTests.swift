@@ -35,6 +35,34 @@ struct CheckpointStoreTests {
             """, binds: try binds(key, value)), logger: connection.logger)
     }
 
+    @Test("a consumer's checkpoint is bound to the store it reads, per consumer; the store's identity survives a reopen")
+    func storeBinding() async throws {
+        let tracker = SchemaTracker()
+        let (store, checkpoints, schema) = try await Self.setUp(tracker)
+        let identity = try await store.identity()
+        #expect(UUID(uuidString: identity.value) != nil)
+        let other = InMemoryEventStore()
+        #expect(try await checkpoints.boundStore(consumer: "totals") == nil)
+        try await checkpoints.bind(to: store, consumer: "totals")
+        try await checkpoints.bind(to: other, consumer: "mirror")
+        try await checkpoints.bind(to: store, consumer: "totals")
+        await #expect(throws: StrataError.checkpointOfAnotherStore(consumer: "totals", recorded: identity.value,
+                                                                   actual: try await other.identity().value)) {
+            try await checkpoints.bind(to: other, consumer: "totals")
+        }
+        try await store.close()
+        let reopened = try await PostgresTest.openStore(schema: schema)
+        #expect(try await reopened.identity() == identity)
+        let again = PostgresCheckpointStore(store: reopened)
+        #expect(try await again.boundStore(consumer: "totals") == identity)
+        #expect(try await again.boundStore(consumer: "mirror") == (try await other.identity()))
+        let another = try await PostgresTest.openStore(schema: tracker.newSchema("checkpoints"))
+        #expect(try await another.identity() != identity, "another schema is another store")
+        try await another.close()
+        try await reopened.close()
+        await tracker.dropAll()
+    }
+
     @Test("commit writes the handler's rows and the checkpoint in one transaction")
     func commitTogether() async throws {
         let tracker = SchemaTracker()

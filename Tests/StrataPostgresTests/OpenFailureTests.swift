@@ -93,20 +93,21 @@ struct OpenFailureTests {
         let store = try await PostgresTest.openStore(schema: schema)
         try await store.append(to: "s", events: PostgresTest.events(2))
         try await store.close()
-        try await PostgresTest.execute("INSERT INTO \"\(schema)\".strata_migrations (version, description) VALUES (2, 'from a later Strata')")
+        let newer = PostgresEventStore.schemaVersion + 1
+        try await PostgresTest.execute("INSERT INTO \"\(schema)\".strata_migrations (version, description) VALUES (\(newer), 'from a later Strata')")
         do {
             _ = try await PostgresTest.openStore(schema: schema)
-            Issue.record("the store opened a schema of version 2")
+            Issue.record("the store opened a schema of version \(newer)")
         } catch StrataError.unsupportedFormat(let path, let found, let supported) {
             #expect(path.contains(schema))
-            #expect(found == "schema version 2")
-            #expect(supported.contains("version 1"))
+            #expect(found == "schema version \(newer)")
+            #expect(supported.contains("version \(PostgresEventStore.schemaVersion)"))
         }
         let versions = try await PostgresTest.withConnection { connection in
             try await connection.rows(PostgresQuery(unsafeSQL: "SELECT version FROM \"\(schema)\".strata_migrations ORDER BY version"), logger: connection.logger)
                 .map { try $0.decode(Int32.self) }
         }
-        #expect(versions == [1, 2])
+        #expect(versions == (1...newer).map(Int32.init))
         await tracker.dropAll()
     }
 

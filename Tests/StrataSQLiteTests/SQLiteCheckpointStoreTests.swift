@@ -32,6 +32,27 @@ struct SQLiteCheckpointStoreTests {
         }
     }
 
+    @Test("a consumer's checkpoint is bound to the store it reads, per consumer, and the binding survives a reopen")
+    func storeBinding() async throws {
+        let (store, checkpoints, dir) = try await Self.fixture("binding")
+        defer { TemporaryDirectory.remove(dir) }
+        let other = InMemoryEventStore()
+        #expect(try await checkpoints.boundStore(consumer: "totals") == nil)
+        try await checkpoints.bind(to: store, consumer: "totals")
+        try await checkpoints.bind(to: other, consumer: "mirror")
+        try await checkpoints.bind(to: store, consumer: "totals")  // the same store again: accepted
+        await #expect(throws: StrataError.checkpointOfAnotherStore(consumer: "totals", recorded: try await store.identity().value,
+                                                                   actual: try await other.identity().value)) {
+            try await checkpoints.bind(to: other, consumer: "totals")
+        }
+        try await checkpoints.close()
+        let reopened = try SQLiteCheckpointStore(path: dir + "/events.db")
+        #expect(try await reopened.boundStore(consumer: "totals") == (try await store.identity()))
+        #expect(try await reopened.boundStore(consumer: "mirror") == (try await other.identity()))
+        try await reopened.close()
+        try await store.close()
+    }
+
     @Test("a read model written in commit's work and the checkpoint are stored together, and another connection sees both")
     func commitsReadModelWithCheckpoint() async throws {
         let (store, checkpoints, dir) = try await Self.fixture("commit")

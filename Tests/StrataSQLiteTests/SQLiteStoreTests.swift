@@ -22,9 +22,12 @@ struct SQLiteStoreTests {
         try await store.deleteStream("c", expectedRevision: .any, mode: .tombstone)
         try await store.setStreamMetadata("a", StreamMetadata(maxCount: 5, maxAge: 1.5, truncateBefore: 1, custom: Data(#"{"k":true}"#.utf8)))
         let before = try await store.readAll().collect()
+        let identity = try await store.identity()
         try await store.close()
 
         let reopened = try SQLiteEventStore(path: path)
+        #expect(try await reopened.identity() == identity, "the identity survives a reopen")
+        #expect(UUID(uuidString: identity.value) != nil)
         #expect(try await reopened.readAll().collect() == before)
         #expect(before[1].metadata == Data() && before[1].contentType == .binary && before[1].data == Data([0, 1, 2, 255]))
         #expect(before[2].data == Data() && before[2].metadata == nil)

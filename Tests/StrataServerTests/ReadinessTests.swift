@@ -59,6 +59,7 @@ final class FailingStore: EventStore {
         try check()
         return try await base.stats()
     }
+    func identity() async throws -> StoreIdentity { try await base.identity() }
     func waitForAppends(after position: UInt64) async throws {
         try check()
         try await base.waitForAppends(after: position)
@@ -140,7 +141,7 @@ struct ReadinessTests {
         #expect(try await HTTPTestClient.send(.GET, server.baseURL + "/health/live").status == 200)
     }
 
-    @Test("a document view snapshot beyond the store's head: the open fails with checkpoint-ahead-of-store and readiness says so")
+    @Test("a document view snapshot of another store: the open fails with checkpoint-of-another-store and readiness says so")
     func documentViewAheadOfStore() async throws {
         let directory = TemporaryDirectory.freshPath("ready")
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -157,11 +158,13 @@ struct ReadinessTests {
         defer { Task { await second.stop() } }
         // A write opens the collection (a read of a collection without documents answers 404 unopened).
         let get = try await HTTPTestClient.send(.PUT, second.baseURL + "/documents/users/a", body: "{}")
-        #expect(get.status == 500 && get.errorCode == "checkpoint-ahead-of-store")
+        #expect(get.status == 500 && get.errorCode == "checkpoint-of-another-store")
         let details = (get.json["error"] as? [String: Any])?["details"] as? [String: Any]
-        #expect(details?["consumer"] as? String == "documents-users" && details?["checkpoint"] as? Int == 3 && details?["head"] as? Int == 0)
+        let actual = try await second.store.identity().value
+        #expect(details?["consumer"] as? String == "documents-users" && details?["actual"] as? String == actual
+                && (details?["recorded"] as? String).map { $0 != actual && !$0.isEmpty } == true)
         let notReady = try await HTTPTestClient.send(.GET, second.baseURL + "/health/ready")
-        #expect(notReady.status == 503 && Self.reasons(notReady).first?.hasPrefix("documents/users: consumer \"documents-users\" has checkpoint 3") == true)
+        #expect(notReady.status == 503 && Self.reasons(notReady).first?.hasPrefix("documents/users: the checkpoint of \"documents-users\" was recorded for store") == true)
         #expect(try await Self.stops(second, "documents") == 1)
     }
 }

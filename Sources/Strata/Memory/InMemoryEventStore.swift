@@ -106,6 +106,13 @@ public final class InMemoryEventStore: EventStore {
         }
     }
 
+    /// A random identity, new with every instance (a memory store is a new store each time).
+    public func identity() async throws -> StoreIdentity {
+        try withOpenLog { _ in storeIdentity }
+    }
+
+    private let storeIdentity = StoreIdentity.random()
+
     public func waitForAppends(after position: UInt64) async throws {
         try await notifier.wait(after: position)
     }

@@ -46,6 +46,10 @@ public enum StrataError: Error, Sendable, Hashable, CustomStringConvertible {
     /// the head of the store it reads: it belongs to another store, or the store was restored
     /// from an older copy. Resuming would silently skip every event up to the checkpoint.
     case checkpointAheadOfStore(consumer: String, checkpoint: UInt64, head: UInt64)
+    /// A checkpoint (a checkpoint folder, a state file, an export's state) was recorded for
+    /// another store than the one it is now used with: resuming would skip or repeat events
+    /// of the wrong store (docs/CONTRACT.md, "Store identity").
+    case checkpointOfAnotherStore(consumer: String, recorded: String, actual: String)
 
     /// A UUID kept as its string, so that the error stays Hashable and printable.
     public typealias UUIDString = String
@@ -94,6 +98,8 @@ public enum StrataError: Error, Sendable, Hashable, CustomStringConvertible {
             "event \(id) of type \(quoted(type)) breaks its schema: \(violations.joined(separator: "; "))"
         case .checkpointAheadOfStore(let consumer, let checkpoint, let head):
             "consumer \(quoted(consumer)) has checkpoint \(checkpoint) but the store's head is \(head): the checkpoint belongs to another store, or the store was restored from an older copy; point the consumer at its own store, or reset its checkpoint (strata consumers reset NAME --to 0, or remove its checkpoint or snapshot file) to process the store from the start"
+        case .checkpointOfAnotherStore(let consumer, let recorded, let actual):
+            "the checkpoint of \(quoted(consumer)) was recorded for store \(recorded), not this store (\(actual)): point it at its own store, or use a new checkpoint folder (or state file) for this one"
         }
     }
 }

@@ -49,6 +49,12 @@ public protocol EventStore: Sendable {
     /// Store-wide figures.
     func stats() async throws -> StoreStats
 
+    /// The store's identity: recorded when the store was created and the same for every
+    /// process and every copy (a backup restored elsewhere is the same store). Checkpoints are
+    /// bound to it, so that a checkpoint folder pointed at another store is refused
+    /// (docs/CONTRACT.md, "Store identity").
+    func identity() async throws -> StoreIdentity
+
     /// Returns once the head position is greater than `position`, or earlier (callers re-check).
     /// Throws `CancellationError` when the calling task is cancelled.
     func waitForAppends(after position: UInt64) async throws

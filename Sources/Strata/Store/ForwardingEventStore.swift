@@ -54,6 +54,10 @@ extension ForwardingEventStore {
         try await forwardee.stats()
     }
 
+    public func identity() async throws -> StoreIdentity {
+        try await forwardee.identity()
+    }
+
     public func waitForAppends(after position: UInt64) async throws {
         try await forwardee.waitForAppends(after: position)
     }

@@ -7,7 +7,16 @@ enum LifecycleChecks {
     static let all: [ConformanceCheck] = [
         ConformanceCheck("every operation after close throws storeClosed", operationsAfterClose),
         ConformanceCheck("closing the store ends a waiting subscription with storeClosed", closeEndsSubscriptions),
+        ConformanceCheck("the store's identity is stable, and another store's differs", identity),
     ]
+
+    static func identity(_ c: ConformanceContext) async throws {
+        let first = try await c.store.identity()
+        try await c.store.append(to: "s", events: samples(3))
+        #expect(try await c.store.identity() == first, "the identity does not change with appends")
+        #expect(!first.value.isEmpty)
+        #expect(try await InMemoryEventStore().identity() != first, "another store's identity differs")
+    }
 
     static func operationsAfterClose(_ c: ConformanceContext) async throws {
         let store = c.store
@@ -27,6 +36,7 @@ enum LifecycleChecks {
         await expectThrows(.storeClosed, "setStreamMetadata") { try await store.setStreamMetadata("s", StreamMetadata(maxCount: 1)) }
         await expectThrows(.storeClosed, "headPosition") { try await store.headPosition() }
         await expectThrows(.storeClosed, "stats") { try await store.stats() }
+        await expectThrows(.storeClosed, "identity") { try await store.identity() }
         // Waiting for appends on a closed store must not hang: it returns or throws storeClosed.
         do {
             try await withDeadline("waitForAppends on a closed store") { try await store.waitForAppends(after: 100) }

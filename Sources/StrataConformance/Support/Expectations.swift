@@ -8,7 +8,7 @@ enum ErrorKind: String, Sendable {
     case invalidEventType, invalidStreamName, eventTooLarge, invalidEvent, invalidAppend, wrongExpectedRevision
     case eventIdReused, appendConditionFailed, streamNotFound, streamTombstoned, unknownStoreURL, unsupportedFormat
     case corruption, io, storeClosed, invalidArgument, unsupported, eventDecodingFailed, timedOut, schemaViolation
-    case checkpointAheadOfStore
+    case checkpointAheadOfStore, checkpointOfAnotherStore
 }
 
 extension StrataError {
@@ -35,6 +35,7 @@ extension StrataError {
         case .timedOut: .timedOut
         case .schemaViolation: .schemaViolation
         case .checkpointAheadOfStore: .checkpointAheadOfStore
+        case .checkpointOfAnotherStore: .checkpointOfAnotherStore
         }
     }
 }

@@ -120,6 +120,7 @@ final class ViewCheckpointStore: CheckpointStore, @unchecked Sendable {
     private let lock = NSLock()
     private var savedPosition: UInt64 = 0
     private var lastSaveError: String?
+    private var boundInMemory: StoreIdentity?
 
     init(view: DocumentView, snapshotPath: String?, snapshotEvery: Int) {
         self.view = view
@@ -189,5 +190,24 @@ final class ViewCheckpointStore: CheckpointStore, @unchecked Sendable {
 
     func unpark(consumer: String, position: UInt64) async throws {
         view.withLock { view.parked.removeAll { $0.position == position } }
+    }
+
+    /// The store the snapshot is bound to (`.{snapshot file name}.store.json` beside it); in
+    /// memory without persistence.
+    func boundStore(consumer: String) async throws -> StoreIdentity? {
+        guard let binding else { return lock.withLock { boundInMemory } }
+        return try binding.load()
+    }
+
+    func bind(consumer: String, toStore identity: StoreIdentity) async throws {
+        guard let binding else { return lock.withLock { boundInMemory = identity } }
+        try binding.save(identity)
+    }
+
+    private var binding: StoreBindingFile? {
+        snapshotPath.map { path in
+            let name = (path as NSString).lastPathComponent
+            return StoreBindingFile(path: (path as NSString).deletingLastPathComponent + "/." + name + ".store.json")
+        }
     }
 }

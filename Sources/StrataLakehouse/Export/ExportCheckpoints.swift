@@ -34,4 +34,8 @@ struct ExportCheckpoints: CheckpointStore {
     func unpark(consumer: String, position: UInt64) async throws {
         try await base.unpark(consumer: consumer, position: position)
     }
+
+    func boundStore(consumer: String) async throws -> StoreIdentity? { try await base.boundStore(consumer: consumer) }
+
+    func bind(consumer: String, toStore identity: StoreIdentity) async throws { try await base.bind(consumer: consumer, toStore: identity) }
 }

@@ -1,5 +1,6 @@
 import Foundation
 @_spi(Machinery) import Strata
+import StrataConsumers
 import StrataJSON
 #if canImport(Glibc)
 import Glibc
@@ -99,6 +100,9 @@ public final class DailyMirror: Sendable {
         let directory = configuration.directory
         try DurableFile.createDirectory(directory)
         var state = try recover()
+        // The folder belongs to one store, and its position must not be beyond that store's head.
+        try StoreBindingFile(path: directory + "/.strata-mirror-store.json").bind(try await store.identity(), consumer: "daily mirror \(directory)")
+        try await store.checkResumable(from: state.position, consumer: "daily mirror \(directory)")
         var summary = Summary(events: 0, position: state.position, file: state.file)
         var writer = try state.file.map { try DayFile(path: directory + "/" + $0, length: state.length) }
         defer { writer?.close() }

@@ -30,6 +30,8 @@ final class LogEngine: @unchecked Sendable {
     /// Counters, timers and gauges (docs/ENGINE.md, "Metrics").
     let metrics: EngineMetrics
     let directoryLock: DirectoryLock
+    /// The store's identity, from the manifest.
+    let identity: StoreIdentity
     let hint: HeadHint
     let indexLock = NSLock()
     let index = LogIndex()
@@ -82,6 +84,7 @@ final class LogEngine: @unchecked Sendable {
         self.directoryLock = lock
         let manifest = try StrataErrorBridge.run { try Manifest.loadOrCreate(in: dir, fileSystem: fileSystem) }
         index.allowsGaps = manifest.version >= Manifest.scavengedVersion
+        self.identity = try StoreIdentity(manifest.identity)
         try StrataErrorBridge.run { try fileSystem.makeDirectories(dir + "/" + SegmentFile.directoryName) }
         self.hint = try HeadHint(directory: dir, fileSystem: fileSystem)
         self.notifier = AppendNotifier()

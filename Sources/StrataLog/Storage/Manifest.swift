@@ -2,6 +2,7 @@ import Foundation
 import StrataJSON
 import Glibc
 import StrataStorage
+import Strata
 
 /// `manifest.json`, the file that makes a directory a Strata log directory and says which
 /// format version its files use (docs/FORMAT.md, "Data directory").
@@ -21,11 +22,19 @@ struct Manifest: Equatable, Sendable {
     var format: String
     var version: Int
     var createdAt: Date
+    /// The store's identity (docs/FORMAT.md, "The manifest"): a random lower-case UUID written at
+    /// creation; nil in a manifest written before identities existed.
+    var id: String? = nil
 
     /// The manifest's JSON, one line, fields in the documented order.
     var json: String {
-        #"{"format":"\#(format)","version":\#(version),"createdAt":"\#(createdAt.formatted(.iso8601))"}"# + "\n"
+        let id = self.id.map { #","id":"\#($0)""# } ?? ""
+        return #"{"format":"\#(format)","version":\#(version),"createdAt":"\#(createdAt.formatted(.iso8601))"\#(id)}"# + "\n"
     }
+
+    /// The store's identity: the recorded `id`, or, for a store created before identities
+    /// existed, one derived from its creation time (the same in every process, never written).
+    var identity: String { id ?? "strata-log-created-" + createdAt.formatted(.iso8601) }
 
     /// Writes a new manifest in `directory`, creating the directory (and its parents) when
     /// missing. Atomic and durable: a temporary file is fsynced, renamed, and the directory fsynced.
@@ -41,7 +50,8 @@ struct Manifest: Equatable, Sendable {
         // Whole seconds: the ISO 8601 text keeps no more, and load must give back what create returned.
         let manifest = Manifest(
             format: formatName, version: currentVersion,
-            createdAt: Date(timeIntervalSince1970: createdAt.timeIntervalSince1970.rounded(.down))
+            createdAt: Date(timeIntervalSince1970: createdAt.timeIntervalSince1970.rounded(.down)),
+            id: UUID().uuidString.lowercased()
         )
         try FileError.run { try fileSystem.writeFileAtomically(path, Array(manifest.json.utf8)) }
         return manifest
@@ -74,7 +84,14 @@ struct Manifest: Equatable, Sendable {
         guard let text = object["createdAt"]?.stringValue, let createdAt = try? Date(text, strategy: .iso8601) else {
             throw FileError.corrupt(path: path, offset: 0, reason: "no ISO 8601 \"createdAt\"")
         }
-        return Manifest(format: format, version: version, createdAt: createdAt)
+        var id: String?
+        if let value = object["id"] {
+            guard let text = value.stringValue, (try? StoreIdentity(text)) != nil else {
+                throw FileError.corrupt(path: path, offset: 0, reason: "\"id\" is not a store identity")
+            }
+            id = text
+        }
+        return Manifest(format: format, version: version, createdAt: createdAt, id: id)
     }
 
     /// Rewrites the manifest of `directory` with `version` (atomic and durable), keeping its

@@ -77,6 +77,8 @@ public struct JetStreamStreamInfo: Codable, Sendable, Hashable {
     public var state: JetStreamStreamState
     /// Its placement, in a cluster.
     public var cluster: JetStreamClusterInfo?
+    /// When the server created it (RFC 3339, nanoseconds), as the server reports it.
+    public var created: String?
 }
 
 /// The acknowledgement of a JetStream publish.

@@ -140,6 +140,28 @@ public final class PostgresCheckpointStore: CheckpointStore {
             try await connection.run(query, logger: core.logger)
         }
     }
+
+    /// The store the consumer's checkpoint is bound to: the schema's `meta` key `checkpoint_store:{consumer}`.
+    public func boundStore(consumer: String) async throws -> StoreIdentity? {
+        let core = self.core
+        let query = PostgresQuery(unsafeSQL: "SELECT value FROM \(core.schema.table("meta")) WHERE key = $1",
+                                  binds: try binds("checkpoint_store:" + StoredText.encode(consumer)))
+        let value = try await core.withConnection("read the checkpoints' store") { connection in
+            try await connection.rows(query, logger: core.logger).first?.decode(String.self)
+        }
+        return try value.map { try StoreIdentity($0) }
+    }
+
+    public func bind(consumer: String, toStore identity: StoreIdentity) async throws {
+        let core = self.core
+        let query = PostgresQuery(unsafeSQL: """
+            INSERT INTO \(core.schema.table("meta")) (key, value) VALUES ($1, $2)
+            ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
+            """, binds: try binds("checkpoint_store:" + StoredText.encode(consumer), identity.value))
+        try await core.withConnection("bind the checkpoints to a store") { connection in
+            try await connection.run(query, logger: core.logger)
+        }
+    }
 }
 
 /// Carries a handler's own error through the pool, so that it reaches the caller unchanged.

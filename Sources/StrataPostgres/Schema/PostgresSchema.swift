@@ -10,11 +10,12 @@ struct PostgresSchema: Sendable {
     let name: String
 
     /// The schema version this build writes and reads.
-    static let currentVersion = 1
+    static let currentVersion = 2
 
     /// The migrations, in order: migration `i` takes the schema from version `i` to `i + 1`.
     static let migrations: [(description: String, statements: @Sendable (String) -> [String])] = [
         ("events, streams, head counter, checkpoints, parked events", version1),
+        ("meta: the store identity", version2),
     ]
 
     /// The table-qualified name `"schema".table`.
@@ -84,6 +85,20 @@ struct PostgresSchema: Sendable {
         let versions = try await connection.rows(PostgresQuery(
             unsafeSQL: "SELECT coalesce(max(version), 0) FROM \(table("strata_migrations"))"), logger: logger)
         return Int(try versions[0].decode(Int32.self))
+    }
+
+    /// Schema version 2: a key-value table holding the store's identity (`store_id`, a random
+    /// lower-case UUID written once) and the store the schema's checkpoints are bound to.
+    private static func version2(_ schema: String) -> [String] {
+        let s = "\"\(schema)\""
+        return [
+            """
+            CREATE TABLE \(s).meta (
+                key text COLLATE "C" PRIMARY KEY,
+                value text NOT NULL)
+            """,
+            "INSERT INTO \(s).meta (key, value) VALUES ('store_id', '\(StoreIdentity.random().value)')",
+        ]
     }
 
     /// Schema version 1.

@@ -166,6 +166,24 @@ public final class SQLiteCheckpointStore: CheckpointStore {
         }
     }
 
+    // MARK: - Store binding
+
+    /// The store the consumer's checkpoint is bound to: `strata_meta` key `checkpoint_store:{consumer}`.
+    public func boundStore(consumer: String) async throws -> StoreIdentity? {
+        try await withConnection { db in
+            try SQLiteSchema.metaValue(db, key: SQLiteSchema.checkpointStoreKeyPrefix + consumer).map { try StoreIdentity($0) }
+        }
+    }
+
+    public func bind(consumer: String, toStore identity: StoreIdentity) async throws {
+        try await write { db in
+            try db.run("INSERT OR REPLACE INTO strata_meta(key, value) VALUES (?, ?)") { s in
+                s.bind(1, SQLiteSchema.checkpointStoreKeyPrefix + consumer)
+                s.bind(2, identity.value)
+            }
+        }
+    }
+
     // MARK: - Closing
 
     /// Waits for the running commit, then closes the connection. Later calls throw

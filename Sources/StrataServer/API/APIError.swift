@@ -34,7 +34,7 @@ struct APIError: Error, Sendable {
         // A feature this backend does not offer (docs/CONTRACT.md): 501, not a client error.
         case .unsupported: .notImplemented
         case .timedOut: .gatewayTimeout
-        case .unknownStoreURL, .unsupportedFormat, .corruption, .io, .eventDecodingFailed, .checkpointAheadOfStore: .internalServerError
+        case .unknownStoreURL, .unsupportedFormat, .corruption, .io, .eventDecodingFailed, .checkpointAheadOfStore, .checkpointOfAnotherStore: .internalServerError
         }
         self.init(status, code: ErrorJSON.code(of: error), error.description, details: ErrorJSON.details(of: error))
     }

@@ -43,9 +43,11 @@ extension Handlers {
 
     @Sendable func stats(_ request: Request, context: StrataRequestContext) async throws -> Response {
         let stats = try await state.store.stats()
+        let identity = try await state.store.identity()
         state.metrics.sawHead(stats.headPosition)
         var out = JSONWriter()
         out.beginObject()
+        out.field("identity", identity.value)
         out.field("headPosition", stats.headPosition)
         out.field("firstPosition", stats.firstPosition)
         out.key("streamCount"); out.number(stats.streamCount)
