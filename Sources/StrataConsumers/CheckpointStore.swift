@@ -56,7 +56,7 @@ public protocol CheckpointStore<Transaction>: Sendable {
 extension CheckpointStore {
     /// Binds the consumer's checkpoint to `store` on first use, and refuses a store other than
     /// the one it was recorded for: the one check every checkpointed reader makes before it
-    /// resumes, beside ``Strata/EventStore/checkResumable(from:consumer:)``.
+    /// resumes, beside `EventStore.checkResumable(from:consumer:)`.
     ///
     /// - Throws: ``StrataError/checkpointOfAnotherStore(consumer:recorded:actual:)``, or the
     ///   store's or the checkpoint store's error.

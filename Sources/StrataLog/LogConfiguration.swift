@@ -31,10 +31,19 @@ public struct LogConfiguration: Sendable, Hashable {
     public var retention: LogRetention?
     /// Per-event limits.
     public var limits: EventLimits
+    /// Open for reading only (docs/ENGINE.md, "Read-only opens"): the directory lock is never
+    /// taken and no file is created, changed or removed, so a reader never waits for writers nor
+    /// needs write permission. A torn tail is read up to its last commit instead of cut, other
+    /// processes' appends are followed as usual, and every write (append, delete, metadata,
+    /// scavenge, erase) fails with ``StrataError/unsupported(_:)``. The directory must already be
+    /// a store.
+    public var readOnly: Bool
 
     /// Creates a configuration.
     public init(durability: Durability = .fsync, segmentSize: Int = 64 << 20, rollDaily: Bool = false,
-                compressSealedSegments: Bool = false, retention: LogRetention? = nil, limits: EventLimits = .default) {
+                compressSealedSegments: Bool = false, retention: LogRetention? = nil, limits: EventLimits = .default,
+                readOnly: Bool = false) {
+        self.readOnly = readOnly
         self.durability = durability
         self.segmentSize = segmentSize
         self.rollDaily = rollDaily

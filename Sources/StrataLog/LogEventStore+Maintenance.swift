@@ -5,7 +5,8 @@ extension LogEventStore: MaintainableEventStore {
     /// Rewrites sealed segments without the events no read can return (docs/FORMAT.md,
     /// "Scavenging"; docs/OPERATIONS.md, "Reclaiming space"). Online: appends and reads go on.
     public func scavenge() async throws -> ScavengeReport {
-        try await engine.scavenge()
+        try engine.refuseIfReadOnly()
+        return try await engine.scavenge()
     }
 
     /// Erases a stream: clears its metadata, tombstones it, appends the audit event to
@@ -13,6 +14,7 @@ extension LogEventStore: MaintainableEventStore {
     /// metadata (docs/CONTRACT.md, "Erasure").
     public func erase(_ stream: String, reason: String) async throws -> ErasureReport {
         try Erasure.validate(stream)
+        try engine.refuseIfReadOnly()
         try engine.checkUsable()
         let info = try engine.streamInfo(stream)
         try Erasure.checkKnown(info)

@@ -41,9 +41,11 @@ extension StoreScheme {
             return StoreLocation(backend: .file, address: path, displayText: "file:\(path)" + (query.isEmpty ? "" : "?" + query), options: options)
         },
         exists: { isDirectory($0.address) == true },
-        open: { location, _, telemetry in
-            try LogEventStore(directory: location.address, configuration: try logConfiguration(location.options),
-                              logger: telemetry.logger, metrics: telemetry.metrics)
+        open: { location, access, telemetry in
+            var configuration = try logConfiguration(location.options)
+            configuration.readOnly = access == .readOnly
+            return try LogEventStore(directory: location.address, configuration: configuration,
+                                     logger: telemetry.logger, metrics: telemetry.metrics)
         })
 
     /// The text before `?`, and the `key=value` pairs after it.

@@ -65,6 +65,10 @@ public enum StoreAccess: Sendable, Hashable {
     /// The store must already exist: opening a missing local store fails with
     /// ``StoreNotFound`` instead of creating an empty one (a typo must not create a store).
     case existing
+    /// As ``existing``, for reading only: a log directory is opened read-only
+    /// (``StrataLog/LogConfiguration/readOnly``: no lock taken, no file written, so readers never
+    /// wait for writers nor need write permission); other backends open as ``existing``.
+    case readOnly
 }
 
 /// ``StoreRegistry/open(_:access:)`` with ``StoreAccess/existing`` found no store at a local path.

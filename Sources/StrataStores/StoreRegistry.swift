@@ -81,7 +81,7 @@ public struct StoreRegistry: Sendable {
         guard let scheme = schemes.first(where: { $0.backend == location.backend }) else {
             throw StrataError.unknownStoreURL(location.displayText)
         }
-        if access == .existing && !scheme.exists(location) { throw StoreNotFound(location: location) }
+        if access != .create && !scheme.exists(location) { throw StoreNotFound(location: location) }
         return try await scheme.open(location, access, StoreTelemetry(logger: logger, metrics: metrics))
     }
 

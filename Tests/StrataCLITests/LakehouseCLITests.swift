@@ -42,5 +42,16 @@ struct LakehouseCLITests {
 
         let usage = try await CLIProcess.run(["export", "--store", dir.store], in: dir.url)
         #expect(usage.status == 2, "\(usage)")
+
+        // The checkpoint folder pointed at the copy: the same head (250), another store. It is
+        // refused before anything is written, for the exporter and for the daily mirror alike.
+        let wrong = try await CLIProcess.run(["export", "--store", copy, "--to", lake, "--source", "n1", "--gzip", "--checkpoints", checkpoints],
+                                             in: dir.url)
+        #expect(wrong.status == 1 && wrong.stderr.contains("was recorded for store"), "\(wrong)")
+        let daily = dir.url.appendingPathComponent("daily").path
+        let mirrored = try await CLIProcess.run(["export", "--daily", daily, "--store", dir.store], in: dir.url)
+        #expect(mirrored.status == 0, "\(mirrored)")
+        let dailyWrong = try await CLIProcess.run(["export", "--daily", daily, "--store", copy], in: dir.url)
+        #expect(dailyWrong.status == 1 && dailyWrong.stderr.contains("was recorded for store"), "\(dailyWrong)")
     }
 }

@@ -39,7 +39,7 @@ struct ConsumersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let checkpoints = try location.open()
-            let store = try await global.storeURL().open(.existing)
+            let store = try await global.storeURL().open(.readOnly)
             let head: UInt64
             do { head = try await store.headPosition() } catch {
                 try? await store.close()

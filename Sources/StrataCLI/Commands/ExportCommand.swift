@@ -102,7 +102,7 @@ struct ExportCommand: AsyncParsableCommand {
             source: source, filter: EventFilter(streamPrefixes: streamPrefixes, eventTypes: Set(types)),
             compression: gzip ? .gzip(level: gzipLevel) : .none, maxFileBytes: maxFileMb << 20, maxFileEvents: maxFileEvents,
             maxFileAge: .milliseconds(Int64(maxFileAge * 1000)))
-        let store = try await global.storeURL().open(.existing)
+        let store = try await global.storeURL().open(.readOnly)
         let summary: ExportSummary
         do {
             let exporter = try LakehouseExporter(store: store, target: target, checkpoints: FileCheckpointStore(directory: checkpoints),
@@ -149,7 +149,7 @@ struct ExportCommand: AsyncParsableCommand {
     /// `--daily DIR`: the daily mirror, to the head or (with --follow) until interrupted.
     private func mirror(into directory: String) async throws {
         let filter = EventFilter(streamPrefixes: streamPrefixes, eventTypes: Set(types))
-        let store = try await global.storeURL().open(.existing)
+        let store = try await global.storeURL().open(.readOnly)
         let summary: DailyMirror.Summary
         do {
             let mirror = try DailyMirror(store: store, configuration: DailyMirror.Configuration(directory: directory, pattern: pattern, filter: filter))

@@ -37,7 +37,7 @@ struct ReadCommand: AsyncParsableCommand {
     func run() async throws {
         let url = try global.storeURL()
         try Naming.validateReadableStreamName(stream)
-        try await url.withStore(.existing) { store in
+        try await url.withStore(.readOnly) { store in
             let direction: ReadDirection = backward ? .backward : .forward
             let origin: ReadOrigin = from.map(ReadOrigin.at) ?? (backward ? .end : .start)
             let events = stream == Naming.allStream

@@ -18,7 +18,7 @@ struct StatsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let url = try global.storeURL()
-        let stats = try await url.withStore(.existing) { try await $0.stats() }
+        let stats = try await url.withStore(.readOnly) { try await $0.stats() }
         let details = stats.details.sorted { $0.key < $1.key }
         if json {
             var out = JSONWriter()

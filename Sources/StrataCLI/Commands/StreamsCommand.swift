@@ -15,7 +15,7 @@ struct StreamsCommand: AsyncParsableCommand {
     var prefix: String = ""
 
     func run() async throws {
-        try await global.storeURL().withStore(.existing) { store in
+        try await global.storeURL().withStore(.readOnly) { store in
             for try await name in store.listStreams(prefix: prefix) {
                 StandardOutput.stdout.writeLine(name)
             }

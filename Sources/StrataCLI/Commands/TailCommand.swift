@@ -35,7 +35,7 @@ struct TailCommand: AsyncParsableCommand {
     func run() async throws {
         let url = try global.storeURL()
         try Naming.validateReadableStreamName(stream)
-        let store = try await url.open(.existing)
+        let store = try await url.open(.readOnly)
         let start: SubscriptionStart = from.map { $0 <= 1 ? .start : .after($0 - 1) } ?? .end
         let subscription = stream == Naming.allStream
             ? store.subscribeToAll(from: start)

@@ -20,10 +20,27 @@ final class HeadHint: @unchecked Sendable {
     static let fileName = "HEAD"
     private static let magic: UInt64 = 0x5354_5241_5441_4844 // "STRATAHD"
     private let base: UnsafeMutableRawPointer
-    private let file: any StorageFile
+    private let file: (any StorageFile)?
+    /// Mapped read-only (a read-only open): never written; `nil` file when there is no `HEAD`.
+    let readOnly: Bool
 
-    init(directory: String, fileSystem: any FileSystem) throws {
+    init(directory: String, fileSystem: any FileSystem, readOnly: Bool = false) throws {
         let path = directory + "/" + HeadHint.fileName
+        self.readOnly = readOnly
+        if readOnly {
+            // A store no writer of this format opened has no HEAD: a zeroed page never says
+            // anything is new, and the reader rescans at every refresh instead.
+            guard fileSystem.exists(path), let file = try? fileSystem.open(path, mode: .readOnly),
+                  (try? file.size()).map({ $0 >= 4096 }) == true, let mapped = try? file.map(size: 4096), let address = mapped.baseAddress else {
+                base = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 8)
+                base.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
+                file = nil
+                return
+            }
+            base = UnsafeMutableRawPointer(mutating: address)
+            self.file = file
+            return
+        }
         let file = try StrataErrorBridge.run { try fileSystem.open(path, mode: .create) }
         do {
             if try file.size() < 4096 { try file.truncate(to: 4096) }
@@ -36,9 +53,16 @@ final class HeadHint: @unchecked Sendable {
     }
 
     deinit {
-        file.unmap(base, count: 4096)
-        file.close()
+        if let file {
+            file.unmap(base, count: 4096)
+            file.close()
+        } else {
+            base.deallocate()
+        }
     }
+
+    /// Whether a value can be read: a read-only open of a store without `HEAD` cannot.
+    var isAvailable: Bool { file != nil }
 
     private func word(_ i: Int) -> UnsafeMutablePointer<UInt64> {
         (base + 8 * i).assumingMemoryBound(to: UInt64.self)
@@ -55,6 +79,7 @@ final class HeadHint: @unchecked Sendable {
     /// after taking the directory lock, before touching any file: a writer that finds the
     /// generation it left knows no other process held the lock in between.
     func takeLockGeneration() -> UInt64 {
+        precondition(!readOnly, "a read-only open never takes the lock")
         let previous = UnsafeAtomicLoad.load(word(4))
         UnsafeAtomicLoad.store(word(4), previous &+ 1)
         return previous
@@ -65,6 +90,7 @@ final class HeadHint: @unchecked Sendable {
 
     /// Publishes a value. Call under the directory lock.
     func store(_ v: Value) {
+        precondition(!readOnly, "a read-only open never publishes")
         UnsafeAtomicLoad.store(word(1), v.lastSegmentFirstPosition)
         UnsafeAtomicLoad.store(word(2), v.lastSegmentEnd)
         UnsafeAtomicLoad.store(word(3), v.head)

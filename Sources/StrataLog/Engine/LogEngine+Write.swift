@@ -70,7 +70,7 @@ extension LogEngine {
                Date().timeIntervalSince(since) * 1000 >= Double(ms) {
                 syncDirty(&dirtySince)
             }
-            if failure == nil, index.head >= checkpointHead + Swift.max(1_000_000, checkpointHead) {
+            if failure == nil, !configuration.readOnly, index.head >= checkpointHead + Swift.max(1_000_000, checkpointHead) {
                 try? writeCheckpoint()
             }
         }
@@ -78,7 +78,7 @@ extension LogEngine {
         var result: Result<Void, any Error> = .success(())
         if failure == nil {
             do {
-                if let file = index.lastSegment?.file, dirtySince != nil || configuration.durability != .fsync {
+                if !configuration.readOnly, let file = index.lastSegment?.file, dirtySince != nil || configuration.durability != .fsync {
                     try StrataErrorBridge.run { try file.sync() }
                 }
                 // Only a process that wrote (or rebuilt a large index) saves the checkpoint, so
@@ -138,12 +138,12 @@ extension LogEngine {
             return
         }
         do {
-            try StrataErrorBridge.run { try directoryLock.lock() }
+            try StrataErrorBridge.run { try directoryLock?.lock() }
         } catch {
             batch.forEach { $0.fail(error) }
             return
         }
-        defer { directoryLock.unlock() }
+        defer { directoryLock?.unlock() }
         let willWrite = batch.contains { if case .refresh = $0.request { return false } else { return true } }
         do {
             try catchUp(willWrite: willWrite)
@@ -263,7 +263,7 @@ extension LogEngine {
         }
         for (write, outcome) in zip(batch, outcomes) { write.complete(with: outcome) }
         notifier.advance(to: head)
-        if retentionDue {
+        if retentionDue && !configuration.readOnly {
             retentionDue = false
             applyRetention(now: now, buffer: &buffer)
         }

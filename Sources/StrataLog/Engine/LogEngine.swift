@@ -29,7 +29,8 @@ final class LogEngine: @unchecked Sendable {
     let logger: Logger
     /// Counters, timers and gauges (docs/ENGINE.md, "Metrics").
     let metrics: EngineMetrics
-    let directoryLock: DirectoryLock
+    /// The directory lock; nil in a read-only open, which never takes it.
+    let directoryLock: DirectoryLock?
     /// The store's identity, from the manifest.
     let identity: StoreIdentity
     let hint: HeadHint
@@ -71,26 +72,29 @@ final class LogEngine: @unchecked Sendable {
         logger[metadataKey: "store"] = .string(dir)
         self.logger = logger
         self.metrics = EngineMetrics(factory: metrics, store: dir)
-        try StrataErrorBridge.run { try fileSystem.makeDirectories(dir) }
+        let readOnly = configuration.readOnly
+        if !readOnly { try StrataErrorBridge.run { try fileSystem.makeDirectories(dir) } }
         // Refuse a directory that holds something else before creating any file in it.
         let entries = (try? fileSystem.contentsOfDirectory(dir)) ?? []
         if !entries.contains(Manifest.fileName),
-           entries.contains(where: { $0 != DirectoryLock.fileName && $0 != HeadHint.fileName && !$0.hasPrefix(".") && $0 != Manifest.fileName + ".tmp" }) {
+           readOnly || entries.contains(where: { $0 != DirectoryLock.fileName && $0 != HeadHint.fileName && !$0.hasPrefix(".") && $0 != Manifest.fileName + ".tmp" }) {
             throw StrataErrorBridge.convert(FileError.notAStrataDirectory(path: dir))
         }
-        let lock = try StrataErrorBridge.run { try DirectoryLock(directory: dir, fileSystem: fileSystem) }
-        try StrataErrorBridge.run { try lock.lock() }
-        defer { lock.unlock() }
+        let lock = readOnly ? nil : try StrataErrorBridge.run { try DirectoryLock(directory: dir, fileSystem: fileSystem) }
+        try StrataErrorBridge.run { try lock?.lock() }
+        defer { lock?.unlock() }
         self.directoryLock = lock
-        let manifest = try StrataErrorBridge.run { try Manifest.loadOrCreate(in: dir, fileSystem: fileSystem) }
+        let manifest = try StrataErrorBridge.run {
+            readOnly ? try Manifest.load(from: dir, fileSystem: fileSystem) : try Manifest.loadOrCreate(in: dir, fileSystem: fileSystem)
+        }
         index.allowsGaps = manifest.version >= Manifest.scavengedVersion
         self.identity = try StoreIdentity(manifest.identity)
-        try StrataErrorBridge.run { try fileSystem.makeDirectories(dir + "/" + SegmentFile.directoryName) }
-        self.hint = try HeadHint(directory: dir, fileSystem: fileSystem)
+        if !readOnly { try StrataErrorBridge.run { try fileSystem.makeDirectories(dir + "/" + SegmentFile.directoryName) } }
+        self.hint = try HeadHint(directory: dir, fileSystem: fileSystem, readOnly: readOnly)
         self.notifier = AppendNotifier()
         try recover()
         notifier.advance(to: index.head)
-        publishHint()
+        if !readOnly { publishHint() }
         self.metrics.segments.record(index.segments.count)
         self.metrics.head.record(index.head)
         let elapsed = ContinuousClock.now - started
@@ -142,7 +146,7 @@ final class LogEngine: @unchecked Sendable {
             return SegmentEntry(compressedPath: name.path, firstPosition: name.firstPosition, generation: name.generation, fileSystem: fileSystem)
         }
         do {
-            let file = try StrataErrorBridge.run { try SegmentFile.open(path: name.path, writable: true, fileSystem: fileSystem) }
+            let file = try StrataErrorBridge.run { try SegmentFile.open(path: name.path, writable: !configuration.readOnly, fileSystem: fileSystem) }
             return try SegmentEntry(file: file, generation: name.generation)
         } catch {
             let compressed = name.path + ".gz"
@@ -156,10 +160,11 @@ final class LogEngine: @unchecked Sendable {
     /// Loads the index (from the checkpoint when it is valid, else from the log), replays the
     /// log past it, and cuts a torn tail. Runs under the directory lock.
     private func recover() throws {
-        removeLeftovers()
+        let readOnly = configuration.readOnly
+        if !readOnly { removeLeftovers() }
         let files = try listSegmentFiles()
         // Recovery may cut torn tails: make every other process catch up fully next time.
-        _ = hint.takeLockGeneration()
+        if !readOnly { _ = hint.takeLockGeneration() }
         var resumeSegment = 0
         var resumeOffset = SegmentHeader.size
         if let loaded = IndexCheckpoint.load(directory: directory, segmentFiles: files, engine: self, into: index) {
@@ -182,11 +187,12 @@ final class LogEngine: @unchecked Sendable {
             }
             let start = i == resumeSegment ? resumeOffset : SegmentHeader.size
             let isLast = i == files.count - 1
-            try scan(entry, from: start, isLast: isLast, cutTornTail: true, thorough: true)
+            try scan(entry, from: start, isLast: isLast, cutTornTail: !readOnly, thorough: true)
         }
         // A scavenged store may have removed the newest events before the newest segment: its
         // name still says where appends continue (positions are never reused).
         if index.allowsGaps, let last = index.lastSegment, last.firstPosition > index.head + 1 { index.head = last.firstPosition - 1 }
+        if readOnly { return }
         try makeAdoptedDurable(lastSegment: index.lastSegment)
         if index.head > headBefore + 1_000_000 { try? writeCheckpoint() }
     }
@@ -320,6 +326,8 @@ final class LogEngine: @unchecked Sendable {
 
     /// Whether the hint says the log has more than the index holds (another process appended).
     func hintIsAhead() -> Bool {
+        // Without a HEAD to read (a read-only open of a store no writer opened), rescan.
+        if !hint.isAvailable { return true }
         guard let v = hint.load() else { return false }
         indexLock.lock()
         defer { indexLock.unlock() }
@@ -334,35 +342,41 @@ final class LogEngine: @unchecked Sendable {
     ///   batch that only refreshes leaves the generation alone, so writers are not made to
     ///   catch up after every follower's refresh.
     func catchUp(willWrite: Bool) throws {
-        // Under the directory lock. When no other process took the lock since our last batch,
-        // there is nothing to read.
-        if let mine = lockGeneration, mine == hint.lockGeneration {
-            if willWrite { lockGeneration = hint.takeLockGeneration() &+ 1 }
-            return
+        // A read-only open holds no lock and changes nothing: it reads what is committed, and
+        // stops at a torn or half-written tail (the next refresh reads on from there).
+        let readOnly = configuration.readOnly
+        var generation: UInt64 = 0
+        if !readOnly {
+            // Under the directory lock. When no other process took the lock since our last
+            // batch, there is nothing to read.
+            if let mine = lockGeneration, mine == hint.lockGeneration {
+                if willWrite { lockGeneration = hint.takeLockGeneration() &+ 1 }
+                return
+            }
+            // Catching up may cut a torn tail: always a modification.
+            generation = hint.takeLockGeneration()
+            lockGeneration = nil  // set again only once caught up: a failed catch-up is retried
         }
-        // Catching up may cut a torn tail: always a modification.
-        let generation = hint.takeLockGeneration()
         // Another process held the lock. Its published hint may be incomplete (a writer killed
         // after writing, before publishing), so read the log itself: the rest of our newest
         // segment, then every newer segment file, in order.
-        lockGeneration = nil  // set again only once caught up: a failed catch-up is retried
         let last = index.lastSegment
         if let last {
-            try withIndexLock { try scan(last, from: last.end, isLast: true, cutTornTail: true) }
+            try withIndexLock { try scan(last, from: last.end, isLast: true, cutTornTail: !readOnly) }
         }
         let known = last?.firstPosition ?? 0
         let newer = try listSegmentFiles().filter { $0.firstPosition > known }
-        if !newer.isEmpty { try StrataErrorBridge.run { try fileSystem.syncDirectory(segmentsDirectory) } }
+        if !newer.isEmpty && !readOnly { try StrataErrorBridge.run { try fileSystem.syncDirectory(segmentsDirectory) } }
         for (i, name) in newer.enumerated() {
             let entry = try openSegment(name)
             if !usable(entry, isNewest: i == newer.count - 1) { continue }
             try withIndexLock {
                 if index.segments.isEmpty { index.firstPosition = entry.firstPosition }
                 index.segments.append(entry)
-                try scan(entry, from: SegmentHeader.size, isLast: i == newer.count - 1, cutTornTail: true)
+                try scan(entry, from: SegmentHeader.size, isLast: i == newer.count - 1, cutTornTail: !readOnly)
             }
         }
-        lockGeneration = generation &+ 1
+        if !readOnly { lockGeneration = generation &+ 1 }
     }
 
     func withIndexLock<T>(_ body: () throws -> T) rethrows -> T {

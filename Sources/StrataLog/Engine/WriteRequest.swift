@@ -20,7 +20,18 @@ extension LogEngine {
 
     /// Queues a change for the writer thread and waits for its batch.
     func submit(_ change: StoreChange) async throws -> [AppendResult] {
+        try refuseIfReadOnly()
         let size = change.groupCommitSize
         return try await queue.submit(.change(change), bytes: size.bytes, events: size.events)
+    }
+}
+
+extension LogEngine {
+    /// Every write goes through here or ``submit(_:)``: a read-only open refuses it.
+    /// - Throws: ``StrataError/unsupported(_:)`` in a read-only open.
+    func refuseIfReadOnly() throws {
+        if configuration.readOnly {
+            throw StrataError.unsupported("writing to \(directory): the store was opened read-only (LogConfiguration.readOnly)")
+        }
     }
 }
