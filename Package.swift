@@ -230,7 +230,7 @@ let package = Package(
         .testTarget(name: "StrataJSONTests", dependencies: ["StrataJSON", "Strata", "StrataConformance"], swiftSettings: strictness),
         .testTarget(
             name: "StrataServerTests",
-            dependencies: ["Strata", "StrataLog", "StrataConformance", "StrataServer", "StrataTestSupport", "StrataClient", "StrataJSONShapes", "StrataTracing",
+            dependencies: ["Strata", "StrataLog", "StrataConformance", "StrataServer", "StrataConsumers", "StrataTestSupport", "StrataClient", "StrataJSONShapes", "StrataTracing",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
                            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

@@ -74,4 +74,6 @@ fi
 if [ $# -eq 0 ] && [ "${STRATA_SKIP_DOCS:-0}" != 1 ]; then
   scripts/docs.sh
 fi
+# Files kept for people to look at, such as the admin page test's screenshots (docs/SERVER.md).
+echo "test artifacts: ${STRATA_TEST_ARTIFACTS:-.build/test-artifacts}/ (admin page screenshots in admin-page/)"
 swift test --skip-build --disable-xctest "$@"

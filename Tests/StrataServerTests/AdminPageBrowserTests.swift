@@ -2,7 +2,9 @@ import AsyncHTTPClient
 import Foundation
 import HummingbirdWSClient
 import NIOCore
+import NIOHTTP1
 import Strata
+import StrataConsumers
 import StrataServer
 import Synchronization
 import StrataTestSupport
@@ -10,62 +12,162 @@ import Testing
 
 /// The admin page in a real browser: headless Chromium (Debian's `chromium`; scripts/test.sh
 /// installs it when missing) opens `/` against a test server and is driven over the DevTools
-/// protocol. Skipped when no Chromium is installed.
+/// protocol through every panel. A full-page screenshot of each step is kept as a test artifact
+/// (``TestArtifacts``, folder `admin-page`). Skipped when no Chromium is installed.
 @Suite("Admin page in headless Chromium", .serialized)
 struct AdminPageBrowserTests {
     static let chromium: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    /// Where the screenshot is kept: `.build/test-artifacts/` of this package.
-    static let artifacts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent(".build/test-artifacts")
+    /// The screenshots of one run, one per step, in order.
+    static let screenshots = ["1-loaded", "2-stream-events", "3-live-tail", "4-documents", "5-stats-and-consumers"]
 
-    @Test("the live tail shows events appended while the page is open, the streams list shows stored ones, and a screenshot is kept",
-          .enabled(if: chromium != nil, "chromium is not installed"), .timeLimit(.minutes(2)))
-    func liveTail() async throws {
-        let server = try await TestServer()
+    /// The lines of a list of events as the page shows them: each item's first line (`#position
+    /// stream@revision type`) and its data, newest first.
+    static func eventLines(_ list: String) -> String {
+        "Array.from(document.querySelectorAll('\(list) li')).map(li => li.children[0].textContent + ' ' + li.children[1].textContent).join('\\n')"
+    }
+
+    /// The text of each item of `selector`, one a line.
+    static func lines(_ selector: String) -> String {
+        "Array.from(document.querySelectorAll('\(selector)')).map(e => e.textContent).join('\\n')"
+    }
+
+    /// The rows of a table, one a line, their cells separated by a space.
+    static func rows(_ selector: String) -> String {
+        "Array.from(document.querySelectorAll('\(selector)')).map(tr => Array.from(tr.children).map(td => td.textContent).join(' ')).join('\\n')"
+    }
+
+    @Test("every panel shows what the server holds: stats, consumer lag, streams, a stream's events, the live tail and documents; a screenshot of each step is kept",
+          .enabled(if: chromium != nil, "chromium is not installed"), .timeLimit(.minutes(3)))
+    func everyPanel() async throws {
+        // Two consumers' checkpoints where the server reads them (/consumers): their lag is the
+        // head minus the checkpoint.
+        let checkpointDirectory = try TemporaryDirectory("admin-checkpoints")
+        defer { checkpointDirectory.remove() }
+        let checkpoints = try FileCheckpointStore(directory: checkpointDirectory.path)
+        try await checkpoints.resetCheckpoint(for: "projector", to: 2)
+        try await checkpoints.resetCheckpoint(for: "mailer", to: 5)
+        let server = try await TestServer(configuration: ServerConfiguration(port: 0, checkpointDirectory: checkpointDirectory.path))
         defer { Task { await server.stop() } }
-        for i in 1...3 { try await server.store.append(to: "before-\(i)", event: EventData(type: "stored-first", json: #"{"n":\#(i)}"#)) }
-
-        let browser = try await Chromium.launch(try #require(Self.chromium), url: server.baseURL + "/", logDirectory: Self.artifacts)
-        defer { Task { await browser.stop() } }
-        let page = try await browser.pageWebSocketURL(startingWith: server.baseURL)
         let store = server.store
-        let screenshot = Self.artifacts.appendingPathComponent("admin.png")
-        let seen = Mutex<(tail: String, streams: String)>(("", ""))
+        // Stored before the page opens: positions 1 … 5.
+        try await store.append(to: "order-1", events: ["placed", "paid", "shipped"].enumerated().map { step, type in
+            EventData(type: type, json: #"{"step":\#(step + 1)}"#)
+        })
+        try await store.append(to: "order-2", event: EventData(type: "placed", json: #"{"step":1}"#))
+        try await store.append(to: "customer-1", event: EventData(type: "registered", json: #"{"name":"Ada"}"#))
 
-        try await Wait.within(.seconds(60), "the page to show the live tail and the streams") {
-            try await WebSocketClient.connect(url: page, configuration: .init(maxFrameSize: 1 << 24), logger: TestServer.quietLogger) { inbound, outbound, _ in
-                let devTools = DevToolsSession(inbound: inbound.messages(maxSize: 1 << 26).makeAsyncIterator(), outbound: outbound)
-                // The tail subscribes from the end: wait until it says it is live before appending.
-                _ = try await devTools.waitFor("document.getElementById('tail-status').textContent") { $0 == "live" }
-                for i in 1...3 {
-                    try await store.append(to: "live-\(i)", event: EventData(type: "browser-check-\(i)", json: #"{"seen":\#(i)}"#))
+        let artifacts = try TestArtifacts.fresh("admin-page")
+        let browser = try await Chromium.launch(try #require(Self.chromium), url: server.baseURL + "/", logDirectory: artifacts)
+        let base = server.baseURL
+        let shown = Mutex<(json: String, meta: String)>(("", ""))
+
+        // The browser is stopped (and its log written) before the test ends, whatever happens.
+        do {
+            let page = try await browser.pageWebSocketURL(startingWith: server.baseURL)
+            try await Wait.within(.seconds(150), "the page to show every panel as expected") {
+                try await WebSocketClient.connect(url: page, configuration: .init(maxFrameSize: 1 << 24), logger: TestServer.quietLogger) { inbound, outbound, _ in
+                    let devTools = DevToolsSession(inbound: inbound.messages(maxSize: 1 << 26).makeAsyncIterator(), outbound: outbound)
+
+                    // 1. Loaded: the stats, the consumers' lag at head 5, every stream, $all newest first.
+                    try await devTools.waitFor("document.getElementById('stat-head').textContent", equals: "5")
+                    try await devTools.waitFor("document.getElementById('stat-streams').textContent", equals: "3")
+                    try await devTools.waitFor(Self.rows("#consumers tbody tr"), equals: "mailer 5 0\nprojector 2 3")
+                    try await devTools.waitFor("String(document.getElementById('consumers-empty').hidden)", equals: "true")
+                    try await devTools.waitFor(Self.lines("#streams li"), equals: "customer-1\norder-1\norder-2")
+                    try await devTools.waitFor("document.getElementById('events-title').textContent", equals: "$all")
+                    try await devTools.waitFor(Self.eventLines("#events"), equals: """
+                        #5 customer-1@1 registered {"name":"Ada"}
+                        #4 order-2@1 placed {"step":1}
+                        #3 order-1@3 shipped {"step":3}
+                        #2 order-1@2 paid {"step":2}
+                        #1 order-1@1 placed {"step":1}
+                        """)
+                    // The tail subscribes from the end: live, and none of the stored events in it.
+                    try await devTools.waitFor("document.getElementById('tail-status').textContent", equals: "live")
+                    try await devTools.waitFor("String(document.querySelectorAll('#tail li').length)", equals: "0")
+                    try await devTools.screenshot(to: artifacts.appendingPathComponent("1-loaded.png"))
+
+                    // 2. A typed prefix narrows the streams; a clicked stream shows its events, newest first.
+                    try await devTools.type("order", into: "stream-prefix")
+                    try await devTools.waitFor(Self.lines("#streams li"), equals: "order-1\norder-2")
+                    try await devTools.click("Array.from(document.querySelectorAll('#streams li')).find(li => li.textContent === 'order-1')")
+                    try await devTools.waitFor("document.getElementById('events-title').textContent", equals: "order-1")
+                    try await devTools.waitFor(Self.eventLines("#events"), equals: """
+                        #3 order-1@3 shipped {"step":3}
+                        #2 order-1@2 paid {"step":2}
+                        #1 order-1@1 placed {"step":1}
+                        """)
+                    try await devTools.waitFor(Self.lines("#streams li.selected"), equals: "order-1")
+                    try await devTools.screenshot(to: artifacts.appendingPathComponent("2-stream-events.png"))
+
+                    // 3. Events appended while the page is open reach the live tail, newest first.
+                    try await store.append(to: "order-2", event: EventData(type: "paid", json: #"{"step":2}"#))
+                    try await store.append(to: "order-3", event: EventData(type: "placed", json: #"{"step":1}"#))
+                    try await store.append(to: "order-1", event: EventData(type: "refunded", json: #"{"step":4}"#))
+                    try await devTools.waitFor(Self.eventLines("#tail"), equals: """
+                        #8 order-1@4 refunded {"step":4}
+                        #7 order-3@1 placed {"step":1}
+                        #6 order-2@2 paid {"step":2}
+                        """)
+                    try await devTools.screenshot(to: artifacts.appendingPathComponent("3-live-tail.png"))
+
+                    // 4. Documents put over HTTP (positions 9 … 11): the typed collection lists its keys,
+                    // a clicked key shows the document and its meta.
+                    for (method, key, body) in [(HTTPMethod.PUT, "a-1", #"{"item":"book","total":5}"#),
+                                                (.PUT, "b-2", #"{"item":"lamp","total":7}"#),
+                                                (.PATCH, "a-1", #"{"total":6}"#)] {
+                        let answer = try await HTTPTestClient.send(method, "\(base)/documents/orders/\(key)", body: body)
+                        try #require(answer.status == 200, "\(method) \(key): \(answer.text)")
+                    }
+                    let stored = try await HTTPTestClient.send(.GET, "\(base)/documents/orders/a-1").json
+                    let meta = try #require(stored["meta"] as? [String: Any])
+                    try await devTools.type("orders", into: "documents-collection")
+                    try await devTools.click("document.querySelector('#documents-form button')")
+                    try await devTools.waitFor("document.getElementById('documents-title').textContent", equals: "orders")
+                    try await devTools.waitFor(Self.lines("#document-keys li"), equals: "a-1\nb-2")
+                    try await devTools.waitFor("document.getElementById('documents-status').textContent", equals: "2 keys")
+                    try await devTools.click("Array.from(document.querySelectorAll('#document-keys li')).find(li => li.textContent === 'a-1')")
+                    try await devTools.waitFor("String(document.getElementById('document-view').hidden)", equals: "false")
+                    try await devTools.waitFor("document.getElementById('document-key').textContent", equals: "a-1")
+                    let expectedMeta = "\(meta["changes"] ?? "?")\n\(meta["dateCreated"] ?? "?")\n\(meta["dateModified"] ?? "?")"
+                    let shownMeta = try await devTools.waitFor(Self.lines("#document-meta dd"), equals: expectedMeta)
+                    let json = try await devTools.evaluate("document.getElementById('document-json').textContent")
+                    shown.withLock { $0 = (json, shownMeta) }
+                    try await devTools.screenshot(to: artifacts.appendingPathComponent("4-documents.png"))
+
+                    // 5. The stats and the consumers' lag follow the store: head 11 over six streams.
+                    let head = try await store.headPosition()
+                    try await devTools.waitFor("document.getElementById('stat-head').textContent", equals: "\(head)")
+                    try await devTools.waitFor("document.getElementById('stat-streams').textContent", equals: "6")
+                    try await devTools.waitFor("document.getElementById('stat-subscribers').textContent", equals: "1")
+                    try await devTools.waitFor(Self.rows("#consumers tbody tr"), equals: "mailer 5 \(head - 5)\nprojector 2 \(head - 2)")
+                    try await devTools.screenshot(to: artifacts.appendingPathComponent("5-stats-and-consumers.png"))
+                    try await outbound.close(.normalClosure, reason: nil)
                 }
-                let tail = try await devTools.waitFor("Array.from(document.querySelectorAll('#tail li')).map(li => li.textContent).join('\\n')") { text in
-                    (1...3).allSatisfy { text.contains("browser-check-\($0)") }
-                }
-                let streams = try await devTools.waitFor("document.getElementById('streams').textContent") { $0.contains("before-3") }
-                seen.withLock { $0 = (tail, streams) }
-                let png = try await devTools.call("Page.captureScreenshot", #"{"format":"png"}"#)
-                let data = try #require((png["result"] as? [String: Any])?["data"] as? String)
-                try FileManager.default.createDirectory(at: Self.artifacts, withIntermediateDirectories: true)
-                try #require(Data(base64Encoded: data)).write(to: screenshot)
-                try await outbound.close(.normalClosure, reason: nil)
             }
+        } catch {
+            await browser.stop()
+            throw error
         }
-        let (tail, streams) = seen.withLock { $0 }
-        // Newest first, each with its position, stream, revision and type, and its data.
-        let lines = tail.split(separator: "\n")
-        #expect(lines.count == 3)
-        #expect(lines.first?.hasPrefix("#6 live-3@1 browser-check-3") == true)
-        #expect(lines.last?.hasPrefix("#4 live-1@1 browser-check-1") == true)
-        #expect(tail.contains(#"{"seen":2}"#))
-        // The stored events came before the page opened: not in the tail, but listed as streams.
-        #expect(!tail.contains("stored-first"))
-        #expect((1...3).allSatisfy { streams.contains("before-\($0)") })
-        let png = try Data(contentsOf: screenshot)
-        #expect(png.count > 1000 && png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        await browser.stop()
+        #expect(try await store.headPosition() == 11)
+        // The document as stored (with its key as `id`), pretty-printed by the page; its meta: two
+        // changes (put, patch).
+        let (json, meta) = shown.withLock { $0 }
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? NSDictionary)
+        #expect(document == ["id": "a-1", "item": "book", "total": 6] as NSDictionary)
+        #expect(json.contains("\n  \"item\": \"book\""))
+        #expect(meta.hasPrefix("2\n"))
+        // One screenshot per step: a PNG of the whole page (width and height from its header).
+        for name in Self.screenshots {
+            let png = try Data(contentsOf: artifacts.appendingPathComponent("\(name).png"))
+            #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]), "\(name).png is not a PNG")
+            #expect(png.count > 10_000 && png.count < 20 << 20, "\(name).png has \(png.count) bytes")
+            let size = png.count >= 24 ? (png[16..<20].reduce(0) { $0 << 8 | Int($1) }, png[20..<24].reduce(0) { $0 << 8 | Int($1) }) : (0, 0)
+            #expect(size.0 >= 800 && size.1 >= 600, "\(name).png is \(size.0)×\(size.1)")
+        }
     }
 }
 
@@ -162,6 +264,39 @@ final class DevToolsSession {
         let reply = try await call("Runtime.evaluate", String(decoding: params, as: UTF8.self))
         let result = (reply["result"] as? [String: Any])?["result"] as? [String: Any]
         return result?["value"] as? String ?? ""
+    }
+
+    /// Waits (at most `timeout`) until `expression` evaluates to `expected`; the error of a
+    /// timeout shows the last value.
+    @discardableResult
+    func waitFor(_ expression: String, equals expected: String, timeout: Duration = .seconds(20)) async throws -> String {
+        try await waitFor(expression, timeout: timeout) { $0 == expected }
+    }
+
+    /// Types `text` into the input with id `id` as a user would (focus, then the text as one
+    /// insertion, which fires the input's `input` event).
+    func type(_ text: String, into id: String) async throws {
+        _ = try await evaluate("document.getElementById('\(id)').focus()")
+        let params = try JSONSerialization.data(withJSONObject: ["text": text])
+        _ = try await call("Input.insertText", String(decoding: params, as: UTF8.self))
+    }
+
+    /// Clicks the element `element` (a JavaScript expression) evaluates to; fails when there is none.
+    func click(_ element: String) async throws {
+        let clicked = try await evaluate("(() => { const e = \(element); if (!e) return 'missing'; e.click(); return 'clicked'; })()")
+        guard clicked == "clicked" else { throw StrataError.invalidArgument("nothing to click: \(element)") }
+    }
+
+    /// Writes a PNG of the whole page, beyond the window too, to `file`.
+    func screenshot(to file: URL) async throws {
+        let width = try await evaluate("String(document.documentElement.scrollWidth)")
+        let height = try await evaluate("String(document.documentElement.scrollHeight)")
+        let clip = #"{"format":"png","captureBeyondViewport":true,"clip":{"x":0,"y":0,"width":\#(width),"height":\#(height),"scale":1}}"#
+        let png = try await call("Page.captureScreenshot", clip)
+        guard let data = ((png["result"] as? [String: Any])?["data"] as? String).flatMap({ Data(base64Encoded: $0) }) else {
+            throw StrataError.io(path: file.path, operation: "screenshot", reason: "Page.captureScreenshot gave no image")
+        }
+        try data.write(to: file)
     }
 
     /// Evaluates `expression` every 100 ms until `done` holds for its value (at most `timeout`).

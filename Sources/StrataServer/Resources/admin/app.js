@@ -163,11 +163,79 @@ function startTail() {
   })();
 }
 
+// Documents of one collection (docs/SERVER.md, "Documents"). The server keeps no list of
+// collections, so the collection's name is typed. Its keys come a page at a time (a page is cut
+// by size; its `next` continues it); a clicked key shows the document and its meta.
+const documents = { collection: null, after: null, generation: 0, shown: null };
+const documentsStatus = document.getElementById("documents-status");
+
+async function loadDocumentKeys(reset) {
+  const collection = documents.collection;
+  const list = document.getElementById("document-keys");
+  if (reset) {
+    documents.generation += 1;
+    documents.after = null;
+    documents.shown = null;
+    list.replaceChildren();
+    document.getElementById("document-view").hidden = true;
+    document.getElementById("document-keys-more").hidden = true;
+  }
+  if (!collection) return;
+  // A reset while this page was on its way makes it stale: it is dropped, not appended.
+  const generation = documents.generation;
+  let path = `/documents/${encodeURIComponent(collection)}/keys`;
+  if (documents.after !== null) path += "?after=" + encodeURIComponent(documents.after);
+  try {
+    const page = await api(path);
+    if (generation !== documents.generation) return;
+    for (const key of page.keys) {
+      const item = text("li", key);
+      item.addEventListener("click", () => {
+        list.querySelectorAll(".selected").forEach(e => e.classList.remove("selected"));
+        item.classList.add("selected");
+        showDocument(collection, key);
+      });
+      list.appendChild(item);
+    }
+    documents.after = page.next ?? null;
+    document.getElementById("document-keys-more").hidden = documents.after === null;
+    const count = list.children.length;
+    documentsStatus.textContent = count === 0 ? "no documents" : `${count}${documents.after === null ? "" : "+"} key${count === 1 ? "" : "s"}`;
+  } catch (error) {
+    if (generation === documents.generation) documentsStatus.textContent = error.message;
+  }
+}
+
+async function showDocument(collection, key) {
+  documents.shown = key;
+  try {
+    const answer = await api(`/documents/${encodeURIComponent(collection)}/${encodeURIComponent(key)}`);
+    if (documents.shown !== key || documents.collection !== collection) return;
+    document.getElementById("document-key").textContent = key;
+    document.getElementById("document-changes").textContent = answer.meta.changes;
+    document.getElementById("document-created").textContent = answer.meta.dateCreated;
+    document.getElementById("document-modified").textContent = answer.meta.dateModified;
+    document.getElementById("document-json").textContent = JSON.stringify(answer.data, null, 2);
+    document.getElementById("document-view").hidden = false;
+  } catch (error) {
+    if (documents.shown === key) documentsStatus.textContent = error.message;
+  }
+}
+
+document.getElementById("documents-form").addEventListener("submit", event => {
+  event.preventDefault();
+  documents.collection = document.getElementById("documents-collection").value.trim() || null;
+  document.getElementById("documents-title").textContent = documents.collection ?? "";
+  loadDocumentKeys(true);
+});
+document.getElementById("document-keys-more").addEventListener("click", () => loadDocumentKeys(false));
+
 function refresh() {
   refreshStats();
   refreshConsumers();
   loadStreams(true).catch(() => {});
   showStream("$all", "end").catch(() => {});
+  loadDocumentKeys(true);
 }
 
 startTail();
