@@ -39,28 +39,10 @@ public struct EventlogImport: Sendable {
     }
 
     /// A line that was not imported.
-    public struct Problem: Sendable, Hashable, CustomStringConvertible {
-        /// The file's path.
-        public let file: String
-        /// The 1-based line number.
-        public let line: Int
-        /// What is wrong with it.
-        public let reason: String
-
-        public var description: String { "\(file):\(line): \(reason)" }
-    }
+    public typealias Problem = SeedImportProblem
 
     /// What an import did.
-    public struct Summary: Sendable, Hashable {
-        /// Daily files read.
-        public var files = 0
-        /// Events read (lines that are events).
-        public var events = 0
-        /// Events stored now (the others were stored by an earlier import).
-        public var imported = 0
-        /// Lines skipped, with the reason.
-        public var problems: [Problem] = []
-    }
+    public typealias Summary = SeedImportSummary
 
     /// One daily file.
     public struct DailyFile: Sendable, Hashable {
@@ -98,72 +80,18 @@ public struct EventlogImport: Sendable {
     /// - Parameter onProgress: called after each batch with the summary so far and the file.
     public func run(directory: String, into store: any EventStore,
                     onProgress: (@Sendable (Summary, DailyFile) -> Void)? = nil) async throws -> Summary {
-        var summary = Summary()
-        for file in try files(in: directory) {
-            summary.files += 1
-            let contents: Data
-            do { contents = try Data(contentsOf: URL(fileURLWithPath: file.path)) } catch {
-                throw StrataError.io(path: file.path, operation: "read", reason: error.localizedDescription)
-            }
-            let fileName = (file.path as NSString).lastPathComponent
-            var batch: [EventData] = []
-            var counter = 0
-            var lineNumber = 0
-            for line in contents.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-                lineNumber += 1
-                var bytes = Data(line)
-                if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
-                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                let object: JSONValue
-                do { object = try JSONValue(parsing: bytes) } catch {
-                    summary.problems.append(Problem(file: file.path, line: lineNumber, reason: "not JSON: \(error)"))
-                    continue
-                }
-                guard case .object = object else {
-                    summary.problems.append(Problem(file: file.path, line: lineNumber, reason: "not a JSON object"))
-                    continue
-                }
-                let position = file.day + String(format: "%08d", counter)
-                counter += 1
-                batch.append(event(object, data: bytes, position: position, file: fileName, line: lineNumber))
-                if batch.count == options.batchSize {
-                    summary.imported += try await append(batch, to: store)
-                    summary.events += batch.count
-                    batch.removeAll(keepingCapacity: true)
-                    onProgress?(summary, file)
-                }
-            }
-            if !batch.isEmpty {
-                summary.imported += try await append(batch, to: store)
-                summary.events += batch.count
-            }
-            onProgress?(summary, file)
-        }
-        return summary
-    }
-
-    private func event(_ object: JSONValue, data: Data, position: String, file: String, line: Int) -> EventData {
-        var type = "eventlog.event"
-        if let t = object["type"]?.stringValue, (try? Naming.validateEventType(t)) != nil { type = t }
-        var metadata = JSONWriter()
-        metadata.beginObject()
-        metadata.key("eventlog")
-        metadata.beginObject()
-        metadata.field("pos", position)
-        metadata.field("file", file)
-        metadata.key("line"); metadata.number(line)
-        metadata.endObject()
-        metadata.endObject()
-        return EventData(id: NameBasedUUID.make(namespace: Self.namespace, name: position), type: type, data: data,
-                         metadata: Data(metadata.bytes))
-    }
-
-    /// Appends one batch; returns how many of its events were stored now (0 when an earlier
-    /// import stored them: the append is idempotent).
-    private func append(_ events: [EventData], to store: any EventStore) async throws -> Int {
-        let before = try await store.headPosition()
-        _ = try await store.append([AppendRequest(stream: options.stream, events: events)], condition: nil)
-        let after = try await store.headPosition()
-        return after > before ? events.count : 0
+        let files = try files(in: directory)
+        let days = Dictionary(uniqueKeysWithValues: files.map { ($0.path, $0) })
+        return try await JSONLinesImport(stream: options.stream, batchSize: options.batchSize).run(files: files.map(\.path), into: store, event: { object, data, origin in
+            // The counter of a day counts that day's events from 00000000.
+            let position = days[origin.path]!.day + String(format: "%08d", origin.ordinalInFile)
+            return EventData(id: NameBasedUUID.make(namespace: Self.namespace, name: position),
+                             type: JSONLinesImport.type(of: object, fallback: "eventlog.event"), data: data,
+                             metadata: JSONLinesImport.originMetadata("eventlog") { m in
+                                 m.field("pos", position)
+                                 m.field("file", origin.fileName)
+                                 m.key("line"); m.number(origin.line)
+                             })
+        }, onProgress: onProgress.map { report in { summary, path in report(summary, days[path]!) } })
     }
 }

@@ -88,6 +88,26 @@ struct EventlogImportCLITests {
         #expect(second.lines == [#"{"files":1,"read":2,"imported":0,"skipped":1}"#], "\(second)")
     }
 
+    @Test("--from simple-event-sourcing imports a folder's chunks into the source's stream; a second run imports nothing")
+    func importsSimpleEventSourcing() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try FileManager.default.createDirectory(atPath: dir.appending("carts"), withIntermediateDirectories: true)
+        try (#"{"ts":1700000000000,"name":"a"}"# + "\n").write(toFile: dir.appending("carts/2.jsonl"), atomically: true, encoding: .utf8)
+        try (#"{"ts":1690000000000,"name":"b"}"# + "\n" + "oops\n").write(toFile: dir.appending("carts/10.jsonl"), atomically: true, encoding: .utf8)
+        let store = "file:" + dir.appending("store")
+        let arguments = ["import", "--from", "simple-event-sourcing", "carts", "--store", store]
+        let first = try await CLIProcess.run(arguments, in: dir.url)
+        #expect(first.status == 0 && first.lines == [#"{"files":2,"read":2,"imported":2,"skipped":1}"#], "\(first)")
+        #expect(first.errorLines.count == 1 && first.errorLines[0].hasPrefix("warning: carts/10.jsonl:2: not JSON"), "\(first)")
+        let read = try await CLIProcess.run(["read", "carts", "--store", store], in: dir.url)
+        #expect(read.lines.count == 2 && read.lines[0].contains(#""name":"a""#) && read.lines[1].contains("2023-07-22T04:26:40.000Z"), "\(read)")
+        let second = try await CLIProcess.run(arguments, in: dir.url)
+        #expect(second.lines == [#"{"files":2,"read":2,"imported":0,"skipped":1}"#], "\(second)")
+        let wrong = try await CLIProcess.run(["import", "--from", "eventlog", "carts", "--source", "x", "--store", store], in: dir.url)
+        #expect(wrong.status == 2, "\(wrong)")
+    }
+
     @Test("strata export --daily writes today's file with every event once; a second run writes nothing new")
     func dailyMirror() async throws {
         let dir = try TemporaryDirectory()

@@ -58,7 +58,7 @@ enum Lake {
     static func lines(_ root: String) throws -> [[String: Any]] {
         var all: [[String: Any]] = []
         for file in try files(root) {
-            var reader = try ExportFileReader(path: file)
+            var reader = try LineFileReader(path: file)
             defer { reader.close() }
             while let line = try reader.next() {
                 all.append(try JSONSerialization.jsonObject(with: Data(line)) as! [String: Any])

@@ -71,7 +71,7 @@ struct S3TargetTests {
             let bytes = try #require(try await bucket.getObject(key: key))
             let local = folder.path + "/" + (key as NSString).lastPathComponent
             _ = FileManager.default.createFile(atPath: local, contents: Data(bytes))
-            var reader = try ExportFileReader(path: local)
+            var reader = try LineFileReader(path: local)
             defer { reader.close() }
             while let line = try reader.next() {
                 positions.append((try JSONSerialization.jsonObject(with: Data(line)) as! [String: Any])["position"] as! UInt64)

@@ -19,8 +19,15 @@ struct ImportCommand: AsyncParsableCommand {
 
             --from eventlog DIR reads @rymdtiden/eventlog's daily files (--pattern, default \
             events-%y-%m-%d.log) into one stream (--stream, default eventlog), in order, with ids derived \
-            from the eventlog positions (docs/MIGRATING.md). Lines that are not JSON objects are reported \
-            as "warning: FILE:LINE: reason" on stderr and skipped; the summary counts them as skipped.
+            from the eventlog positions (docs/MIGRATING.md).
+
+            --from simple-event-sourcing DIR reads @mountainpass/simple-event-sourcing's chunk files \
+            (*.jsonl and *.jsonl.gz, in natural name order) into one stream (--stream, default the source \
+            name: --source, default the folder's name), with ids derived from the source name and each \
+            event's index.
+
+            With --from, lines that are not JSON objects are reported as "warning: FILE:LINE: reason" on \
+            stderr and skipped; the summary counts them as skipped.
             """
     )
 
@@ -35,24 +42,42 @@ struct ImportCommand: AsyncParsableCommand {
     @Flag(help: "Show progress on stderr even when it is not a terminal.")
     var progress = false
 
-    @Option(help: ArgumentHelp("What the paths hold: lakehouse (exported files, the default) or eventlog (a folder of @rymdtiden/eventlog daily files).", valueName: "FORMAT"))
+    @Option(help: ArgumentHelp("What the paths hold: lakehouse (exported files, the default), eventlog (a folder of @rymdtiden/eventlog daily files) or simple-event-sourcing (a folder of @mountainpass/simple-event-sourcing chunk files).", valueName: "FORMAT"))
     var from: String = "lakehouse"
 
     @Option(help: ArgumentHelp("With --from eventlog: the daily file name pattern, with %y, %m and %d.", valueName: "PATTERN"))
     var pattern: String = "events-%y-%m-%d.log"
 
-    @Option(help: ArgumentHelp("With --from eventlog: the stream the events go to.", valueName: "STREAM"))
-    var stream: String = "eventlog"
+    @Option(help: ArgumentHelp("With --from: the stream the events go to (default eventlog, or the simple-event-sourcing source name).", valueName: "STREAM"))
+    var stream: String?
+
+    @Option(help: ArgumentHelp("With --from simple-event-sourcing: the event source's name (default the folder's name), part of every derived id.", valueName: "NAME"))
+    var source: String?
 
     func validate() throws {
         if paths.isEmpty { throw ValidationError("name at least one file or folder") }
         if batch < 1 { throw ValidationError("--batch must be at least 1") }
-        guard ["lakehouse", "eventlog"].contains(from) else { throw ValidationError("--from must be lakehouse or eventlog, not \(from)") }
-        if from == "eventlog" && paths.count != 1 { throw ValidationError("--from eventlog takes one folder") }
+        let formats = ["lakehouse", "eventlog", "simple-event-sourcing"]
+        guard formats.contains(from) else { throw ValidationError("--from must be \(formats.joined(separator: ", ")), not \(from)") }
+        if from != "lakehouse" && paths.count != 1 { throw ValidationError("--from \(from) takes one folder") }
+        if source != nil && from != "simple-event-sourcing" { throw ValidationError("--source goes with --from simple-event-sourcing") }
     }
 
     func run() async throws {
-        if from == "eventlog" { return try await importEventlog() }
+        switch from {
+        case "eventlog":
+            let importer = try EventlogImport(options: EventlogImport.Options(pattern: pattern, stream: stream ?? "eventlog", batchSize: batch))
+            return try await importSeed(files: try importer.files(in: paths[0]).count) { store, progress in
+                try await importer.run(directory: paths[0], into: store) { summary, file in progress(summary, file.path) }
+            }
+        case "simple-event-sourcing":
+            let importer = try SimpleEventSourcingImport(options: SimpleEventSourcingImport.Options(source: source, stream: stream, batchSize: batch))
+            return try await importSeed(files: try importer.files(in: paths[0]).count) { store, progress in
+                try await importer.run(directory: paths[0], into: store, onProgress: progress)
+            }
+        default:
+            break
+        }
         let files = try LakehouseImporter.files(in: paths)
         let store = try await global.storeURL().open(.create)
         let summary: ImportSummary
@@ -90,18 +115,17 @@ struct ImportCommand: AsyncParsableCommand {
 }
 
 extension ImportCommand {
-    /// `--from eventlog DIR`.
-    private func importEventlog() async throws {
-        let importer = try EventlogImport(options: EventlogImport.Options(pattern: pattern, stream: stream, batchSize: batch))
-        let files = try importer.files(in: paths[0])
+    /// `--from eventlog|simple-event-sourcing DIR`: runs a seed importer with a progress line,
+    /// reports its problems as warnings, and prints its summary.
+    private func importSeed(files total: Int,
+                            _ body: (any EventStore, @escaping @Sendable (SeedImportSummary, String) -> Void) async throws -> SeedImportSummary) async throws {
         let showProgress = progress || StandardOutput.stderr.isTerminal
         let store = try await global.storeURL().open(.create)
-        let summary: EventlogImport.Summary
+        let summary: SeedImportSummary
         do {
-            let total = files.count
-            summary = try await importer.run(directory: paths[0], into: store) { so, file in
+            summary = try await body(store) { so, path in
                 guard showProgress else { return }
-                StandardOutput.stderr.write("\rimporting \((file.path as NSString).lastPathComponent) (\(so.files)/\(total)): \(so.events) events read, \(so.imported) imported\u{1B}[K")
+                StandardOutput.stderr.write("\rimporting \((path as NSString).lastPathComponent) (\(so.files)/\(total)): \(so.events) events read, \(so.imported) imported\u{1B}[K")
                 StandardOutput.stderr.flush()
             }
             if showProgress { StandardOutput.stderr.write("\r\u{1B}[K") }

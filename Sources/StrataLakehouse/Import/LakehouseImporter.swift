@@ -76,7 +76,7 @@ public struct LakehouseImporter: Sendable {
     public func importFiles(_ files: [String], onProgress: (@Sendable (ImportProgress) -> Void)? = nil) async throws -> ImportSummary {
         var summary = ImportSummary()
         for path in files {
-            var reader = try ExportFileReader(path: path)
+            var reader = try LineFileReader(path: path)
             defer { reader.close() }
             var batch: [(stream: String, event: EventData)] = []
             while let line = try reader.next() {

@@ -4,9 +4,11 @@ import Strata
 import Glibc
 #endif
 
-/// Reads the lines of one export file, plain (`.jsonl`) or gzip (`.jsonl.gz`), 1 MiB at a time.
-struct ExportFileReader {
-    let path: String
+/// Reads the lines of one file, plain or gzip (a name ending `.gz`: one gzip member), 1 MiB at a
+/// time: export files (`.jsonl`, `.jsonl.gz`), and the seed packages' JSON Lines files the
+/// importers of `StrataMigration` read.
+package struct LineFileReader {
+    package let path: String
     private let fd: Int32
     private var inflater: GzipInflater?
     private var raw = [UInt8](repeating: 0, count: 1 << 20)
@@ -14,9 +16,11 @@ struct ExportFileReader {
     private var start = 0
     private var ended = false
     /// The 1-based number of the line last returned.
-    private(set) var lineNumber = 0
+    package private(set) var lineNumber = 0
 
-    init(path: String) throws {
+    /// Opens the file.
+    /// - Throws: ``StrataError/io(path:operation:reason:)`` when it cannot be opened.
+    package init(path: String) throws {
         self.path = path
         fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw StrataError.io(path: path, operation: "open", reason: String(cString: strerror(errno))) }
@@ -28,11 +32,11 @@ struct ExportFileReader {
         }
     }
 
-    func close() { Glibc.close(fd) }
+    package func close() { Glibc.close(fd) }
 
     /// The next non-empty line without its newline, or `nil` at the end of the file.
     /// - Throws: ``StrataError/corruption(path:offset:reason:)`` for a gzip file cut short.
-    mutating func next() throws -> ArraySlice<UInt8>? {
+    package mutating func next() throws -> ArraySlice<UInt8>? {
         while true {
             if let newline = text[start...].firstIndex(of: 0x0A) {
                 let line = text[start..<newline]
