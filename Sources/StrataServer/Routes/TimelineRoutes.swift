@@ -71,14 +71,8 @@ extension Handlers {
     /// `caught-up` marker and checkpoints, through ``LiveDelivery`` like every live connection.
     @Sendable func documentChangesSubscribe(_ request: Request, context: StrataRequestContext) async throws -> Response {
         let collection = try collectionTarget(context)
-        let query = Query(request.uri)
-        var start: SubscriptionStart = .start
-        if let resume = HTTPField.Name("Last-Event-ID").flatMap({ request.headers[$0] })?.trimmingSpaces(), !resume.isEmpty {
-            guard let n = UInt64(resume) else { throw APIError.badParameter("Last-Event-ID \"\(resume)\" is not a number") }
-            start = .after(n)
-        } else if let after = try query.uint("after"), after > 0 {
-            start = .after(after)
-        }
+        let lastEventID = HTTPField.Name("Last-Event-ID").flatMap { request.headers[$0] }
+        let start = try LiveRequest.resumePoint(lastEventID: lastEventID, after: Query(request.uri).uint("after")) ?? .start
         let principal = context.principal
         let state = self.state
         try state.reserveSubscriber(principal)
