@@ -180,7 +180,7 @@ let package = Package(
             name: "StrataCLI",
             dependencies: [
                 "Strata", "StrataJSON", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataPostgres", "StrataSchema", "StrataJSONShapes", "StrataServer",
-                "StrataLakehouse", "StrataCommandLine", "StrataTracing", "StrataMigration",
+                "StrataLakehouse", "StrataCommandLine", "StrataTracing", "StrataMigration", "StrataDocuments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

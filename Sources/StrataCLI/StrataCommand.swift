@@ -23,7 +23,7 @@ struct StrataCommand: AsyncParsableCommand {
             StatsCommand.self, VerifyCommand.self, ConsumersCommand.self, CodegenCommand.self, BenchCommand.self,
             ServeCommand.self, BenchHTTPCommand.self, KeyCommand.self,
             ExportCommand.self, ImportCommand.self, BackupCommand.self, RestoreCommand.self, DeleteCommand.self, MetadataCommand.self,
-            ScavengeCommand.self, EraseCommand.self,
+            ScavengeCommand.self, EraseCommand.self, DocumentsCommand.self,
         ]
     )
 

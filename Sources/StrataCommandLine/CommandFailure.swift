@@ -15,6 +15,8 @@ public enum CommandFailure: Error, CustomStringConvertible {
     case notApplicable(String)
     /// Arguments that do not fit together.
     case usage(String)
+    /// What the command was asked to print is not there (a document, for example).
+    case notFound(String)
 
     /// The message printed after `error: `.
     public var description: String {
@@ -32,6 +34,8 @@ public enum CommandFailure: Error, CustomStringConvertible {
             reason
         case .usage(let reason):
             reason
+        case .notFound(let what):
+            what
         }
     }
 }
@@ -52,7 +56,7 @@ public enum ExitStatus {
     public static func of(_ error: any Error) -> Int32 {
         if let failure = error as? CommandFailure {
             switch failure {
-            case .noStore, .problemsFound: return ExitStatus.failure
+            case .noStore, .problemsFound, .notFound: return ExitStatus.failure
             case .badInputLine, .notApplicable, .usage: return ExitStatus.badInput
             case .batchFailed(_, _, let error): return ExitStatus.of(error)
             }

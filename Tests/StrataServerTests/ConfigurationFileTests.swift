@@ -16,7 +16,7 @@ struct ConfigurationFileTests {
     func settings() async throws {
         let path = try Self.write("""
             {"version": 1, "store": "file:/var/lib/strata?durability=interval&syncMilliseconds=5",
-             "documentIndexes": {"users": ["email", "address.city"]}, "logLevel": "debug",
+             "documentIndexes": {"users": ["email", "address.city"]}, "logLevel": "debug", "snapshotsDirectory": "/srv/snapshots",
              "allowedOrigins": ["https://app.example"], "allowedHosts": ["strata.internal"],
              "limits": {"maxConnections": 500, "idleTimeoutSeconds": 5, "maxOpenCollections": 3}}
             """)
@@ -25,6 +25,7 @@ struct ConfigurationFileTests {
         let store = try configuration.apply(file: path)
         #expect(store == "file:/var/lib/strata?durability=interval&syncMilliseconds=5")
         #expect(configuration.documentIndexes == ["users": ["email", "address.city"]] && configuration.logLevel == "debug")
+        #expect(configuration.snapshotsDirectory == "/srv/snapshots")
         #expect(configuration.allowedOrigins == ["https://app.example"] && configuration.allowedHosts == ["strata.internal"])
         #expect(configuration.limits.maxConnections == 500 && configuration.limits.idleTimeoutSeconds == 5 && configuration.limits.maxOpenCollections == 3)
 

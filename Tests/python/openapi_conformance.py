@@ -1,7 +1,7 @@
 """Checks that the server answers as docs/openapi.yaml says, with schemathesis (PyPI).
 
 Starts `strata serve` on a `file:` store in a temporary folder (one that can scavenge and erase,
-so that every operation is served) with an admin key and a read-only key on a free
+with a snapshots folder, so that every operation is served) with an admin key and a read-only key on a free
 loopback port, runs schemathesis against the served /openapi.yaml once with each key (response
 status codes, content types, response schemas and headers, no server errors, schema-violating
 requests refused), then stops the server. With the read-only key every write must be answered
@@ -54,7 +54,8 @@ def main():
     keys = [{"name": "admin", "key": ADMIN_KEY, "scopes": ["admin"]}, {"name": "reader", "key": READ_KEY, "scopes": ["read"]}]
     env = dict(os.environ, STRATA_API_KEYS=json.dumps(keys))
     folder = tempfile.mkdtemp(prefix="strata-openapi-")
-    server = subprocess.Popen([strata, "serve", "--store", "file:" + folder + "/store", "--create", "--port", "0"], env=env,
+    server = subprocess.Popen([strata, "serve", "--store", "file:" + folder + "/store", "--create", "--port", "0",
+                               "--snapshots", folder + "/snapshots"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         ready, _, _ = select.select([server.stdout], [], [], 20)

@@ -3,7 +3,8 @@
 
 Starts the server on a free port over a memory store, then appends, reads, subscribes (SSE,
 with a live event and a Last-Event-ID resume), ingests (twice, to check idempotency), checks an
-error body, and stops the server with SIGTERM (exit status 0). Prints 'N passed, N failed'.
+error body, reads a document's history and past, restores it, reads CDC changes recorded by
+`strata documents put --cdc` through the server (as a page and over SSE), and stops the server with SIGTERM (exit status 0). Prints 'N passed, N failed'.
 """
 import json
 import os
@@ -130,6 +131,30 @@ def main():
         status, body = call("GET", docs + "/nobody")
         check("missing document is 404", status == 404 and body["error"]["code"] == "document-not-found", body)
 
+        # The past: history, a read at a position, a restore; CDC changes written by the CLI.
+        status, body = call("GET", docs + "/ada/history")
+        check("document history", status == 200 and [v["operation"] for v in body["versions"]] == ["put"]
+              and body["versions"][0]["data"]["age"] == 36, body)
+        first = body["versions"][0]["position"]
+        call("PATCH", docs + "/ada", {"age": 37})
+        status, body = call("GET", docs + f"/ada?at={first}")
+        check("document at a position", status == 200 and body["data"]["age"] == 36 and body["meta"]["changes"] == 1, body)
+        status, body = call("GET", docs + "/ada?at=yesterday")
+        check("a bad point is 400", status == 400 and body["error"]["code"] == "invalid-argument", body)
+        status, body = call("POST", docs + "/restore", {"at": first})
+        check("restore to a position", status == 200 and body["written"] == 1 and body["deleted"] == 1, body)
+        status, body = call("GET", docs + "/ada")
+        check("restored document", status == 200 and body["data"]["age"] == 36 and body["meta"]["changes"] == 3, body)
+        cli = subprocess.run([STRATA, "documents", "put", "pycdc", "k1", '{"v":1}', "--cdc", "--store", base],
+                             capture_output=True, text=True, timeout=120)
+        check("strata documents put --cdc through the server", cli.returncode == 0, cli.stderr)
+        status, body = call("GET", base + "/documents/pycdc/changes")
+        check("changes", status == 200 and [c["type"] for c in body["changes"]] == ["collection.insert"]
+              and body["changes"][0]["doc"] == {"id": "k1", "v": 1}, body)
+        bookmark = body["changes"][0]["bookmark"] if status == 200 and body["changes"] else None
+        messages = sse(base + "/documents/pycdc/changes/subscribe", until=lambda m: any(x["event"] == "caught-up" for x in m))
+        check("changes over SSE carry the bookmark as id", [m.get("id") for m in messages if m["event"] == "message"] == [str(bookmark)], messages)
+
         # The served OpenAPI document is valid OpenAPI 3.1 and lists the endpoints used here.
         with urllib.request.urlopen(base + "/openapi.yaml", timeout=10) as response:
             spec = yaml.safe_load(response.read())
@@ -138,7 +163,8 @@ def main():
             check("openapi.yaml is valid OpenAPI", spec["openapi"].startswith("3.1"))
         except Exception as error:  # the validator's own error types
             check("openapi.yaml is valid OpenAPI", False, error)
-        for path in ["/streams/{stream}", "/subscribe/{stream}", "/ingest", "/documents/{collection}/{key}", "/documents/{collection}/query"]:
+        for path in ["/streams/{stream}", "/subscribe/{stream}", "/ingest", "/documents/{collection}/{key}", "/documents/{collection}/query",
+                     "/documents/{collection}/{key}/history", "/documents/{collection}/changes", "/snapshots/{storeId}"]:
             check(f"openapi.yaml has {path}", path in spec["paths"])
     finally:
         server.send_signal(signal.SIGTERM)

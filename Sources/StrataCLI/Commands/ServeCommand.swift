@@ -43,6 +43,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A folder of event configs: appends whose events break them are refused (422 schema-violation, 400 for an undeclared type). Overrides the configuration file's schemasDirectory.", valueName: "DIR"))
     var schemas: String?
 
+    @Option(help: ArgumentHelp("A folder of document snapshots served under /snapshots (without one those routes answer 501). Overrides the configuration file's snapshotsDirectory.", valueName: "DIR"))
+    var snapshots: String?
+
     func run() async throws {
         var configuration = ServerConfiguration()
         var storeText = global.store
@@ -54,6 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let port { configuration.port = port }
         if let checkpoints { configuration.checkpointDirectory = checkpoints }
         if let schemas { configuration.schemasDirectory = schemas }
+        if let snapshots { configuration.snapshotsDirectory = snapshots }
         try configuration.validate()
         let checked = try configuration.schemasDirectory.map { try EventSchemaSet(folder: URL(fileURLWithPath: $0)) }
 

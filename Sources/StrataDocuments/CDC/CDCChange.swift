@@ -83,6 +83,22 @@ public struct CDCChange: Sendable, Hashable {
     /// The event types of changes.
     public static let eventTypes: Set<String> = Set(Operation.allCases.map(\.rawValue))
 
+    /// The `$all` filter of a collection's change events: the stream prefix `cdc-<collection>`
+    /// and the change event types. The prefix also matches the change streams of longer
+    /// collection names (`cdc-users.archive`): keep what ``decode(_:collection:)`` accepts.
+    public static func eventFilter(collection: String) -> EventFilter {
+        EventFilter(streamPrefixes: [stream(collection: collection)], eventTypes: eventTypes)
+    }
+
+    /// The change an event read from `$all` holds, or `nil` when the event is not one of
+    /// `collection`'s change events.
+    /// - Throws: `StrataError.eventDecodingFailed(position:type:field:reason:)` for an event
+    ///   of the change stream that is not a version-1 change event.
+    public static func decode(_ event: RecordedEvent, collection: String) throws -> CDCChange? {
+        guard event.stream == stream(collection: collection), eventTypes.contains(event.type) else { return nil }
+        return try decode(event)
+    }
+
     /// The event to append for a change (its position is not known yet).
     static func event(_ type: Operation, collection: String, docId: String, doc: DocumentValue?, prev: DocumentValue?,
                       ts: String, source: SourceIdentity?) -> EventData {

@@ -212,13 +212,7 @@ public final class CDCCollection: Sendable {
     /// The recorded changes with a bookmark greater than `bookmark`, oldest first, at most `limit`.
     public func changes(after bookmark: UInt64 = 0, limit: Int? = nil) async throws -> [CDCChange] {
         try documents.checkOpen()
-        var result: [CDCChange] = []
-        let filter = EventFilter(streamPrefixes: [stream], eventTypes: CDCChange.eventTypes)
-        for try await event in documents.store.readAll(from: .at(bookmark + 1), filter: filter) where event.stream == stream {
-            if let limit, result.count >= limit { break }
-            result.append(try CDCChange.decode(event))
-        }
-        return result
+        return try await DocumentTimeline(store: documents.store).changes(of: name, after: bookmark, limit: limit)
     }
 
     /// Every version of a document the log holds, with its position, time and operation (see

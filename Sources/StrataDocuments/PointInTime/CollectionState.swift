@@ -34,8 +34,21 @@ public final class CollectionState: Sendable {
     /// Every key, sorted by UTF-8 bytes.
     public func keys() -> [String] { view.liveKeys().sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
 
+    /// The keys in which a regular expression finds a match, sorted by UTF-8 bytes, bounded as
+    /// `DocumentStore.keys(matching:)` is (the default ``DocumentStoreOptions`` limits).
+    public func keys(matching pattern: String) throws -> [String] {
+        let options = DocumentStoreOptions()
+        return try KeyPattern(regex: pattern, maxBytes: options.maxKeyPatternBytes).filter(view.liveKeys(), budget: options.keyPatternTimeBudget)
+    }
+
+    /// The keys a glob (`*`, `?`) matches whole, sorted by UTF-8 bytes.
+    public func keys(glob: String) throws -> [String] { try keys(matching: KeyPattern.regex(forGlob: glob)) }
+
     /// The number of documents.
     public var count: Int { view.withLock { view.liveCount } }
+
+    /// The number of documents matching a filter (the evaluator of `DocumentStore.count`).
+    public func count(_ filter: DocumentValue) throws -> Int { try view.count(try DocumentFilter(filter)) }
 
     /// Every document by key.
     public var documents: [String: Document] {

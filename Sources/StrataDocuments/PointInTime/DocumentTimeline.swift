@@ -108,6 +108,25 @@ public struct DocumentTimeline: Sendable {
         return versions
     }
 
+    /// The changes recorded for `collection` (its change stream `cdc-<collection>`, written by
+    /// ``CDCCollection``) with a bookmark greater than `bookmark`, oldest first, at most `limit`.
+    /// A collection without changes has none; the collection need not be open.
+    /// - Throws: `StrataError.invalidArgument(_:)` for a bad collection name;
+    ///   `StrataError.eventDecodingFailed(position:type:field:reason:)` for a change event that
+    ///   is not of format version 1.
+    public func changes(of collection: String, after bookmark: UInt64 = 0, limit: Int? = nil) async throws -> [CDCChange] {
+        try DocumentNaming.validateCollection(collection)
+        var result: [CDCChange] = []
+        if let limit, limit <= 0 { return result }
+        guard bookmark < .max else { return result }
+        for try await event in store.readAll(from: .at(bookmark + 1), filter: CDCChange.eventFilter(collection: collection)) {
+            guard let change = try CDCChange.decode(event, collection: collection) else { continue }
+            result.append(change)
+            if let limit, result.count >= limit { break }
+        }
+        return result
+    }
+
     /// Makes the collections hold what they held at `point`, in one atomic append (see
     /// docs/CDC.md, "Restoring"): documents created since are deleted, changed ones put back,
     /// deleted ones re-created; equal ones are left alone. The restore is new events — the

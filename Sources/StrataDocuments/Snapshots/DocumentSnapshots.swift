@@ -114,6 +114,22 @@ public struct DocumentSnapshots: Sendable {
         try await restore(key, targets: collections.map { ($0.documents, $0.options) })
     }
 
+    /// Whether a snapshot file is there.
+    /// - Throws: `StrataError.invalidArgument(_:)` for a bad key (nothing is touched).
+    public func exists(_ key: String) throws -> Bool {
+        FileManager.default.fileExists(atPath: try path(key))
+    }
+
+    /// What a snapshot holds, as ``create(storeId:collections:)`` reported it, read from its file.
+    /// - Throws: as ``read(_:)``.
+    public func info(_ key: String) throws -> SnapshotInfo {
+        let contents = try load(key)
+        let (storeId, fileName) = try SnapshotFile.parseKey(key)
+        return SnapshotInfo(key: key, storeId: contents.id.isEmpty ? storeId : contents.id,
+                            timestamp: contents.timestamp.isEmpty ? SnapshotFile.timestamp(fileName: fileName)! : contents.timestamp,
+                            collections: contents.collections, totalDocs: contents.totalDocs, positions: contents.positions)
+    }
+
     /// Reads a snapshot without restoring it: collection → key → data.
     public func read(_ key: String) throws -> [String: [String: DocumentValue]] {
         try load(key).data

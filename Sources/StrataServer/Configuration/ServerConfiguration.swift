@@ -48,6 +48,10 @@ public struct ServerConfiguration: Sendable {
     /// `invalid-event-type`, one whose data or metadata break its schema with 422
     /// `schema-violation`, and nothing of the append is stored. Nil: no check.
     public var schemasDirectory: String?
+    /// The folder of document snapshots (`/snapshots/…`; docs/CDC.md, file format version 1):
+    /// snapshots are `<snapshotsDirectory>/snapshots/<storeId>/<name>.json`. Nil (the default):
+    /// the snapshot routes answer 501 `unsupported`.
+    public var snapshotsDirectory: String?
     /// The log level of `strata serve` (`trace`, `debug`, `info`, `notice`, `warning`,
     /// `error`, `critical`); nil: `info`.
     public var logLevel: String?
@@ -108,6 +112,7 @@ public struct ServerConfiguration: Sendable {
         var logLevel: String?
         var tracing: TracingConfiguration?
         var schemasDirectory: String?
+        var snapshotsDirectory: String?
     }
 
     /// Reads a configuration file over `self`, returning the file's `store` URL if it names one.
@@ -139,6 +144,7 @@ public struct ServerConfiguration: Sendable {
         if let v = file.logLevel { logLevel = v }
         if let v = file.tracing { tracing = v }
         if let v = file.schemasDirectory { schemasDirectory = v }
+        if let v = file.snapshotsDirectory { snapshotsDirectory = v }
         try validate()
         return file.store
     }

@@ -17,6 +17,8 @@ enum LiveItem: Sendable {
     case shared(LiveTail.Entry)
     /// A change of a document collection.
     case change(DocumentChange)
+    /// A recorded CDC change (docs/CDC.md), resumed after by its bookmark.
+    case cdc(CDCChange)
     case heartbeat
     case shutdown
 }
@@ -68,6 +70,9 @@ struct LiveEncoding: Sendable {
         case .change(let change):
             out.append(contentsOf: "event: change\ndata: ".utf8)
             out.append(contentsOf: LiveEncoding.changeBody(change))
+        case .cdc(let change):
+            out.append(contentsOf: "id: \(change.bookmark)\ndata: ".utf8)
+            out.append(contentsOf: change.json.jsonBytes)
         case .heartbeat: return LiveEncoding.sseHeartbeat
         case .shutdown: return nil
         }
@@ -108,6 +113,11 @@ struct LiveEncoding: Sendable {
             json.field("kind", "change")
             json.key("change")
             json.rawJSON(Data(LiveEncoding.changeBody(change)))
+        case .cdc(let change):
+            json.field("kind", "cdc")
+            json.field("id", String(change.bookmark))
+            json.key("change")
+            json.rawJSON(Data(change.json.jsonBytes))
         case .heartbeat:
             json.field("kind", "heartbeat")
         case .shutdown:

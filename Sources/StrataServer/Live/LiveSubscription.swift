@@ -30,11 +30,8 @@ struct LiveRequest: Sendable {
             guard principal.covers(stream: stream) else { throw APIError.outsidePrefix(stream) }
             target = .stream(stream)
         }
-        if let resume = resumeAfter?.trimmingSpaces(), !resume.isEmpty {
-            guard let n = UInt64(resume) else { throw APIError.badParameter("Last-Event-ID \"\(resume)\" is not a number") }
-            start = .after(n)
-        } else if let after = try query.uint("after") {
-            start = .after(after)
+        if let resumed = try LiveRequest.resumePoint(lastEventID: resumeAfter, after: query.uint("after")) {
+            start = resumed
         } else {
             switch query.string("from") {
             case nil, "start": start = .start
@@ -43,6 +40,16 @@ struct LiveRequest: Sendable {
             }
         }
         style = try query.eventStyle()
+    }
+
+    /// Where a live connection resumes: after the `Last-Event-ID` (or `lastEventId`) when one is
+    /// given, else after the `after` parameter; `nil` when neither is.
+    static func resumePoint(lastEventID: String?, after: UInt64?) throws(APIError) -> SubscriptionStart? {
+        if let resume = lastEventID?.trimmingSpaces(), !resume.isEmpty {
+            guard let n = UInt64(resume) else { throw APIError.badParameter("Last-Event-ID \"\(resume)\" is not a number") }
+            return .after(n)
+        }
+        return after.map { .after($0) }
     }
 }
 

@@ -51,21 +51,38 @@ extension Handlers {
 
     // MARK: Reads
 
+    /// The document, or with `?at=POINT` the document as it was then.
     @Sendable func documentGet(_ request: Request, context: StrataRequestContext) async throws -> Response {
         let (collection, key) = try documentTarget(context)
-        guard let document = try await existingCollection(collection).get(key) else {
+        let found: Document?
+        if let point = try pointInTime(Query(request.uri)) {
+            found = try await pastState(collection, at: point).get(key)
+        } else {
+            found = try await existingCollection(collection).get(key)
+        }
+        guard let document = found else {
             throw APIError.documentNotFound(collection: collection, key: key)
         }
         return json(document.json.jsonBytes)
     }
 
-    /// `{"filter": {…}, "sort": …, "limit": n, "offset": n, "project": […]}` → `{"documents": [{data, meta}…]}`.
+    /// `{"filter": {…}, "sort": …, "limit": n, "offset": n, "project": […]}` → `{"documents": [{data, meta}…]}`;
+    /// with `?at=POINT`, over the collection as it was then, plus `"position"`.
     @Sendable func documentQuery(_ request: Request, context: StrataRequestContext) async throws -> Response {
         let collection = try collectionTarget(context)
+        let point = try pointInTime(Query(request.uri))
         var members = try await documentBody(request, what: "the query").objectValue ?? [:]
         let filter = members.removeValue(forKey: "filter") ?? .object([:])
         let options = try QueryOptions(json: .object(members))
-        let documents = try await existingCollection(collection).query(filter, options: options)
+        let documents: [Document]
+        var position: UInt64?
+        if let point {
+            let past = try await pastState(collection, at: point)
+            documents = try past.query(filter, options: options)
+            position = past.position
+        } else {
+            documents = try await existingCollection(collection).query(filter, options: options)
+        }
         // Cut by size as well as by `limit`: `nextOffset` (when present) is the offset that
         // continues a cut page.
         let limit = state.limits.maxResponseBytes
@@ -83,34 +100,49 @@ extension Handlers {
             out.append(contentsOf: #","nextOffset":"#.utf8)
             out.append(contentsOf: String(options.offset + written).utf8)
         }
+        Handlers.appendPosition(position, to: &out)
         out.append(UInt8(ascii: "}"))
         return json(out)
     }
 
-    /// `{"filter": {…}}` → `{"count": n}`.
+    /// `{"filter": {…}}` → `{"count": n}`; with `?at=POINT`, as it was then, plus `"position"`.
     @Sendable func documentCount(_ request: Request, context: StrataRequestContext) async throws -> Response {
         let collection = try collectionTarget(context)
+        let point = try pointInTime(Query(request.uri))
         let members = try await documentBody(request, what: "the count").objectValue ?? [:]
         if let unknown = members.keys.first(where: { $0 != "filter" }) {
             throw APIError.malformed("unknown member \"\(unknown)\" in the count: only \"filter\" is allowed")
         }
-        let count = try await existingCollection(collection).count(members["filter"] ?? .object([:]))
-        return json(DocumentValue.object(["count": .int(Int64(count))]).jsonBytes)
+        let filter = members["filter"] ?? .object([:])
+        var answer: [String: DocumentValue] = [:]
+        if let point {
+            let past = try await pastState(collection, at: point)
+            answer["count"] = .int(Int64(try past.count(filter)))
+            answer["position"] = .int(Int64(clamping: past.position))
+        } else {
+            answer["count"] = .int(Int64(try await existingCollection(collection).count(filter)))
+        }
+        return json(DocumentValue.object(answer).jsonBytes)
     }
 
     /// `?pattern=<regex>` or `?glob=<glob>` (neither: every key), `?after=<key>` →
     /// `{"keys": […], "next"?: <key>}`: `next` (the last key given) continues a page cut at
-    /// ``ServerLimits/maxResponseBytes``.
+    /// ``ServerLimits/maxResponseBytes``. With `?at=POINT`, the keys then, plus `"position"`.
     @Sendable func documentKeys(_ request: Request, context: StrataRequestContext) async throws -> Response {
         let collection = try collectionTarget(context)
         let query = Query(request.uri)
-        let store = try await existingCollection(collection)
+        let point = try pointInTime(query)
+        let pattern = query.string("pattern"), glob = query.string("glob")
+        if pattern != nil && glob != nil { throw APIError.badParameter("give pattern or glob, not both") }
         let keys: [String]
-        switch (query.string("pattern"), query.string("glob")) {
-        case (let pattern?, nil): keys = try store.keys(matching: pattern)
-        case (nil, let glob?): keys = try store.keys(glob: glob)
-        case (nil, nil): keys = try store.keys()
-        default: throw APIError.badParameter("give pattern or glob, not both")
+        var position: UInt64?
+        if let point {
+            let past = try await pastState(collection, at: point)
+            keys = try pattern.map { try past.keys(matching: $0) } ?? glob.map { try past.keys(glob: $0) } ?? past.keys()
+            position = past.position
+        } else {
+            let store = try await existingCollection(collection)
+            keys = try pattern.map { try store.keys(matching: $0) } ?? glob.map { try store.keys(glob: $0) } ?? store.keys()
         }
         // Sorted by UTF-8 bytes: `after` continues a page that was cut by size (its `next`).
         let after = query.string("after")
@@ -133,6 +165,7 @@ extension Handlers {
             out.append(contentsOf: #","next":"#.utf8)
             out.append(contentsOf: DocumentValue.string(next).jsonBytes)
         }
+        Handlers.appendPosition(position, to: &out)
         out.append(UInt8(ascii: "}"))
         return json(out)
     }
@@ -206,10 +239,7 @@ extension Handlers {
     /// The collection for a read: a collection that is not open and has no documents answers
     /// 404 without being opened (each opening replays the store).
     func existingCollection(_ collection: String) async throws -> DocumentStore {
-        guard try await state.documents.hasCollection(collection) else {
-            throw APIError(.notFound, code: "collection-not-found", "no collection \"\(collection)\": no document was ever stored in it",
-                           details: [("collection", .string(collection))])
-        }
+        guard try await state.documents.hasCollection(collection) else { throw APIError.collectionNotFound(collection) }
         return try await state.documents.collection(collection)
     }
 
@@ -224,6 +254,11 @@ extension Handlers {
 }
 
 extension APIError {
+    static func collectionNotFound(_ collection: String) -> APIError {
+        APIError(.notFound, code: "collection-not-found", "no collection \"\(collection)\": no document was ever stored in it",
+                 details: [("collection", .string(collection))])
+    }
+
     static func documentNotFound(collection: String, key: String) -> APIError {
         APIError(.notFound, code: "document-not-found", "no document \"\(key)\" in collection \"\(collection)\"",
                  details: [("collection", .string(collection)), ("key", .string(key))])

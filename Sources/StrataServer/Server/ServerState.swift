@@ -23,6 +23,8 @@ final class ServerState: Sendable {
     let tail: LiveTail
     /// The document collections served under `/documents/…`, opened on first use.
     let documents: DocumentManager
+    /// Document snapshots under ``ServerConfiguration/snapshotsDirectory``, when one is configured.
+    let snapshots: DocumentSnapshots?
     /// Stopped store and background consumers: what `/health/ready` reports.
     let health: ServerHealth
 
@@ -51,6 +53,7 @@ final class ServerState: Sendable {
                                  logger: logger, metrics: metricsFactory)
         }))
         self.documents = documents
+        self.snapshots = configuration.snapshotsDirectory.map { DocumentSnapshots(root: $0) }
         self.tail = LiveTail(store: store, capacity: configuration.liveWindowEvents, heartbeat: .milliseconds(Int64(configuration.heartbeatSeconds * 1000)), logger: logger,
                              onStop: { error in
                                  // Subscriptions fall back to reading the store: slower, still correct, so still ready.
