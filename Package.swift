@@ -164,7 +164,7 @@ let package = Package(
                            .product(name: "CoreMetrics", package: "swift-metrics")]
         ),
         // Importers of the seed packages' stored data (docs/MIGRATING.md).
-        .target(name: "StrataMigration", dependencies: ["Strata", "StrataJSON", "StrataLakehouse", .product(name: "Crypto", package: "swift-crypto")],
+        .target(name: "StrataMigration", dependencies: ["Strata", "StrataJSON", "StrataLakehouse", "StrataNATS", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: strictness),
         // What the `strata` and `strata-bench` executables share: store URLs, buffered output,
         // command failures and exit statuses, the root command runner.
@@ -180,7 +180,7 @@ let package = Package(
             name: "StrataCLI",
             dependencies: [
                 "Strata", "StrataJSON", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataPostgres", "StrataSchema", "StrataJSONShapes", "StrataServer",
-                "StrataLakehouse", "StrataCommandLine", "StrataTracing", "StrataMigration", "StrataDocuments",
+                "StrataLakehouse", "StrataCommandLine", "StrataTracing", "StrataMigration", "StrataDocuments", "StrataNATS", "StrataStores",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -277,7 +277,7 @@ let package = Package(
         // The JetStream backend: one JetStream stream per store, one message per commit.
         .target(name: "StrataJetStream", dependencies: ["Strata", "StrataJSON", "StrataNATS"], swiftSettings: strictness),
         .testTarget(name: "StrataJetStreamTests",
-                    dependencies: ["Strata", "StrataNATS", "StrataJetStream", "StrataConformance", "StrataTestSupport", "StrataDocuments", "StrataStores",
+                    dependencies: ["Strata", "StrataNATS", "StrataJetStream", "StrataConformance", "StrataTestSupport", "StrataDocuments", "StrataStores", "StrataMigration",
                                    .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Crypto", package: "swift-crypto"),
                                    .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log")],
                     swiftSettings: strictness),

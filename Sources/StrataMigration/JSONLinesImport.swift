@@ -107,13 +107,35 @@ struct JSONLinesImport {
         return summary
     }
 
-    /// Appends one batch; returns how many of its events were stored now (0 when an earlier
-    /// import stored them: the append is idempotent).
     private func append(_ events: [EventData], to store: any EventStore) async throws -> Int {
+        try await Self.append(events, to: stream, in: store)
+    }
+
+    /// Appends one batch of an import; returns how many of its events were stored now. The
+    /// batch is one atomic append, which the store answers idempotently when an earlier run
+    /// stored the same batch. When an earlier run stored only some of its events in other
+    /// batches (it was cut short, or the source has grown since, or the batch size changed), the
+    /// store refuses the mix (`eventIdReused`): the batch is then appended event by event, and
+    /// an event whose id is already stored is skipped.
+    static func append(_ events: [EventData], to stream: String, in store: any EventStore) async throws -> Int {
         let before = try await store.headPosition()
-        _ = try await store.append([AppendRequest(stream: stream, events: events)], condition: nil)
-        let after = try await store.headPosition()
-        return after > before ? events.count : 0
+        do {
+            _ = try await store.append([AppendRequest(stream: stream, events: events)], condition: nil)
+            return try await store.headPosition() > before ? events.count : 0
+        } catch StrataError.eventIdReused {
+            var stored = 0
+            for event in events {
+                do {
+                    // Idempotent when an earlier run stored this event alone: not stored now.
+                    let head = try await store.headPosition()
+                    let result = try await store.append([AppendRequest(stream: stream, events: [event])], condition: nil)
+                    if result.first.map({ $0.lastPosition > head }) == true { stored += 1 }
+                } catch StrataError.eventIdReused {
+                    continue
+                }
+            }
+            return stored
+        }
     }
 
     /// The metadata `{"<key>":{<fields>}}` an importer records each event's origin in.

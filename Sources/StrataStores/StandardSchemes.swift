@@ -200,6 +200,18 @@ extension StoreScheme {
         return configuration
     }
 
+    /// The connection settings and the JetStream stream name of a `nats://…/STREAM` URL naming a
+    /// stream of any application (the source of `strata import --from eventbase`): the same
+    /// servers, credentials (from the URL or `environment`) and `tls`/`caFile` options as a store
+    /// URL, with `STREAM` taken as is (no `STRATA_` prefix).
+    /// - Throws: ``Strata/StrataError/invalidArgument(_:)`` for a malformed URL or option.
+    public static func natsSource(_ text: String, environment: [String: String] = [:]) throws -> (nats: NATSConfiguration, stream: String) {
+        let (_, rest, _) = try natsParts(text)
+        let (stream, _) = splitOptions(rest)
+        guard !stream.isEmpty else { throw StrataError.invalidArgument("the URL names no JetStream stream: nats://HOST:PORT/STREAM, not \(text)") }
+        return (try natsConfiguration(text, environment: environment).nats, stream)
+    }
+
     /// The credentials `environment` names, in this order: `STRATA_NATS_CREDS` (a credentials
     /// file), `STRATA_NATS_NKEY` (a file holding a user seed), `STRATA_NATS_TOKEN`,
     /// `STRATA_NATS_USER` and `STRATA_NATS_PASSWORD`; `.none` when none is set (empty counts as unset).

@@ -106,6 +106,8 @@ struct EventlogImportCLITests {
         #expect(second.lines == [#"{"files":2,"read":2,"imported":0,"skipped":1}"#], "\(second)")
         let wrong = try await CLIProcess.run(["import", "--from", "eventlog", "carts", "--source", "x", "--store", store], in: dir.url)
         #expect(wrong.status == 2, "\(wrong)")
+        let notNATS = try await CLIProcess.run(["import", "--from", "eventbase", "carts", "--store", store], in: dir.url)
+        #expect(notNATS.status == 2 && notNATS.stderr.contains("nats://"), "\(notNATS)")
     }
 
     @Test("strata export --daily writes today's file with every event once; a second run writes nothing new")

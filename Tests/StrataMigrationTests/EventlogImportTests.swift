@@ -45,6 +45,22 @@ struct EventlogImportTests {
         #expect(try await store.headPosition() == 5)
     }
 
+    @Test("a file that grew since the last import, or another batch size: only the new events are stored, once")
+    func resumesAfterGrowth() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.appending("events-2024-01-01.log")
+        try (1...5).map { #"{"type":"t","n":\#($0)}"# }.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let store = InMemoryEventStore()
+        #expect(try await EventlogImport(options: .init(batchSize: 2)).run(directory: dir.path, into: store).imported == 5)
+        try ((1...8).map { #"{"type":"t","n":\#($0)}"# }.joined(separator: "\n")).write(toFile: path, atomically: true, encoding: .utf8)
+        let grown = try await EventlogImport(options: .init(batchSize: 3)).run(directory: dir.path, into: store)
+        #expect(grown.events == 8 && grown.imported == 3)
+        let events = try await store.readStream("eventlog").collect()
+        #expect(events.map { String(decoding: $0.data, as: UTF8.self) } == (1...8).map { #"{"type":"t","n":\#($0)}"# })
+        #expect(try await EventlogImport(options: .init(batchSize: 1)).run(directory: dir.path, into: store).imported == 0)
+    }
+
     @Test("a pattern without %y, %m and %d once each, or with a folder, is refused")
     func badPatterns() {
         for pattern in ["events.log", "events-%y-%m.log", "x/%y-%m-%d.log", "%y%y-%m-%d"] {

@@ -4,6 +4,8 @@ import Strata
 import StrataCommandLine
 import StrataLakehouse
 import StrataMigration
+import StrataNATS
+import StrataStores
 import StrataJSONShapes
 import StrataJSON
 
@@ -25,6 +27,11 @@ struct ImportCommand: AsyncParsableCommand {
             (*.jsonl and *.jsonl.gz, in natural name order) into one stream (--stream, default the source \
             name: --source, default the folder's name), with ids derived from the source name and each \
             event's index.
+
+            --from eventbase nats://[CREDENTIALS@]HOST:PORT/STREAM reads every message of a NATS JetStream \
+            stream (@markwylde/eventbase's streamName) into one stream (--stream, default the JetStream \
+            stream's name), with ids derived from the stream sequence and the server's storage time as \
+            the event time; credentials and tls/caFile as in nats:// store URLs.
 
             With --from, lines that are not JSON objects are reported as "warning: FILE:LINE: reason" on \
             stderr and skipped; the summary counts them as skipped.
@@ -57,9 +64,10 @@ struct ImportCommand: AsyncParsableCommand {
     func validate() throws {
         if paths.isEmpty { throw ValidationError("name at least one file or folder") }
         if batch < 1 { throw ValidationError("--batch must be at least 1") }
-        let formats = ["lakehouse", "eventlog", "simple-event-sourcing"]
+        let formats = ["lakehouse", "eventlog", "simple-event-sourcing", "eventbase"]
         guard formats.contains(from) else { throw ValidationError("--from must be \(formats.joined(separator: ", ")), not \(from)") }
-        if from != "lakehouse" && paths.count != 1 { throw ValidationError("--from \(from) takes one folder") }
+        if from != "lakehouse" && paths.count != 1 { throw ValidationError("--from \(from) takes one \(from == "eventbase" ? "nats:// URL" : "folder")") }
+        if from == "eventbase" && !paths[0].hasPrefix("nats://") { throw ValidationError("--from eventbase takes a nats://HOST:PORT/STREAM URL, not \(paths[0])") }
         if source != nil && from != "simple-event-sourcing" { throw ValidationError("--source goes with --from simple-event-sourcing") }
     }
 
@@ -74,6 +82,19 @@ struct ImportCommand: AsyncParsableCommand {
             let importer = try SimpleEventSourcingImport(options: SimpleEventSourcingImport.Options(source: source, stream: stream, batchSize: batch))
             return try await importSeed(files: try importer.files(in: paths[0]).count) { store, progress in
                 try await importer.run(directory: paths[0], into: store, onProgress: progress)
+            }
+        case "eventbase":
+            let importer = try NATSStreamImport(options: NATSStreamImport.Options(stream: stream, batchSize: batch))
+            let (configuration, source) = try StoreScheme.natsSource(paths[0], environment: ProcessInfo.processInfo.environment)
+            let connection: NATSConnection
+            do { connection = try await NATSConnection.connect(configuration) } catch let e as NATSError {
+                throw StrataError.io(path: paths[0], operation: "connect", reason: e.description)
+            }
+            defer { Task { try? await connection.close() } }
+            return try await importSeed(files: 1) { store, progress in
+                try await importer.run(source: source, from: JetStream(connection: connection, timeout: .seconds(10)), into: store) { summary, _ in
+                    progress(summary, source)
+                }
             }
         default:
             break

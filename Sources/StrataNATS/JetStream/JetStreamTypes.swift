@@ -135,6 +135,9 @@ public struct JetStreamMessage: Sendable {
     public var ackSubject: String?
     /// Messages still pending for the consumer after this one.
     public var pending: UInt64
+    /// When the server stored it, in nanoseconds since 1970 (from the delivery's reply subject;
+    /// nil for a direct get).
+    public var timestampNanoseconds: Int64? = nil
 
     /// The payload's bytes.
     public var bytes: [UInt8] { Array(payload.readableBytesView) }
@@ -146,6 +149,7 @@ struct AckSubject {
     var streamSequence: UInt64
     var consumerSequence: UInt64
     var pending: UInt64
+    var timestamp: Int64?
 
     init?(_ subject: String) {
         let t = subject.split(separator: ".", omittingEmptySubsequences: false)
@@ -155,5 +159,6 @@ struct AckSubject {
         streamSequence = s
         consumerSequence = d
         pending = p
+        timestamp = Int64(t[base + 2])
     }
 }

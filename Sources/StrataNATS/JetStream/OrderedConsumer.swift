@@ -182,7 +182,8 @@ public final class OrderedConsumer: AsyncSequence, Sendable {
                 continue
             }
             return JetStreamMessage(subject: m.subject, streamSequence: ack.streamSequence, consumerSequence: ack.consumerSequence,
-                                    headers: m.headers, payload: m.payload, ackSubject: nil, pending: ack.pending)
+                                    headers: m.headers, payload: m.payload, ackSubject: nil, pending: ack.pending,
+                                    timestampNanoseconds: ack.timestamp)
         }
         return nil
     }
@@ -224,7 +225,8 @@ public struct PullConsumer: Sendable {
             }
             guard let reply = m.replyTo, let ack = AckSubject(reply) else { continue }
             out.append(JetStreamMessage(subject: m.subject, streamSequence: ack.streamSequence, consumerSequence: ack.consumerSequence,
-                                        headers: m.headers, payload: m.payload, ackSubject: reply, pending: ack.pending))
+                                        headers: m.headers, payload: m.payload, ackSubject: reply, pending: ack.pending,
+                                        timestampNanoseconds: ack.timestamp))
         }
         return out
     }
