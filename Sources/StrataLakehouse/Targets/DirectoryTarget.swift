@@ -41,6 +41,18 @@ public struct DirectoryTarget: ExportTarget {
         try DurableFile.remove(root + "/" + key)
     }
 
+    public func readState(key: String) async throws -> [UInt8]? {
+        try DurableFile.read(root + "/" + key).map { [UInt8]($0) }
+    }
+
+    /// Writes `ROOT/{key}` through a temporary file, `fsync` and rename (`DurableFile`), creating
+    /// its folder when missing.
+    public func writeState(_ bytes: [UInt8], key: String) async throws {
+        let path = root + "/" + key
+        try createDirectories((path as NSString).deletingLastPathComponent)
+        try DurableFile.write(bytes, to: path)
+    }
+
     /// Creates `directory` and missing parents, flushing each parent whose entries changed so
     /// that the new directories survive a crash.
     private func createDirectories(_ directory: String) throws {
