@@ -110,8 +110,9 @@ enum Lake {
     }
 }
 
-/// A target that fails on demand, around a real directory: the step after `failAfter` counted
-/// steps (publishes, and journal writes when counted) fails, and so does every later one.
+/// A target around a real directory that records its publishes and journal writes, and fails on
+/// demand: the step after `failAfter` counted steps (publishes, and journal writes when counted)
+/// fails, and so does every later one.
 final class FlakyTarget: ExportTarget, @unchecked Sendable {
     // @unchecked: the counters are guarded by `lock`.
     enum Step: Hashable { case publish, journal }
@@ -119,6 +120,8 @@ final class FlakyTarget: ExportTarget, @unchecked Sendable {
     let inner: DirectoryTarget
     private let lock = NSLock()
     private var steps = 0
+    private var published = 0
+    private var written: [[UInt8]] = []
     /// Counted steps allowed before every later one fails.
     let failAfter: Int
     /// Whether the failing step still happens first (a crash after the rename or journal write).
@@ -133,8 +136,17 @@ final class FlakyTarget: ExportTarget, @unchecked Sendable {
         self.counting = counting
     }
 
+    /// A target that never fails, recording only.
+    convenience init(root: String) throws {
+        try self.init(root: root, failAfter: .max, failAfterRename: false, counting: [])
+    }
+
     var stagingDirectory: String { inner.stagingDirectory }
     var location: String { inner.location }
+    /// Successful publishes so far.
+    var publishes: Int { lock.withLock { published } }
+    /// The journals written, oldest first.
+    var journals: [[UInt8]] { lock.withLock { written } }
 
     /// Runs a step, or fails it (after running it when `failAfterRename`) once `failAfter` counted steps passed.
     private func step(_ kind: Step, _ name: String, _ body: () async throws -> Void) async throws {
@@ -149,6 +161,7 @@ final class FlakyTarget: ExportTarget, @unchecked Sendable {
 
     func publish(stagedFile: String, key: String) async throws {
         try await step(.publish, key) { try await inner.publish(stagedFile: stagedFile, key: key) }
+        lock.withLock { published += 1 }
     }
 
     func remove(key: String) async throws { try await inner.remove(key: key) }
@@ -157,5 +170,6 @@ final class FlakyTarget: ExportTarget, @unchecked Sendable {
 
     func writeState(_ bytes: [UInt8], key: String) async throws {
         try await step(.journal, key) { try await inner.writeState(bytes, key: key) }
+        lock.withLock { written.append(bytes) }
     }
 }

@@ -83,7 +83,7 @@ struct OpenFilesTests {
         let store = InMemoryEventStore()
         // Hour 0 gets one event, then hour 1 fills files of 10 while hour 0 stays open.
         try await Sample.timed(store, hours: [0] + Array(repeating: 1, count: 25))
-        let target = try RecordingTarget(root: folder.path)
+        let target = try FlakyTarget(root: folder.path)
         let summary = try await exporter(store, root: folder.path, ExportConfiguration(source: "j", maxFileEvents: 10),
                                          target: target).exportAvailable()
         #expect(summary.keys == ["events/2026/01/15/11/j_2.jsonl", "events/2026/01/15/11/j_12.jsonl",
@@ -133,7 +133,7 @@ struct OpenFilesTests {
     private func steps(_ store: any EventStore, _ configuration: ExportConfiguration) async throws -> Int {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let target = try RecordingTarget(root: folder.path)
+        let target = try FlakyTarget(root: folder.path)
         try await exporter(store, root: folder.path, configuration, target: target).exportAvailable()
         return target.publishes + target.journals.count
     }
@@ -214,36 +214,5 @@ struct OpenFilesTests {
                 }
             }
         }
-    }
-}
-
-/// A directory target that records its publishes and the journals written.
-final class RecordingTarget: ExportTarget, @unchecked Sendable {
-    // @unchecked: the records are guarded by `lock`.
-    let inner: DirectoryTarget
-    private let lock = NSLock()
-    private var published = 0
-    private var written: [[UInt8]] = []
-
-    init(root: String) throws { inner = try DirectoryTarget(root: root) }
-
-    var stagingDirectory: String { inner.stagingDirectory }
-    var location: String { inner.location }
-    /// Publishes so far.
-    var publishes: Int { lock.withLock { published } }
-    /// The journals written, oldest first.
-    var journals: [[UInt8]] { lock.withLock { written } }
-
-    func publish(stagedFile: String, key: String) async throws {
-        try await inner.publish(stagedFile: stagedFile, key: key)
-        lock.withLock { published += 1 }
-    }
-
-    func remove(key: String) async throws { try await inner.remove(key: key) }
-    func readState(key: String) async throws -> [UInt8]? { try await inner.readState(key: key) }
-
-    func writeState(_ bytes: [UInt8], key: String) async throws {
-        try await inner.writeState(bytes, key: key)
-        lock.withLock { written.append(bytes) }
     }
 }

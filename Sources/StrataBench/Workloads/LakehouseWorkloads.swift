@@ -58,6 +58,7 @@ enum LakehouseWorkloads {
         ("export.files.in_order", 200_000, 8, .inOrder),
         ("export.files.interleaved", 200_000, 8, .interleaved),
         ("export.files.late", 20_000, 8, .late),
+        ("export.files.late.open32", 20_000, 32, .late),
         ("export.files.interleaved.open1", 2_000, 1, .interleaved),
         ("export.files.late.open1", 2_000, 1, .late),
     ]

@@ -6,7 +6,7 @@ import Glibc
 
 /// A local directory as the lakehouse: files are staged in `ROOT/_staging/` and renamed into
 /// `ROOT/events/yyyy/mm/dd/hh/`, with the directories flushed, so a file either is absent or is
-/// complete, also after a crash.
+/// complete, also after a crash. The export journal lives in `ROOT/_state/`.
 public struct DirectoryTarget: ExportTarget {
     /// The lakehouse root (holding `events/`).
     public let root: String
