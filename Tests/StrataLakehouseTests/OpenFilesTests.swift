@@ -103,6 +103,28 @@ struct OpenFilesTests {
         #expect(again.events == 0 && again.files == 0)
     }
 
+    @Test("when the journal reaches its limit, every open file is finished and the journal empties")
+    func journalLimit() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let store = InMemoryEventStore()
+        // Hour 0 is written every other event, so it stays open (holding the checkpoint at 0)
+        // while the hours between take turns in the second file and are published beyond it.
+        try await Sample.timed(store, hours: [0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6])
+        var configuration = ExportConfiguration(source: "q", maxOpenFiles: 2)
+        configuration.journalLimit = 4
+        let target = try FlakyTarget(root: folder.path)
+        let summary = try await exporter(store, root: folder.path, configuration, target: target).exportAvailable()
+        // The 4th entry (q_8) finishes q_1 and q_10 at once, not at the end of the run; no later
+        // file lies beyond the checkpoint, so no entry is needed.
+        #expect(summary.keys.map { ($0 as NSString).lastPathComponent } == ["q_2.jsonl", "q_4.jsonl", "q_6.jsonl", "q_8.jsonl",
+                                                                             "q_1.jsonl", "q_10.jsonl", "q_11.jsonl", "q_12.jsonl"])
+        let journals = try target.journals.map { try StrataJSONDecoder().decode(ExportJournal.self, from: $0) }
+        #expect(journals.map { $0.files.map(\.first) } == [[2], [2, 4], [2, 4, 6], [2, 4, 6, 8]])
+        #expect(try Lake.misplaced(folder.path).isEmpty)
+        #expect(try Lake.positions(folder.path).sorted() == Array(1...12))
+    }
+
     @Test("a journal of another version or source is refused; one written against a higher checkpoint is discarded")
     func journalChecks() async throws {
         let folder = try TemporaryDirectory()

@@ -50,6 +50,10 @@ public struct ExportConfiguration: Sendable {
     /// Where the exporter records its metrics (docs/LAKEHOUSE.md, "Metrics": files and events
     /// exported, the checkpoint saved); nil: nowhere.
     public var metrics: (any MetricsFactory)?
+    /// When the export journal lists this many files, every open file is finished, so that the
+    /// checkpoint passes them and the journal empties (docs/LAKEHOUSE.md, "Open files"). Not
+    /// public: 1,024 in use, smaller in tests.
+    var journalLimit = 1024
 
     /// Creates a configuration.
     /// - Parameters:

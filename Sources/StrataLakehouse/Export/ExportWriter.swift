@@ -85,9 +85,6 @@ actor ExportWriter {
 
     private static let flushThreshold = 1 << 20
     private static let writebackHint = 8 << 20
-    /// When the journal lists this many files, every open file is finished (the checkpoint then
-    /// passes them all and the journal empties).
-    static let journalLimit = 1024
 
     /// Creates the writer of a run starting after `checkpoint`, with the journal entries
     /// ``ExportJournal/load(from:source:checkpoint:)`` returned; removes this source's staged
@@ -159,7 +156,7 @@ actor ExportWriter {
             meters.events.increment()
             if file.lines.count >= Self.flushThreshold { try flushLines(file, finish: false) }
             if isFull(file) { try await publish(file) }
-            if journal.count >= Self.journalLimit { try await publishAll() }
+            if journal.count >= configuration.journalLimit { try await publishAll() }
         }
     }
 
