@@ -149,7 +149,7 @@ let package = Package(
             swiftSettings: strictness
         ),
         // The benchmark workloads behind `strata-bench` (and so `strata bench`).
-        .target(name: "StrataBench", dependencies: ["Strata", "StrataLog", "StrataModel", "StrataSQLite", "StrataJSON", "StrataDocuments",
+        .target(name: "StrataBench", dependencies: ["Strata", "StrataStorage", "StrataLog", "StrataModel", "StrataSQLite", "StrataJSON", "StrataDocuments",
                                                     "StrataPostgres", "StrataEmitter", "StrataServer", "StrataConsumers", "StrataLakehouse",
                                                     .product(name: "Logging", package: "swift-log"),
                                                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -294,6 +294,6 @@ let package = Package(
                                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                    .product(name: "Logging", package: "swift-log")],
                     swiftSettings: strictness),
-        .testTarget(name: "StrataLakehouseTests", dependencies: ["Strata", "StrataJSON", "StrataTestSupport", "StrataLog", "StrataConsumers", "StrataLakehouse", .product(name: "MetricsTestKit", package: "swift-metrics")], swiftSettings: strictness),
+        .testTarget(name: "StrataLakehouseTests", dependencies: ["Strata", "StrataStorage", "StrataJSON", "StrataTestSupport", "StrataLog", "StrataConsumers", "StrataLakehouse", .product(name: "MetricsTestKit", package: "swift-metrics")], swiftSettings: strictness),
     ]
 )

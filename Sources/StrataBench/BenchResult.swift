@@ -4,7 +4,7 @@ public struct BenchResult: Sendable, Hashable {
     public let name: String
     /// The figure.
     public let value: Double
-    /// Its unit: `events/s`, `iterations/s`, `us`, `ms`, `MiB` or `x` (a ratio).
+    /// Its unit: `events/s`, `iterations/s`, `us`, `ms`, `MiB`, `x` (a ratio) or `files/10k events`.
     public let unit: String
 
     /// Creates a result.

@@ -176,6 +176,9 @@ extension Benchmark {
         list.append(Workload(["export.jsonl", "export.gzip"]) { c in
             try await LakehouseWorkloads.run(c)
         })
+        list.append(Workload(LakehouseWorkloads.filePatterns.map(\.name)) { c in
+            try await LakehouseWorkloads.files(c)
+        })
         list += postgresWorkloads
         list += emitterWorkloads
         list += jetStreamWorkloads

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataConsumers
+import StrataJSON
 @testable import StrataLakehouse
 import StrataTestSupport
 import Testing
@@ -87,5 +88,34 @@ struct S3TargetTests {
         #expect(keys.count == 4)
         #expect(keys.last == "tenant-1/events/2026/01/15/14/node-1_2501.jsonl.gz")
         #expect(try await bucket.getObject(key: "tenant-1/missing") == nil)
+
+        // Three interleaved hours, files of 40: files finish while others are open, so the
+        // journal object lists those beyond the checkpoint.
+        try await Sample.timed(store, hours: (0..<300).map { $0 % 3 })
+        var interleaved = configuration
+        interleaved.maxFileEvents = 40
+        let third = try await LakehouseExporter(store: store, target: target, checkpoints: checkpoints, configuration: interleaved).exportAvailable()
+        #expect(third.events == 300)
+        #expect(third.checkpoint == 2810)
+        let journal = try #require(try await bucket.getObject(key: "tenant-1/_state/node-1.json"))
+        let decoded = try StrataJSONDecoder().decode(ExportJournal.self, from: journal)
+        #expect(decoded.source == "node-1")
+        #expect(!decoded.files.isEmpty)
+        #expect(decoded.files.allSatisfy { $0.first > 2510 && $0.last > decoded.checkpoint })
+        #expect(try await ExportJournal.load(from: target, source: "node-1", checkpoint: decoded.checkpoint) == decoded.files)
+        #expect(try await ExportJournal.load(from: target, source: "node-1", checkpoint: 2810).isEmpty)
+        keys = try await bucket.listKeys(prefix: "tenant-1/events/")
+        var all: [UInt64] = []
+        for key in keys {
+            let bytes = try #require(try await bucket.getObject(key: key))
+            let local = folder.path + "/" + (key as NSString).lastPathComponent
+            _ = FileManager.default.createFile(atPath: local, contents: Data(bytes))
+            var reader = try LineFileReader(path: local)
+            defer { reader.close() }
+            while let line = try reader.next() {
+                all.append((try JSONSerialization.jsonObject(with: Data(line)) as! [String: Any])["position"] as! UInt64)
+            }
+        }
+        #expect(all.sorted() == Array(1...2810))
     }
 }

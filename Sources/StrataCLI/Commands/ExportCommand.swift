@@ -74,6 +74,9 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(help: "Finish a file open this many seconds (with --follow).")
     var maxFileAge: Double = 60
 
+    @Option(help: "Keep files of up to this many hours open at once (events whose times interleave), 1…1024.")
+    var maxOpenFiles: Int = 8
+
     @Option(name: .customLong("stream-prefix"), help: "Export only streams starting with this (repeatable).")
     var streamPrefixes: [String] = []
 
@@ -93,6 +96,7 @@ struct ExportCommand: AsyncParsableCommand {
         if s3Endpoint != nil && s3Bucket == nil { throw ValidationError("--s3-endpoint needs --s3-bucket") }
         if maxFileMb < 1 { throw ValidationError("--max-file-mb must be at least 1") }
         if !(maxFileAge > 0) { throw ValidationError("--max-file-age must be positive") }
+        if !(1...1024).contains(maxOpenFiles) { throw ValidationError("--max-open-files must be 1…1024") }
     }
 
     func run() async throws {
@@ -101,7 +105,7 @@ struct ExportCommand: AsyncParsableCommand {
         let configuration = ExportConfiguration(
             source: source, filter: EventFilter(streamPrefixes: streamPrefixes, eventTypes: Set(types)),
             compression: gzip ? .gzip(level: gzipLevel) : .none, maxFileBytes: maxFileMb << 20, maxFileEvents: maxFileEvents,
-            maxFileAge: .milliseconds(Int64(maxFileAge * 1000)))
+            maxFileAge: .milliseconds(Int64(maxFileAge * 1000)), maxOpenFiles: maxOpenFiles)
         let store = try await global.storeURL().open(.readOnly)
         let summary: ExportSummary
         do {

@@ -35,6 +35,11 @@ public struct ExportConfiguration: Sendable {
     /// A file open this long is finished even without new events, so that readers see recent
     /// events within about this time.
     public var maxFileAge: Duration
+    /// The most files open at once, each of one UTC hour (docs/LAKEHOUSE.md, "Open files"): events
+    /// whose times interleave across up to this many hours still fill few files. When an event of
+    /// another hour arrives and this many are open, the least recently written file is finished.
+    /// `1` keeps one file open, finished whenever an event of another hour arrives.
+    public var maxOpenFiles: Int
     /// The most events read from the store at once.
     public var batchSize: Int
     /// How a failing write or upload is retried before the exporter stops with the error.
@@ -45,6 +50,10 @@ public struct ExportConfiguration: Sendable {
     /// Where the exporter records its metrics (docs/LAKEHOUSE.md, "Metrics": files and events
     /// exported, the checkpoint saved); nil: nowhere.
     public var metrics: (any MetricsFactory)?
+    /// When the export journal lists this many files, every open file is finished, so that the
+    /// checkpoint passes them and the journal empties (docs/LAKEHOUSE.md, "Open files"). Not
+    /// public: 1,024 in use, smaller in tests.
+    var journalLimit = 1024
 
     /// Creates a configuration.
     /// - Parameters:
@@ -54,17 +63,19 @@ public struct ExportConfiguration: Sendable {
     ///   - maxFileBytes: Size roll, in bytes of lines (default 64 MiB).
     ///   - maxFileEvents: Count roll (default none).
     ///   - maxFileAge: Time roll (default 60 s).
+    ///   - maxOpenFiles: Hours with a file open at once, 1…1,024 (default 8).
     ///   - batchSize: Events per store read (default 4,096).
     ///   - retry: Retries of a failing write or upload (default 5 attempts, 100 ms … 10 s).
     public init(source: String, filter: EventFilter = EventFilter(), compression: ExportCompression = .none,
                 maxFileBytes: Int = 64 << 20, maxFileEvents: Int? = nil, maxFileAge: Duration = .seconds(60),
-                batchSize: Int = 4096, retry: RetryPolicy = RetryPolicy()) {
+                maxOpenFiles: Int = 8, batchSize: Int = 4096, retry: RetryPolicy = RetryPolicy()) {
         self.source = source
         self.filter = filter
         self.compression = compression
         self.maxFileBytes = maxFileBytes
         self.maxFileEvents = maxFileEvents
         self.maxFileAge = maxFileAge
+        self.maxOpenFiles = maxOpenFiles
         self.batchSize = batchSize
         self.retry = retry
     }
@@ -83,6 +94,9 @@ public struct ExportConfiguration: Sendable {
             throw StrataError.invalidArgument("maxFileEvents must be at least 1, got \(maxFileEvents)")
         }
         if maxFileAge <= .zero { throw StrataError.invalidArgument("maxFileAge must be positive") }
+        if !(1...1024).contains(maxOpenFiles) {
+            throw StrataError.invalidArgument("maxOpenFiles must be 1…1024, got \(maxOpenFiles)")
+        }
         if batchSize < 1 { throw StrataError.invalidArgument("batchSize must be at least 1, got \(batchSize)") }
         if case .gzip(let level) = compression, !(1...9).contains(level) {
             throw StrataError.invalidArgument("the gzip level must be 1…9, got \(level)")

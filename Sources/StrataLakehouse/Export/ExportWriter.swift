@@ -6,15 +6,18 @@ import StrataJSON
 import Glibc
 #endif
 
-/// The exporter's file state: the one open (staged) file, rolling, publishing, and the checkpoint
-/// that may be saved.
+/// The exporter's file state: the open (staged) files, at most one per hour and
+/// ``ExportConfiguration/maxOpenFiles`` in all, finishing and publishing them, the export
+/// journal, and the checkpoint that may be saved.
 ///
 /// Invariants (docs/LAKEHOUSE.md, "Crash safety"):
-/// - the saved checkpoint never passes an event that is not in a published file: while a file is
-///   open it is at most the file's first position − 1;
-/// - it is saved right after each publish, so at most one published file lies beyond it, and
-///   that file is named after the first event after the checkpoint — the very name a restart
-///   writes again, replacing it.
+/// - the saved checkpoint never passes an event that is not in a published file: while files
+///   are open it is at most their lowest first position − 1;
+/// - a published file with events beyond the saved checkpoint is listed in the journal before
+///   the checkpoint moves and before anything else is published, unless the checkpoint can pass
+///   its last event; so only the last publish can be unlisted, and it is named after the first
+///   event of its hour that a restart writes again (the restart replaces it);
+/// - events that a journal entry of the run's start covers are in a published file: skipped.
 actor ExportWriter {
     private let configuration: ExportConfiguration
     private let target: any ExportTarget
@@ -23,32 +26,57 @@ actor ExportWriter {
     private var busy = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
 
-    private struct OpenFile {
-        var name: ExportFileName
-        var stagingPath: String
+    private final class OpenFile {
+        let name: ExportFileName
+        let stagingPath: String
         var fd: Int32
         var lineBytes = 0
         var events = 0
-        var openedAt: ContinuousClock.Instant
-        var deflater: GzipDeflater?
+        /// The position of the last event written into it (files least recently written go first).
+        var lastPosition: UInt64
+        let openedAt: ContinuousClock.Instant
+        let deflater: GzipDeflater?
         var sealed = false
         /// Bytes written since the last writeback hint.
         var unhinted = 0
+        /// Lines not yet written to the file (uncompressed).
+        let lines: ByteSink
+        /// Bytes ready for the file (compressed when gzip) not yet written.
+        var output: [UInt8] = []
+
+        init(name: ExportFileName, stagingPath: String, fd: Int32, first: UInt64, deflater: GzipDeflater?, lines: ByteSink) {
+            self.name = name
+            self.stagingPath = stagingPath
+            self.fd = fd
+            lastPosition = first
+            openedAt = .now
+            self.deflater = deflater
+            self.lines = lines
+        }
     }
 
-    private var open: OpenFile?
-    /// Lines not yet written to the open file (uncompressed).
-    private let lines = ByteSink(capacity: ExportWriter.flushThreshold + 256 * 1024)
-    /// Bytes ready for the open file (compressed when gzip) not yet written.
-    private var output: [UInt8] = []
-    /// The last event written into a file (events at or before it that arrive again are skipped).
+    /// The open files by hour.
+    private var files: [Int64: OpenFile] = [:]
+    /// Line buffers of finished files, reused (at most ``ExportConfiguration/maxOpenFiles``).
+    private var spareBuffers: [ByteSink] = []
+    /// The last event handled: written into a file, or skipped as the journal covers it (events
+    /// at or before it that arrive again are skipped).
     private var lastAccepted: UInt64
     /// The highest position the consumer committed through.
     private var committedThrough: UInt64
     /// The checkpoint last saved.
     private var saved: UInt64
-    /// Whether the next publish is the first of this run (it removes a twin of the other compression).
-    private var firstPublish = true
+    /// The journal's entries: files published beyond the saved checkpoint.
+    private var journal: [ExportJournal.Entry]
+    /// Whether `journal` holds an entry the journal written under the target lacks.
+    private var journalUnwritten = false
+    /// The journal of the run's start by hour: the events these files hold are skipped.
+    private let recovered: [Int64: [ExportJournal.Entry]]
+    /// The highest last position in `recovered` (later events need no look-up).
+    private let recoveredThrough: UInt64
+    /// The hours of files published in this run (the first of each hour removes its twin of the
+    /// other compression).
+    private var publishedHours: Set<Int64> = []
 
     private(set) var exportedEvents = 0
     private(set) var publishedFiles = 0
@@ -58,15 +86,24 @@ actor ExportWriter {
     private static let flushThreshold = 1 << 20
     private static let writebackHint = 8 << 20
 
-    init(configuration: ExportConfiguration, target: any ExportTarget, checkpoints: FileCheckpointStore, checkpoint: UInt64) throws {
+    /// Creates the writer of a run starting after `checkpoint`, with the journal entries
+    /// ``ExportJournal/load(from:source:checkpoint:)`` returned; removes this source's staged
+    /// files left by a crash.
+    init(configuration: ExportConfiguration, target: any ExportTarget, checkpoints: FileCheckpointStore, checkpoint: UInt64,
+         journal: [ExportJournal.Entry]) throws {
         self.configuration = configuration
         self.target = target
         self.checkpoints = checkpoints
         lastAccepted = checkpoint
         committedThrough = checkpoint
         saved = checkpoint
+        self.journal = journal
+        recovered = Dictionary(grouping: journal, by: \.hour)
+        recoveredThrough = journal.map(\.last).max() ?? 0
         meters = ExporterMetrics(factory: configuration.metrics, exporter: configuration.source)
         meters.position.record(checkpoint)
+        meters.openFiles.record(0)
+        meters.journalEntries.record(journal.count)
         try DurableFile.createDirectory(target.stagingDirectory)
         try Self.removeStaleStagingFiles(in: target.stagingDirectory, source: configuration.source)
     }
@@ -85,30 +122,41 @@ actor ExportWriter {
 
     // MARK: - Consumer side
 
-    /// Writes a batch of events (in position order) into files, rolling and publishing as needed.
-    /// Events at or before the last one written are skipped, so a retried batch is not doubled.
+    /// Writes a batch of events (in position order) into the files of their hours, finishing and
+    /// publishing as needed. Events at or before the last one handled are skipped, so a retried
+    /// batch is not doubled; so are events that a journal entry of the run's start covers.
     func write(_ events: [RecordedEvent]) async throws {
         await acquire()
         defer { release() }
-        try await writeLocked(events)
-    }
-
-    private func writeLocked(_ events: [RecordedEvent]) async throws {
+        try await settle()
         for event in events where event.position > lastAccepted {
             let prepared = encoder.prepare(event)
             let hour = Self.hour(of: prepared.timestamp)
-            // A file whose publish failed earlier (sealed or full) is published before anything else.
-            if let file = open, file.sealed || isFull(file) || file.name.hour != hour { try await publishLocked() }
-            if open == nil { try await openFile(first: event.position, hour: hour) }
-            let before = lines.count
-            encoder.append(event, prepared: prepared, to: lines)
-            open!.lineBytes += lines.count - before
-            open!.events += 1
+            if event.position <= recoveredThrough,
+               recovered[hour]?.contains(where: { $0.covers(hour: hour, position: event.position) }) == true {
+                lastAccepted = event.position
+                continue
+            }
+            let file: OpenFile
+            if let open = files[hour] {
+                file = open
+            } else {
+                if files.count >= configuration.maxOpenFiles, let coldest = files.values.min(by: { $0.lastPosition < $1.lastPosition }) {
+                    try await publish(coldest)
+                }
+                file = try openFile(first: event.position, hour: hour)
+            }
+            let before = file.lines.count
+            encoder.append(event, prepared: prepared, to: file.lines)
+            file.lineBytes += file.lines.count - before
+            file.events += 1
+            file.lastPosition = event.position
             lastAccepted = event.position
             exportedEvents += 1
             meters.events.increment()
-            if lines.count >= Self.flushThreshold { try flushLines(finish: false) }
-            if isFull(open!) { try await publishLocked() }
+            if file.lines.count >= Self.flushThreshold { try flushLines(file, finish: false) }
+            if isFull(file) { try await publish(file) }
+            if journal.count >= configuration.journalLimit { try await publishAll() }
         }
     }
 
@@ -124,33 +172,36 @@ actor ExportWriter {
         try await saveCheckpoint()
     }
 
-    /// Publishes the open file when it is older than `age`.
+    /// Publishes the open files older than `age`.
     func rollIfOlder(than age: Duration) async throws {
         await acquire()
         defer { release() }
-        guard let file = open, ContinuousClock.now - file.openedAt >= age else { return }
-        try await publishLocked()
+        try await settle()
+        let now = ContinuousClock.now
+        for file in files.values.sorted(by: { $0.name.firstPosition < $1.name.firstPosition }) where now - file.openedAt >= age {
+            try await publish(file)
+        }
     }
 
-    /// Publishes the open file (if any) and saves the checkpoint: the end of a run.
+    /// Publishes every open file and saves the checkpoint: the end of a run.
     func finish() async throws {
         await acquire()
         defer { release() }
-        if open != nil { try await publishLocked() }
+        try await settle()
+        try await publishAll()
         try await saveCheckpoint()
     }
 
-    /// Closes and removes the staged file without publishing (after a failure that stops the run).
+    /// Closes and removes the staged files without publishing (after a failure that stops the run).
     func abandon() async {
         await acquire()
         defer { release() }
-        if let file = open {
+        for file in files.values {
             if file.fd >= 0 { close(file.fd) }
             unlink(file.stagingPath)
-            open = nil
-            lines.count = 0
-            output.removeAll(keepingCapacity: true)
         }
+        files.removeAll()
+        meters.openFiles.record(0)
     }
 
     // Serializes operations across their suspension points: actor isolation alone would let a
@@ -164,18 +215,41 @@ actor ExportWriter {
         if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
     }
 
+    /// Finishes what a failure interrupted before anything else happens: the journal entry and
+    /// checkpoint of the last publish, then files whose publish failed (sealed) or that are full.
+    private func settle() async throws {
+        try await saveCheckpoint()
+        for file in files.values.sorted(by: { $0.name.firstPosition < $1.name.firstPosition }) where file.sealed || isFull(file) {
+            try await publish(file)
+        }
+    }
+
     /// The checkpoint that may be saved now.
     private var safeCheckpoint: UInt64 {
-        if let file = open { return file.name.firstPosition - 1 }
+        if let first = files.values.lazy.map(\.name.firstPosition).min() { return first - 1 }
         return max(committedThrough, lastAccepted)
     }
 
+    /// Writes the journal if it lacks an entry, then saves the checkpoint if it may move: the
+    /// checkpoint never passes a published file the journal does not list.
     private func saveCheckpoint() async throws {
+        if journalUnwritten { try await writeJournal() }
         let safe = safeCheckpoint
         guard safe > saved else { return }
         try await checkpoints.resetCheckpoint(for: configuration.consumerName, to: safe)
         saved = safe
         meters.position.record(safe)
+        journal.removeAll { $0.last <= safe }
+        meters.journalEntries.record(journal.count)
+    }
+
+    /// Replaces the journal under the target with the entries beyond the saved checkpoint.
+    private func writeJournal() async throws {
+        journal.removeAll { $0.last <= saved }
+        let state = ExportJournal(source: configuration.source, checkpoint: saved, files: journal)
+        try await target.writeState(try state.encoded(), key: ExportJournal.key(source: configuration.source))
+        journalUnwritten = false
+        meters.journalEntries.record(journal.count)
     }
 
     // MARK: - Files
@@ -185,9 +259,7 @@ actor ExportWriter {
         return microseconds < 0 && microseconds % UTCTime.microsecondsPerHour != 0 ? h - 1 : h
     }
 
-    private func openFile(first: UInt64, hour: Int64) async throws {
-        // A publish whose checkpoint could not be saved: save it before a second file exists.
-        try await saveCheckpoint()
+    private func openFile(first: UInt64, hour: Int64) throws -> OpenFile {
         let compressed = configuration.compression != .none
         let name = ExportFileName(source: configuration.source, firstPosition: first, hour: hour, compressed: compressed)
         let path = target.stagingDirectory + "/" + name.fileName + ".partial"
@@ -201,30 +273,33 @@ actor ExportWriter {
                 throw error
             }
         }
-        open = OpenFile(name: name, stagingPath: path, fd: fd, openedAt: .now, deflater: deflater)
+        let lines = spareBuffers.popLast() ?? ByteSink(capacity: Self.flushThreshold + 256 * 1024)
+        lines.count = 0
+        let file = OpenFile(name: name, stagingPath: path, fd: fd, first: first, deflater: deflater, lines: lines)
+        files[hour] = file
+        meters.openFiles.record(files.count)
+        return file
     }
 
-    /// Moves buffered lines into the file (through the compressor when gzip). Bytes leave the
+    /// Moves a file's buffered lines into it (through the compressor when gzip). Bytes leave the
     /// buffers only once written, so a failed write can be retried.
-    private func flushLines(finish: Bool) throws {
-        guard var file = open else { return }
-        defer { open = file }
+    private func flushLines(_ file: OpenFile, finish: Bool) throws {
         var written = 0
         var failure: StrataError?
         if let deflater = file.deflater {
-            if lines.count > 0 || (finish && !deflater.finished) {
-                try deflater.compress(lines.bytes, finish: finish, into: &output)
-                lines.count = 0
+            if file.lines.count > 0 || (finish && !deflater.finished) {
+                try deflater.compress(file.lines.bytes, finish: finish, into: &file.output)
+                file.lines.count = 0
             }
-            (written, failure) = output.withUnsafeBytes { Self.writeAll($0, to: file) }
-            if written == output.count {
-                output.removeAll(keepingCapacity: true)
+            (written, failure) = file.output.withUnsafeBytes { Self.writeAll($0, to: file) }
+            if written == file.output.count {
+                file.output.removeAll(keepingCapacity: true)
             } else if written > 0 {
-                output.removeFirst(written)
+                file.output.removeFirst(written)
             }
         } else {
-            (written, failure) = Self.writeAll(lines.bytes, to: file)
-            lines.removeFirst(written)
+            (written, failure) = Self.writeAll(file.lines.bytes, to: file)
+            file.lines.removeFirst(written)
         }
         if let failure { throw failure }
         file.unhinted += written
@@ -252,33 +327,48 @@ actor ExportWriter {
         return (written, nil)
     }
 
-    private func publishLocked() async throws {
-        guard var file = open else { return }
+    /// Publishes a file (docs/LAKEHOUSE.md, "Order of a publish"): saves what the last publish
+    /// left unsaved, seals the file, removes its twin (the first file of its hour in this run),
+    /// renames or uploads it, lists it in the journal unless the checkpoint can pass it, and
+    /// saves the checkpoint. A failure leaves the file sealed and open, to be published again.
+    private func publish(_ file: OpenFile) async throws {
+        try await saveCheckpoint()
         if !file.sealed {
-            try flushLines(finish: true)
-            file = open!
+            try flushLines(file, finish: true)
             if fsync(file.fd) != 0 {
                 throw StrataError.io(path: file.stagingPath, operation: "fsync", reason: String(cString: strerror(errno)))
             }
             close(file.fd)
             file.fd = -1
             file.sealed = true
-            open = file
         }
-        if firstPublish {
+        let hour = file.name.hour
+        if !publishedHours.contains(hour) {
             try await target.remove(key: file.name.twin.key)
         }
         try await target.publish(stagedFile: file.stagingPath, key: file.name.key)
-        firstPublish = false
-        open = nil
+        publishedHours.insert(hour)
+        files[hour] = nil
+        if spareBuffers.count < configuration.maxOpenFiles { spareBuffers.append(file.lines) }
+        meters.openFiles.record(files.count)
         publishedFiles += 1
         meters.files.increment()
         publishedKeys.append(file.name.key)
         if publishedKeys.count > 1000 { publishedKeys.removeFirst(publishedKeys.count - 1000) }
+        if safeCheckpoint < file.lastPosition {
+            journal.append(ExportJournal.Entry(hour: hour, first: file.name.firstPosition, last: file.lastPosition, key: file.name.key))
+            journalUnwritten = true
+        }
         try await saveCheckpoint()
+    }
+
+    /// Publishes every open file, lowest first position first (so the checkpoint moves with each).
+    private func publishAll() async throws {
+        for file in files.values.sorted(by: { $0.name.firstPosition < $1.name.firstPosition }) {
+            try await publish(file)
+        }
     }
 
     /// Counts for progress displays.
     var progress: (events: Int, files: Int, lastPosition: UInt64) { (exportedEvents, publishedFiles, lastAccepted) }
 }
-

@@ -10,6 +10,11 @@ struct ExporterMetrics: Sendable {
     /// `strata_exporter_position`: the checkpoint saved, the position every published file
     /// covers; the store's head minus it is the lag.
     let position: Gauge
+    /// `strata_exporter_open_files`: staged files open now.
+    let openFiles: Gauge
+    /// `strata_exporter_journal_entries`: files published beyond the checkpoint, as the export
+    /// journal lists them.
+    let journalEntries: Gauge
 
     init(factory: (any MetricsFactory)?, exporter: String) {
         let factory = factory ?? NOOPMetricsHandler.instance
@@ -17,5 +22,7 @@ struct ExporterMetrics: Sendable {
         files = Counter(label: "strata_exporter_files_total", dimensions: dimensions, factory: factory)
         events = Counter(label: "strata_exporter_events_total", dimensions: dimensions, factory: factory)
         position = Gauge(label: "strata_exporter_position", dimensions: dimensions, factory: factory)
+        openFiles = Gauge(label: "strata_exporter_open_files", dimensions: dimensions, factory: factory)
+        journalEntries = Gauge(label: "strata_exporter_journal_entries", dimensions: dimensions, factory: factory)
     }
 }

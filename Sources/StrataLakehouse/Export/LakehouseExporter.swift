@@ -12,10 +12,13 @@ import StrataConsumers
 /// let summary = try await exporter.exportAvailable()   // everything up to the head, then stop
 /// ```
 ///
-/// It is a ``CheckpointedConsumer`` over `$all`: a restart resumes after the last published file,
-/// with no event missing and none twice (a crash may leave one file that the restart rewrites
-/// under the same name). Files appear whole: they are written in the target's staging folder,
-/// flushed, and renamed (or uploaded) into place.
+/// It is a ``CheckpointedConsumer`` over `$all`. Up to ``ExportConfiguration/maxOpenFiles`` files
+/// are open at once, one per hour of event time, so events whose times interleave across hours
+/// still fill few files. A restart resumes from the checkpoint with no event missing and none
+/// twice: it skips events of the files the export journal (`_state/{source}.json` under the
+/// target) lists, and a crash may leave one unlisted file that the restart rewrites under the
+/// same name. Files appear whole: they are written in the target's staging folder, flushed, and
+/// renamed (or uploaded) into place.
 public final class LakehouseExporter: Sendable {
     /// The store exported.
     public let store: any EventStore
@@ -37,11 +40,13 @@ public final class LakehouseExporter: Sendable {
         self.configuration = configuration
     }
 
-    /// Exports everything recorded up to the store's head when called, publishes the last file,
+    /// Exports everything recorded up to the store's head when called, publishes the open files,
     /// saves the checkpoint, and returns.
     /// - Parameter onProgress: Called about ten times a second with the progress so far.
     /// - Throws: a store error, ``StrataError/checkpointAheadOfStore(consumer:checkpoint:head:)``
-    ///   for a checkpoint beyond the store's head, or the write/upload error that outlasted the retries.
+    ///   for a checkpoint beyond the store's head, ``StrataError/corruption(path:offset:reason:)`` or
+    ///   ``StrataError/unsupportedFormat(path:found:supported:)`` for an export journal it cannot use,
+    ///   or the write/upload error that outlasted the retries.
     @discardableResult
     public func exportAvailable(onProgress: (@Sendable (ExportProgress) -> Void)? = nil) async throws -> ExportSummary {
         let head = try await store.headPosition()
@@ -50,11 +55,13 @@ public final class LakehouseExporter: Sendable {
         }
     }
 
-    /// Exports continuously: catches up, then follows new events, finishing files by size, hour
-    /// and ``ExportConfiguration/maxFileAge``. Returns when the calling task is cancelled, after
-    /// publishing the open file and saving the checkpoint.
+    /// Exports continuously: catches up, then follows new events, finishing files by size, by
+    /// ``ExportConfiguration/maxFileAge`` and to make room for another hour. Returns when the
+    /// calling task is cancelled, after publishing the open files and saving the checkpoint.
     /// - Throws: a store error (it ends the run), ``StrataError/checkpointAheadOfStore(consumer:checkpoint:head:)``
-    ///   for a checkpoint beyond the store's head, or the write/upload error that outlasted the retries.
+    ///   for a checkpoint beyond the store's head, ``StrataError/corruption(path:offset:reason:)`` or
+    ///   ``StrataError/unsupportedFormat(path:found:supported:)`` for an export journal it cannot use,
+    ///   or the write/upload error that outlasted the retries.
     @discardableResult
     public func run(onProgress: (@Sendable (ExportProgress) -> Void)? = nil) async throws -> ExportSummary {
         try await execute(onProgress: onProgress, head: nil) { consumer in
@@ -68,7 +75,9 @@ public final class LakehouseExporter: Sendable {
                          until done: @Sendable (CheckpointedConsumer<ExportCheckpoints>) async throws -> Void) async throws -> ExportSummary {
         let name = configuration.consumerName
         let start = try await checkpoints.checkpoint(for: name) ?? 0
-        let writer = try ExportWriter(configuration: configuration, target: target, checkpoints: checkpoints, checkpoint: start)
+        let journal = try await ExportJournal.load(from: target, source: configuration.source, checkpoint: start)
+        let writer = try ExportWriter(configuration: configuration, target: target, checkpoints: checkpoints, checkpoint: start,
+                                      journal: journal)
         let options = ConsumerOptions(filter: configuration.filter, batchSize: configuration.batchSize,
                                       retry: configuration.retry, parkFailures: false, logger: configuration.logger)
         let consumer = CheckpointedConsumer(name: name, store: store, checkpoints: ExportCheckpoints(base: checkpoints, writer: writer),

@@ -6,7 +6,7 @@ import Glibc
 
 /// A local directory as the lakehouse: files are staged in `ROOT/_staging/` and renamed into
 /// `ROOT/events/yyyy/mm/dd/hh/`, with the directories flushed, so a file either is absent or is
-/// complete, also after a crash.
+/// complete, also after a crash. The export journal lives in `ROOT/_state/`.
 public struct DirectoryTarget: ExportTarget {
     /// The lakehouse root (holding `events/`).
     public let root: String
@@ -39,6 +39,18 @@ public struct DirectoryTarget: ExportTarget {
 
     public func remove(key: String) async throws {
         try DurableFile.remove(root + "/" + key)
+    }
+
+    public func readState(key: String) async throws -> [UInt8]? {
+        try DurableFile.read(root + "/" + key).map { [UInt8]($0) }
+    }
+
+    /// Writes `ROOT/{key}` through a temporary file, `fsync` and rename (`DurableFile`), creating
+    /// its folder when missing.
+    public func writeState(_ bytes: [UInt8], key: String) async throws {
+        let path = root + "/" + key
+        try createDirectories((path as NSString).deletingLastPathComponent)
+        try DurableFile.write(bytes, to: path)
     }
 
     /// Creates `directory` and missing parents, flushing each parent whose entries changed so

@@ -16,6 +16,14 @@ public protocol ExportTarget: Sendable {
     /// left by an earlier run).
     func remove(key: String) async throws
 
+    /// The bytes of the small state object `key` (`_state/node-1.json`, the export journal), or
+    /// `nil` when there is none.
+    func readState(key: String) async throws -> [UInt8]?
+
+    /// Replaces the small state object `key` with `bytes`, atomically and durably: after it returns
+    /// a reader (also after a crash) sees the new bytes, before it the old ones, never a mix.
+    func writeState(_ bytes: [UInt8], key: String) async throws
+
     /// A description for logs and the CLI, for example `/data/lake` or `s3://bucket/prefix`.
     var location: String { get }
 }

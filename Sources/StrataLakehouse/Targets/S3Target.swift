@@ -184,4 +184,13 @@ public struct S3Target: ExportTarget {
     public func remove(key: String) async throws {
         try await bucket.deleteObject(key: objectKey(key))
     }
+
+    public func readState(key: String) async throws -> [UInt8]? {
+        try await bucket.getObject(key: objectKey(key))
+    }
+
+    /// One PUT of `{prefix}/{key}`: an S3 object is replaced whole.
+    public func writeState(_ bytes: [UInt8], key: String) async throws {
+        try await bucket.putObject(key: objectKey(key), bytes: bytes, contentType: "application/json")
+    }
 }
