@@ -35,7 +35,7 @@ public struct LogConfiguration: Sendable, Hashable {
     /// taken and no file is created, changed or removed, so a reader never waits for writers nor
     /// needs write permission. A torn tail is read up to its last commit instead of cut, other
     /// processes' appends are followed as usual, and every write (append, delete, metadata,
-    /// scavenge, erase) fails with ``StrataError/unsupported(_:)``. The directory must already be
+    /// scavenge, erase) fails with `StrataError.unsupported`. The directory must already be
     /// a store.
     public var readOnly: Bool
 

@@ -33,6 +33,10 @@ struct ImportCommand: AsyncParsableCommand {
             stream's name), with ids derived from the stream sequence and the server's storage time as \
             the event time; credentials and tls/caFile as in nats:// store URLs.
 
+            --from dotdo ROOT reads @dotdo/events lakehouse files copied from its bucket \
+            (ROOT/events/YYYY/MM/DD/HH/{do_id}_{timestamp}.jsonl) into one stream (--stream, default dotdo), \
+            in time order, keeping each event's ts and Durable Object as its time and source.
+
             With --from, lines that are not JSON objects are reported as "warning: FILE:LINE: reason" on \
             stderr and skipped; the summary counts them as skipped.
             """
@@ -49,7 +53,7 @@ struct ImportCommand: AsyncParsableCommand {
     @Flag(help: "Show progress on stderr even when it is not a terminal.")
     var progress = false
 
-    @Option(help: ArgumentHelp("What the paths hold: lakehouse (exported files, the default), eventlog (a folder of @rymdtiden/eventlog daily files) or simple-event-sourcing (a folder of @mountainpass/simple-event-sourcing chunk files).", valueName: "FORMAT"))
+    @Option(help: ArgumentHelp("What the paths hold: lakehouse (exported files, the default), eventlog (a folder of @rymdtiden/eventlog daily files), simple-event-sourcing (a folder of @mountainpass/simple-event-sourcing chunk files), eventbase (a nats:// URL of an @markwylde/eventbase JetStream stream) or dotdo (a copy of an @dotdo/events bucket).", valueName: "FORMAT"))
     var from: String = "lakehouse"
 
     @Option(help: ArgumentHelp("With --from eventlog: the daily file name pattern, with %y, %m and %d.", valueName: "PATTERN"))
@@ -64,7 +68,7 @@ struct ImportCommand: AsyncParsableCommand {
     func validate() throws {
         if paths.isEmpty { throw ValidationError("name at least one file or folder") }
         if batch < 1 { throw ValidationError("--batch must be at least 1") }
-        let formats = ["lakehouse", "eventlog", "simple-event-sourcing", "eventbase"]
+        let formats = ["lakehouse", "eventlog", "simple-event-sourcing", "eventbase", "dotdo"]
         guard formats.contains(from) else { throw ValidationError("--from must be \(formats.joined(separator: ", ")), not \(from)") }
         if from != "lakehouse" && paths.count != 1 { throw ValidationError("--from \(from) takes one \(from == "eventbase" ? "nats:// URL" : "folder")") }
         if from == "eventbase" && !paths[0].hasPrefix("nats://") { throw ValidationError("--from eventbase takes a nats://HOST:PORT/STREAM URL, not \(paths[0])") }
@@ -82,6 +86,11 @@ struct ImportCommand: AsyncParsableCommand {
             let importer = try SimpleEventSourcingImport(options: SimpleEventSourcingImport.Options(source: source, stream: stream, batchSize: batch))
             return try await importSeed(files: try importer.files(in: paths[0]).count) { store, progress in
                 try await importer.run(directory: paths[0], into: store, onProgress: progress)
+            }
+        case "dotdo":
+            let importer = try DotdoLakehouseImport(options: DotdoLakehouseImport.Options(stream: stream ?? "dotdo", batchSize: batch))
+            return try await importSeed(files: try importer.files(in: paths[0]).count) { store, progress in
+                try await importer.run(root: paths[0], into: store, onProgress: progress)
             }
         case "eventbase":
             let importer = try NATSStreamImport(options: NATSStreamImport.Options(stream: stream, batchSize: batch))
