@@ -85,17 +85,7 @@ extension Handlers {
         }
         // Cut by size as well as by `limit`: `nextOffset` (when present) is the offset that
         // continues a cut page.
-        let limit = state.limits.maxResponseBytes
-        var out: [UInt8] = Array(#"{"documents":["#.utf8)
-        var written = 0
-        for document in documents {
-            let bytes = document.json.jsonBytes
-            if written > 0 && out.count + bytes.count + 1 > limit { break }
-            if written > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: bytes)
-            written += 1
-        }
-        out.append(UInt8(ascii: "]"))
+        var (out, written) = Handlers.boundedArray("documents", documents, limit: state.limits.maxResponseBytes) { $0.json.jsonBytes }
         if written < documents.count {
             out.append(contentsOf: #","nextOffset":"#.utf8)
             out.append(contentsOf: String(options.offset + written).utf8)
@@ -146,24 +136,11 @@ extension Handlers {
         }
         // Sorted by UTF-8 bytes: `after` continues a page that was cut by size (its `next`).
         let after = query.string("after")
-        let limit = state.limits.maxResponseBytes
-        var out: [UInt8] = Array(#"{"keys":["#.utf8)
-        var written = 0, next: String?, lastWritten = ""
-        for key in keys where after.map({ $0.utf8.lexicographicallyPrecedes(key.utf8) }) ?? true {
-            let bytes = DocumentValue.string(key).jsonBytes
-            if written > 0 && out.count + bytes.count + 1 > limit {
-                next = lastWritten
-                break
-            }
-            if written > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: bytes)
-            written += 1
-            lastWritten = key
-        }
-        out.append(UInt8(ascii: "]"))
-        if let next {
+        let page = keys.filter { key in after.map { $0.utf8.lexicographicallyPrecedes(key.utf8) } ?? true }
+        var (out, written) = Handlers.boundedArray("keys", page, limit: state.limits.maxResponseBytes) { DocumentValue.string($0).jsonBytes }
+        if written < page.count {
             out.append(contentsOf: #","next":"#.utf8)
-            out.append(contentsOf: DocumentValue.string(next).jsonBytes)
+            out.append(contentsOf: DocumentValue.string(page[written - 1]).jsonBytes)
         }
         Handlers.appendPosition(position, to: &out)
         out.append(UInt8(ascii: "}"))

@@ -47,17 +47,7 @@ extension Handlers {
         let maxCount = state.limits.maxReadCount
         let limit = Int(clamping: min(try query.uint("limit") ?? UInt64(maxCount), UInt64(maxCount)))
         let changes = try await DocumentTimeline(store: state.store).changes(of: collection, after: after, limit: limit)
-        let sizeLimit = state.limits.maxResponseBytes
-        var out: [UInt8] = Array(#"{"changes":["#.utf8)
-        var written = 0
-        for change in changes {
-            let bytes = change.json.jsonBytes
-            if written > 0 && out.count + bytes.count + 1 > sizeLimit { break }
-            if written > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: bytes)
-            written += 1
-        }
-        out.append(UInt8(ascii: "]"))
+        var (out, written) = Handlers.boundedArray("changes", changes, limit: state.limits.maxResponseBytes) { $0.json.jsonBytes }
         if written > 0 && (written < changes.count || changes.count == limit) {
             out.append(contentsOf: #","next":"#.utf8)
             out.append(contentsOf: String(changes[written - 1].bookmark).utf8)
@@ -106,6 +96,25 @@ extension Handlers {
     func pastState(_ collection: String, at point: PointInTime) async throws -> CollectionState {
         guard try await state.documents.hasCollection(collection) else { throw APIError.collectionNotFound(collection) }
         return try await DocumentTimeline(store: state.store).state(of: collection, at: point)
+    }
+
+    /// Writes `{"NAME":[…]` (the object left open) with the items' JSON, stopping before the
+    /// item that would take the body over `limit` bytes (the first item always goes in): the one
+    /// size cut of every paged document answer. Returns how many items were written; the
+    /// caller adds its continuation (`next`, `nextOffset`) when that is fewer than it had.
+    static func boundedArray<Items: Sequence>(_ name: String, _ items: Items, limit: Int,
+                                              _ encode: (Items.Element) -> [UInt8]) -> (bytes: [UInt8], written: Int) {
+        var out: [UInt8] = Array(#"{""#.utf8) + Array(name.utf8) + Array(#"":["#.utf8)
+        var written = 0
+        for item in items {
+            let bytes = encode(item)
+            if written > 0 && out.count + bytes.count + 1 > limit { break }
+            if written > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: bytes)
+            written += 1
+        }
+        out.append(UInt8(ascii: "]"))
+        return (out, written)
     }
 
     /// Appends `,"position":P` to an object being written, when `position` is given.
