@@ -54,9 +54,9 @@ public struct ManyInstancesMeasure: Sendable {
     public func run(_ instances: [ServeInstance]) async throws -> Figures {
         var figures = Figures()
         figures.instances = instances.count
+        (figures.sameInstanceLatency, figures.otherInstanceLatency) = try await latency(instances)
         figures.singleEventsPerSecond = try await appendRate(instances, requests: singleAppends, batch: 1)
         figures.batchEventsPerSecond = try await appendRate(instances, requests: batchAppends, batch: 100)
-        (figures.sameInstanceLatency, figures.otherInstanceLatency) = try await latency(instances)
         return figures
     }
 

@@ -46,6 +46,20 @@ public final class ServeInstance: Sendable, CustomStringConvertible {
         return instances
     }
 
+    /// Starts `count` instances over `store`, runs `body` with them, and stops every one of them
+    /// (``stopAll(_:grace:)``) whatever happens.
+    public static func with<T>(_ count: Int, store: String, _ body: ([ServeInstance]) async throws -> T) async throws -> T {
+        let instances = try await start(count, store: store)
+        do {
+            let value = try await body(instances)
+            await stopAll(instances)
+            return value
+        } catch {
+            await stopAll(instances)
+            throw error
+        }
+    }
+
     /// SIGTERM to every instance still running, SIGKILL after `grace`; waits until each is gone.
     public static func stopAll(_ instances: [ServeInstance], grace: Duration = .seconds(10)) async {
         for instance in instances { _ = try? await instance.process.stop(grace: grace) }

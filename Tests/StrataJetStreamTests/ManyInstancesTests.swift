@@ -36,9 +36,8 @@ struct JetStreamManyInstancesTests {
     func threeInstancesInstanceAndLeaderKilled() async throws {
         let events = Self.events
         try await NATSTestCluster.run(nodes: 3) { cluster in
-            let instances = try await ServeInstance.start(3, store: Self.storeURL(cluster, "scale"))
             let killedLeader = KilledLeader()
-            do {
+            try await ServeInstance.with(3, store: Self.storeURL(cluster, "scale")) { instances in
                 let outcome = try await ManyInstancesLoad(events: events).run(instances) { load in
                     try await load.waitForAcknowledged(events / 3)
                     try await load.kill(0)
@@ -59,11 +58,7 @@ struct JetStreamManyInstancesTests {
                 for survivor in instances.dropFirst() {
                     #expect(try await survivor.process.stop(), "\(survivor) shuts down gracefully after the load")
                 }
-            } catch {
-                await ServeInstance.stopAll(instances)
-                throw error
             }
-            await ServeInstance.stopAll(instances)
         }
     }
 
@@ -71,16 +66,11 @@ struct JetStreamManyInstancesTests {
     func measure() async throws {
         try await NATSTestCluster.run(nodes: 3) { cluster in
             for count in [1, 3] {
-                let instances = try await ServeInstance.start(count, store: Self.storeURL(cluster, "measure\(count)"))
-                do {
+                try await ServeInstance.with(count, store: Self.storeURL(cluster, "measure\(count)")) { instances in
                     let figures = try await ManyInstancesMeasure(factor: Self.measureFactor).run(instances)
                     print("jetstream \(figures)")
                     #expect(figures.singleEventsPerSecond > 0 && figures.batchEventsPerSecond > 0)
-                } catch {
-                    await ServeInstance.stopAll(instances)
-                    throw error
                 }
-                await ServeInstance.stopAll(instances)
             }
         }
     }

@@ -11,17 +11,24 @@ struct PostgresManyInstancesTests {
     static var events: Int { TestEnvironment.integer("STRATA_SCALE_EVENTS", 300) }
     static var measureFactor: Int { TestEnvironment.integer("STRATA_SCALE_MEASURE", 0) }
 
-    /// A store URL for a fresh schema of the test server.
-    static func storeURL(_ tracker: SchemaTracker, _ label: String) throws -> String {
-        try #require(PostgresTest.url) + "?schema=\(tracker.newSchema(label))&sslmode=disable&pool=4"
+    /// Runs `body` with `count` instances over a fresh schema of the test server; stops them and
+    /// drops the schema whatever happens.
+    static func withInstances(_ count: Int, _ label: String, _ body: ([ServeInstance]) async throws -> Void) async throws {
+        let tracker = SchemaTracker()
+        let url = try #require(PostgresTest.url) + "?schema=\(tracker.newSchema(label))&sslmode=disable&pool=4"
+        do {
+            try await ServeInstance.with(count, store: url, body)
+        } catch {
+            await tracker.dropAll()
+            throw error
+        }
+        await tracker.dropAll()
     }
 
     @Test("three instances, appends round-robin, one SIGKILLed mid-load: every live subscriber sees every acknowledged event exactly once, in position order, and the killed one's subscriber resumes elsewhere with Last-Event-ID")
     func threeInstancesOneKilled() async throws {
         let events = Self.events
-        let tracker = SchemaTracker()
-        let instances = try await ServeInstance.start(3, store: try Self.storeURL(tracker, "scale"))
-        do {
+        try await Self.withInstances(3, "scale") { instances in
             let outcome = try await ManyInstancesLoad(events: events).run(instances) { load in
                 try await load.waitForAcknowledged(events / 3)
                 try await load.kill(0)
@@ -32,31 +39,17 @@ struct PostgresManyInstancesTests {
             for survivor in instances.dropFirst() {
                 #expect(try await survivor.process.stop(), "\(survivor) shuts down gracefully after the load")
             }
-        } catch {
-            await ServeInstance.stopAll(instances)
-            await tracker.dropAll()
-            throw error
         }
-        await ServeInstance.stopAll(instances)
-        await tracker.dropAll()
     }
 
     @Test("appends per second and SSE latency through 1 and 3 instances (STRATA_SCALE_MEASURE)", .enabled(if: measureFactor > 0))
     func measure() async throws {
-        let tracker = SchemaTracker()
         for count in [1, 3] {
-            let instances = try await ServeInstance.start(count, store: try Self.storeURL(tracker, "measure"))
-            do {
+            try await Self.withInstances(count, "measure") { instances in
                 let figures = try await ManyInstancesMeasure(factor: Self.measureFactor).run(instances)
                 print("postgres \(figures)")
                 #expect(figures.singleEventsPerSecond > 0 && figures.batchEventsPerSecond > 0)
-            } catch {
-                await ServeInstance.stopAll(instances)
-                await tracker.dropAll()
-                throw error
             }
-            await ServeInstance.stopAll(instances)
         }
-        await tracker.dropAll()
     }
 }
