@@ -208,8 +208,12 @@ let package = Package(
             path: "Examples/Accounts", swiftSettings: strictness
         ),
         // What every test target shares: child processes, temporary directories, bounded waits,
-        // built executables, the test child's lines. Not a product.
-        .target(name: "StrataTestSupport", dependencies: ["Strata"], swiftSettings: strictness),
+        // built executables, the test child's lines, plain HTTP and SSE reading, `strata serve`
+        // instances and the many-instance load. Not a product.
+        .target(name: "StrataTestSupport",
+                dependencies: ["Strata", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                               .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
+                swiftSettings: strictness),
         // The one child process of the multi-process, kill and restart tests: --store URL, a
         // workload, one line per observable step.
         .executableTarget(name: "StrataTestChild", dependencies: ["Strata", "StrataStores", "StrataConsumers", "StrataEmitter", "StrataTestSupport"],

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataServer
+import StrataTestSupport
 import Testing
 
 /// Strata Documents through `/documents/{collection}…`, as a plain HTTP client uses it.

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataServer
+import StrataTestSupport
 import Testing
 
 /// Live `$all` subscribers share the server's live tail; these check that what they receive is

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataServer
+import StrataTestSupport
 import Testing
 
 @Suite("SSE and WebSocket subscriptions")

@@ -46,36 +46,6 @@ final class TestServer: Sendable {
     }
 }
 
-/// Plain HTTP for tests: status, headers and body.
-struct HTTPTestClient {
-    static let shared = HTTPClient(eventLoopGroupProvider: .singleton)
-
-    struct Answer {
-        let status: Int
-        let headers: HTTPHeaders
-        let body: [UInt8]
-        var text: String { String(decoding: body, as: UTF8.self) }
-        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:] }
-        var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
-    }
-
-    static func send(_ method: HTTPMethod, _ url: String, body: String? = nil, bytes: [UInt8]? = nil,
-                     headers: [(String, String)] = []) async throws -> Answer {
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        // Bodies are JSON unless a test says otherwise (the server refuses other types: 415).
-        if (body != nil || bytes != nil) && !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
-            request.headers.add(name: "Content-Type", value: "application/json")
-        }
-        if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        if let bytes { request.body = .bytes(ByteBuffer(bytes: bytes)) }
-        let response = try await shared.execute(request, timeout: .seconds(30))
-        let collected = try await response.body.collect(upTo: 64 << 20)
-        return Answer(status: Int(response.status.code), headers: response.headers, body: Array(collected.readableBytesView))
-    }
-}
-
 extension HTTPTestClient {
     /// Reads a streaming response as text until it contains `marker` (bounded by `timeout`).
     static func readRaw(_ url: String, headers: [(String, String)] = [], until marker: String,
