@@ -34,7 +34,7 @@ public enum SSETestReader {
 
     /// Reads messages of `url` (with optional headers) until `until` returns true for the list
     /// read so far, then disconnects. Throws when `timeout` passes first.
-    public static func read(_ url: String, headers: [(String, String)] = [], timeout: Duration = .seconds(20),
+    public static func read(_ url: String, headers: [(String, String)] = [], timeout: Duration = .seconds(60),
                             until: @escaping @Sendable ([SSEMessage]) -> Bool) async throws -> [SSEMessage] {
         try await Wait.within(timeout, "the SSE messages of \(url)") {
             var messages: [SSEMessage] = []

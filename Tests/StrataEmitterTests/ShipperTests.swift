@@ -44,7 +44,7 @@ struct ShipperTests {
         try await receiver.waitUntil("three full batches") { $0.flatMap(\.ids).count >= 30 }
         // The 5 left wait for the 30-second interval: a flush sends them now.
         #expect(receiver.received.map(\.events.count) == [10, 10, 10])
-        try await shipper.flush(timeout: .seconds(20))
+        try await shipper.flush(timeout: .seconds(60))
         let received = receiver.received
         #expect(received.map(\.events.count) == [10, 10, 10, 5])
         #expect(received.flatMap(\.ids) == ids.map { $0.uuidString.lowercased() })
@@ -91,7 +91,7 @@ struct ShipperTests {
         let ids = try emit(emitter, 5)
         try await emitter.flush()
         shipper.start()
-        try await shipper.flush(timeout: .seconds(20))
+        try await shipper.flush(timeout: .seconds(60))
         let received = receiver.received
         #expect(received.map(\.status) == [503, 503, 503, 200])
         #expect(received.allSatisfy { $0.ids == ids.map { $0.uuidString.lowercased() } }, "every attempt sends the same batch")
@@ -198,11 +198,11 @@ struct ShipperTests {
         #expect(throws: EmitterError.outboxFull(pending: 20, limit: 20)) { try emitter.emit(.track("still too many")) }
         #expect(try await store.readStream("outbox").collect().count == 20)
         failing.withLock { $0 = false }
-        try await shipper.flush(timeout: .seconds(20))
+        try await shipper.flush(timeout: .seconds(60))
         #expect(emitter.pendingCount == 0)
         ids += try emit(emitter, 20, from: 20)
         try await emitter.flush()
-        try await shipper.flush(timeout: .seconds(20))
+        try await shipper.flush(timeout: .seconds(60))
         #expect(receiver.deliveredIDs == Set(ids.map { $0.uuidString.lowercased() }))
         #expect(try await store.readStream("outbox").collect().map(\.id) == ids)
         await shipper.stop()
@@ -277,7 +277,7 @@ struct ShipperTests {
         let emitted = EmitterEvent.lifecycle("start")
         try await emitter.emitDurably(emitted)
         shipper.start()
-        try await shipper.flush(timeout: .seconds(20))
+        try await shipper.flush(timeout: .seconds(60))
         let events = receiver.accepted.flatMap(\.events)
         #expect(events.compactMap { $0["type"] as? String } == ["collection.insert", "blob", "lifecycle.start"])
         #expect(events[0]["ts"] as? String == "2026-11-23T10:00:00.000Z")
@@ -302,7 +302,7 @@ struct ShipperTests {
             try emitter.emit(.rpcCall(method: "m", durationMs: 3, success: true).with { ids.append($0.id) })
         }
         try await emitter.flush()
-        try await shipper.flush(timeout: .seconds(20))
+        try await shipper.flush(timeout: .seconds(60))
         let stored = try await server.store.readStream("ingest-ship-1").collect()
         #expect(stored.map(\.id) == ids)
         let metadata = try metadataObject(stored[0])

@@ -89,7 +89,7 @@ final class Receiver: Sendable {
     var deliveredIDs: Set<String> { Set(accepted.flatMap(\.ids)) }
 
     /// Waits (polling, bounded) until `condition` holds for the requests so far.
-    func waitUntil(_ what: String, timeout: Duration = .seconds(20), _ condition: ([Received]) -> Bool) async throws {
+    func waitUntil(_ what: String, timeout: Duration = .seconds(60), _ condition: ([Received]) -> Bool) async throws {
         try await Wait.until(what, timeout: timeout) { condition(received) }
     }
 
