@@ -243,7 +243,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StrataPostgresTests",
-            dependencies: ["Strata", "StrataPostgres", "StrataConformance", "StrataConsumers", "StrataDocuments", "StrataTestSupport",
+            dependencies: ["Strata", "StrataPostgres", "StrataConformance", "StrataConsumers", "StrataDocuments", "StrataTestSupport", "StrataStores",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strictness

@@ -3,18 +3,23 @@ import Strata
 import StrataConformance
 import StrataJetStream
 import StrataNATS
+import StrataStores
 import Synchronization
 import Testing
 
 /// Fresh stores on a running server or cluster: each gets its own JetStream stream.
+/// With `viaRegistry`, stores open through the CLI's store registry from a `nats://` URL, as
+/// `strata … --store nats://…` and `strata serve` open them (issue 18).
 final class JetStreamHarness: ConformanceHarness {
     let urls: [String]
     let replicas: Int
+    let viaRegistry: Bool
     private let counter = Mutex(0)
 
-    init(urls: [String], replicas: Int) {
+    init(urls: [String], replicas: Int, viaRegistry: Bool = false) {
         self.urls = urls
         self.replicas = replicas
+        self.viaRegistry = viaRegistry
     }
 
     func configuration(limits: EventLimits = .default) throws -> JetStreamStoreConfiguration {
@@ -26,7 +31,11 @@ final class JetStreamHarness: ConformanceHarness {
     }
 
     func makeStore() async throws -> any EventStore {
-        try await JetStreamEventStore.open(configuration())
+        guard viaRegistry else { return try await JetStreamEventStore.open(configuration()) }
+        let n = counter.withLock { $0 += 1; return $0 }
+        let servers = urls.map { $0.replacingOccurrences(of: "nats://", with: "") }.joined(separator: ",")
+        let url = "nats://\(servers)/r\(n)_\(UUID().uuidString.prefix(8))?replicas=\(replicas)"
+        return try await StoreRegistry.standard(environment: [:]).open(url, access: .create)
     }
 
     func makeStore(limits: EventLimits) async throws -> (any EventStore)? {
@@ -39,8 +48,8 @@ final class JetStreamHarness: ConformanceHarness {
 /// Runs every conformance check (and a few property seeds) against one server setup, with up
 /// to `parallel` checks at once (each on its own JetStream stream: creating a replicated stream
 /// waits on the cluster, not on this machine).
-func runConformance(urls: [String], replicas: Int, seeds: [UInt64], operations: Int, parallel: Int = 1) async throws {
-    let harness = JetStreamHarness(urls: urls, replicas: replicas)
+func runConformance(urls: [String], replicas: Int, seeds: [UInt64], operations: Int, parallel: Int = 1, viaRegistry: Bool = false) async throws {
+    let harness = JetStreamHarness(urls: urls, replicas: replicas, viaRegistry: viaRegistry)
     #expect(ConformanceSuite.checkNames.count > 50)
     await withTaskGroup(of: Void.self) { group in
         var names = ConformanceSuite.checkNames[...]
@@ -64,10 +73,10 @@ func runConformance(urls: [String], replicas: Int, seeds: [UInt64], operations: 
 
 @Suite("JetStreamEventStore conformance", .serialized, .enabled(if: NATSServerProcess.isEnabled, "STRATA_NATS_UNAVAILABLE=1"))
 struct JetStreamConformanceTests {
-    @Test("the JetStream store passes the conformance suite on a single node")
+    @Test("the JetStream store passes the conformance suite on a single node, opened from nats:// URLs by the store registry")
     func singleNode() async throws {
         try await NATSTestCluster.run(nodes: 1) { cluster in
-            try await runConformance(urls: cluster.urls, replicas: 1, seeds: [1, 2, 3], operations: 300)
+            try await runConformance(urls: cluster.urls, replicas: 1, seeds: [1, 2, 3], operations: 300, viaRegistry: true)
         }
     }
 

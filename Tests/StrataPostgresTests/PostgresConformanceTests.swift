@@ -2,15 +2,19 @@ import Foundation
 import Strata
 import StrataConformance
 import StrataPostgres
+import StrataStores
 import Testing
 
 /// PostgreSQL as a conformance-suite backend: every store lives in a fresh schema, dropped by
-/// `cleanUp`.
+/// `cleanUp`. Stores open through the CLI's store registry, from a `postgres://` URL, as
+/// `strata … --store postgres://…` and `strata serve` open them (issue 18); a store with other
+/// limits than a URL can say is configured directly.
 final class PostgresHarness: ConformanceHarness {
     private let schemas = SchemaTracker()
 
     func makeStore() async throws -> any EventStore {
-        try await PostgresTest.openStore(schema: schemas.newSchema("conf"))
+        let url = try #require(PostgresTest.url) + "?schema=\(schemas.newSchema("conf"))&sslmode=disable&pool=4"
+        return try await StoreRegistry.standard(environment: [:]).open(url, access: .create)
     }
 
     func makeStore(limits: EventLimits) async throws -> (any EventStore)? {
