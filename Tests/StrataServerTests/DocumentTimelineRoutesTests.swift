@@ -39,6 +39,14 @@ struct DocumentTimelineRoutesTests {
         #expect((versions[0]["timestamp"] as? String)?.hasSuffix("Z") == true)
         let never = try await HTTPTestClient.send(.GET, base + "/nobody/history")
         #expect(never.status == 404 && never.errorCode == "document-not-found")
+        // A page at a time: `next` continues it, the last page has none.
+        let first = try await HTTPTestClient.send(.GET, base + "/ada/history?limit=2")
+        #expect((first.json["versions"] as? [[String: Any]])?.map { $0["revision"] as? Int } == [1, 2] && first.json["next"] as? Int == 2)
+        let rest = try await HTTPTestClient.send(.GET, base + "/ada/history?after=2&limit=2")
+        #expect((rest.json["versions"] as? [[String: Any]])?.map { $0["operation"] as? String } == ["delete"] && rest.json["next"] == nil)
+        let past = try await HTTPTestClient.send(.GET, base + "/ada/history?after=3")
+        #expect(past.status == 200 && (past.json["versions"] as? [Any])?.isEmpty == true)
+        #expect(try await HTTPTestClient.send(.GET, base + "/ada/history?limit=0").status == 400)
 
         // The key as it was at each position; deleted by p4.
         #expect(Self.data(try await HTTPTestClient.send(.GET, base + "/ada?at=\(p1)"))?["v"] as? Int == 1)
@@ -188,6 +196,13 @@ struct DocumentTimelineRoutesTests {
         let read = try await HTTPTestClient.send(.GET, path)
         #expect(read.status == 200 && read.json["collections"] as? [String] == ["users", "orders"], "\(read.text)")
         #expect((((read.json["data"] as? [String: Any])?["users"] as? [String: Any])?["ada"] as? [String: Any])?["v"] as? Int == 1)
+        // A snapshot larger than an answer may be is refused before it is loaded.
+        var small = configuration
+        small.limits.maxResponseBytes = 64
+        let tight = try await TestServer(configuration: small)
+        let tooLarge = try await HTTPTestClient.send(.GET, tight.baseURL + "/" + key)
+        await tight.stop()
+        #expect(tooLarge.status == 501 && tooLarge.errorCode == "unsupported" && tooLarge.text.contains("maxResponseBytes"), "\(tooLarge.text)")
 
         _ = try await HTTPTestClient.send(.PUT, docs + "/users/ada", body: #"{"v":2}"#)
         _ = try await HTTPTestClient.send(.PUT, docs + "/users/bob", body: #"{"v":1}"#)

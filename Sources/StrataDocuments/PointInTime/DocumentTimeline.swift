@@ -88,8 +88,12 @@ public struct DocumentTimeline: Sendable {
     /// document (data and meta) after it. Versions that compaction hid from stream reads are
     /// included. An unknown key has an empty history.
     ///
+    /// With `after` and `limit`, only the versions with a revision greater than `after` are
+    /// returned, at most `limit` of them: a page, whose memory is bounded by `limit` however
+    /// long the history (the versions before it are still applied, not kept).
+    ///
     /// Cost: one filtered scan of `$all`.
-    public func history(of key: String, in collection: String) async throws -> [DocumentVersion] {
+    public func history(of key: String, in collection: String, after: UInt64 = 0, limit: Int? = nil) async throws -> [DocumentVersion] {
         try DocumentNaming.validateCollection(collection)
         let key = try DocumentNaming.normalizeKey(key)
         let stream = try DocumentNaming.stream(collection: collection, key: key)
@@ -101,6 +105,8 @@ public struct DocumentTimeline: Sendable {
             guard let (eventKey, operation) = try? DocumentEvents.decode(event, collection: collection),
                   let kind = DocumentVersion.Operation(rawValue: event.type) else { continue }
             view.apply([(event, eventKey, operation)])
+            guard event.revision > after else { continue }
+            if let limit, versions.count >= limit { break }
             versions.append(DocumentVersion(position: event.position, revision: event.revision,
                                             recordedAtMicroseconds: event.recordedAtMicroseconds, operation: kind,
                                             document: view.document(key)))

@@ -130,6 +130,14 @@ public struct DocumentSnapshots: Sendable {
                             collections: contents.collections, totalDocs: contents.totalDocs, positions: contents.positions)
     }
 
+    /// The size of a snapshot's file in bytes (to decide whether to read it whole).
+    /// - Throws: `StrataError.invalidArgument(_:)` for a bad key or a missing snapshot.
+    public func byteCount(_ key: String) throws -> Int {
+        let path = try path(key)
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber else { throw Self.missing(key) }
+        return size.intValue
+    }
+
     /// Reads a snapshot without restoring it: collection → key → data.
     public func read(_ key: String) throws -> [String: [String: DocumentValue]] {
         try load(key).data

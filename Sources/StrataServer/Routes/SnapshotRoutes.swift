@@ -45,6 +45,11 @@ extension Handlers {
     /// `GET /snapshots/{storeId}/{name}` → the snapshot's info plus `"data"` (collection → key → document).
     @Sendable func snapshotRead(_ request: Request, context: StrataRequestContext) async throws -> Response {
         let (snapshots, key) = try existingSnapshot(context)
+        // A snapshot is read whole: one larger than an answer may be is refused before it is loaded.
+        let size = try snapshots.byteCount(key)
+        guard size <= state.limits.maxResponseBytes else {
+            throw StrataError.unsupported("reading snapshot \(key) over HTTP: it holds \(size) bytes, more than an answer may (maxResponseBytes \(state.limits.maxResponseBytes)); read it with `strata documents snapshot read` or from the snapshots folder, or restore it")
+        }
         var answer = try snapshots.info(key).json
         answer["data"] = .object(try snapshots.read(key).mapValues { .object($0) })
         return json(answer.jsonBytes)

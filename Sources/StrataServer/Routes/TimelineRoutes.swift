@@ -9,13 +9,26 @@ import StrataDocuments
 /// collection's CDC changes as a page and live over SSE. Point-in-time reads are the `?at=`
 /// of the document reads (DocumentRoutes.swift), built on ``pastState(_:at:)``.
 extension Handlers {
-    /// `GET /documents/{collection}/{key}/history` → `{"versions": [version…]}`, oldest first;
-    /// 404 `document-not-found` for a key never written.
+    /// `GET /documents/{collection}/{key}/history?after=REVISION&limit=N` → `{"versions":
+    /// [version…], "next"?}`, oldest first, a page cut by `limit` (at most `maxReadCount`) and by
+    /// size, `next` its last revision; 404 `document-not-found` for a key never written.
     @Sendable func documentHistory(_ request: Request, context: StrataRequestContext) async throws -> Response {
         let (collection, key) = try documentTarget(context)
-        let versions = try await DocumentTimeline(store: state.store).history(of: key, in: collection)
-        guard !versions.isEmpty else { throw APIError.documentNotFound(collection: collection, key: key) }
-        return json(DocumentValue.object(["versions": .array(versions.map(\.json))]).jsonBytes)
+        let query = Query(request.uri)
+        let after = try query.uint("after") ?? 0
+        let maxCount = state.limits.maxReadCount
+        let limit = Int(clamping: min(try query.uint("limit") ?? UInt64(maxCount), UInt64(maxCount)))
+        guard limit > 0 else { throw APIError.badParameter("limit must be at least 1") }
+        let versions = try await DocumentTimeline(store: state.store).history(of: key, in: collection, after: after, limit: limit)
+        guard !versions.isEmpty || after > 0 else { throw APIError.documentNotFound(collection: collection, key: key) }
+        // Cut by `limit` and by size; `next` (the last revision given) continues a cut page.
+        var (out, written) = Handlers.boundedArray("versions", versions, limit: state.limits.maxResponseBytes) { $0.json.jsonBytes }
+        if written > 0 && (written < versions.count || versions.count == limit) {
+            out.append(contentsOf: #","next":"#.utf8)
+            out.append(contentsOf: String(versions[written - 1].revision).utf8)
+        }
+        out.append(UInt8(ascii: "}"))
+        return json(out)
     }
 
     /// `POST /documents/{collection}/restore` with `{"at": POINT}` → the restore report.
