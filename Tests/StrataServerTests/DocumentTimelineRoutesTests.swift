@@ -172,6 +172,38 @@ struct DocumentTimelineRoutesTests {
         try await other.documents.close()
     }
 
+    @Test("cdcCollections: the server's own writes of those collections record changes with the previous document; others record none")
+    func serverRecordsChanges() async throws {
+        var configuration = ServerConfiguration(port: 0)
+        configuration.cdcCollections = ["users"]
+        let server = try await TestServer(configuration: configuration)
+        defer { Task { await server.stop() } }
+        let users = server.baseURL + "/documents/users"
+        let put = try await HTTPTestClient.send(.PUT, users + "/ada", body: #"{"v":1}"#)
+        #expect(put.status == 200 && Self.data(put)?["v"] as? Int == 1, "\(put.text)")
+        let patched = try await HTTPTestClient.send(.PATCH, users + "/ada", body: #"{"w":2}"#)
+        #expect(patched.status == 200 && Self.data(patched)?["w"] as? Int == 2 && Self.data(patched)?["v"] as? Int == 1, "\(patched.text)")
+        let inserted = try await HTTPTestClient.send(.POST, users, body: #"{"v":9}"#)
+        let newKey = try #require((inserted.json["meta"] as? [String: Any])?["id"] as? String)
+        #expect(inserted.status == 201 && UUID(uuidString: newKey) != nil, "\(inserted.text)")
+        let deleted = try await HTTPTestClient.send(.DELETE, users + "/ada")
+        #expect(deleted.json["deleted"] as? Bool == true)
+        #expect(try await HTTPTestClient.send(.DELETE, users + "/ada").json["deleted"] as? Bool == false)
+        _ = try await HTTPTestClient.send(.PUT, server.baseURL + "/documents/orders/o1", body: #"{"total":5}"#)
+
+        let changes = try #require(try await HTTPTestClient.send(.GET, users + "/changes").json["changes"] as? [[String: Any]])
+        #expect(changes.map { $0["type"] as? String } == ["collection.insert", "collection.update", "collection.insert", "collection.delete"])
+        #expect(changes.map { $0["docId"] as? String } == ["ada", "ada", newKey, "ada"])
+        #expect((changes[1]["prev"] as? [String: Any])?["v"] as? Int == 1 && (changes[1]["doc"] as? [String: Any])?["w"] as? Int == 2)
+        #expect((changes[3]["prev"] as? [String: Any])?["w"] as? Int == 2)
+        let orders = try await HTTPTestClient.send(.GET, server.baseURL + "/documents/orders/changes")
+        #expect((orders.json["changes"] as? [Any])?.isEmpty == true, "a collection not listed records nothing")
+
+        var bad = ServerConfiguration(port: 0)
+        bad.cdcCollections = ["bad name"]
+        #expect(throws: StrataError.self) { try bad.validate() }
+    }
+
     @Test("snapshots: create, list, read, restore and delete; bad ids, names and missing snapshots are typed; 501 without a folder")
     func snapshots() async throws {
         let folder = try TemporaryDirectory("http-snapshots")

@@ -43,6 +43,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A folder of event configs: appends whose events break them are refused (422 schema-violation, 400 for an undeclared type). Overrides the configuration file's schemasDirectory.", valueName: "DIR"))
     var schemas: String?
 
+    @Option(name: .customLong("cdc"), help: ArgumentHelp("A collection whose writes through the server also record CDC changes (cdc-COLLECTION, with the previous document); repeat for several. Adds to the configuration file's cdcCollections.", valueName: "COLLECTION"))
+    var cdcCollections: [String] = []
+
     @Option(help: ArgumentHelp("A folder of document snapshots served under /snapshots (without one those routes answer 501). Overrides the configuration file's snapshotsDirectory.", valueName: "DIR"))
     var snapshots: String?
 
@@ -58,6 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let checkpoints { configuration.checkpointDirectory = checkpoints }
         if let schemas { configuration.schemasDirectory = schemas }
         if let snapshots { configuration.snapshotsDirectory = snapshots }
+        for collection in cdcCollections where !configuration.cdcCollections.contains(collection) { configuration.cdcCollections.append(collection) }
         try configuration.validate()
         let checked = try configuration.schemasDirectory.map { try EventSchemaSet(folder: URL(fileURLWithPath: $0)) }
 

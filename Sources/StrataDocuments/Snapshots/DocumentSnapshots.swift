@@ -204,7 +204,10 @@ public struct DocumentSnapshots: Sendable {
         return try SnapshotFile.decode(bytes, path: path)
     }
 
-    private func restore(_ key: String, targets: [(DocumentStore, CDCOptions?)]) async throws -> RestoreReport {
+    /// Restores a snapshot into collections of which some record changes: each target's
+    /// `CDCOptions` (nil: a plain collection) says how its writes are recorded.
+    @discardableResult
+    public func restore(_ key: String, targets: [(DocumentStore, CDCOptions?)]) async throws -> RestoreReport {
         let contents = try load(key)
         var byName: [String: (DocumentStore, CDCOptions?)] = [:]
         for target in targets { byName[target.0.collection] = target }

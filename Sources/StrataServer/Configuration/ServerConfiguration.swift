@@ -1,6 +1,7 @@
 import Foundation
 import Prometheus
 import Strata
+import StrataDocuments
 import StrataJSON
 import StrataTracing
 
@@ -52,6 +53,11 @@ public struct ServerConfiguration: Sendable {
     /// snapshots are `<snapshotsDirectory>/snapshots/<storeId>/<name>.json`. Nil (the default):
     /// the snapshot routes answer 501 `unsupported`.
     public var snapshotsDirectory: String?
+    /// Collections whose writes through the server (put, patch, delete, insert, restore) also
+    /// record CDC changes in `cdc-<collection>`, with the previous document, in the same atomic
+    /// append (docs/CDC.md), as a `CDCCollection` does; `GET /documents/{c}/changes` serves
+    /// them. Empty (the default): writes record no changes.
+    public var cdcCollections: [String] = []
     /// The log level of `strata serve` (`trace`, `debug`, `info`, `notice`, `warning`,
     /// `error`, `critical`); nil: `info`.
     public var logLevel: String?
@@ -113,6 +119,7 @@ public struct ServerConfiguration: Sendable {
         var tracing: TracingConfiguration?
         var schemasDirectory: String?
         var snapshotsDirectory: String?
+        var cdcCollections: [String]?
     }
 
     /// Reads a configuration file over `self`, returning the file's `store` URL if it names one.
@@ -145,6 +152,7 @@ public struct ServerConfiguration: Sendable {
         if let v = file.tracing { tracing = v }
         if let v = file.schemasDirectory { schemasDirectory = v }
         if let v = file.snapshotsDirectory { snapshotsDirectory = v }
+        if let v = file.cdcCollections { cdcCollections = v }
         try validate()
         return file.store
     }
@@ -187,6 +195,7 @@ public struct ServerConfiguration: Sendable {
         if liveWindowEvents < 1 || liveWindowEvents > 10_000_000 { throw StrataError.invalidArgument("liveWindowEvents must be between 1 and 10000000") }
         try limits.validate()
         try tracing?.validate()
+        for collection in cdcCollections { try DocumentNaming.validateCollection(collection) }
     }
 
     static func describe(_ error: any Error) -> String {

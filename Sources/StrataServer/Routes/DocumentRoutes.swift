@@ -15,11 +15,30 @@ import StrataDocuments
 extension Handlers {
     // MARK: Writes
 
+    /// The collection's CDC wrapper when the server records its changes (`cdcCollections`).
+    func recordingChanges(_ documents: DocumentStore) -> CDCCollection? {
+        state.configuration.cdcCollections.contains(documents.collection) ? CDCCollection(documents, options: CDCOptions(trackPrevious: true)) : nil
+    }
+
+    /// The document under `key` right after this instance wrote it (the view applied the write).
+    private func written(_ documents: DocumentStore, _ key: String) throws -> Document {
+        guard let document = try documents.get(key) else {
+            throw StrataError.io(path: documents.collection, operation: "read back a written document", reason: "\(key) is not in the view after its write")
+        }
+        return document
+    }
+
     @Sendable func documentPut(_ request: Request, context: StrataRequestContext) async throws -> Response {
         let (collection, key) = try documentTarget(context)
         let data = try await documentBody(request)
         let expected = try Query(request.uri).uint("expectedChanges").map { Int(clamping: $0) }
-        let document = try await state.documents.collection(collection).put(key, data, expectedChanges: expected)
+        let documents = try await state.documents.collection(collection)
+        let document: Document
+        if let cdc = recordingChanges(documents) {
+            document = try written(documents, try await cdc.put(key, data, expectedChanges: expected).docId)
+        } else {
+            document = try await documents.put(key, data, expectedChanges: expected)
+        }
         return json(document.json.jsonBytes)
     }
 
@@ -28,7 +47,13 @@ extension Handlers {
         let partial = try await documentBody(request)
         let expected = try Query(request.uri).uint("expectedChanges").map { Int(clamping: $0) }
         do {
-            let document = try await state.documents.collection(collection).patch(key, partial, expectedChanges: expected)
+            let documents = try await state.documents.collection(collection)
+            let document: Document
+            if let cdc = recordingChanges(documents) {
+                document = try written(documents, try await cdc.patch(key, partial, expectedChanges: expected).docId)
+            } else {
+                document = try await documents.patch(key, partial, expectedChanges: expected)
+            }
             return json(document.json.jsonBytes)
         } catch StrataError.streamNotFound {
             throw APIError.documentNotFound(collection: collection, key: key)
@@ -38,14 +63,27 @@ extension Handlers {
     @Sendable func documentDelete(_ request: Request, context: StrataRequestContext) async throws -> Response {
         let (collection, key) = try documentTarget(context)
         let expected = try Query(request.uri).uint("expectedChanges").map { Int(clamping: $0) }
-        let deleted = try await state.documents.collection(collection).delete(key, expectedChanges: expected)
+        let documents = try await state.documents.collection(collection)
+        let deleted: Bool
+        if let cdc = recordingChanges(documents) {
+            deleted = try await cdc.delete(key, expectedChanges: expected) != nil
+        } else {
+            deleted = try await documents.delete(key, expectedChanges: expected)
+        }
         return json(DocumentValue.object(["deleted": .bool(deleted)]).jsonBytes)
     }
 
     @Sendable func documentInsert(_ request: Request, context: StrataRequestContext) async throws -> Response {
         let collection = try collectionTarget(context)
         let data = try await documentBody(request)
-        let document = try await state.documents.collection(collection).insert(data)
+        let documents = try await state.documents.collection(collection)
+        let document: Document
+        if let cdc = recordingChanges(documents) {
+            // The same key insert gives: a new lower-case UUID that must not exist yet.
+            document = try written(documents, try await cdc.put(UUID().uuidString.lowercased(), data, expectedChanges: 0).docId)
+        } else {
+            document = try await documents.insert(data)
+        }
         return json(document.json.jsonBytes, status: .created)
     }
 

@@ -60,9 +60,12 @@ extension Handlers {
         let (snapshots, key) = try existingSnapshot(context)
         let bytes = try await body(request)
         if !bytes.isEmpty { try RequestBodies.check(try RequestBodies.object(bytes), allowed: [], in: "the snapshot restore") }
-        var collections: [DocumentStore] = []
-        for name in try snapshots.info(key).collections { collections.append(try await state.documents.collection(name)) }
-        let report = try await snapshots.restore(key, into: collections)
+        var targets: [(DocumentStore, CDCOptions?)] = []
+        for name in try snapshots.info(key).collections {
+            let documents = try await state.documents.collection(name)
+            targets.append((documents, recordingChanges(documents)?.options))
+        }
+        let report = try await snapshots.restore(key, targets: targets)
         return json(report.json.jsonBytes)
     }
 

@@ -47,7 +47,9 @@ extension Handlers {
         default: throw APIError.badParameter("at must be a position (a non-negative integer) or an ISO 8601 time (a string)")
         }
         let documents = try await state.documents.collection(collection)
-        let report = try await DocumentTimeline(store: state.store).restore([documents], to: point)
+        let timeline = DocumentTimeline(store: state.store)
+        let report = if let cdc = recordingChanges(documents) { try await timeline.restore([cdc], to: point) }
+                     else { try await timeline.restore([documents], to: point) }
         return json(report.json.jsonBytes)
     }
 
