@@ -71,7 +71,9 @@ struct SnapshotTests {
         let store = InMemoryEventStore()
         let users = CDCCollection(try await openUsers(store), options: CDCOptions(trackPrevious: true))
         try await users.put("a", ["v": 1])
-        let snapshots = DocumentSnapshots(root: try TemporaryDirectory("documents-snapshot-cdc").path)
+        let folder = try TemporaryDirectory("documents-snapshot-cdc")
+        defer { folder.remove() }
+        let snapshots = DocumentSnapshots(root: folder.path)
         let info = try await snapshots.create(storeId: "s", collections: [users.documents])
         let after = try await users.put("a", ["v": 2])
         try await users.put("b", ["v": 3])
@@ -87,7 +89,9 @@ struct SnapshotTests {
     func listAndDelete() async throws {
         let store = InMemoryEventStore()
         let users = try await openUsers(store)
-        let snapshots = DocumentSnapshots(root: try TemporaryDirectory("documents-snapshot-list").path)
+        let folder = try TemporaryDirectory("documents-snapshot-list")
+        defer { folder.remove() }
+        let snapshots = DocumentSnapshots(root: folder.path)
         #expect(try snapshots.list(storeId: "s").isEmpty)
         var keys: [String] = []
         for i in 0 ..< 3 {
@@ -114,7 +118,9 @@ struct SnapshotTests {
     func traversalRefused() async throws {
         let store = InMemoryEventStore()
         let users = try await openUsers(store)
-        let root = try TemporaryDirectory("documents-snapshot-traversal").path
+        let folder = try TemporaryDirectory("documents-snapshot-traversal")
+        defer { folder.remove() }
+        let root = folder.path
         let snapshots = DocumentSnapshots(root: root + "/inner")
         for storeId in ["", "..", ".", "../x", "a/b", ".hidden", "a\0b", "a b", String(repeating: "x", count: 200)] {
             await #expect(throws: StrataError.self, "store id \(storeId)") { try await snapshots.create(storeId: storeId, collections: [users]) }
@@ -136,7 +142,9 @@ struct SnapshotTests {
     func formats() async throws {
         let store = InMemoryEventStore()
         let users = try await openUsers(store)
-        let root = try TemporaryDirectory("documents-snapshot-formats").path
+        let folder = try TemporaryDirectory("documents-snapshot-formats")
+        defer { folder.remove() }
+        let root = folder.path
         let snapshots = DocumentSnapshots(root: root)
         try FileManager.default.createDirectory(atPath: root + "/snapshots/do1", withIntermediateDirectories: true)
         func write(_ name: String, _ text: String) -> String {
@@ -175,8 +183,10 @@ struct SnapshotTests {
     func underscoreIdRefused() async throws {
         let users = try await openUsers(InMemoryEventStore())
         try await users.put("a", ["_id": "mine"])
+        let folder = try TemporaryDirectory("documents-snapshot-id")
+        defer { folder.remove() }
         await #expect(throws: StrataError.self) {
-            try await DocumentSnapshots(root: try TemporaryDirectory("documents-snapshot-id").path).create(storeId: "s", collections: [users])
+            try await DocumentSnapshots(root: folder.path).create(storeId: "s", collections: [users])
         }
         try await users.close()
     }

@@ -62,6 +62,7 @@ struct ScavengeTests {
     @Test("a scavenge removes exactly the hidden events from $all, keeps positions, stream reads and stream info, and reclaims bytes")
     func scavengeRemovesHiddenEvents() async throws {
         let directory = try TemporaryDirectory()
+        defer { directory.remove() }
         let configuration = LogConfiguration(durability: .fsync, segmentSize: 4096)
         var store = try LogEventStore(directory: directory.path, configuration: configuration)
         try await Self.populate(store)
@@ -122,6 +123,7 @@ struct ScavengeTests {
     @Test("an erased stream's data and metadata are in no file of the store; it is tombstoned and an audit event records the erasure")
     func eraseLeavesNoBytes() async throws {
         let directory = try TemporaryDirectory()
+        defer { directory.remove() }
         let configuration = LogConfiguration(durability: .fsync, segmentSize: 4096, compressSealedSegments: true)
         var store = try LogEventStore(directory: directory.path, configuration: configuration)
         for n in 1...40 {
@@ -166,6 +168,7 @@ struct ScavengeTests {
     @Test("erasing a $ stream or a stream the store never knew is refused")
     func eraseRefusals() async throws {
         let directory = try TemporaryDirectory()
+        defer { directory.remove() }
         let store = try LogEventStore(directory: directory.path)
         await #expect(throws: StrataError.self) { _ = try await store.erase("$erasures", reason: "") }
         await #expect(throws: StrataError.self) { _ = try await store.erase("never-written", reason: "") }

@@ -10,6 +10,7 @@ struct SQLiteMaintenanceTests {
     @Test("a scavenge frees the pages of a tombstoned stream's events")
     func scavengeFreesPages() async throws {
         let directory = try TemporaryDirectory()
+        defer { directory.remove() }
         let store = try SQLiteEventStore(path: directory.path + "/events.sqlite")
         let payload = EventData(type: "big", json: #"{"pad":"\#(String(repeating: "x", count: 2000))"}"#)
         for _ in 0..<200 { try await store.append(to: "gone", events: [EventData(type: payload.type, data: payload.data)]) }
@@ -25,6 +26,7 @@ struct SQLiteMaintenanceTests {
     @Test("an erased stream's data and metadata are in neither the database file nor its WAL")
     func eraseLeavesNoBytes() async throws {
         let directory = try TemporaryDirectory()
+        defer { directory.remove() }
         let path = directory.path + "/events.sqlite"
         let store = try SQLiteEventStore(path: path)
         for n in 1...30 {

@@ -15,6 +15,7 @@ struct MaintenanceRouteTests {
     @Test("an admin key scavenges and erases through the client; a write key is refused; a store that cannot scavenge answers 501")
     func scavengeAndErase() async throws {
         let directory = try TemporaryDirectory()
+        defer { directory.remove() }
         let store = try LogEventStore(directory: directory.path)
         let server = try await TestServer(store: store, configuration: ServerConfiguration(port: 0, apiKeys: [Self.admin, Self.writer]))
         let admin = try RemoteEventStore(url: server.baseURL, apiKey: Self.admin.key!)

@@ -179,6 +179,7 @@ struct TracedEventStoreTests {
     @Test("a scavenge and an erasure are spans with what they removed; over a store that cannot, unsupported is recorded on the span")
     func maintenance() async throws {
         let directory = try TemporaryDirectory()
+        defer { directory.remove() }
         let log = try LogEventStore(directory: directory.path)
         let tracer = InMemoryTracer()
         let store = TracedEventStore(log, name: "file:test", tracer: tracer)
