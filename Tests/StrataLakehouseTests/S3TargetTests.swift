@@ -8,6 +8,22 @@ import Testing
 
 @Suite("Lakehouse S3 target")
 struct S3TargetTests {
+    /// Every line's `position` in the objects `keys`, downloaded into `folder` and read back.
+    static func positions(of keys: [String], in bucket: S3Bucket, downloadingTo folder: String) async throws -> [UInt64] {
+        var positions: [UInt64] = []
+        for key in keys {
+            let bytes = try #require(try await bucket.getObject(key: key))
+            let local = folder + "/" + (key as NSString).lastPathComponent
+            _ = FileManager.default.createFile(atPath: local, contents: Data(bytes))
+            var reader = try LineFileReader(path: local)
+            defer { reader.close() }
+            while let line = try reader.next() {
+                positions.append((try JSONSerialization.jsonObject(with: Data(line)) as! [String: Any])["position"] as! UInt64)
+            }
+        }
+        return positions
+    }
+
     @Test("Signature V4 matches AWS's documented GET Object example")
     func awsExample() {
         let signer = AWSSignatureV4(accessKey: "AKIAIOSFODNN7EXAMPLE", secretKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", region: "us-east-1")
@@ -67,17 +83,7 @@ struct S3TargetTests {
         #expect(keys == ["tenant-1/events/2026/01/15/14/node-1_1.jsonl.gz", "tenant-1/events/2026/01/15/14/node-1_1001.jsonl.gz",
                          "tenant-1/events/2026/01/15/14/node-1_2001.jsonl.gz"])
         // Download and read every object back: all events, each once.
-        var positions: [UInt64] = []
-        for key in keys {
-            let bytes = try #require(try await bucket.getObject(key: key))
-            let local = folder.path + "/" + (key as NSString).lastPathComponent
-            _ = FileManager.default.createFile(atPath: local, contents: Data(bytes))
-            var reader = try LineFileReader(path: local)
-            defer { reader.close() }
-            while let line = try reader.next() {
-                positions.append((try JSONSerialization.jsonObject(with: Data(line)) as! [String: Any])["position"] as! UInt64)
-            }
-        }
+        let positions = try await Self.positions(of: keys, in: bucket, downloadingTo: folder.path)
         #expect(positions == Array(1...2500))
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path + "/staging").isEmpty)
 
@@ -105,17 +111,7 @@ struct S3TargetTests {
         #expect(try await ExportJournal.load(from: target, source: "node-1", checkpoint: decoded.checkpoint) == decoded.files)
         #expect(try await ExportJournal.load(from: target, source: "node-1", checkpoint: 2810).isEmpty)
         keys = try await bucket.listKeys(prefix: "tenant-1/events/")
-        var all: [UInt64] = []
-        for key in keys {
-            let bytes = try #require(try await bucket.getObject(key: key))
-            let local = folder.path + "/" + (key as NSString).lastPathComponent
-            _ = FileManager.default.createFile(atPath: local, contents: Data(bytes))
-            var reader = try LineFileReader(path: local)
-            defer { reader.close() }
-            while let line = try reader.next() {
-                all.append((try JSONSerialization.jsonObject(with: Data(line)) as! [String: Any])["position"] as! UInt64)
-            }
-        }
+        let all = try await Self.positions(of: keys, in: bucket, downloadingTo: folder.path)
         #expect(all.sorted() == Array(1...2810))
     }
 }

@@ -14,21 +14,10 @@ extension Handlers {
     /// size, `next` its last revision; 404 `document-not-found` for a key never written.
     @Sendable func documentHistory(_ request: Request, context: StrataRequestContext) async throws -> Response {
         let (collection, key) = try documentTarget(context)
-        let query = Query(request.uri)
-        let after = try query.uint("after") ?? 0
-        let maxCount = state.limits.maxReadCount
-        let limit = Int(clamping: min(try query.uint("limit") ?? UInt64(maxCount), UInt64(maxCount)))
-        guard limit > 0 else { throw APIError.badParameter("limit must be at least 1") }
+        let (after, limit) = try pageRequest(Query(request.uri))
         let versions = try await DocumentTimeline(store: state.store).history(of: key, in: collection, after: after, limit: limit)
         guard !versions.isEmpty || after > 0 else { throw APIError.documentNotFound(collection: collection, key: key) }
-        // Cut by `limit` and by size; `next` (the last revision given) continues a cut page.
-        var (out, written) = Handlers.boundedArray("versions", versions, limit: state.limits.maxResponseBytes) { $0.json.jsonBytes }
-        if written > 0 && (written < versions.count || versions.count == limit) {
-            out.append(contentsOf: #","next":"#.utf8)
-            out.append(contentsOf: String(versions[written - 1].revision).utf8)
-        }
-        out.append(UInt8(ascii: "}"))
-        return json(out)
+        return json(pageAnswer("versions", versions, limit: limit, encode: { $0.json.jsonBytes }, next: \.revision))
     }
 
     /// `POST /documents/{collection}/restore` with `{"at": POINT}` → the restore report.
@@ -57,18 +46,9 @@ extension Handlers {
     /// `next`, the last bookmark given, when the page was full or cut by size.
     @Sendable func documentChanges(_ request: Request, context: StrataRequestContext) async throws -> Response {
         let collection = try collectionTarget(context)
-        let query = Query(request.uri)
-        let after = try query.uint("after") ?? 0
-        let maxCount = state.limits.maxReadCount
-        let limit = Int(clamping: min(try query.uint("limit") ?? UInt64(maxCount), UInt64(maxCount)))
+        let (after, limit) = try pageRequest(Query(request.uri))
         let changes = try await DocumentTimeline(store: state.store).changes(of: collection, after: after, limit: limit)
-        var (out, written) = Handlers.boundedArray("changes", changes, limit: state.limits.maxResponseBytes) { $0.json.jsonBytes }
-        if written > 0 && (written < changes.count || changes.count == limit) {
-            out.append(contentsOf: #","next":"#.utf8)
-            out.append(contentsOf: String(changes[written - 1].bookmark).utf8)
-        }
-        out.append(UInt8(ascii: "}"))
-        return json(out)
+        return json(pageAnswer("changes", changes, limit: limit, encode: { $0.json.jsonBytes }, next: \.bookmark))
     }
 
     /// `GET /documents/{collection}/changes/subscribe?after=N`: the changes after bookmark N
@@ -130,6 +110,28 @@ extension Handlers {
         }
         out.append(UInt8(ascii: "]"))
         return (out, written)
+    }
+
+    /// A paged request's `?after=N&limit=N`: where to continue (default 0) and how many at most
+    /// (default and cap `maxReadCount`; at least 1).
+    func pageRequest(_ query: Query) throws -> (after: UInt64, limit: Int) {
+        let after = try query.uint("after") ?? 0
+        let maxCount = state.limits.maxReadCount
+        let limit = Int(clamping: min(try query.uint("limit") ?? UInt64(maxCount), UInt64(maxCount)))
+        guard limit > 0 else { throw APIError.badParameter("limit must be at least 1") }
+        return (after, limit)
+    }
+
+    /// `{"NAME":[…],"next"?}`: a page cut by `limit` and by size (``boundedArray(_:_:limit:_:)``);
+    /// `next`, the last item's key, when the page was cut or full (pass it as `after`).
+    func pageAnswer<Item>(_ name: String, _ items: [Item], limit: Int, encode: (Item) -> [UInt8], next: (Item) -> UInt64) -> [UInt8] {
+        var (out, written) = Handlers.boundedArray(name, items, limit: state.limits.maxResponseBytes, encode)
+        if written > 0 && (written < items.count || items.count == limit) {
+            out.append(contentsOf: #","next":"#.utf8)
+            out.append(contentsOf: String(next(items[written - 1])).utf8)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 
     /// Appends `,"position":P` to an object being written, when `position` is given.
