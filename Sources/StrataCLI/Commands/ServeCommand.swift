@@ -65,9 +65,10 @@ struct ServeCommand: AsyncParsableCommand {
         try configuration.validate()
         let checked = try configuration.schemasDirectory.map { try EventSchemaSet(folder: URL(fileURLWithPath: $0)) }
 
+        let logLevel = configuration.logLevel.flatMap(Logger.Level.init(rawValue:)) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = configuration.logLevel.flatMap(Logger.Level.init(rawValue:)) ?? .info
+            handler.logLevel = logLevel
             return handler
         }
         let logger = Logger(label: "strata.serve")

@@ -216,7 +216,7 @@ public final class CDCCollection: Sendable {
     }
 
     /// Every version of a document the log holds, with its position, time and operation (see
-    /// ``DocumentTimeline/history(of:in:)``).
+    /// ``DocumentTimeline/history(of:in:after:limit:)``).
     public func history(_ key: String) async throws -> [DocumentVersion] {
         try await DocumentTimeline(store: documents.store).history(of: key, in: name)
     }
