@@ -44,12 +44,13 @@ public struct DotdoLakehouseImport: Sendable {
         let object: String
     }
 
+    /// What this importer reads and where it writes, as checked by `init`.
     public let options: Options
 
     /// Checks the options.
     /// - Throws: `StrataError.invalidArgument` for a batch size below 1, `invalidStreamName` for a bad stream.
     public init(options: Options = Options()) throws {
-        guard options.batchSize >= 1 else { throw StrataError.invalidArgument("the batch size must be at least 1") }
+        try JSONLinesImport.checkBatchSize(options.batchSize)
         try Naming.validateStreamName(options.stream)
         self.options = options
     }

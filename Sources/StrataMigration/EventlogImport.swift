@@ -52,6 +52,7 @@ public struct EventlogImport: Sendable {
         public let day: String
     }
 
+    /// What this importer reads and where it writes, as checked by `init`.
     public let options: Options
     private let pattern: DailyFilePattern
 
@@ -60,7 +61,7 @@ public struct EventlogImport: Sendable {
     ///   each, or a directory in it; `StrataError.invalidStreamName` for a bad stream.
     public init(options: Options = Options()) throws {
         pattern = try DailyFilePattern(options.pattern)
-        guard options.batchSize >= 1 else { throw StrataError.invalidArgument("the batch size must be at least 1") }
+        try JSONLinesImport.checkBatchSize(options.batchSize)
         try Naming.validateStreamName(options.stream)
         self.options = options
     }

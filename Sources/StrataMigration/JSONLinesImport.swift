@@ -150,6 +150,12 @@ struct JSONLinesImport {
         return Data(metadata.bytes)
     }
 
+    /// Every importer's batch size rule: at least one event per append.
+    /// - Throws: `StrataError.invalidArgument` below 1.
+    static func checkBatchSize(_ batchSize: Int) throws {
+        guard batchSize >= 1 else { throw StrataError.invalidArgument("the batch size must be at least 1, not \(batchSize)") }
+    }
+
     /// The object's `type` member when it is a valid event type, else `fallback`.
     static func type(of object: JSONValue, fallback: String) -> String {
         if let t = object["type"]?.stringValue, (try? Naming.validateEventType(t)) != nil { return t }

@@ -44,13 +44,14 @@ public struct NATSStreamImport: Sendable {
         }
     }
 
+    /// What this importer reads and where it writes, as checked by `init`.
     public let options: Options
 
     /// Checks the options.
     /// - Throws: `StrataError.invalidArgument` for a batch size below 1, `invalidStreamName` or
     ///   `invalidEventType` for a bad stream or type.
     public init(options: Options = Options()) throws {
-        guard options.batchSize >= 1 else { throw StrataError.invalidArgument("the batch size must be at least 1") }
+        try JSONLinesImport.checkBatchSize(options.batchSize)
         if let stream = options.stream { try Naming.validateStreamName(stream) }
         try Naming.validateEventType(options.defaultType)
         self.options = options

@@ -47,13 +47,14 @@ public struct SimpleEventSourcingImport: Sendable {
         }
     }
 
+    /// What this importer reads and where it writes, as checked by `init`.
     public let options: Options
 
     /// Checks the options.
     /// - Throws: `StrataError.invalidArgument` for a batch size below 1 or an empty source name,
     ///   `StrataError.invalidStreamName` for a bad stream.
     public init(options: Options = Options()) throws {
-        guard options.batchSize >= 1 else { throw StrataError.invalidArgument("the batch size must be at least 1") }
+        try JSONLinesImport.checkBatchSize(options.batchSize)
         if let source = options.source, source.isEmpty { throw StrataError.invalidArgument("the source name must not be empty") }
         if let stream = options.stream { try Naming.validateStreamName(stream) }
         self.options = options
