@@ -69,9 +69,9 @@ let package = Package(
         .target(name: "StrataConsumers", dependencies: ["Strata", "StrataJSON", .product(name: "Logging", package: "swift-log"),
                                                          .product(name: "CoreMetrics", package: "swift-metrics")], swiftSettings: strictness),
         // Typed events, upcasters, reducers, aggregates, snapshots, relations, projectors.
-        .target(name: "StrataModel", dependencies: ["Strata", "StrataConsumers", "StrataJSON"], swiftSettings: strictness),
+        .target(name: "StrataModel", dependencies: ["Strata", "StrataStorage", "StrataConsumers", "StrataJSON"], swiftSettings: strictness),
         // The SQLite backend: one database file, group commit, several processes, transactional checkpoints.
-        .target(name: "StrataSQLite", dependencies: ["Strata", "StrataConsumers", "CSQLite"], swiftSettings: strictness),
+        .target(name: "StrataSQLite", dependencies: ["Strata", "StrataStorage", "StrataConsumers", "CSQLite"], swiftSettings: strictness),
         // Event schemas: config loading, validation at append, Swift code generation.
         .target(name: "StrataSchema", dependencies: ["Strata", "StrataJSON"], swiftSettings: strictness),
         // The code generator alone, for the build-tool plugin (which must not need the whole CLI).
@@ -211,12 +211,12 @@ let package = Package(
         // built executables, the test child's lines, plain HTTP and SSE reading, `strata serve`
         // instances and the many-instance load. Not a product.
         .target(name: "StrataTestSupport",
-                dependencies: ["Strata", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                dependencies: ["Strata", "StrataStorage", "StrataConsumers", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
                 swiftSettings: strictness),
         // The one child process of the multi-process, kill and restart tests: --store URL, a
         // workload, one line per observable step.
-        .executableTarget(name: "StrataTestChild", dependencies: ["Strata", "StrataStores", "StrataConsumers", "StrataEmitter", "StrataTestSupport"],
+        .executableTarget(name: "StrataTestChild", dependencies: ["Strata", "StrataStores", "StrataConsumers", "StrataEmitter", "StrataSQLite", "StrataPostgres", "StrataTestSupport"],
                           swiftSettings: strictness),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataJSON", "StrataConformance", "StrataTestSupport"], swiftSettings: strictness),
         .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataStorage", "StrataConsumers", "StrataConformance", "StrataTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),

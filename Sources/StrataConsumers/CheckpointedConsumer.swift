@@ -267,56 +267,8 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
 
     /// Handles one batch: all at once, and when that fails, event by event with retries.
     private func handle(_ events: [RecordedEvent]) async throws {
-        do {
-            try await checkpoints.commit(consumer: name, through: events[events.count - 1].position) { transaction in
-                try await handler(events, transaction)
-            }
-            return
-        } catch {
-            if error is CancellationError || Task.isCancelled { throw error }
-            progress.update { $0.lastError = "\(error)" }
-            if events.count == 1 {
-                notify(.retrying(position: events[0].position, attempt: 1, error: "\(error)"))
-                try await handleAlone(events[0], attemptsMade: 1)
-                return
-            }
-        }
-        for event in events { try await handleAlone(event, attemptsMade: 0) }
-    }
-
-    private func handleAlone(_ event: RecordedEvent, attemptsMade: Int) async throws {
-        var policy = options.retry
-        if attemptsMade > 0 {
-            policy.maxAttempts = max(0, policy.maxAttempts - attemptsMade)
-            if policy.maxAttempts > 0 { try await Task.sleep(for: options.retry.delay(afterAttempt: attemptsMade)) }
-        }
-        if policy.maxAttempts > 0 {
-            let outcome = try await policy.run(onFailure: { attempt, error in
-                progress.update { $0.lastError = "\(error)" }
-                notify(.retrying(position: event.position, attempt: attempt + attemptsMade, error: "\(error)"))
-            }) {
-                try await checkpoints.commit(consumer: name, through: event.position) { transaction in
-                    try await handler([event], transaction)
-                }
-            }
-            switch outcome {
-            case .success: return
-            case .failure(let error, let attempts):
-                try await giveUp(event, error: error, attempts: attempts + attemptsMade)
-            }
-        } else {
-            try await giveUp(event, error: StrataError.invalidArgument(progress.current.lastError ?? "handler failed"),
-                             attempts: attemptsMade)
-        }
-    }
-
-    private func giveUp(_ event: RecordedEvent, error: any Error, attempts: Int) async throws {
-        guard options.parkFailures else { throw error }
-        let entry = ParkedEvent(consumer: name, position: event.position, stream: event.stream, revision: event.revision,
-                                type: event.type, error: progress.current.lastError ?? "\(error)", attempts: attempts)
-        try await checkpoints.park(entry)
-        try await checkpoints.commit(consumer: name, through: event.position) { _ in }
-        notify(.parked(entry))
+        try await BatchHandling(consumer: name, checkpoints: checkpoints, options: options, handler: handler,
+                                progress: progress, notify: { [self] in notify($0) }).handle(events)
     }
 }
 

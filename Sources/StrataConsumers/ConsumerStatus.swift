@@ -53,6 +53,8 @@ final class ConsumerProgress: @unchecked Sendable {
         var hasCaughtUp = false
         var isIdle = false
         var isRunning = false
+        /// Partitions held (a consumer group member).
+        var held = 0
         var stoppedWith: String?
         /// The error that stopped the consumer, when waiters should see it as it is.
         var stoppedBy: StrataError?

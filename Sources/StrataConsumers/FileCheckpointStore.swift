@@ -13,13 +13,18 @@ import Glibc
 /// The store cannot share a transaction with a read model, so consumers using it are
 /// at-least-once: a crash after a handler ran and before its checkpoint was saved re-delivers
 /// that batch.
-public struct FileCheckpointStore: CheckpointStore {
+///
+/// Its leases are exclusive file locks (`flock(2)`) on `DIRECTORY/.leases/<name>.lock`: they
+/// coordinate ``ConsumerGroupMember``s in any processes of one host, and a process that dies
+/// loses its locks at once. They use the real file system, whatever `fileSystem` is.
+public struct FileCheckpointStore: CheckpointStore, LeaseStore {
     public typealias Transaction = Void
 
     /// The directory holding one folder per consumer.
     public let directory: String
     /// Where the files live: the real file system, or a simulated disk in fault tests.
     public let fileSystem: any FileSystem
+    private let locks = FileLeaseLocks()
 
     /// Opens (creating when missing) a checkpoint directory.
     public init(directory: String, fileSystem: any FileSystem = POSIXFileSystem()) throws {
@@ -31,7 +36,7 @@ public struct FileCheckpointStore: CheckpointStore {
     /// The names of the consumers that have a checkpoint or parked events here, sorted.
     public func consumers() throws -> [String] {
         let entries = (try? fileSystem.contentsOfDirectory(directory)) ?? []
-        return entries.compactMap(SafeFileName.decode).sorted()
+        return entries.filter { !$0.hasPrefix(".") }.compactMap(SafeFileName.decode).sorted()
     }
 
     public func checkpoint(for consumer: String) async throws -> UInt64? {
@@ -117,6 +122,20 @@ public struct FileCheckpointStore: CheckpointStore {
 
     public func bind(consumer: String, toStore identity: StoreIdentity) async throws {
         try StoreBindingFile(path: folder(consumer) + "/store.json", fileSystem: fileSystem).save(identity)
+    }
+
+    // MARK: Leases
+
+    public func acquire(_ name: String, owner: String, for duration: Duration) async throws -> Lease? {
+        try locks.acquire(name, owner: owner, directory: directory + "/.leases")
+    }
+
+    public func release(_ name: String, owner: String) async throws {
+        locks.release(name, owner: owner)
+    }
+
+    public func leases(prefix: String) async throws -> [Lease] {
+        try locks.leases(prefix: prefix, directory: directory + "/.leases")
     }
 
     private func save(_ consumer: String, _ position: UInt64) throws {

@@ -2,14 +2,16 @@ import Foundation
 import Strata
 
 /// Checkpoints and parked events kept in memory: for tests and for consumers whose read model
-/// is itself in memory and rebuilt at every start.
-public final class MemoryCheckpointStore: CheckpointStore, @unchecked Sendable {
+/// is itself in memory and rebuilt at every start. Its leases coordinate the members of a
+/// ``ConsumerGroupMember`` group within one process.
+public final class MemoryCheckpointStore: CheckpointStore, LeaseStore, @unchecked Sendable {
     public typealias Transaction = Void
 
     private let lock = NSLock()
     private var checkpoints: [String: UInt64] = [:]
     private var parkedEvents: [String: [UInt64: ParkedEvent]] = [:]
     private var stores: [String: StoreIdentity] = [:]
+    private var leaseTable: [String: Lease] = [:]
 
     /// Creates an empty store.
     public init() {}
@@ -48,4 +50,32 @@ public final class MemoryCheckpointStore: CheckpointStore, @unchecked Sendable {
     public func boundStore(consumer: String) async throws -> StoreIdentity? { lock.withLock { stores[consumer] } }
 
     public func bind(consumer: String, toStore identity: StoreIdentity) async throws { lock.withLock { stores[consumer] = identity } }
+
+    // MARK: Leases
+
+    public func acquire(_ name: String, owner: String, for duration: Duration) async throws -> Lease? {
+        let now = currentMicroseconds()
+        return lock.withLock {
+            let current = leaseTable[name]
+            if let current, current.owner != owner, (current.expiresAtMicroseconds ?? .max) > now { return nil }
+            let token = current.map { $0.owner == owner && ($0.expiresAtMicroseconds ?? .max) > now ? $0.token : $0.token + 1 } ?? 1
+            let lease = Lease(name: name, owner: owner, token: token, expiresAtMicroseconds: now + duration.microseconds)
+            leaseTable[name] = lease
+            return lease
+        }
+    }
+
+    public func release(_ name: String, owner: String) async throws {
+        lock.withLock {
+            // Lapsed rather than removed, so that the next owner's token still grows.
+            if leaseTable[name]?.owner == owner { leaseTable[name]?.expiresAtMicroseconds = 0 }
+        }
+    }
+
+    public func leases(prefix: String) async throws -> [Lease] {
+        let now = currentMicroseconds()
+        return lock.withLock {
+            leaseTable.values.filter { $0.name.hasPrefix(prefix) && ($0.expiresAtMicroseconds ?? .max) > now }.sorted { $0.name < $1.name }
+        }
+    }
 }

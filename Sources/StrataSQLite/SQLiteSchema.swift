@@ -1,14 +1,24 @@
 import Foundation
 import Strata
 
-/// Strata's tables in a SQLite file, version 1 (docs/SQLITE.md describes every column). Every
+/// Strata's tables in a SQLite file, version 2 (docs/SQLITE.md describes every column). Every
 /// table is prefixed `strata_`, so an application may keep its own tables (read models) in the
 /// same file.
 package enum SQLiteSchema {
     /// The schema version this build writes and reads.
-    package static let version = 1
+    package static let version = 2
 
-    /// The tables and indexes of version 1.
+    /// Version 2's addition: the leases of consumer groups (`SQLiteCheckpointStore`).
+    static let leases = """
+        CREATE TABLE strata_leases(
+            name TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            token INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """
+
+    /// The tables and indexes of version 1 (version 2 adds ``leases``).
     package static let tables = """
         CREATE TABLE strata_meta(
             key TEXT PRIMARY KEY,
@@ -80,10 +90,16 @@ package enum SQLiteSchema {
             if try installedVersion(db) == SQLiteSchema.version { return }
             try db.execute("BEGIN IMMEDIATE")
             do {
-                // Another connection may have created the tables since the check above.
-                if try installedVersion(db) == nil {
-                    try db.execute(tables)
+                // Another connection may have created or migrated the tables since the check above.
+                switch try installedVersion(db) {
+                case nil:
+                    try db.execute(tables + leases)
                     try db.execute("INSERT INTO strata_meta(key, value) VALUES ('schema_version', '\(version)')")
+                case 1:
+                    try db.execute(leases)
+                    try db.execute("UPDATE strata_meta SET value = '\(version)' WHERE key = 'schema_version'")
+                default:
+                    break
                 }
                 try db.execute("COMMIT")
             } catch {
@@ -127,7 +143,7 @@ package enum SQLiteSchema {
         }
     }
 
-    /// The version in `strata_meta`, or nil when the file has no Strata tables yet.
+    /// The version in `strata_meta` (1 or 2), or nil when the file has no Strata tables yet.
     /// - Throws: ``StrataError/unsupportedFormat(path:found:supported:)`` for another version
     ///   or a `strata_meta` without a readable version.
     static func installedVersion(_ db: SQLiteConnection) throws -> Int? {
@@ -138,9 +154,9 @@ package enum SQLiteSchema {
             throw StrataError.unsupportedFormat(path: db.path, found: "a strata_meta table without a schema version",
                                                 supported: "Strata SQLite schema v\(version)")
         }
-        // Version 1 is the first; a later version adds its migration from older ones here.
-        if found != version {
-            throw StrataError.unsupportedFormat(path: db.path, found: "Strata SQLite schema v\(found)", supported: "Strata SQLite schema v\(version)")
+        // Version 1 is migrated to 2 by `prepare`; a later version adds its migration there too.
+        if found != version && found != 1 {
+            throw StrataError.unsupportedFormat(path: db.path, found: "Strata SQLite schema v\(found)", supported: "Strata SQLite schema v1 or v\(version)")
         }
         return found
     }

@@ -32,6 +32,14 @@
 //     events until the outbox holds N (in chunks of 50, each flushed, printing
 //     `emitted <outbox length>`), flushes the shipper and prints `done <delivered events>`. Run
 //     again after a kill, it emits only what is missing and ships the rest.
+//   group --checkpoints file:DIR|sqlite:PATH|postgres --group G --member M --until N --log FILE
+//         [--partitions P] [--lease-ms L] [--batch B] [--pause-ms T]
+//     runs one ConsumerGroupMember of group G (P partitions, default 8; lease L ms, default
+//     1000) whose checkpoints and leases live in a FileCheckpointStore, a SQLiteCheckpointStore
+//     or the PostgreSQL store's own schema; its handler appends `handled <wall-clock ns>
+//     <position> <stream> <revision>` lines to FILE, then pauses T ms, before each commit. Prints `started`, `holding <k>` whenever
+//     the number of partitions it holds changes, and `done` once every partition of the group
+//     is checkpointed through N.
 //
 // Exit status: 0 done, 1 failure (one line on stderr), 2 bad arguments, 3 stdout went away,
 // 4 out of order (consume).
@@ -48,6 +56,7 @@ do {
         case "follow": try await FollowWorkload(arguments).run(on: store)
         case "consume": try await ConsumeWorkload(arguments).run(on: store)
         case "emit": try await EmitWorkload(arguments).run(on: store)
+        case "group": try await GroupWorkload(arguments).run(on: store)
         default: ChildArguments.usage("unknown workload \(arguments.workload)")
         }
     } catch {

@@ -39,7 +39,7 @@ struct SQLiteStoreTests {
         #expect(result.firstRevision == 2 && result.firstPosition == 4)
         let stats = try await reopened.stats()
         #expect(stats.headPosition == 4 && stats.streamCount == 3 && stats.bytesOnDisk > 0)
-        #expect(stats.details["backend"] == "sqlite" && stats.details["schema"] == "v1")
+        #expect(stats.details["backend"] == "sqlite" && stats.details["schema"] == "v2")
         try await reopened.close()
     }
 
@@ -51,12 +51,12 @@ struct SQLiteStoreTests {
         let store = try SQLiteEventStore(path: path)
         try await store.append(to: "s", event: EventData(type: "e", json: "{}"))
         try await store.close()
-        try Self.sql(path, "UPDATE strata_meta SET value = '2' WHERE key = 'schema_version'")
-        #expect(throws: StrataError.unsupportedFormat(path: path, found: "Strata SQLite schema v2", supported: "Strata SQLite schema v1")) {
+        try Self.sql(path, "UPDATE strata_meta SET value = '3' WHERE key = 'schema_version'")
+        #expect(throws: StrataError.unsupportedFormat(path: path, found: "Strata SQLite schema v3", supported: "Strata SQLite schema v1 or v2")) {
             _ = try SQLiteEventStore(path: path)
         }
         #expect(throws: StrataError.self) { _ = try SQLiteCheckpointStore(path: path) }
-        try Self.sql(path, "UPDATE strata_meta SET value = '1' WHERE key = 'schema_version'")
+        try Self.sql(path, "UPDATE strata_meta SET value = '2' WHERE key = 'schema_version'")
         let again = try SQLiteEventStore(path: path)
         #expect(try await again.headPosition() == 1)
         try await again.close()

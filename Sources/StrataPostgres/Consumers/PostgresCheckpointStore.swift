@@ -15,7 +15,10 @@ import StrataConsumers
 ///     try await connection.query("UPDATE totals SET amount = amount + \(amount)", logger: logger)
 /// }
 /// ```
-public final class PostgresCheckpointStore: CheckpointStore {
+///
+/// Its leases are rows of the schema's `leases` table, timed by the database server's clock, so
+/// `ConsumerGroupMember`s on any hosts sharing the database agree on them whatever their clocks.
+public final class PostgresCheckpointStore: CheckpointStore, LeaseStore {
     /// The connection inside the checkpoint's transaction.
     public typealias Transaction = PostgresConnection
 
@@ -160,6 +163,58 @@ public final class PostgresCheckpointStore: CheckpointStore {
             """, binds: try binds("checkpoint_store:" + StoredText.encode(consumer), identity.value))
         try await core.withConnection("bind the checkpoints to a store") { connection in
             try await connection.run(query, logger: core.logger)
+        }
+    }
+}
+
+extension PostgresCheckpointStore {
+    /// The server's clock in microseconds since 1970, in SQL.
+    private static let now = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
+
+    public func acquire(_ name: String, owner: String, for duration: Duration) async throws -> Lease? {
+        let core = self.core
+        let leases = core.schema.table("leases")
+        // One statement decides: insert, renew (same owner, live: same token) or take over
+        // (lapsed: next token); a live lease of another owner matches no row.
+        let query = PostgresQuery(unsafeSQL: """
+            WITH clock AS (SELECT \(Self.now) AS now)
+            INSERT INTO \(leases) AS l (name, owner, token, expires_at)
+            SELECT $1, $2, 1, clock.now + $3 FROM clock
+            ON CONFLICT (name) DO UPDATE SET
+                token = CASE WHEN l.owner = EXCLUDED.owner AND l.expires_at > EXCLUDED.expires_at - $3
+                             THEN l.token ELSE l.token + 1 END,
+                owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+            WHERE l.owner = EXCLUDED.owner OR l.expires_at <= EXCLUDED.expires_at - $3
+            RETURNING token, expires_at
+            """, binds: try binds(StoredText.encode(name), StoredText.encode(owner), duration.microseconds))
+        return try await core.withConnection("take a lease") { connection in
+            guard let row = try await connection.rows(query, logger: core.logger).first else { return nil }
+            let (token, expires) = try row.decode((Int64, Int64).self)
+            return Lease(name: name, owner: owner, token: UInt64(token), expiresAtMicroseconds: expires)
+        }
+    }
+
+    public func release(_ name: String, owner: String) async throws {
+        let core = self.core
+        // Lapsed, not deleted: the next holder's token still grows.
+        let query = PostgresQuery(unsafeSQL: "UPDATE \(core.schema.table("leases")) SET expires_at = 0 WHERE name = $1 AND owner = $2",
+                                  binds: try binds(StoredText.encode(name), StoredText.encode(owner)))
+        try await core.withConnection("release a lease") { connection in
+            try await connection.run(query, logger: core.logger)
+        }
+    }
+
+    public func leases(prefix: String) async throws -> [Lease] {
+        let core = self.core
+        let query = PostgresQuery(unsafeSQL: """
+            SELECT name, owner, token, expires_at FROM \(core.schema.table("leases"))
+            WHERE starts_with(name, $1) AND expires_at > \(Self.now) ORDER BY name
+            """, binds: try binds(StoredText.encode(prefix)))
+        return try await core.withConnection("list leases") { connection in
+            try await connection.rows(query, logger: core.logger).map { row in
+                let (name, owner, token, expires) = try row.decode((String, String, Int64, Int64).self)
+                return Lease(name: StoredText.decode(name), owner: StoredText.decode(owner), token: UInt64(token), expiresAtMicroseconds: expires)
+            }
         }
     }
 }

@@ -10,12 +10,13 @@ struct PostgresSchema: Sendable {
     let name: String
 
     /// The schema version this build writes and reads.
-    static let currentVersion = 2
+    static let currentVersion = 3
 
     /// The migrations, in order: migration `i` takes the schema from version `i` to `i + 1`.
     static let migrations: [(description: String, statements: @Sendable (String) -> [String])] = [
         ("events, streams, head counter, checkpoints, parked events", version1),
         ("meta: the store identity", version2),
+        ("leases: consumer groups", version3),
     ]
 
     /// The table-qualified name `"schema".table`.
@@ -85,6 +86,21 @@ struct PostgresSchema: Sendable {
         let versions = try await connection.rows(PostgresQuery(
             unsafeSQL: "SELECT coalesce(max(version), 0) FROM \(table("strata_migrations"))"), logger: logger)
         return Int(try versions[0].decode(Int32.self))
+    }
+
+    /// Schema version 3: the leases of consumer groups (`PostgresCheckpointStore`), timed by
+    /// the database server's clock (microseconds since 1970).
+    private static func version3(_ schema: String) -> [String] {
+        let s = "\"\(schema)\""
+        return [
+            """
+            CREATE TABLE \(s).leases (
+                name text COLLATE "C" PRIMARY KEY,
+                owner text NOT NULL,
+                token bigint NOT NULL,
+                expires_at bigint NOT NULL)
+            """,
+        ]
     }
 
     /// Schema version 2: a key-value table holding the store's identity (`store_id`, a random

@@ -22,7 +22,10 @@ import Synchronization
 /// run one after another. A commit takes SQLite's write lock (`BEGIN IMMEDIATE`) for as long as
 /// its work runs, so the event store's writer (and other processes) wait for it: keep the work
 /// short, and do not append to an event store on the same file from inside it.
-public final class SQLiteCheckpointStore: CheckpointStore {
+///
+/// Its leases are rows of `strata_leases`, timed by this host's clock: they coordinate
+/// `ConsumerGroupMember`s in the processes of one host sharing the file.
+public final class SQLiteCheckpointStore: CheckpointStore, LeaseStore {
     /// The handle a handler writes its read model through.
     public typealias Transaction = SQLiteTransaction
 
@@ -184,6 +187,64 @@ public final class SQLiteCheckpointStore: CheckpointStore {
         }
     }
 
+    // MARK: - Leases
+
+    public func acquire(_ name: String, owner: String, for duration: Duration) async throws -> Lease? {
+        let now = currentMicroseconds()
+        let expires = now + duration.microseconds
+        return try await write { db in
+            // One statement decides: insert, renew (same owner, live: same token) or take over
+            // (lapsed: next token); a live lease of another owner matches no row.
+            let statement = try db.cached("""
+                INSERT INTO strata_leases(name, owner, token, expires_at) VALUES (?1, ?2, 1, ?3)
+                ON CONFLICT(name) DO UPDATE SET
+                    token = CASE WHEN strata_leases.owner = excluded.owner AND strata_leases.expires_at > ?4
+                                 THEN strata_leases.token ELSE strata_leases.token + 1 END,
+                    owner = excluded.owner, expires_at = excluded.expires_at
+                WHERE strata_leases.owner = excluded.owner OR strata_leases.expires_at <= ?4
+                RETURNING token
+                """)
+            defer { statement.reset() }
+            statement.bind(1, name)
+            statement.bind(2, owner)
+            statement.bind(3, expires)
+            statement.bind(4, now)
+            guard try statement.step() else { return nil }
+            let token = statement.uint64(0)
+            while try statement.step() {}
+            statement.reset()   // done before the COMMIT that follows
+            return Lease(name: name, owner: owner, token: token, expiresAtMicroseconds: expires)
+        }
+    }
+
+    public func release(_ name: String, owner: String) async throws {
+        // Lapsed, not deleted: the next holder's token still grows.
+        try await write { db in
+            try db.run("UPDATE strata_leases SET expires_at = 0 WHERE name = ? AND owner = ?") { s in
+                s.bind(1, name)
+                s.bind(2, owner)
+            }
+        }
+    }
+
+    public func leases(prefix: String) async throws -> [Lease] {
+        let now = currentMicroseconds()
+        return try await withConnection { db in
+            let query = try db.cached("""
+                SELECT name, owner, token, expires_at FROM strata_leases
+                WHERE substr(name, 1, length(?1)) = ?1 AND expires_at > ?2 ORDER BY name
+                """)
+            defer { query.reset() }
+            query.bind(1, prefix)
+            query.bind(2, now)
+            var result: [Lease] = []
+            while try query.step() {
+                result.append(Lease(name: query.text(0), owner: query.text(1), token: query.uint64(2), expiresAtMicroseconds: query.int64(3)))
+            }
+            return result
+        }
+    }
+
     // MARK: - Closing
 
     /// Waits for the running commit, then closes the connection. Later calls throw
@@ -209,14 +270,15 @@ public final class SQLiteCheckpointStore: CheckpointStore {
     }
 
     /// A short write transaction.
-    private func write(_ body: (SQLiteConnection) throws -> Void) async throws {
+    private func write<T>(_ body: (SQLiteConnection) throws -> T) async throws -> T {
         try await turn.run {
             try checkOpen()
             try await beginImmediate()
             do {
-                try SQLiteError.mapped {
-                    try body(db)
+                return try SQLiteError.mapped {
+                    let result = try body(db)
                     try db.run("COMMIT")
+                    return result
                 }
             } catch {
                 db.rollbackQuietly()

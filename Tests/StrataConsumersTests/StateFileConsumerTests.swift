@@ -4,7 +4,7 @@ import StrataConsumers
 import StrataTestSupport
 import Testing
 
-@Suite("State-file consumers and consumer groups")
+@Suite("State-file consumers")
 struct StateAndGroupTests {
     struct Totals: Codable, Sendable, Equatable {
         var count = 0
@@ -86,51 +86,6 @@ struct StateAndGroupTests {
             try await third.run()
         }
         #expect(third.state == Totals(count: 5, sum: 0) && third.position == 5, "the snapshot is left untouched")
-    }
-
-    @Test("a group partitions by stream, keeps each stream in order, and hands a leaving member's partitions over")
-    func group() async throws {
-        let store = InMemoryEventStore()
-        let group = ConsumerGroup(name: "workers", store: store, checkpoints: MemoryCheckpointStore(),
-                                  options: ConsumerOptions(batchSize: 16), partitionCount: 8)
-        let seen = Collector<(member: String, stream: String, revision: UInt64)>()
-        let gate = Gate()
-        group.join("a") { event in seen.add(("a", event.stream, event.revision)) }
-        group.join("b") { event in
-            if event.stream == group.firstStream(ownedBy: "b", among: 12) { await gate.wait() }
-            seen.add(("b", event.stream, event.revision))
-        }
-        #expect(group.assignments().values.map(\.count).sorted() == [4, 4])
-        group.start()
-        for round in 1 ... 5 {
-            for s in 0 ..< 12 { try await store.append(to: "stream-\(s)", events: [tick(round * 100 + s)]) }
-        }
-        // Member b is stuck on its first event; it leaves, and a takes its partitions.
-        try await Wait.until("member a to handle events", timeout: .seconds(60)) { seen.values.contains { $0.member == "a" } }
-        group.leave("b")
-        await gate.open()
-        try await group.base.waitUntilProcessed(through: 60, timeout: .seconds(20))
-        await group.stop()
-        #expect(group.assignments() == ["a": Array(0 ..< 8)])
-        let events = seen.values
-        #expect(Set(events.map { "\($0.stream)#\($0.revision)" }).count == 60)
-        var last: [String: UInt64] = [:]
-        for e in events {
-            #expect(e.revision == (last[e.stream] ?? 0) + 1, "\(e.stream) out of order")
-            last[e.stream] = e.revision
-        }
-        // Before leaving, each stream went to the owner of its partition.
-        for e in events where e.member == "b" {
-            #expect(group.partition(of: e.stream) % 2 == 1)
-        }
-    }
-}
-
-extension ConsumerGroup {
-    /// The first of `stream-0 … stream-(n-1)` whose partition `member` owns.
-    func firstStream(ownedBy member: String, among n: Int) -> String? {
-        let owned = Set(assignments()[member] ?? [])
-        return (0 ..< n).map { "stream-\($0)" }.first { owned.contains(partition(of: $0)) }
     }
 }
 
