@@ -17,7 +17,7 @@ import Glibc
 /// Its leases are exclusive file locks (`flock(2)`) on `DIRECTORY/.leases/<name>.lock`: they
 /// coordinate ``ConsumerGroupMember``s in any processes of one host, and a process that dies
 /// loses its locks at once. They use the real file system, whatever `fileSystem` is.
-public struct FileCheckpointStore: CheckpointStore, LeaseStore {
+public struct FileCheckpointStore: CheckpointStore, LeaseStore, SubscriptionDefinitionStore {
     public typealias Transaction = Void
 
     /// The directory holding one folder per consumer.
@@ -136,6 +136,31 @@ public struct FileCheckpointStore: CheckpointStore, LeaseStore {
 
     public func leases(prefix: String) async throws -> [Lease] {
         try locks.leases(prefix: prefix, directory: directory + "/.leases")
+    }
+
+    // MARK: Persistent subscription definitions
+
+    /// The records in `DIRECTORY/.subscriptions/<encoded key>.json`.
+    public func definitions() async throws -> [String: Data] {
+        let folder = directory + "/.subscriptions"
+        var result: [String: Data] = [:]
+        for name in (try? fileSystem.contentsOfDirectory(folder)) ?? [] where name.hasSuffix(".json") {
+            guard let key = SafeFileName.decode(String(name.dropLast(5))),
+                  let data = try DurableFile.read(folder + "/" + name, fileSystem: fileSystem) else { continue }
+            result[key] = data
+        }
+        return result
+    }
+
+    public func saveDefinition(_ key: String, _ record: Data?) async throws {
+        let folder = directory + "/.subscriptions"
+        let path = folder + "/" + SafeFileName.encode(key) + ".json"
+        if let record {
+            try DurableFile.createDirectory(folder, fileSystem: fileSystem)
+            try DurableFile.write(record, to: path, fileSystem: fileSystem)
+        } else {
+            try DurableFile.remove(path, fileSystem: fileSystem)
+        }
     }
 
     private func save(_ consumer: String, _ position: UInt64) throws {

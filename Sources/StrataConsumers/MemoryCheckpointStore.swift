@@ -4,7 +4,7 @@ import Strata
 /// Checkpoints and parked events kept in memory: for tests and for consumers whose read model
 /// is itself in memory and rebuilt at every start. Its leases coordinate the members of a
 /// ``ConsumerGroupMember`` group within one process.
-public final class MemoryCheckpointStore: CheckpointStore, LeaseStore, @unchecked Sendable {
+public final class MemoryCheckpointStore: CheckpointStore, LeaseStore, SubscriptionDefinitionStore, @unchecked Sendable {
     public typealias Transaction = Void
 
     private let lock = NSLock()
@@ -12,6 +12,7 @@ public final class MemoryCheckpointStore: CheckpointStore, LeaseStore, @unchecke
     private var parkedEvents: [String: [UInt64: ParkedEvent]] = [:]
     private var stores: [String: StoreIdentity] = [:]
     private var leaseTable: [String: Lease] = [:]
+    private var records: [String: Data] = [:]
 
     /// Creates an empty store.
     public init() {}
@@ -78,4 +79,10 @@ public final class MemoryCheckpointStore: CheckpointStore, LeaseStore, @unchecke
             leaseTable.values.filter { $0.name.hasPrefix(prefix) && ($0.expiresAtMicroseconds ?? .max) > now }.sorted { $0.name < $1.name }
         }
     }
+
+    // MARK: Persistent subscription definitions
+
+    public func definitions() async throws -> [String: Data] { lock.withLock { records } }
+
+    public func saveDefinition(_ key: String, _ record: Data?) async throws { lock.withLock { records[key] = record } }
 }

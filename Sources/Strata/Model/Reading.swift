@@ -27,7 +27,7 @@ public enum SubscriptionStart: Sendable, Hashable {
 }
 
 /// A filter for `$all` reads and subscriptions. Empty lists mean "no constraint".
-public struct EventFilter: Sendable, Hashable {
+public struct EventFilter: Sendable, Hashable, Codable {
     /// Stream-name prefixes, any of which matches (compared byte for byte, as UTF-8).
     public var streamPrefixes: [String]
     /// Event types, any of which matches.

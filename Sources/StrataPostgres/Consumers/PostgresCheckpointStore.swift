@@ -18,7 +18,7 @@ import StrataConsumers
 ///
 /// Its leases are rows of the schema's `leases` table, timed by the database server's clock, so
 /// `ConsumerGroupMember`s on any hosts sharing the database agree on them whatever their clocks.
-public final class PostgresCheckpointStore: CheckpointStore, LeaseStore {
+public final class PostgresCheckpointStore: CheckpointStore, LeaseStore, SubscriptionDefinitionStore {
     /// The connection inside the checkpoint's transaction.
     public typealias Transaction = PostgresConnection
 
@@ -215,6 +215,39 @@ extension PostgresCheckpointStore {
                 let (name, owner, token, expires) = try row.decode((String, String, Int64, Int64).self)
                 return Lease(name: StoredText.decode(name), owner: StoredText.decode(owner), token: UInt64(token), expiresAtMicroseconds: expires)
             }
+        }
+    }
+}
+
+extension PostgresCheckpointStore {
+    /// The records in the schema's `meta` table, keys `persistent_subscription:<key>`, values the JSON text.
+    public func definitions() async throws -> [String: Data] {
+        let core = self.core
+        let query = PostgresQuery(unsafeSQL: "SELECT key, value FROM \(core.schema.table("meta")) WHERE starts_with(key, 'persistent_subscription:')")
+        return try await core.withConnection("read persistent subscriptions") { connection in
+            var result: [String: Data] = [:]
+            for row in try await connection.rows(query, logger: core.logger) {
+                let (key, value) = try row.decode((String, String).self)
+                result[StoredText.decode(String(key.dropFirst(24)))] = Data(value.utf8)
+            }
+            return result
+        }
+    }
+
+    public func saveDefinition(_ key: String, _ record: Data?) async throws {
+        let core = self.core
+        let name = "persistent_subscription:" + StoredText.encode(key)
+        let query: PostgresQuery
+        if let record {
+            query = PostgresQuery(unsafeSQL: """
+                INSERT INTO \(core.schema.table("meta")) (key, value) VALUES ($1, $2)
+                ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
+                """, binds: try binds(name, String(decoding: record, as: UTF8.self)))
+        } else {
+            query = PostgresQuery(unsafeSQL: "DELETE FROM \(core.schema.table("meta")) WHERE key = $1", binds: try binds(name))
+        }
+        try await core.withConnection("save a persistent subscription") { connection in
+            try await connection.run(query, logger: core.logger)
         }
     }
 }

@@ -25,7 +25,7 @@ import Synchronization
 ///
 /// Its leases are rows of `strata_leases`, timed by this host's clock: they coordinate
 /// `ConsumerGroupMember`s in the processes of one host sharing the file.
-public final class SQLiteCheckpointStore: CheckpointStore, LeaseStore {
+public final class SQLiteCheckpointStore: CheckpointStore, LeaseStore, SubscriptionDefinitionStore {
     /// The handle a handler writes its read model through.
     public typealias Transaction = SQLiteTransaction
 
@@ -242,6 +242,32 @@ public final class SQLiteCheckpointStore: CheckpointStore, LeaseStore {
                 result.append(Lease(name: query.text(0), owner: query.text(1), token: query.uint64(2), expiresAtMicroseconds: query.int64(3)))
             }
             return result
+        }
+    }
+
+    // MARK: - Persistent subscription definitions
+
+    /// The records in `strata_meta`, keys `persistent_subscription:<key>`, values the JSON text.
+    public func definitions() async throws -> [String: Data] {
+        try await withConnection { db in
+            let query = try db.cached("SELECT key, value FROM strata_meta WHERE substr(key, 1, 24) = 'persistent_subscription:'")
+            defer { query.reset() }
+            var result: [String: Data] = [:]
+            while try query.step() { result[String(query.text(0).dropFirst(24))] = Data(query.text(1).utf8) }
+            return result
+        }
+    }
+
+    public func saveDefinition(_ key: String, _ record: Data?) async throws {
+        try await write { db in
+            if let record {
+                try db.run("INSERT OR REPLACE INTO strata_meta(key, value) VALUES (?, ?)") { s in
+                    s.bind(1, "persistent_subscription:" + key)
+                    s.bind(2, String(decoding: record, as: UTF8.self))
+                }
+            } else {
+                try db.run("DELETE FROM strata_meta WHERE key = ?") { $0.bind(1, "persistent_subscription:" + key) }
+            }
         }
     }
 
