@@ -41,7 +41,7 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
     private let progress = ConsumerProgress()
     private let meters: ConsumerMetrics
     private let gate = AsyncSerialGate()
-    private let task = LockedBox<Task<Void, Never>?>(nil)
+    private let task = BackgroundTask()
 
     /// Creates a consumer; it does nothing until ``start()`` or ``run()``.
     public init(name: String, store: any EventStore, checkpoints: Checkpoints,
@@ -110,29 +110,19 @@ public final class CheckpointedConsumer<Checkpoints: CheckpointStore>: Sendable 
     /// - Parameter onStop: called with the error when one stops the consumer (not when
     ///   ``stop()`` does), so that its owner can log it and report itself unhealthy.
     public func start(onStop: (@Sendable (any Error) -> Void)? = nil) {
-        task.withLock { task in
-            guard task == nil else { return }
-            task = Task { [self] in
-                do {
-                    try await run()
-                } catch {
-                    progress.update { $0.lastError = "\(error)" }
-                    onStop?(error)
-                }
+        task.start { [self] in
+            do {
+                try await run()
+            } catch {
+                progress.update { $0.lastError = "\(error)" }
+                onStop?(error)
             }
         }
     }
 
     /// Stops a consumer started with ``start()`` and waits until it has stopped. A batch being
     /// handled is interrupted; its checkpoint is not saved, so it is handled again next time.
-    public func stop() async {
-        let running = task.withLock { task -> Task<Void, Never>? in
-            defer { task = nil }
-            return task
-        }
-        running?.cancel()
-        await running?.value
-    }
+    public func stop() async { await task.stop() }
 
     // MARK: Watching
 

@@ -46,7 +46,7 @@ public final class ConsumerGroupMember<Checkpoints: CheckpointStore & LeaseStore
     private let handler: Handler
     private let progress = ConsumerProgress()
     private let meters: ConsumerMetrics
-    private let task = LockedBox<Task<Void, Never>?>(nil)
+    private let task = BackgroundTask()
     private let held = LockedBox<[Int: UInt64]>([:])
 
     /// Creates a member; it does nothing until ``start(onStop:)`` or ``run()``.
@@ -102,13 +102,10 @@ public final class ConsumerGroupMember<Checkpoints: CheckpointStore & LeaseStore
     /// Starts the member in a background task. Starting a started member does nothing.
     /// - Parameter onStop: called with the error when one stops the member (not when ``stop()`` does).
     public func start(onStop: (@Sendable (any Error) -> Void)? = nil) {
-        task.withLock { task in
-            guard task == nil else { return }
-            task = Task { [self] in
-                do { try await run() } catch {
-                    progress.update { $0.lastError = "\(error)" }
-                    onStop?(error)
-                }
+        task.start { [self] in
+            do { try await run() } catch {
+                progress.update { $0.lastError = "\(error)" }
+                onStop?(error)
             }
         }
     }
@@ -116,14 +113,7 @@ public final class ConsumerGroupMember<Checkpoints: CheckpointStore & LeaseStore
     /// Stops a member started with ``start(onStop:)`` and waits: the batch in hand is
     /// interrupted (its checkpoint is not saved), the other partitions' checkpoints are saved,
     /// and every lease is released so that the other members take over at once.
-    public func stop() async {
-        let running = task.withLock { task -> Task<Void, Never>? in
-            defer { task = nil }
-            return task
-        }
-        running?.cancel()
-        await running?.value
-    }
+    public func stop() async { await task.stop() }
 
     // MARK: Watching
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Strata
 import StrataJSON
 
@@ -61,17 +62,20 @@ public final class PersistentSubscriptions: Sendable {
     public let instance: String
     /// How long a group's lease lasts unless renewed (renewed at a third of it).
     public let leaseDuration: Duration
+    /// Where failures of the background round (taking and renewing leases) are reported.
+    public let logger: Logger?
 
     private let checkpoints: any CheckpointStore
     private let leases: any LeaseStore
     private let records: any SubscriptionDefinitionStore
     private let running = LockedBox<[PersistentSubscriptionName: (definition: PersistentSubscriptionDefinition, runner: PersistentSubscription)]>([:])
-    private let loop = LockedBox<Task<Void, Never>?>(nil)
+    private let loop = BackgroundTask()
     private let turn = AsyncSerialGate()
 
     /// Creates the registry; ``start()`` begins taking groups.
     public init(store: any EventStore, checkpoints: some CheckpointStore & LeaseStore & SubscriptionDefinitionStore,
-                instance: String, leaseDuration: Duration = .seconds(10)) {
+                instance: String, leaseDuration: Duration = .seconds(10), logger: Logger? = nil) {
+        self.logger = logger
         self.store = store
         self.checkpoints = checkpoints
         self.leases = checkpoints
@@ -86,13 +90,14 @@ public final class PersistentSubscriptions: Sendable {
 
     /// Starts taking and renewing the leases of the groups, every third of the lease.
     public func start() {
-        loop.withLock { loop in
-            guard loop == nil else { return }
-            loop = Task { [self] in
-                while !Task.isCancelled {
-                    try? await refresh()
-                    try? await Task.sleep(for: leaseDuration / 3)
+        loop.start { [self] in
+            while !Task.isCancelled {
+                do { try await refresh() } catch {
+                    logger?.warning("persistent subscriptions: a round of taking and renewing leases failed", metadata: [
+                        "instance": .string(instance), "error": .string("\(error)"),
+                    ])
                 }
+                try? await Task.sleep(for: leaseDuration / 3)
             }
         }
     }
@@ -100,12 +105,7 @@ public final class PersistentSubscriptions: Sendable {
     /// Stops: saves every running group's checkpoint and releases its lease, so that another
     /// instance takes it over at once.
     public func stop() async {
-        let task = loop.withLock { loop -> Task<Void, Never>? in
-            defer { loop = nil }
-            return loop
-        }
-        task?.cancel()
-        await task?.value
+        await loop.stop()
         try? await turn.run { [self] in
             for (name, entry) in running.withLock({ $0 }) {
                 try? await entry.runner.saveCheckpoint()
