@@ -216,7 +216,7 @@ let package = Package(
                 swiftSettings: strictness),
         // The one child process of the multi-process, kill and restart tests: --store URL, a
         // workload, one line per observable step.
-        .executableTarget(name: "StrataTestChild", dependencies: ["Strata", "StrataStores", "StrataConsumers", "StrataEmitter", "StrataSQLite", "StrataPostgres", "StrataTestSupport"],
+        .executableTarget(name: "StrataTestChild", dependencies: ["Strata", "StrataStores", "StrataConsumers", "StrataEmitter", "StrataSQLite", "StrataPostgres", "StrataJetStream", "StrataTestSupport"],
                           swiftSettings: strictness),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataJSON", "StrataConformance", "StrataTestSupport"], swiftSettings: strictness),
         .testTarget(name: "StrataLogTests", dependencies: ["Strata", "StrataLog", "StrataStorage", "StrataConsumers", "StrataConformance", "StrataTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
@@ -279,9 +279,9 @@ let package = Package(
             swiftSettings: strictness
         ),
         // The JetStream backend: one JetStream stream per store, one message per commit.
-        .target(name: "StrataJetStream", dependencies: ["Strata", "StrataJSON", "StrataNATS"], swiftSettings: strictness),
+        .target(name: "StrataJetStream", dependencies: ["Strata", "StrataJSON", "StrataNATS", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataJetStreamTests",
-                    dependencies: ["Strata", "StrataNATS", "StrataJetStream", "StrataConformance", "StrataTestSupport", "StrataDocuments", "StrataStores", "StrataMigration",
+                    dependencies: ["Strata", "StrataNATS", "StrataJetStream", "StrataConformance", "StrataTestSupport", "StrataDocuments", "StrataStores", "StrataMigration", "StrataConsumers",
                                    .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Crypto", package: "swift-crypto"),
                                    .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log")],
                     swiftSettings: strictness),

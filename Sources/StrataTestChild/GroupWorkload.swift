@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataConsumers
+import StrataJetStream
 import StrataPostgres
 import StrataSQLite
 #if canImport(Glibc)
@@ -44,8 +45,10 @@ struct GroupWorkload {
             try await sqlite.close()
         } else if checkpoints == "postgres", let postgres = store as? PostgresEventStore {
             try await run(store, PostgresCheckpointStore(store: postgres))
+        } else if checkpoints == "jetstream", let jetStream = store as? JetStreamEventStore {
+            try await run(store, try await JetStreamCheckpointStore.open(sharing: jetStream))
         } else {
-            ChildArguments.usage("--checkpoints must be file:DIR, sqlite:PATH or postgres (with a postgres store)")
+            ChildArguments.usage("--checkpoints must be file:DIR, sqlite:PATH, postgres (a postgres store) or jetstream (a nats store)")
         }
     }
 

@@ -32,11 +32,11 @@
 //     events until the outbox holds N (in chunks of 50, each flushed, printing
 //     `emitted <outbox length>`), flushes the shipper and prints `done <delivered events>`. Run
 //     again after a kill, it emits only what is missing and ships the rest.
-//   group --checkpoints file:DIR|sqlite:PATH|postgres --group G --member M --until N --log FILE
+//   group --checkpoints file:DIR|sqlite:PATH|postgres|jetstream --group G --member M --until N --log FILE
 //         [--partitions P] [--lease-ms L] [--batch B] [--pause-ms T]
 //     runs one ConsumerGroupMember of group G (P partitions, default 8; lease L ms, default
 //     1000) whose checkpoints and leases live in a FileCheckpointStore, a SQLiteCheckpointStore
-//     or the PostgreSQL store's own schema; its handler appends `handled <wall-clock ns>
+//     the PostgreSQL store's own schema or the JetStream store's consumers' stream; its handler appends `handled <wall-clock ns>
 //     <position> <stream> <revision>` lines to FILE, then pauses T ms, before each commit. Prints `started`, `holding <k>` whenever
 //     the number of partitions it holds changes, and `done` once every partition of the group
 //     is checkpointed through N.
