@@ -76,23 +76,24 @@ struct ConsumerGroupTests {
         }
         let members = try ["a", "b", "c"].map(make)
         for member in members { member.start() }
-        try await Wait.until("the members to hold 3, 3 and 2 partitions, every partition once") {
+        // Bounds of 60 s: the full suite runs beside this on 2 cores, and rounds are 1 s apart.
+        try await Wait.until("the members to hold 3, 3 and 2 partitions, every partition once", timeout: .seconds(60)) {
             members.map { $0.heldPartitions().count } == [3, 3, 2] && Set(members.flatMap { $0.heldPartitions() }) == Set(0 ..< 8)
         }
         for round in 1 ... 3 { try await Self.appendRound(store, round) }
-        try await Wait.until("the 72 events to be handled") { Set(handled.values.map(\.position)).count == 72 }
+        try await Wait.until("the 72 events to be handled", timeout: .seconds(60)) { Set(handled.values.map(\.position)).count == 72 }
         let holders = Dictionary(uniqueKeysWithValues: members.flatMap { m in m.heldPartitions().map { ($0, m.member) } })
         for event in handled.values { #expect(holders[event.partition] == event.member, "event \(event.position) went to its partition's holder") }
         #expect(handled.values.count == 72, "nothing handled twice while membership was stable")
 
         await members[1].stop()
-        try await members[0].waitUntilHolding(4)
-        try await members[2].waitUntilHolding(4)
+        try await members[0].waitUntilHolding(4, timeout: .seconds(60))
+        try await members[2].waitUntilHolding(4, timeout: .seconds(60))
         for round in 4 ... 5 { try await Self.appendRound(store, round) }
-        try await Wait.until("the 120 events to be handled") { Set(handled.values.map(\.position)).count == 120 }
+        try await Wait.until("the 120 events to be handled", timeout: .seconds(60)) { Set(handled.values.map(\.position)).count == 120 }
         let status = try await members[0].status()
         #expect(status.members == ["a", "c"])
-        try await Wait.until("every partition to be checkpointed through 120") {
+        try await Wait.until("every partition to be checkpointed through 120", timeout: .seconds(60)) {
             try await members[0].status().partitions.allSatisfy { ($0.checkpoint ?? 0) >= 120 }
         }
         for member in [members[0], members[2]] { await member.stop() }
