@@ -127,7 +127,7 @@ public struct FileCheckpointStore: CheckpointStore, LeaseStore, SubscriptionDefi
     // MARK: Leases
 
     public func acquire(_ name: String, owner: String, for duration: Duration) async throws -> Lease? {
-        try locks.acquire(name, owner: owner, directory: directory + "/.leases")
+        try await locks.acquire(name, owner: owner, directory: directory + "/.leases")
     }
 
     public func release(_ name: String, owner: String) async throws {

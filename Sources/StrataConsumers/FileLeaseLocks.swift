@@ -36,9 +36,30 @@ final class FileLeaseLocks: Sendable {
         }
     }
 
-    func acquire(_ name: String, owner: String, directory: String) throws -> Lease? {
-        try held.withLock { table -> Lease? in
-            if let entry = table[name] { return entry.lease.owner == owner ? entry.lease : nil }
+    /// Takes the lease's lock. A lock that is busy may be held by its owner or, for a few
+    /// microseconds, by another value's ``leases(prefix:directory:)`` probing it: a busy lock is
+    /// tried again a few times, 2 ms apart, before the answer is "held".
+    func acquire(_ name: String, owner: String, directory: String) async throws -> Lease? {
+        for round in 1 ... 5 {
+            switch try attempt(name, owner: owner, directory: directory) {
+            case .taken(let lease): return lease
+            case .heldHere: return nil
+            case .busy:
+                if round < 5 { try await Task.sleep(for: .milliseconds(2)) }
+            }
+        }
+        return nil
+    }
+
+    private enum Attempt {
+        case taken(Lease)
+        case heldHere
+        case busy
+    }
+
+    private func attempt(_ name: String, owner: String, directory: String) throws -> Attempt {
+        try held.withLock { table -> Attempt in
+            if let entry = table[name] { return entry.lease.owner == owner ? .taken(entry.lease) : .heldHere }
             try DurableFile.createDirectory(directory, fileSystem: POSIXFileSystem())
             let path = directory + "/" + SafeFileName.encode(name) + ".lock"
             let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
@@ -46,7 +67,7 @@ final class FileLeaseLocks: Sendable {
             guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
                 let code = errno
                 close(descriptor)
-                if code == EWOULDBLOCK { return nil }
+                if code == EWOULDBLOCK { return .busy }
                 throw StrataError.io(path: path, operation: "flock", reason: String(cString: strerror(code)))
             }
             do {
@@ -57,7 +78,7 @@ final class FileLeaseLocks: Sendable {
                 try Self.write(record, to: descriptor, path: path)
                 let lease = Lease(name: name, owner: owner, token: token, expiresAtMicroseconds: nil)
                 table[name] = Held(lease: lease, descriptor: descriptor)
-                return lease
+                return .taken(lease)
             } catch {
                 close(descriptor)
                 throw error
