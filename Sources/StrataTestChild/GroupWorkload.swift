@@ -40,7 +40,9 @@ struct GroupWorkload {
         if checkpoints.hasPrefix("file:") {
             try await run(store, try FileCheckpointStore(directory: String(checkpoints.dropFirst(5))))
         } else if checkpoints.hasPrefix("sqlite:") {
-            let sqlite = try SQLiteCheckpointStore(path: String(checkpoints.dropFirst(7)))
+            // Members commit back to back on one file: a long busy timeout, not a starved member.
+            let sqlite = try SQLiteCheckpointStore(path: String(checkpoints.dropFirst(7)),
+                                                   configuration: SQLiteConfiguration(busyTimeoutMilliseconds: 60_000))
             try await run(store, sqlite)
             try await sqlite.close()
         } else if checkpoints == "postgres", let postgres = store as? PostgresEventStore {

@@ -76,6 +76,9 @@ public struct ConsumerGroupKillRun: Sendable {
     public var partitions = 8
     /// The lease, in milliseconds (timed lease stores give a dead member's partitions away after it).
     public var leaseMilliseconds = 1000
+    /// How long a member's handler pauses after logging a batch, before its checkpoint commits
+    /// (inside the transaction of a transactional store): kills land in that window.
+    public var pauseMilliseconds = 20
     /// The seed of the appends and the choice of victims.
     public var seed: UInt64
 
@@ -127,7 +130,7 @@ public struct ConsumerGroupKillRun: Sendable {
         func startMember() throws {
             alive.append(try TestChild.start(store: store, "group", [
                 "--checkpoints", self.checkpoints, "--group", group, "--member", "m\(started)", "--partitions", String(partitions),
-                "--lease-ms", String(leaseMilliseconds), "--until", String(total), "--log", logs + "/m\(started).log", "--batch", "7", "--pause-ms", "20",
+                "--lease-ms", String(leaseMilliseconds), "--until", String(total), "--log", logs + "/m\(started).log", "--batch", "7", "--pause-ms", String(pauseMilliseconds),
             ]))
             started += 1
         }

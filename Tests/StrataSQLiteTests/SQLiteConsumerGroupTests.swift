@@ -60,11 +60,14 @@ struct SQLiteConsumerGroupTests {
         defer { TemporaryDirectory.remove(dir) }
         try FileManager.default.createDirectory(atPath: dir + "/logs", withIntermediateDirectories: true)
         let path = dir + "/events.db"
-        let store = try SQLiteEventStore(path: path)
+        // The members' transactions hold the write lock back to back: this process's appends wait longer than 5 s on a loaded machine.
+        let store = try SQLiteEventStore(path: path, configuration: SQLiteConfiguration(busyTimeoutMilliseconds: 60_000))
         let checkpoints = try SQLiteCheckpointStore(sharing: store)
         let seed = Self.seed()
         print("consumer group kill run, SQLite leases: seed \(seed) (STRATA_GROUP_SEED replays it)")
-        let repeated = try await ConsumerGroupKillRun(store: "sqlite:" + path, checkpoints: "sqlite:" + path, seed: seed)
+        var run = ConsumerGroupKillRun(store: "sqlite:" + path, checkpoints: "sqlite:" + path, seed: seed)
+        run.pauseMilliseconds = 5
+        let repeated = try await run
             .run(eventStore: store, group: "g", logs: dir + "/logs") { try await Self.partitionCheckpoints(checkpoints, count: 8) }
         print("consumer group kill run, SQLite leases: \(repeated) events handled again after kills and handovers")
         try await checkpoints.close()
