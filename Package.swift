@@ -159,7 +159,7 @@ let package = Package(
         // http(s):// into stores, for the CLI, the server and the bench.
         .target(
             name: "StrataStores",
-            dependencies: ["Strata", "StrataLog", "StrataSQLite", "StrataPostgres", "StrataJetStream", "StrataNATS", "StrataClient",
+            dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataPostgres", "StrataJetStream", "StrataNATS", "StrataClient",
                            .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
                            .product(name: "CoreMetrics", package: "swift-metrics")]
         ),

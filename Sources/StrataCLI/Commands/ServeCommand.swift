@@ -4,9 +4,12 @@ import Logging
 import Prometheus
 import ServiceLifecycle
 import Strata
+import StrataConsumers
 import StrataSchema
 import StrataCommandLine
 import StrataServer
+import StrataSQLite
+import StrataStores
 
 /// `strata serve`: the HTTP server over a store (docs/SERVER.md).
 struct ServeCommand: AsyncParsableCommand {
@@ -49,6 +52,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A folder of document snapshots served under /snapshots (without one those routes answer 501). Overrides the configuration file's snapshotsDirectory.", valueName: "DIR"))
     var snapshots: String?
 
+    @Option(help: ArgumentHelp("A folder keeping the persistent subscription groups served under /subscriptions (a FileCheckpointStore). SQLite and PostgreSQL stores keep them in their own database without it; for other stores, without it those routes answer 501.", valueName: "DIR"))
+    var subscriptions: String?
+
+    @Option(help: ArgumentHelp("This server's URL as clients and the other instances reach it: its name for the persistent subscription groups it runs, where the others redirect (307) requests for them. Default: http(s)://HOST:PORT as bound.", valueName: "URL"))
+    var advertise: String?
+
     func run() async throws {
         var configuration = ServerConfiguration()
         var storeText = global.store
@@ -84,12 +93,24 @@ struct ServeCommand: AsyncParsableCommand {
                                              metrics: PrometheusMetricsFactory(registry: registry))
         let store = tracing.store(checked.map { $0.validating(opened) } ?? opened, name: location.displayText)
         let server: StrataHTTPServer
+        let checkpoints: (any CheckpointStore & LeaseStore & SubscriptionDefinitionStore)?
         do {
+            if let subscriptions {
+                checkpoints = try FileCheckpointStore(directory: subscriptions)
+            } else {
+                checkpoints = try StoreRegistry.sharedCheckpoints(of: opened)
+            }
+            if let checkpoints {
+                configuration.persistentSubscriptions = PersistentSubscriptions(store: store, checkpoints: checkpoints,
+                                                                                instance: try instanceName(configuration))
+            }
             server = try StrataHTTPServer(store: store, configuration: configuration, logger: logger)
         } catch {
             try? await store.close()
             throw error
         }
+        // The SQLite checkpoint store has a connection of its own (PostgreSQL's shares the store's pool).
+        let closeCheckpoints = { @Sendable () async in _ = try? await (checkpoints as? SQLiteCheckpointStore)?.close() }
         let announce = Task {
             let port = try await server.waitUntilRunning()
             let scheme = configuration.tls == nil ? "http" : "https"
@@ -100,11 +121,32 @@ struct ServeCommand: AsyncParsableCommand {
             try await group.run()
         } catch {
             announce.cancel()
+            await closeCheckpoints()
             try? await store.close()
             throw error
         }
         announce.cancel()
+        await closeCheckpoints()
         try await store.close()
         logger.info("Strata server stopped; the store is closed")
+    }
+
+    /// The name the persistent subscription registry runs its groups under: `--advertise`, or
+    /// `http(s)://HOST:PORT` as bound. With `--port 0` and no `--advertise` the port is the
+    /// kernel's pick, unknown until the server listens: the name is then `HOST pid N`, no URL,
+    /// and other instances answer 409 owned-elsewhere naming it instead of redirecting.
+    private func instanceName(_ configuration: ServerConfiguration) throws -> String {
+        let scheme = configuration.tls == nil ? "http" : "https"
+        if let advertise {
+            guard advertise.lowercased().hasPrefix("http://") || advertise.lowercased().hasPrefix("https://"),
+                  let url = URL(string: advertise), url.host?.isEmpty == false, url.query == nil else {
+                throw StrataError.invalidArgument("--advertise must be an http(s)://HOST[:PORT] URL, not \"\(advertise)\"")
+            }
+            return advertise
+        }
+        let host = StrataHTTPServer.boundHost(configuration)
+        let literal = host.contains(":") ? "[\(host)]" : host
+        guard configuration.port != 0 else { return "\(host) pid \(ProcessInfo.processInfo.processIdentifier)" }
+        return "\(scheme)://\(literal):\(configuration.port)"
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Prometheus
 import Strata
+import StrataConsumers
 import StrataDocuments
 import StrataJSON
 import StrataTracing
@@ -58,6 +59,14 @@ public struct ServerConfiguration: Sendable {
     /// append (docs/CDC.md), as a `CDCCollection` does; `GET /documents/{c}/changes` serves
     /// them. Empty (the default): writes record no changes.
     public var cdcCollections: [String] = []
+    /// The persistent subscription groups served under `/subscriptions` (docs/SERVER.md,
+    /// "Persistent subscriptions"; docs/CONSUMERS.md). The server starts the registry when it
+    /// starts (``StrataRoutes/run()``) and stops it when it stops, which saves the checkpoints
+    /// of the groups it runs and releases them to the other instances. Its
+    /// `PersistentSubscriptions/instance` name should be this server's URL as clients reach it:
+    /// another instance asked for a group this one runs redirects there (307). Nil (the
+    /// default): the `/subscriptions` routes answer 501 `unsupported`.
+    public var persistentSubscriptions: PersistentSubscriptions?
     /// The log level of `strata serve` (`trace`, `debug`, `info`, `notice`, `warning`,
     /// `error`, `critical`); nil: `info`.
     public var logLevel: String?
