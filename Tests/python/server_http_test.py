@@ -145,7 +145,7 @@ def persistent_subscriptions(store):
             status, body = call("GET", group + f"/parked?after={body.get('next', 0)}")
             check("the parked page continues", status == 200 and [p["type"] for p in body["parked"]] == ["shipped"], body)
             status, body = call("GET", group + "/info")
-            check("info", status == 200 and body["parkedCount"] == 2 and body["totalAcked"] == 1 and body["totalNacked"] == 2
+            check("info", status == 200 and body["parkedCount"] == 2 and body["totalAcked"] == 1 and body["totalNacked"] == 3
                   and body["lastCheckpoint"] == 3, body)
             status, body = call("POST", group + "/replayParked")
             check("replay parked", status == 200 and body == {"queued": 2}, body)
