@@ -195,6 +195,25 @@ struct PersistentSubscriptionRouteTests {
         }
     }
 
+    @Test("a read that waits holds one of the key's subscriber slots, as /wait does; one without a wait holds none")
+    func waitingReadsCountAsSubscribers() async throws {
+        let (server, _) = try await Self.server(limits: ServerLimits(maxSubscribersPerKey: 1))
+        try await Self.stopping([server]) {
+            let group = server.baseURL + "/subscriptions/orders/billing"
+            #expect(try await HTTPTestClient.send(.PUT, group, body: "{}").status == 201)
+            let waiting = Task { try await HTTPTestClient.send(.POST, group + "/read?consumer=a&wait=20000", body: "").status }
+            try await Wait.until("the read to wait", interval: .milliseconds(20)) {
+                try await HTTPTestClient.send(.GET, server.baseURL + "/stats").json["subscribers"] as? Int == 1
+            }
+            let refused = try await HTTPTestClient.send(.POST, group + "/read?consumer=b&wait=100", body: "")
+            #expect(refused.status == 429 && refused.errorCode == "too-many-subscribers", "\(refused.text)")
+            #expect(try await HTTPTestClient.send(.POST, group + "/read?consumer=b", body: "").status == 200)
+            _ = try await Self.append(server.baseURL, "orders", ["placed"])
+            #expect(try await waiting.value == 200)
+            #expect(try await HTTPTestClient.send(.GET, server.baseURL + "/stats").json["subscribers"] as? Int == 0)
+        }
+    }
+
     @Test("without a registry every /subscriptions route answers 501 unsupported")
     func withoutRegistry() async throws {
         let server = try await TestServer()
