@@ -286,7 +286,7 @@ let package = Package(
                                    .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log")],
                     swiftSettings: strictness),
         .testTarget(name: "StrataStoresTests", dependencies: ["Strata", "StrataTestSupport", "StrataLog", "StrataNATS", "StrataJetStream", "StrataStores",
-                                                       "StrataConsumers", "StrataSQLite"], swiftSettings: strictness),
+                                                       "StrataConsumers", "StrataSQLite", "StrataPostgres"], swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataTestSupport", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataMigrationTests", dependencies: ["Strata", "StrataMigration", "StrataTestSupport"], swiftSettings: strictness),
         .testTarget(name: "StrataTestSupportTests", dependencies: ["StrataTestSupport"], swiftSettings: strictness),

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataConsumers
+import StrataPostgres
 import StrataSQLite
 import StrataStores
 import StrataTestSupport
@@ -32,5 +33,30 @@ struct SharedCheckpointsTests {
         let log = try await registry.open("file:" + directory.path + "/log", access: .create)
         #expect(try StoreRegistry.sharedCheckpoints(of: log) == nil)
         try await log.close()
+    }
+
+    @Test("a PostgreSQL store's is a PostgresCheckpointStore in its schema, where persistent subscription groups are defined",
+          .enabled(if: ProcessInfo.processInfo.environment["STRATA_TEST_POSTGRES_URL"]?.isEmpty == false))
+    func postgres() async throws {
+        let url = try #require(ProcessInfo.processInfo.environment["STRATA_TEST_POSTGRES_URL"])
+        let schema = "t_shared_" + UUID().uuidString.prefix(8).lowercased()
+        let store = try await StoreRegistry.standard(environment: [:]).open(url + "?schema=\(schema)&sslmode=disable", access: .create)
+        do {
+            let shared = try #require(try StoreRegistry.sharedCheckpoints(of: Decorated(forwardee: store)))
+            #expect(shared is PostgresCheckpointStore)
+            let name = PersistentSubscriptionName(stream: "orders", group: "billing")
+            let registry = PersistentSubscriptions(store: store, checkpoints: shared, instance: "http://a.invalid")
+            try await registry.create(name, settings: PersistentSubscriptionSettings())
+            let other = PersistentSubscriptions(store: store, checkpoints: PostgresCheckpointStore(store: try #require(store as? PostgresEventStore)),
+                                                instance: "http://b.invalid")
+            #expect(try await other.list().map(\.name) == [name])
+            await #expect(throws: PersistentSubscriptionError.ownedElsewhere(name, owner: "http://a.invalid")) { _ = try await other.subscription(name) }
+            try await registry.delete(name)
+            await registry.stop()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
     }
 }
