@@ -52,10 +52,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A folder of document snapshots served under /snapshots (without one those routes answer 501). Overrides the configuration file's snapshotsDirectory.", valueName: "DIR"))
     var snapshots: String?
 
-    @Option(help: ArgumentHelp("A folder keeping the persistent subscription groups served under /subscriptions (a FileCheckpointStore). SQLite and PostgreSQL stores keep them in their own database without it; for other stores, without it those routes answer 501.", valueName: "DIR"))
+    @Option(help: ArgumentHelp("A folder keeping the persistent subscription groups served under /subscriptions (a FileCheckpointStore). SQLite and PostgreSQL stores keep them in their own database without it; for other stores, without it those routes answer 501. Overrides the configuration file's subscriptionsDirectory.", valueName: "DIR"))
     var subscriptions: String?
 
-    @Option(help: ArgumentHelp("This server's URL as clients and the other instances reach it: its name for the persistent subscription groups it runs, where the others redirect (307) requests for them. Default: http(s)://HOST:PORT as bound.", valueName: "URL"))
+    @Option(help: ArgumentHelp("This server's URL as clients and the other instances reach it: its name for the persistent subscription groups it runs, where the others redirect (307) requests for them. Default: http(s)://HOST:PORT as bound. Overrides the configuration file's advertisedURL.", valueName: "URL"))
     var advertise: String?
 
     func run() async throws {
@@ -70,6 +70,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let checkpoints { configuration.checkpointDirectory = checkpoints }
         if let schemas { configuration.schemasDirectory = schemas }
         if let snapshots { configuration.snapshotsDirectory = snapshots }
+        if let subscriptions { configuration.subscriptionsDirectory = subscriptions }
+        if let advertise { configuration.advertisedURL = advertise }
         for collection in cdcCollections where !configuration.cdcCollections.contains(collection) { configuration.cdcCollections.append(collection) }
         try configuration.validate()
         let checked = try configuration.schemasDirectory.map { try EventSchemaSet(folder: URL(fileURLWithPath: $0)) }
@@ -95,14 +97,14 @@ struct ServeCommand: AsyncParsableCommand {
         let server: StrataHTTPServer
         let checkpoints: (any CheckpointStore & LeaseStore & SubscriptionDefinitionStore)?
         do {
-            if let subscriptions {
+            if let subscriptions = configuration.subscriptionsDirectory {
                 checkpoints = try FileCheckpointStore(directory: subscriptions)
             } else {
                 checkpoints = try StoreRegistry.sharedCheckpoints(of: opened)
             }
             if let checkpoints {
                 configuration.persistentSubscriptions = PersistentSubscriptions(store: store, checkpoints: checkpoints,
-                                                                                instance: try instanceName(configuration))
+                                                                                instance: instanceName(configuration))
             }
             server = try StrataHTTPServer(store: store, configuration: configuration, logger: logger)
         } catch {
@@ -131,22 +133,16 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("Strata server stopped; the store is closed")
     }
 
-    /// The name the persistent subscription registry runs its groups under: `--advertise`, or
-    /// `http(s)://HOST:PORT` as bound. With `--port 0` and no `--advertise` the port is the
-    /// kernel's pick, unknown until the server listens: the name is then `HOST pid N`, no URL,
-    /// and other instances answer 409 owned-elsewhere naming it instead of redirecting.
-    private func instanceName(_ configuration: ServerConfiguration) throws -> String {
-        let scheme = configuration.tls == nil ? "http" : "https"
-        if let advertise {
-            guard advertise.lowercased().hasPrefix("http://") || advertise.lowercased().hasPrefix("https://"),
-                  let url = URL(string: advertise), url.host?.isEmpty == false, url.query == nil else {
-                throw StrataError.invalidArgument("--advertise must be an http(s)://HOST[:PORT] URL, not \"\(advertise)\"")
-            }
-            return advertise
-        }
+    /// The name the persistent subscription registry runs its groups under: the advertised URL
+    /// (`--advertise`, the file's `advertisedURL`), or `http(s)://HOST:PORT` as bound. With
+    /// `--port 0` and no advertised URL the port is the kernel's pick, unknown until the server
+    /// listens: the name is then `HOST pid N`, no URL, and other instances answer 409
+    /// owned-elsewhere naming it instead of redirecting.
+    private func instanceName(_ configuration: ServerConfiguration) -> String {
+        if let advertised = configuration.advertisedURL { return advertised }
         let host = StrataHTTPServer.boundHost(configuration)
-        let literal = host.contains(":") ? "[\(host)]" : host
         guard configuration.port != 0 else { return "\(host) pid \(ProcessInfo.processInfo.processIdentifier)" }
-        return "\(scheme)://\(literal):\(configuration.port)"
+        let literal = host.contains(":") ? "[\(host)]" : host
+        return "\(configuration.tls == nil ? "http" : "https")://\(literal):\(configuration.port)"
     }
 }
