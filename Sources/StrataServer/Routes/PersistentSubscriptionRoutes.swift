@@ -33,7 +33,7 @@ extension Handlers {
             out.key("runningHere")
             out.bool(here.contains(definition.name))
             out.key("stats")
-            // Taken again by now only if another instance let it go: then its stats are here too.
+            // Running here a moment ago (a group let go in between is looked up, and taken if nobody runs it).
             if here.contains(definition.name), let running = try? await registry.subscription(definition.name) {
                 out.rawJSON(Data(try Handlers.encoded(try await running.stats())))
             } else {
