@@ -159,7 +159,7 @@ let package = Package(
         // http(s):// into stores, for the CLI, the server and the bench.
         .target(
             name: "StrataStores",
-            dependencies: ["Strata", "StrataLog", "StrataSQLite", "StrataPostgres", "StrataJetStream", "StrataNATS", "StrataClient",
+            dependencies: ["Strata", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataPostgres", "StrataJetStream", "StrataNATS", "StrataClient",
                            .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
                            .product(name: "CoreMetrics", package: "swift-metrics")]
         ),
@@ -285,7 +285,8 @@ let package = Package(
                                    .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Crypto", package: "swift-crypto"),
                                    .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log")],
                     swiftSettings: strictness),
-        .testTarget(name: "StrataStoresTests", dependencies: ["Strata", "StrataTestSupport", "StrataLog", "StrataNATS", "StrataJetStream", "StrataStores"], swiftSettings: strictness),
+        .testTarget(name: "StrataStoresTests", dependencies: ["Strata", "StrataTestSupport", "StrataLog", "StrataNATS", "StrataJetStream", "StrataStores",
+                                                       "StrataConsumers", "StrataSQLite", "StrataPostgres"], swiftSettings: strictness),
         .testTarget(name: "StrataCLITests", dependencies: ["Strata", "StrataTestSupport", "StrataLog", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataMigrationTests", dependencies: ["Strata", "StrataMigration", "StrataTestSupport"], swiftSettings: strictness),
         .testTarget(name: "StrataTestSupportTests", dependencies: ["StrataTestSupport"], swiftSettings: strictness),

@@ -11,8 +11,11 @@ import NIOHTTP1
 /// #expect(answer.status == 200)
 /// ```
 public enum HTTPTestClient {
-    /// The client every test request goes through.
+    /// The client every test request goes through (it follows redirects).
     public static let shared = HTTPClient(eventLoopGroupProvider: .singleton)
+    /// A client that does not follow redirects: the 307 itself is the answer.
+    public static let notFollowing = HTTPClient(eventLoopGroupProvider: .singleton,
+                                                configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
 
     /// A response read to its end.
     public struct Answer {
@@ -31,9 +34,11 @@ public enum HTTPTestClient {
     }
 
     /// Sends one request and reads its answer. A body is sent as JSON unless `headers` name a
-    /// content type (the server refuses other types: 415).
+    /// content type (the server refuses other types: 415). Redirects are followed unless
+    /// `followingRedirects` is false.
     public static func send(_ method: HTTPMethod, _ url: String, body: String? = nil, bytes: [UInt8]? = nil,
-                            headers: [(String, String)] = [], timeout: Duration = .seconds(30)) async throws -> Answer {
+                            headers: [(String, String)] = [], timeout: Duration = .seconds(30),
+                            followingRedirects: Bool = true) async throws -> Answer {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -42,7 +47,7 @@ public enum HTTPTestClient {
         }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
         if let bytes { request.body = .bytes(ByteBuffer(bytes: bytes)) }
-        let response = try await shared.execute(request, timeout: .milliseconds(Int64(timeout / .milliseconds(1))))
+        let response = try await (followingRedirects ? shared : notFollowing).execute(request, timeout: .milliseconds(Int64(timeout / .milliseconds(1))))
         let collected = try await response.body.collect(upTo: 64 << 20)
         return Answer(status: Int(response.status.code), headers: response.headers, body: Array(collected.readableBytesView))
     }

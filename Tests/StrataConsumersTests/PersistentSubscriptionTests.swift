@@ -185,5 +185,37 @@ struct PersistentSubscriptionTests {
         #expect(try await checkpoints.parked(consumer: "$all::g", after: nil, limit: 10).isEmpty)
         #expect(try await checkpoints.checkpoint(for: "$all::g") == nil)
         await #expect(throws: PersistentSubscriptionError.notFound(name)) { _ = try await registry.subscription(name) }
+        await #expect(throws: PersistentSubscriptionError.notFound(name)) { _ = try await registry.parked(name, after: nil, limit: 10) }
+    }
+
+    @Test("the parked page of a group is read from the checkpoint store by any instance; a start after the last possible key is refused (it overflowed the first read)")
+    func parkedPageAndStartBound() async throws {
+        let store = InMemoryEventStore()
+        let checkpoints = MemoryCheckpointStore()
+        try await Self.append(store, 3)
+        let name = PersistentSubscriptionName(stream: "s-1", group: "g")
+        let one = PersistentSubscriptions(store: store, checkpoints: checkpoints, instance: "one")
+        let two = PersistentSubscriptions(store: store, checkpoints: checkpoints, instance: "two")
+        try await one.create(name, settings: Self.settings())
+        let subscription = try await one.subscription(name)
+        let got = try await subscription.read(consumer: "c", maxCount: 1)
+        try await subscription.nack(consumer: "c", ids: got.map(\.event.id), action: .park, reason: "bad")
+        let page = try await two.parked(name, after: nil, limit: 10)
+        #expect(page.map(\.position) == [2] && page.map(\.error) == ["bad"])
+        #expect(try await two.parked(name, after: 2, limit: 10).isEmpty)
+        await #expect(throws: PersistentSubscriptionError.ownedElsewhere(name, owner: "one")) { _ = try await two.subscription(name) }
+        await one.stop()
+
+        for key in [UInt64.max, UInt64(Int64.max) + 1] {
+            var settings = Self.settings()
+            settings.startFrom = .after(key)
+            #expect(throws: StrataError.self) { try settings.validate() }
+            await #expect(throws: StrataError.self) { try await two.create(PersistentSubscriptionName(stream: "s-1", group: "far"), settings: settings) }
+        }
+        var settings = Self.settings()
+        settings.startFrom = .after(UInt64(Int64.max))
+        try await two.create(PersistentSubscriptionName(stream: "s-1", group: "far"), settings: settings)
+        #expect(try await two.subscription(PersistentSubscriptionName(stream: "s-1", group: "far")).read(consumer: "c", maxCount: 5).isEmpty)
+        await two.stop()
     }
 }

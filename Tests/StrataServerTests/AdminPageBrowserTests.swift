@@ -20,7 +20,7 @@ struct AdminPageBrowserTests {
         .first { FileManager.default.isExecutableFile(atPath: $0) }
 
     /// The screenshots of one run, one per step, in order.
-    static let screenshots = ["1-loaded", "2-stream-events", "3-live-tail", "4-documents", "5-stats-and-consumers"]
+    static let screenshots = ["1-loaded", "2-stream-events", "3-live-tail", "4-documents", "5-stats-and-consumers", "6-subscriptions"]
 
     /// The lines of a list of events as the page shows them: each item's first line (`#position
     /// stream@revision type`) and its data, newest first.
@@ -48,7 +48,11 @@ struct AdminPageBrowserTests {
         let checkpoints = try FileCheckpointStore(directory: checkpointDirectory.path)
         try await checkpoints.resetCheckpoint(for: "projector", to: 2)
         try await checkpoints.resetCheckpoint(for: "mailer", to: 5)
-        let server = try await TestServer(configuration: ServerConfiguration(port: 0, checkpointDirectory: checkpointDirectory.path))
+        // Persistent subscription groups in memory, beside the store.
+        let memory = InMemoryEventStore()
+        var configuration = ServerConfiguration(port: 0, checkpointDirectory: checkpointDirectory.path)
+        configuration.persistentSubscriptions = PersistentSubscriptions(store: memory, checkpoints: MemoryCheckpointStore(), instance: "http://admin-test.invalid")
+        let server = try await TestServer(store: memory, configuration: configuration)
         defer { Task { await server.stop() } }
         let store = server.store
         // Stored before the page opens: positions 1 … 5.
@@ -144,6 +148,23 @@ struct AdminPageBrowserTests {
                     try await devTools.waitFor("document.getElementById('stat-subscribers').textContent", equals: "1")
                     try await devTools.waitFor(Self.rows("#consumers tbody tr"), equals: "mailer 5 \(head - 5)\nprojector 2 \(head - 2)")
                     try await devTools.screenshot(to: artifacts.appendingPathComponent("5-stats-and-consumers.png"))
+
+                    // 6. A persistent subscription group on order-1 with one event parked: its row, then
+                    // "replay parked" queues it for a retry.
+                    try await devTools.waitFor("String(document.getElementById('subscriptions-empty').hidden)", equals: "false")
+                    let group = "\(base)/subscriptions/order-1/billing"
+                    try #require(try await HTTPTestClient.send(.PUT, group, body: "{}").status == 201)
+                    let read = try await HTTPTestClient.send(.POST, group + "/read?consumer=w&count=1", body: "")
+                    let message = try #require((read.json["messages"] as? [[String: Any]])?.first?["event"] as? [String: Any], "\(read.text)")
+                    let nack = #"{"consumer":"w","ids":["\#(message["id"] ?? "")"],"action":"park","reason":"test"}"#
+                    try #require(try await HTTPTestClient.send(.POST, group + "/nack", body: nack).status == 204)
+                    let firstCells = "Array.from(document.querySelectorAll('#subscriptions tbody tr')).map(tr => Array.from(tr.children).slice(0, 10).map(td => td.textContent).join(' ')).join('\\n')"
+                    try await devTools.waitFor(firstCells, equals: "order-1::billing live 0 4 0 0 1 0 1 w (0)")
+                    try await devTools.waitFor("String(document.getElementById('subscriptions-empty').hidden)", equals: "true")
+                    try await devTools.click("document.querySelector('#subscriptions button.replay')")
+                    try await devTools.waitFor("document.getElementById('subscriptions-status').textContent", equals: "order-1::billing: 1 replayed")
+                    try await devTools.waitFor(firstCells, equals: "order-1::billing live 0 4 0 1 1 0 1 w (0)")
+                    try await devTools.screenshot(to: artifacts.appendingPathComponent("6-subscriptions.png"))
                     try await outbound.close(.normalClosure, reason: nil)
                 }
             }

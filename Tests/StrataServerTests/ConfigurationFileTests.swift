@@ -18,7 +18,8 @@ struct ConfigurationFileTests {
             {"version": 1, "store": "file:/var/lib/strata?durability=interval&syncMilliseconds=5",
              "documentIndexes": {"users": ["email", "address.city"]}, "logLevel": "debug", "snapshotsDirectory": "/srv/snapshots",
              "allowedOrigins": ["https://app.example"], "allowedHosts": ["strata.internal"],
-             "limits": {"maxConnections": 500, "idleTimeoutSeconds": 5, "maxOpenCollections": 3}}
+             "subscriptionsDirectory": "/srv/subscriptions", "advertisedURL": "https://strata-1.internal:2113",
+             "limits": {"maxConnections": 500, "idleTimeoutSeconds": 5, "maxOpenCollections": 3, "maxSubscriptionWaitMilliseconds": 5000}}
             """)
         defer { try? FileManager.default.removeItem(atPath: path) }
         var configuration = ServerConfiguration()
@@ -26,6 +27,8 @@ struct ConfigurationFileTests {
         #expect(store == "file:/var/lib/strata?durability=interval&syncMilliseconds=5")
         #expect(configuration.documentIndexes == ["users": ["email", "address.city"]] && configuration.logLevel == "debug")
         #expect(configuration.snapshotsDirectory == "/srv/snapshots")
+        #expect(configuration.subscriptionsDirectory == "/srv/subscriptions" && configuration.advertisedURL == "https://strata-1.internal:2113")
+        #expect(configuration.limits.maxSubscriptionWaitMilliseconds == 5000)
         #expect(configuration.allowedOrigins == ["https://app.example"] && configuration.allowedHosts == ["strata.internal"])
         #expect(configuration.limits.maxConnections == 500 && configuration.limits.idleTimeoutSeconds == 5 && configuration.limits.maxOpenCollections == 3)
 
@@ -36,7 +39,9 @@ struct ConfigurationFileTests {
         #expect(users.options.indexes == ["email", "address.city"])
 
         for bad in [#"{"version": 1, "logLevel": "loud"}"#, #"{"version": 1, "allowedOrigins": ["not an origin"]}"#,
-                    #"{"version": 1, "limits": {"idleTimeoutSeconds": 0}}"#, #"{"version": 1, "tls": {"certificate": "c", "privateKey": "k", "minimumVersion": "1.1"}}"#] {
+                    #"{"version": 1, "limits": {"idleTimeoutSeconds": 0}}"#,
+                    #"{"version": 1, "advertisedURL": "strata-1:2113"}"#, #"{"version": 1, "advertisedURL": "http://h:1/path"}"#,
+                    #"{"version": 1, "limits": {"maxSubscriptionWaitMilliseconds": 0}}"#, #"{"version": 1, "tls": {"certificate": "c", "privateKey": "k", "minimumVersion": "1.1"}}"#] {
             let badPath = try Self.write(bad)
             defer { try? FileManager.default.removeItem(atPath: badPath) }
             var other = ServerConfiguration()

@@ -40,6 +40,54 @@ struct GracefulShutdownTests {
         #expect(events.map(\.type) == ["a", "b"])
         try await store.close()
     }
+
+    @Test("two strata serve over one SQLite file share its persistent subscription groups: the second redirects to the first's --advertise URL, takes the group over once the first stops, and a read waiting on it ends at its SIGTERM")
+    func persistentSubscriptionsAcrossProcesses() async throws {
+        let strata = try #require(Self.executable, "build the strata binary first")
+        let dir = try TemporaryDirectory("serve-subscriptions")
+        defer { dir.remove() }
+        let store = "sqlite:" + dir.appending("events.db")
+        let port = try LoopbackPort.free()
+        let firstURL = "http://127.0.0.1:\(port)"
+        let refused = try ChildProcess.start(strata, ["serve", "--store", store, "--create", "--port", "0", "--advertise", "ftp://x"])
+        #expect(try await refused.waitForExit(timeout: .seconds(60)) && !refused.exitedCleanly && refused.stderr.contains("--advertise"),
+                "stderr: \(refused.stderr)")
+        let first = try ChildProcess.start(strata, ["serve", "--store", store, "--create", "--port", String(port), "--advertise", firstURL])
+        _ = try await first.firstLine(startingWith: "listening ")
+        let group = "/subscriptions/orders/billing"
+        let created = try await HTTPTestClient.send(.PUT, firstURL + group, body: #"{"settings":{"minCheckpointCount":1,"checkpointAfterMilliseconds":0}}"#)
+        #expect(created.status == 201, "\(created.text)")
+        let append = try await HTTPTestClient.send(.POST, firstURL + "/streams/orders", body: #"{"events":[{"type":"a","data":{}},{"type":"b","data":{}}]}"#)
+        #expect(append.status == 200, "\(append.text)")
+        let second = try ChildProcess.start(strata, ["serve", "--store", store, "--port", "0"])
+        let secondURL = String(try await second.firstLine(startingWith: "listening ").dropFirst("listening ".count))
+
+        let redirected = try await HTTPTestClient.send(.POST, secondURL + group + "/read?consumer=w", body: "", followingRedirects: false)
+        #expect(redirected.status == 307 && redirected.headers.first(name: "Location") == firstURL + group + "/read?consumer=w", "\(redirected.text)")
+        let read = try await HTTPTestClient.send(.POST, secondURL + group + "/read?consumer=w", body: "")
+        let id = try #require(((read.json["messages"] as? [[String: Any]])?.first?["event"] as? [String: Any])?["id"] as? String, "\(read.text)")
+        #expect(try await HTTPTestClient.send(.POST, secondURL + group + "/ack", body: #"{"consumer":"w","ids":["\#(id)"]}"#).status == 204)
+
+        first.signal(SIGTERM)
+        #expect(try await first.waitForExit(timeout: .seconds(60)) && first.exitedCleanly, "stderr: \(first.stderr)")
+        let taken = try await HTTPTestClient.send(.POST, secondURL + group + "/read?consumer=w&count=10", body: "", followingRedirects: false)
+        #expect(((taken.json["messages"] as? [[String: Any]]) ?? []).compactMap { ($0["event"] as? [String: Any])?["type"] as? String } == ["b"],
+                "\(taken.text)")
+
+        // Nothing left: this read waits, and the shutdown ends it with what it has.
+        let waiting = Task {
+            let answer = try await HTTPTestClient.send(.POST, secondURL + group + "/read?consumer=late&wait=60000", body: "", timeout: .seconds(90))
+            return (answer.status, answer.text)
+        }
+        try await Wait.until("the read to wait", timeout: .seconds(20), interval: .milliseconds(20)) {
+            let info = try await HTTPTestClient.send(.GET, secondURL + group + "/info")
+            return (info.json["connections"] as? [[String: Any]])?.contains { $0["consumer"] as? String == "late" } == true
+        }
+        second.signal(SIGTERM)
+        let (status, text) = try await Wait.within(.seconds(30), "the waiting read to end") { try await waiting.value }
+        #expect(status == 200 && text == #"{"messages":[]}"#, "\(text)")
+        #expect(try await second.waitForExit(timeout: .seconds(60)) && second.exitedCleanly, "stderr: \(second.stderr)")
+    }
 }
 
 extension EventSequence {

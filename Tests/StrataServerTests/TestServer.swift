@@ -26,9 +26,10 @@ final class TestServer: Sendable {
         return logger
     }()
 
-    init(store: any EventStore = InMemoryEventStore(), configuration: ServerConfiguration = ServerConfiguration(port: 0)) async throws {
+    /// - Parameter port: the port to listen on; 0 (the default) takes a free one.
+    init(store: any EventStore = InMemoryEventStore(), configuration: ServerConfiguration = ServerConfiguration(port: 0), port: Int = 0) async throws {
         var configuration = configuration
-        configuration.port = 0
+        configuration.port = port
         self.store = store
         let server = try StrataHTTPServer(store: store, configuration: configuration, logger: TestServer.quietLogger)
         self.server = server
@@ -38,11 +39,11 @@ final class TestServer: Sendable {
         self.port = try await server.waitUntilRunning()
     }
 
-    /// Graceful shutdown, then closes the store.
-    func stop() async {
+    /// Graceful shutdown, then closes the store unless `closingStore` is false (a store other servers share).
+    func stop(closingStore: Bool = true) async {
         await group.triggerGracefulShutdown()
         _ = try? await task.value
-        try? await store.close()
+        if closingStore { try? await store.close() }
     }
 }
 

@@ -269,6 +269,8 @@ def every_route(stream, collection):
         ("GET", f"/documents/{collection}/k", None), ("POST", f"/documents/{collection}/query", {}),
         ("POST", f"/documents/{collection}/count", {}), ("GET", f"/documents/{collection}/keys", None),
         ("GET", f"/documents/{collection}/subscribe", None), ("GET", "/no-such-route", None), ("OPTIONS", f"/streams/{stream}", None),
+        ("GET", "/subscriptions", None), ("PUT", f"/subscriptions/{stream}/g", {}), ("POST", f"/subscriptions/{stream}/g/read?consumer=c", {}),
+        ("POST", f"/subscriptions/{stream}/g/ack", {"consumer": "c", "ids": []}), ("DELETE", f"/subscriptions/{stream}/g", None),
     ]
 
 

@@ -4,13 +4,18 @@
 Starts the server on a free port over a memory store, then appends, reads, subscribes (SSE,
 with a live event and a Last-Event-ID resume), ingests (twice, to check idempotency), checks an
 error body, reads a document's history and past, restores it, reads CDC changes recorded by
-`strata documents put --cdc` through the server (as a page and over SSE), and stops the server with SIGTERM (exit status 0). Prints 'N passed, N failed'.
+`strata documents put --cdc` through the server (as a page and over SSE), and stops the server with SIGTERM (exit status 0).
+Then persistent subscriptions: a server over a SQLite store (which keeps its groups in its own
+file) creates a group, reads with a wait an append satisfies, acks, nacks (retry, park), pages the
+parked events, replays them, reads the info and the metrics, and after a restart over the same
+file still lists the group. Prints 'N passed, N failed'.
 """
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import urllib.error
 import urllib.request
@@ -65,6 +70,107 @@ def sse(url, headers=None, until=None, on_message=None):
             else:
                 field, _, value = line.partition(":")
                 current[field] = value[1:] if value.startswith(" ") else value
+
+
+def serve(store):
+    """Starts `strata serve` over `store`; returns the process and its base URL."""
+    server = subprocess.Popen([STRATA, "serve", "--store", store, "--create", "--port", "0"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    line = server.stdout.readline().strip()
+    check("announces its URL", line.startswith("listening http://"), line)
+    return server, line.split(" ", 1)[-1]
+
+
+def stop(server, what):
+    server.send_signal(signal.SIGTERM)
+    try:
+        code = server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        code = None
+    check(f"{what}: SIGTERM exits 0", code == 0, f"exit {code}: {server.stderr.read()}")
+
+
+def persistent_subscriptions(store):
+    """KurrentDB-style persistent subscriptions over HTTP (docs/SERVER.md), on a SQLite store."""
+    server, base = serve(store)
+    try:
+        group = base + "/subscriptions/py-orders/billing"
+        status, body = call("PUT", group, {"settings": {"maxRetryCount": 1, "minCheckpointCount": 1, "checkpointAfterMilliseconds": 0}})
+        check("create a group", status == 201 and body["settings"]["maxRetryCount"] == 1 and body["settings"]["bufferSize"] == 500, body)
+        status, body = call("PUT", group, {})
+        check("create it again is 409", status == 409 and body["error"]["code"] == "subscription-exists", body)
+        status, body = call("PUT", base + "/subscriptions/py-orders/bad", {"settings": {"readBatchSize": 0}})
+        check("bad settings are 400", status == 400 and body["error"]["code"] == "invalid-argument", body)
+        status, body = call("POST", group + "/read?count=1")
+        check("a read without a consumer is 400", status == 400, body)
+
+        # A read that waits, answered by an append made while it waits.
+        appended = {}
+
+        def append_soon():
+            appended["answer"] = call("POST", base + "/streams/py-orders", {"events": [
+                {"type": "placed", "data": {}}, {"type": "paid", "data": {}}, {"type": "shipped", "data": {}}]})
+        connected = threading.Event()
+
+        def wait_for_connection():
+            for _ in range(400):
+                status, info = call("GET", group + "/info")
+                if status == 200 and info["connections"]:
+                    connected.set()
+                    append_soon()
+                    return
+                threading.Event().wait(0.025)
+        helper = threading.Thread(target=wait_for_connection)
+        helper.start()
+        status, body = call("POST", group + "/read?consumer=py&count=10&wait=8000")
+        helper.join()
+        check("the append came while the read waited", connected.is_set() and appended.get("answer", (0,))[0] == 200, appended)
+        messages = body["messages"] if status == 200 else []
+        check("a read with wait returns the appended events", [m["event"]["type"] for m in messages] == ["placed", "paid", "shipped"]
+              and [m["retryCount"] for m in messages] == [0, 0, 0], body)
+        ids = [m["event"]["id"] for m in messages]
+        if len(ids) == 3:
+            status, _ = call("POST", group + "/ack", {"consumer": "py", "ids": [ids[0]]})
+            check("ack", status == 204)
+            status, _ = call("POST", group + "/nack", {"consumer": "py", "ids": [ids[1]], "action": "retry", "reason": "later"})
+            check("nack retry", status == 204)
+            status, body = call("POST", group + "/read?consumer=py&count=10")
+            check("the retried event comes back with retryCount 1", status == 200
+                  and [(m["event"]["id"], m["retryCount"]) for m in body["messages"]] == [(ids[1], 1)], body)
+            status, _ = call("POST", group + "/nack", {"consumer": "py", "ids": [ids[1], ids[2]], "action": "park", "reason": "bad"})
+            check("nack park", status == 204)
+            status, body = call("GET", group + "/parked?limit=1")
+            check("the parked page", status == 200 and [p["type"] for p in body["parked"]] == ["paid"] and "next" in body, body)
+            status, body = call("GET", group + f"/parked?after={body.get('next', 0)}")
+            check("the parked page continues", status == 200 and [p["type"] for p in body["parked"]] == ["shipped"], body)
+            status, body = call("GET", group + "/info")
+            check("info", status == 200 and body["parkedCount"] == 2 and body["totalAcked"] == 1 and body["totalNacked"] == 3
+                  and body["lastCheckpoint"] == 3, body)
+            status, body = call("POST", group + "/replayParked")
+            check("replay parked", status == 200 and body == {"queued": 2}, body)
+            status, body = call("POST", group + "/read?consumer=py&count=10")
+            replayed = [m["event"]["id"] for m in body.get("messages", [])]
+            check("replayed events are handed out again", replayed == [ids[1], ids[2]], body)
+            call("POST", group + "/ack", {"consumer": "py", "ids": replayed})
+            status, body = call("GET", group + "/info")
+            check("acked replays leave the parked set", status == 200 and body["parkedCount"] == 0 and body["totalAcked"] == 3, body)
+        with urllib.request.urlopen(base + "/metrics", timeout=10) as response:
+            metrics = response.read().decode()
+        check("metrics per group", 'strata_persistent_subscription_acked{subscription="py-orders::billing"} 3' in metrics, metrics[-2000:])
+    finally:
+        stop(server, "the SQLite server")
+    # The group lives in the SQLite file: a new server lists it, then deletes it.
+    server, base = serve(store)
+    try:
+        status, body = call("GET", base + "/subscriptions")
+        check("the group outlives the server", status == 200 and [(s["stream"], s["group"]) for s in body["subscriptions"]] == [("py-orders", "billing")], body)
+        status, _ = call("DELETE", base + "/subscriptions/py-orders/billing")
+        check("delete", status == 204)
+        status, body = call("GET", base + "/subscriptions/py-orders/billing/info")
+        check("deleted group is 404", status == 404 and body["error"]["code"] == "subscription-not-found", body)
+    finally:
+        stop(server, "the second SQLite server")
 
 
 def main():
@@ -164,8 +270,12 @@ def main():
         except Exception as error:  # the validator's own error types
             check("openapi.yaml is valid OpenAPI", False, error)
         for path in ["/streams/{stream}", "/subscribe/{stream}", "/ingest", "/documents/{collection}/{key}", "/documents/{collection}/query",
-                     "/documents/{collection}/{key}/history", "/documents/{collection}/changes", "/snapshots/{storeId}"]:
+                     "/documents/{collection}/{key}/history", "/documents/{collection}/changes", "/snapshots/{storeId}",
+                     "/subscriptions", "/subscriptions/{stream}/{group}/read"]:
             check(f"openapi.yaml has {path}", path in spec["paths"])
+        status, body = call("GET", base + "/subscriptions")
+        check("no persistent subscriptions over a memory store without --subscriptions: 501", status == 501
+              and body["error"]["code"] == "unsupported", body)
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -174,6 +284,8 @@ def main():
             server.kill()
             code = None
         check("SIGTERM exits 0", code == 0, f"exit {code}: {server.stderr.read()}")
+    with tempfile.TemporaryDirectory(prefix="strata-py-subscriptions-") as folder:
+        persistent_subscriptions("sqlite:" + folder + "/events.db")
     print(f"python http: {passed} passed, {failed} failed")
     return 1 if failed else 0
 

@@ -96,20 +96,7 @@ struct ConsumersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let entries = try await location.open().parked(consumer: consumer, after: after, limit: max(0, limit))
-            for entry in entries {
-                var out = JSONWriter()
-                out.beginObject()
-                out.field("position", entry.position)
-                out.field("stream", entry.stream)
-                out.field("revision", entry.revision)
-                out.field("type", entry.type)
-                out.key("attempts")
-                out.number(entry.attempts)
-                out.field("error", entry.error)
-                out.field("parkedAt", UTCTime.iso8601(entry.parkedAtMicroseconds))
-                out.endObject()
-                StandardOutput.stdout.writeLine(out.bytes)
-            }
+            for entry in entries { StandardOutput.stdout.writeLine(entry.json) }
             StandardOutput.stdout.flush()
         }
     }

@@ -4,9 +4,12 @@ import Logging
 import Prometheus
 import ServiceLifecycle
 import Strata
+import StrataConsumers
 import StrataSchema
 import StrataCommandLine
 import StrataServer
+import StrataSQLite
+import StrataStores
 
 /// `strata serve`: the HTTP server over a store (docs/SERVER.md).
 struct ServeCommand: AsyncParsableCommand {
@@ -49,6 +52,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A folder of document snapshots served under /snapshots (without one those routes answer 501). Overrides the configuration file's snapshotsDirectory.", valueName: "DIR"))
     var snapshots: String?
 
+    @Option(help: ArgumentHelp("A folder keeping the persistent subscription groups served under /subscriptions (a FileCheckpointStore). SQLite and PostgreSQL stores keep them in their own database without it; for other stores, without it those routes answer 501. Overrides the configuration file's subscriptionsDirectory.", valueName: "DIR"))
+    var subscriptions: String?
+
+    @Option(help: ArgumentHelp("This server's URL as clients and the other instances reach it: its name for the persistent subscription groups it runs, where the others redirect (307) requests for them. Default: http(s)://HOST:PORT as bound. Overrides the configuration file's advertisedURL.", valueName: "URL"))
+    var advertise: String?
+
     func run() async throws {
         var configuration = ServerConfiguration()
         var storeText = global.store
@@ -61,6 +70,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let checkpoints { configuration.checkpointDirectory = checkpoints }
         if let schemas { configuration.schemasDirectory = schemas }
         if let snapshots { configuration.snapshotsDirectory = snapshots }
+        if let subscriptions { configuration.subscriptionsDirectory = subscriptions }
+        if let advertise { configuration.advertisedURL = advertise }
         for collection in cdcCollections where !configuration.cdcCollections.contains(collection) { configuration.cdcCollections.append(collection) }
         try configuration.validate()
         let checked = try configuration.schemasDirectory.map { try EventSchemaSet(folder: URL(fileURLWithPath: $0)) }
@@ -84,12 +95,24 @@ struct ServeCommand: AsyncParsableCommand {
                                              metrics: PrometheusMetricsFactory(registry: registry))
         let store = tracing.store(checked.map { $0.validating(opened) } ?? opened, name: location.displayText)
         let server: StrataHTTPServer
+        let checkpoints: (any CheckpointStore & LeaseStore & SubscriptionDefinitionStore)?
         do {
+            if let subscriptions = configuration.subscriptionsDirectory {
+                checkpoints = try FileCheckpointStore(directory: subscriptions)
+            } else {
+                checkpoints = try StoreRegistry.sharedCheckpoints(of: opened)
+            }
+            if let checkpoints {
+                configuration.persistentSubscriptions = PersistentSubscriptions(store: store, checkpoints: checkpoints,
+                                                                                instance: instanceName(configuration))
+            }
             server = try StrataHTTPServer(store: store, configuration: configuration, logger: logger)
         } catch {
             try? await store.close()
             throw error
         }
+        // The SQLite checkpoint store has a connection of its own (PostgreSQL's shares the store's pool).
+        let closeCheckpoints = { @Sendable () async in _ = try? await (checkpoints as? SQLiteCheckpointStore)?.close() }
         let announce = Task {
             let port = try await server.waitUntilRunning()
             let scheme = configuration.tls == nil ? "http" : "https"
@@ -100,11 +123,26 @@ struct ServeCommand: AsyncParsableCommand {
             try await group.run()
         } catch {
             announce.cancel()
+            await closeCheckpoints()
             try? await store.close()
             throw error
         }
         announce.cancel()
+        await closeCheckpoints()
         try await store.close()
         logger.info("Strata server stopped; the store is closed")
+    }
+
+    /// The name the persistent subscription registry runs its groups under: the advertised URL
+    /// (`--advertise`, the file's `advertisedURL`), or `http(s)://HOST:PORT` as bound. With
+    /// `--port 0` and no advertised URL the port is the kernel's pick, unknown until the server
+    /// listens: the name is then `HOST pid N`, no URL, and other instances answer 409
+    /// owned-elsewhere naming it instead of redirecting.
+    private func instanceName(_ configuration: ServerConfiguration) -> String {
+        if let advertised = configuration.advertisedURL { return advertised }
+        let host = StrataHTTPServer.boundHost(configuration)
+        guard configuration.port != 0 else { return "\(host) pid \(ProcessInfo.processInfo.processIdentifier)" }
+        let literal = host.contains(":") ? "[\(host)]" : host
+        return "\(configuration.tls == nil ? "http" : "https")://\(literal):\(configuration.port)"
     }
 }

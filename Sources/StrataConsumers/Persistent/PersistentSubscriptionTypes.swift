@@ -134,6 +134,10 @@ public struct PersistentSubscriptionSettings: Sendable, Hashable, Codable {
     /// - Throws: ``StrataError/invalidArgument(_:)`` naming the first bad setting.
     public func validate() throws {
         func check(_ ok: Bool, _ what: String) throws { if !ok { throw StrataError.invalidArgument("persistent subscription settings: \(what)") } }
+        if case .after(let key) = startFrom {
+            // The group reads from key + 1: a key at the top of UInt64 would overflow.
+            try check(key <= UInt64(Int64.max), "startFrom must be at most \(Int64.max)")
+        }
         try check(messageTimeoutMilliseconds >= 1, "messageTimeoutMilliseconds must be at least 1")
         try check((0 ... 1_000).contains(maxRetryCount), "maxRetryCount must be 0…1000")
         try check((1 ... 10_000).contains(readBatchSize), "readBatchSize must be 1…10000")

@@ -205,6 +205,14 @@ public final class PersistentSubscriptions: Sendable {
         throw PersistentSubscriptionError.ownedElsewhere(name, owner: holder?.owner ?? "another instance")
     }
 
+    /// A page of the group's parked events, oldest first: those at positions after `after`, at
+    /// most `limit`. They are read from the checkpoint store, so any instance answers, whichever runs the group.
+    /// - Throws: ``PersistentSubscriptionError/notFound(_:)``.
+    public func parked(_ name: PersistentSubscriptionName, after: UInt64?, limit: Int) async throws -> [ParkedEvent] {
+        guard try await loadDefinitions()[name] != nil else { throw PersistentSubscriptionError.notFound(name) }
+        return try await checkpoints.parked(consumer: name.description, after: after, limit: limit)
+    }
+
     /// The groups this instance runs now.
     public func runningHere() -> [PersistentSubscriptionName] { running.withLock { $0.keys.sorted() } }
 

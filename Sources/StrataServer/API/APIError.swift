@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Strata
+import StrataConsumers
 import StrataDocuments
 import StrataJSONShapes
 
@@ -49,6 +50,7 @@ struct APIError: Error, Sendable {
                                  details: [("limit", .signed(Int64(e.limit)))])
             error.retryAfter = 5
             return error
+        case let e as PersistentSubscriptionError: return APIError(e)
         case let e as HTTPError where e.status == .contentTooLarge:
             return APIError(.contentTooLarge, code: "body-too-large", "the request body is over the server's limit")
         case let e as HTTPError:
@@ -56,6 +58,26 @@ struct APIError: Error, Sendable {
         default:
             return APIError(.internalServerError, code: "internal", "internal error: \(error)")
         }
+    }
+
+    /// The response for a persistent subscription's refusal (docs/SERVER.md, "Persistent
+    /// subscriptions"). A group another instance runs is answered here with 409 when its owner
+    /// is no URL; the routes redirect to an owner that is one (307) before this.
+    init(_ error: PersistentSubscriptionError) {
+        switch error {
+        case .notFound(let name):
+            self.init(.notFound, code: "subscription-not-found", error.description, details: APIError.details(name))
+        case .alreadyExists(let name):
+            self.init(.conflict, code: "subscription-exists", error.description, details: APIError.details(name))
+        case .maximumSubscribersReached(let name):
+            self.init(.conflict, code: "maximum-subscribers-reached", error.description, details: APIError.details(name))
+        case .ownedElsewhere(let name, let owner):
+            self.init(.conflict, code: "owned-elsewhere", error.description, details: APIError.details(name) + [("owner", .string(owner))])
+        }
+    }
+
+    private static func details(_ name: PersistentSubscriptionName) -> [(String, ErrorJSON.Detail)] {
+        [("stream", .string(name.stream)), ("group", .string(name.group))]
     }
 
     static func malformed(_ reason: String) -> APIError {

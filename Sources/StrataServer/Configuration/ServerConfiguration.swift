@@ -1,6 +1,7 @@
 import Foundation
 import Prometheus
 import Strata
+import StrataConsumers
 import StrataDocuments
 import StrataJSON
 import StrataTracing
@@ -58,6 +59,24 @@ public struct ServerConfiguration: Sendable {
     /// append (docs/CDC.md), as a `CDCCollection` does; `GET /documents/{c}/changes` serves
     /// them. Empty (the default): writes record no changes.
     public var cdcCollections: [String] = []
+    /// The persistent subscription groups served under `/subscriptions` (docs/SERVER.md,
+    /// "Persistent subscriptions"; docs/CONSUMERS.md). The server starts the registry when it
+    /// starts (``StrataRoutes/run()``) and stops it when it stops, which saves the checkpoints
+    /// of the groups it runs and releases them to the other instances. Its
+    /// `PersistentSubscriptions/instance` name should be this server's URL as clients reach it:
+    /// another instance asked for a group this one runs redirects there (307). Nil (the
+    /// default): the `/subscriptions` routes answer 501 `unsupported`.
+    public var persistentSubscriptions: PersistentSubscriptions?
+    /// The folder where `strata serve` keeps its persistent subscription groups (a
+    /// `FileCheckpointStore`): what stores that keep no checkpoints beside their events
+    /// (`file:`, `memory:`, `nats://`, `http(s)://`) need; a SQLite or PostgreSQL store keeps them
+    /// in its own database unless this is set. `strata serve --subscriptions DIR` wins.
+    public var subscriptionsDirectory: String?
+    /// This server's URL as clients and the other instances reach it (`http://` or `https://`,
+    /// a host, an optional port): the name under which `strata serve` runs persistent
+    /// subscription groups, to which the other instances redirect requests for them.
+    /// `strata serve --advertise URL` wins; nil: `http(s)://HOST:PORT` as bound.
+    public var advertisedURL: String?
     /// The log level of `strata serve` (`trace`, `debug`, `info`, `notice`, `warning`,
     /// `error`, `critical`); nil: `info`.
     public var logLevel: String?
@@ -120,6 +139,8 @@ public struct ServerConfiguration: Sendable {
         var schemasDirectory: String?
         var snapshotsDirectory: String?
         var cdcCollections: [String]?
+        var subscriptionsDirectory: String?
+        var advertisedURL: String?
     }
 
     /// Reads a configuration file over `self`, returning the file's `store` URL if it names one.
@@ -153,6 +174,8 @@ public struct ServerConfiguration: Sendable {
         if let v = file.schemasDirectory { schemasDirectory = v }
         if let v = file.snapshotsDirectory { snapshotsDirectory = v }
         if let v = file.cdcCollections { cdcCollections = v }
+        if let v = file.subscriptionsDirectory { subscriptionsDirectory = v }
+        if let v = file.advertisedURL { advertisedURL = v }
         try validate()
         return file.store
     }
@@ -196,6 +219,13 @@ public struct ServerConfiguration: Sendable {
         try limits.validate()
         try tracing?.validate()
         for collection in cdcCollections { try DocumentNaming.validateCollection(collection) }
+        if let advertisedURL {
+            let lower = advertisedURL.lowercased()
+            guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), let url = URL(string: advertisedURL), url.host?.isEmpty == false,
+                  url.query == nil, url.fragment == nil, url.path.isEmpty || url.path == "/" else {
+                throw StrataError.invalidArgument("advertisedURL (strata serve --advertise) must be an http(s)://HOST[:PORT] URL, not \"\(advertisedURL)\"")
+            }
+        }
     }
 
     static func describe(_ error: any Error) -> String {

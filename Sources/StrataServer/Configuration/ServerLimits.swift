@@ -38,13 +38,17 @@ public struct ServerLimits: Sendable, Hashable {
     /// Milliseconds of regular-expression matching (`$regex` filters, key patterns) one request
     /// may use, all values together. Default 250.
     public var regexBudgetMilliseconds: Int
+    /// The longest a persistent subscription read may wait for events
+    /// (`POST /subscriptions/{stream}/{group}/read?wait=MS`); a longer `wait` is refused with
+    /// 400. Default 60,000 (one minute).
+    public var maxSubscriptionWaitMilliseconds: Int
 
     /// Creates limits.
     public init(maxBodyBytes: Int = 16 * 1024 * 1024, maxEventsPerAppend: Int = 10_000, maxEventBytes: Int = 4 * 1024 * 1024,
                 maxSubscribersPerKey: Int = 2_000, requestsPerSecondPerKey: Double = 10_000, maxReadCount: Int = 1_000,
                 maxConnections: Int = 10_000, idleTimeoutSeconds: Double = 60, requestBodyTimeoutSeconds: Double = 30,
                 maxHeaderBytes: Int = 16 * 1024, maxHeaderCount: Int = 100, maxResponseBytes: Int = 8 * 1024 * 1024,
-                maxOpenCollections: Int = 64, regexBudgetMilliseconds: Int = 250) {
+                maxOpenCollections: Int = 64, regexBudgetMilliseconds: Int = 250, maxSubscriptionWaitMilliseconds: Int = 60_000) {
         self.maxBodyBytes = maxBodyBytes
         self.maxEventsPerAppend = maxEventsPerAppend
         self.maxEventBytes = maxEventBytes
@@ -59,6 +63,7 @@ public struct ServerLimits: Sendable, Hashable {
         self.maxResponseBytes = maxResponseBytes
         self.maxOpenCollections = maxOpenCollections
         self.regexBudgetMilliseconds = regexBudgetMilliseconds
+        self.maxSubscriptionWaitMilliseconds = maxSubscriptionWaitMilliseconds
     }
 
     /// ``regexBudgetMilliseconds`` as a duration.
@@ -79,6 +84,7 @@ public struct ServerLimits: Sendable, Hashable {
         var maxResponseBytes: Int?
         var maxOpenCollections: Int?
         var regexBudgetMilliseconds: Int?
+        var maxSubscriptionWaitMilliseconds: Int?
     }
 
     mutating func apply(_ file: File) {
@@ -96,6 +102,7 @@ public struct ServerLimits: Sendable, Hashable {
         if let v = file.maxResponseBytes { maxResponseBytes = v }
         if let v = file.maxOpenCollections { maxOpenCollections = v }
         if let v = file.regexBudgetMilliseconds { regexBudgetMilliseconds = v }
+        if let v = file.maxSubscriptionWaitMilliseconds { maxSubscriptionWaitMilliseconds = v }
     }
 
     func validate() throws {
@@ -103,7 +110,8 @@ public struct ServerLimits: Sendable, Hashable {
                               ("maxSubscribersPerKey", maxSubscribersPerKey), ("maxReadCount", maxReadCount),
                               ("maxConnections", maxConnections), ("maxHeaderBytes", maxHeaderBytes), ("maxHeaderCount", maxHeaderCount),
                               ("maxResponseBytes", maxResponseBytes), ("maxOpenCollections", maxOpenCollections),
-                              ("regexBudgetMilliseconds", regexBudgetMilliseconds)] where value <= 0 {
+                              ("regexBudgetMilliseconds", regexBudgetMilliseconds),
+                              ("maxSubscriptionWaitMilliseconds", maxSubscriptionWaitMilliseconds)] where value <= 0 {
             throw StrataError.invalidArgument("limits.\(name) must be positive, not \(value)")
         }
         for (name, value) in [("requestsPerSecondPerKey", requestsPerSecondPerKey), ("idleTimeoutSeconds", idleTimeoutSeconds),

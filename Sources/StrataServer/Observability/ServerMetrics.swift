@@ -2,6 +2,7 @@ import CoreMetrics
 import Foundation
 import Metrics
 import Prometheus
+import StrataConsumers
 import Synchronization
 
 /// The server's metrics, recorded through swift-metrics into this server's own Prometheus
@@ -24,6 +25,53 @@ final class ServerMetrics: Sendable {
     let rejectedRequests: Metrics.Counter
     /// `strata_background_stops_total{component=…}`: stops of the store and background consumers.
     private let backgroundStops: [String: Metrics.Counter]
+
+    /// The gauges of each persistent subscription group run here, by its `subscription` label.
+    private let subscriptionGauges = Mutex<[String: [Prometheus.Gauge]]>([:])
+
+    /// The per-group gauges (docs/SERVER.md, "Metrics"), in the order ``subscriptionValues(_:)`` gives their values.
+    private static let subscriptionSeries: [(name: String, help: String)] = [
+        ("in_flight", "Events handed out and not yet acked or nacked"),
+        ("read_buffer", "Events read ahead and not yet handed out"),
+        ("retry_buffer", "Events waiting to be handed out again"),
+        ("parked", "Events parked"),
+        ("last_checkpoint", "The saved checkpoint: a revision (stream) or position ($all)"),
+        ("last_known_event", "The last revision (stream) or position ($all) read"),
+        ("connections", "Consumers connected"),
+        ("acked", "Events acked since the group started on this instance"),
+        ("nacked", "Events nacked since the group started on this instance"),
+        ("timed_out", "Events whose message timeout passed since the group started on this instance"),
+    ]
+
+    private static func subscriptionValues(_ stats: PersistentSubscriptionStats) -> [Int64] {
+        [Int64(stats.inFlightCount), Int64(stats.readBufferCount), Int64(stats.retryBufferCount), Int64(stats.parkedCount),
+         Int64(clamping: stats.lastCheckpoint ?? 0), Int64(clamping: stats.lastKnownEvent), Int64(stats.connections.count),
+         Int64(clamping: stats.totalAcked), Int64(clamping: stats.totalNacked), Int64(clamping: stats.totalTimedOut)]
+    }
+
+    /// Sets the gauges of the persistent subscription groups run here (`/metrics` calls it
+    /// before each exposition); the series of groups no longer run here are removed.
+    func recordSubscriptions(_ all: [PersistentSubscriptionStats]) {
+        let registry = self.registry
+        subscriptionGauges.withLock { gauges in
+            var seen = Set<String>()
+            for stats in all {
+                let label = stats.name.description
+                seen.insert(label)
+                let series = gauges[label] ?? Self.subscriptionSeries.map { series in
+                    registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "strata", subsystem: "persistent_subscription",
+                                                                       metricName: series.name, unitName: "", helpText: series.help),
+                                       labels: [("subscription", label)])
+                }
+                gauges[label] = series
+                for (gauge, value) in zip(series, Self.subscriptionValues(stats)) { gauge.set(value) }
+            }
+            for (label, series) in gauges where !seen.contains(label) {
+                for gauge in series { registry.unregisterGauge(gauge) }
+                gauges[label] = nil
+            }
+        }
+    }
 
     /// Events appended per second over the last few seconds, for `/stats`.
     private let rate = Mutex(AppendRate())

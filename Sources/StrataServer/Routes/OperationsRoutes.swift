@@ -63,6 +63,14 @@ extension Handlers {
     }
 
     @Sendable func metrics(_ request: Request, context: StrataRequestContext) async throws -> Response {
+        if let registry = state.configuration.persistentSubscriptions {
+            var all: [PersistentSubscriptionStats] = []
+            for name in registry.runningHere() {
+                // A group let go in between has no figures here any more.
+                if let group = try? await registry.subscription(name), let stats = try? await group.stats() { all.append(stats) }
+            }
+            state.metrics.recordSubscriptions(all)
+        }
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: state.metrics.exposition())))
     }

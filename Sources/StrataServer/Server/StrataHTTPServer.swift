@@ -39,12 +39,19 @@ public final class StrataHTTPServer: Service, Sendable {
     public init(store: any EventStore, configuration: ServerConfiguration, logger: Logger = Logger(label: "strata.server")) throws {
         try configuration.validate()
         var configuration = configuration
-        if configuration.apiKeys.isEmpty && !StrataHTTPServer.isLoopback(configuration.host) {
+        let host = StrataHTTPServer.boundHost(configuration)
+        if host != configuration.host {
             logger.warning("no API key is configured: binding to 127.0.0.1 instead of \(configuration.host); configure keys to serve other hosts")
-            configuration.host = "127.0.0.1"
+            configuration.host = host
         }
         self.host = configuration.host
         self.routes = try StrataRoutes(store: store, configuration: configuration, logger: logger)
+    }
+
+    /// The address a server with `configuration` binds: its `host`, or 127.0.0.1 when no API
+    /// key is configured and `host` is not a loopback address.
+    public static func boundHost(_ configuration: ServerConfiguration) -> String {
+        configuration.apiKeys.isEmpty && !isLoopback(configuration.host) ? "127.0.0.1" : configuration.host
     }
 
     /// Whether an address is a loopback address.

@@ -60,8 +60,10 @@ public final class StrataRoutes: Service, Sendable {
         WebSocketSubscriptions(state: state).shouldUpgrade(head)
     }
 
-    /// Runs the shared live tail and the document views until graceful shutdown (or
-    /// cancellation); then ends the subscriptions and saves the views' snapshots.
+    /// Runs the shared live tail, the document views and the persistent subscription groups
+    /// (``ServerConfiguration/persistentSubscriptions``) until graceful shutdown (or
+    /// cancellation); then ends the subscriptions, stops the groups (saving their checkpoints)
+    /// and saves the views' snapshots.
     public func run() async throws {
         try await runningBackground {
             try await gracefulShutdown()
@@ -72,6 +74,8 @@ public final class StrataRoutes: Service, Sendable {
     /// subscriptions end, and when `body` returns the views are saved.
     func runningBackground(_ body: () async throws -> Void) async throws {
         let state = self.state
+        let subscriptions = state.configuration.persistentSubscriptions
+        subscriptions?.start()
         let tail = Task { await state.tail.run() }
         defer { tail.cancel() }
         let documentsFollower = Task { await state.followDocuments() }
@@ -85,10 +89,13 @@ public final class StrataRoutes: Service, Sendable {
             }
         } catch {
             state.beginShutdown()
+            await subscriptions?.stop()
             try? await state.documents.closeAll()
             throw error
         }
         state.beginShutdown()
+        // Saves the checkpoints of the persistent subscription groups run here and lets other instances take them.
+        await subscriptions?.stop()
         // Saves the document views' snapshots; the store itself is closed by its owner.
         try? await state.documents.closeAll()
     }

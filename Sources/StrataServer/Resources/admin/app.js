@@ -19,6 +19,13 @@ async function api(path) {
   return body;
 }
 
+async function apiPost(path) {
+  const response = await fetch(path, { method: "POST", headers: { ...authHeaders(), "Content-Type": "application/json" }, body: "{}" });
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.error ? body.error.code + ": " + body.error.message : response.statusText);
+  return body;
+}
+
 function text(tag, content, className) {
   const element = document.createElement(tag);
   element.textContent = content;
@@ -66,6 +73,50 @@ async function refreshConsumers() {
     }));
     document.getElementById("consumers-empty").hidden = answer.consumers.length > 0;
   } catch (error) { /* shown by the stats panel */ }
+}
+
+// Persistent subscription groups (docs/SERVER.md, "Persistent subscriptions"): every group,
+// with the figures of those this server runs ("elsewhere": another instance runs it), and a
+// "replay parked" action (an admin key's).
+const subscriptionsStatus = document.getElementById("subscriptions-status");
+function groupPath(s) { return `/subscriptions/${encodeURIComponent(s.stream)}/${encodeURIComponent(s.group)}`; }
+
+async function refreshSubscriptions() {
+  const body = document.querySelector("#subscriptions tbody");
+  try {
+    const answer = await api("/subscriptions");
+    body.replaceChildren(...answer.subscriptions.map(s => {
+      const row = document.createElement("tr");
+      row.dataset.name = `${s.stream}::${s.group}`;
+      const st = s.stats;
+      const figure = value => text("td", st ? String(value(st)) : "–");
+      const connections = st ? st.connections.map(c => `${c.consumer} (${c.inFlight})`).join(", ") : "";
+      row.append(text("td", `${s.stream}::${s.group}`), text("td", st ? st.status : "elsewhere"),
+                 figure(x => x.lastCheckpoint ?? "–"), figure(x => x.lastKnownEvent), figure(x => x.inFlightCount),
+                 figure(x => x.retryBufferCount), figure(x => x.parkedCount), figure(x => x.totalAcked), figure(x => x.totalNacked),
+                 text("td", connections));
+      const action = document.createElement("td");
+      if (st) {
+        const button = text("button", "replay parked", "replay");
+        button.disabled = st.parkedCount === 0;
+        button.addEventListener("click", async () => {
+          try {
+            const replayed = await apiPost(groupPath(s) + "/replayParked");
+            subscriptionsStatus.textContent = `${row.dataset.name}: ${replayed.queued} replayed`;
+          } catch (error) { subscriptionsStatus.textContent = error.message; }
+          refreshSubscriptions();
+        });
+        action.appendChild(button);
+      }
+      row.appendChild(action);
+      return row;
+    }));
+    document.getElementById("subscriptions-empty").hidden = answer.subscriptions.length > 0;
+  } catch (error) {
+    body.replaceChildren();
+    document.getElementById("subscriptions-empty").hidden = false;
+    subscriptionsStatus.textContent = error.message.startsWith("unsupported") ? "not enabled on this server" : error.message;
+  }
 }
 
 // Streams, listed 100 at a time.
@@ -233,6 +284,7 @@ document.getElementById("document-keys-more").addEventListener("click", () => lo
 function refresh() {
   refreshStats();
   refreshConsumers();
+  refreshSubscriptions();
   loadStreams(true).catch(() => {});
   showStream("$all", "end").catch(() => {});
   loadDocumentKeys(true);
@@ -242,3 +294,4 @@ startTail();
 refresh();
 setInterval(refreshStats, 1000);
 setInterval(refreshConsumers, 5000);
+setInterval(refreshSubscriptions, 5000);
