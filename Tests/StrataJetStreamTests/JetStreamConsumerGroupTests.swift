@@ -2,6 +2,7 @@ import Foundation
 import Strata
 import StrataConsumers
 @testable import StrataJetStream
+import StrataStores
 import StrataTestSupport
 import Testing
 
@@ -69,6 +70,40 @@ struct JetStreamConsumerGroupTests {
                 return result
             }
             print("consumer group kill run, JetStream records: \(repeated) events handled again after kills and handovers")
+            try await store.close()
+        }
+    }
+
+    @Test("a JetStream store's shared checkpoint store holds persistent subscriptions: create, read, ack, checkpoint, seen by a second instance")
+    func persistentSubscriptions() async throws {
+        try await NATSTestCluster.run(nodes: 1) { cluster in
+            let store = try await Self.open(cluster.nodes[0].url, store: "persistent")
+            for i in 0 ..< 5 { try await store.append(to: "orders-\(i % 2)", events: [EventData(type: "placed", json: "{}")]) }
+            let shared = try #require(try await StoreRegistry.sharedCheckpoints(of: store))
+            #expect(shared is JetStreamCheckpointStore)
+            let name = PersistentSubscriptionName(stream: "$all", group: "billing")
+            var settings = PersistentSubscriptionSettings()
+            settings.minCheckpointCount = 1
+            settings.checkpointAfterMilliseconds = 0
+            let first = PersistentSubscriptions(store: store, checkpoints: shared, instance: "http://a:2113")
+            try await first.create(name, settings: settings)
+            let group = try await first.subscription(name)
+            let messages = try await group.read(consumer: "worker", maxCount: 10)
+            #expect(messages.map(\.event.position) == [1, 2, 3, 4, 5])
+            try await group.ack(consumer: "worker", ids: messages.prefix(3).map(\.event.id))
+            try await group.saveCheckpoint()
+            #expect(try await shared.checkpoint(for: "$all::billing") == 3)
+
+            let other = try await Self.open(cluster.nodes[0].url, store: "persistent")
+            let otherShared = try #require(try await StoreRegistry.sharedCheckpoints(of: other))
+            let second = PersistentSubscriptions(store: other, checkpoints: otherShared, instance: "http://b:2113")
+            #expect(try await second.list().map(\.name) == [name])
+            await #expect(throws: PersistentSubscriptionError.ownedElsewhere(name, owner: "http://a:2113")) { _ = try await second.subscription(name) }
+            await first.stop()
+            let resumed = try await second.subscription(name).read(consumer: "worker", maxCount: 10)
+            #expect(resumed.map(\.event.position) == [4, 5], "the second instance resumes after the checkpoint")
+            await second.stop()
+            try await other.close()
             try await store.close()
         }
     }

@@ -21,7 +21,7 @@ struct SharedCheckpointsTests {
         let registry = StoreRegistry.standard(environment: [:])
         let path = directory.path + "/events.db"
         let sqlite = try await registry.open("sqlite:" + path, access: .create)
-        let shared = try #require(try StoreRegistry.sharedCheckpoints(of: Decorated(forwardee: Decorated(forwardee: sqlite))))
+        let shared = try #require(try await StoreRegistry.sharedCheckpoints(of: Decorated(forwardee: Decorated(forwardee: sqlite))))
         let checkpoints = try #require(shared as? SQLiteCheckpointStore)
         #expect(checkpoints.path == path)
         try await checkpoints.resetCheckpoint(for: "c", to: 0)
@@ -29,9 +29,9 @@ struct SharedCheckpointsTests {
         try await checkpoints.close()
         try await sqlite.close()
 
-        #expect(try StoreRegistry.sharedCheckpoints(of: InMemoryEventStore()) == nil)
+        #expect(try await StoreRegistry.sharedCheckpoints(of: InMemoryEventStore()) == nil)
         let log = try await registry.open("file:" + directory.path + "/log", access: .create)
-        #expect(try StoreRegistry.sharedCheckpoints(of: log) == nil)
+        #expect(try await StoreRegistry.sharedCheckpoints(of: log) == nil)
         try await log.close()
     }
 
@@ -42,7 +42,7 @@ struct SharedCheckpointsTests {
         let schema = "t_shared_" + UUID().uuidString.prefix(8).lowercased()
         let store = try await StoreRegistry.standard(environment: [:]).open(url + "?schema=\(schema)&sslmode=disable", access: .create)
         do {
-            let shared = try #require(try StoreRegistry.sharedCheckpoints(of: Decorated(forwardee: store)))
+            let shared = try #require(try await StoreRegistry.sharedCheckpoints(of: Decorated(forwardee: store)))
             #expect(shared is PostgresCheckpointStore)
             let name = PersistentSubscriptionName(stream: "orders", group: "billing")
             let registry = PersistentSubscriptions(store: store, checkpoints: shared, instance: "http://a.invalid")

@@ -100,7 +100,7 @@ struct ServeCommand: AsyncParsableCommand {
             if let subscriptions = configuration.subscriptionsDirectory {
                 checkpoints = try FileCheckpointStore(directory: subscriptions)
             } else {
-                checkpoints = try StoreRegistry.sharedCheckpoints(of: opened)
+                checkpoints = try await StoreRegistry.sharedCheckpoints(of: opened)
             }
             if let checkpoints {
                 configuration.persistentSubscriptions = PersistentSubscriptions(store: store, checkpoints: checkpoints,
