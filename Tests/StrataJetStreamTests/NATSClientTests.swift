@@ -68,7 +68,7 @@ struct NATSClientTests {
     @Test("user/password and token authentication; wrong credentials are refused")
     func authentication() async throws {
         let user = NATSAuthentication.userPassword(user: "strata", password: "s3cret")
-        try await NATSTestCluster.run(nodes: 1, extraConfig: "authorization { user: strata, password: s3cret }", auth: user) { cluster in
+        try await NATSTestCluster.run(nodes: 1, extraConfig: "authorization { user: strata, password: s3cret, timeout: 20 }", auth: user) { cluster in
             let ok = try await connect(cluster.urls) { $0.authentication = user }
             try await ok.flush()
             try await ok.close()
@@ -79,7 +79,7 @@ struct NATSClientTests {
                 _ = try await connect(cluster.urls) { $0.authentication = .userPassword(user: "strata", password: "wrong") }
             }
         }
-        try await NATSTestCluster.run(nodes: 1, extraConfig: "authorization { token: tok-42 }", auth: .token("tok-42")) { cluster in
+        try await NATSTestCluster.run(nodes: 1, extraConfig: "authorization { token: tok-42, timeout: 20 }", auth: .token("tok-42")) { cluster in
             let ok = try await connect(cluster.urls) { $0.authentication = .token("tok-42") }
             try await ok.flush()
             try await ok.close()

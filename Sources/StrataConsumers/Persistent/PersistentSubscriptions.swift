@@ -198,10 +198,15 @@ public final class PersistentSubscriptions: Sendable {
     ///   ``PersistentSubscriptionError/ownedElsewhere(_:owner:)`` naming the instance that runs it.
     public func subscription(_ name: PersistentSubscriptionName) async throws -> PersistentSubscription {
         if let runner = running.withLock({ $0[name]?.runner }) { return runner }
-        try await refresh()
-        if let runner = running.withLock({ $0[name]?.runner }) { return runner }
-        guard try await loadDefinitions()[name] != nil else { throw PersistentSubscriptionError.notFound(name) }
-        let holder = try await leases.leases(prefix: Self.leaseName(name)).first { $0.name == Self.leaseName(name) }
+        // Twice: a lease that lapses between taking it and naming its holder is free the second time.
+        var holder: Lease?
+        for _ in 0 ..< 2 {
+            try await refresh()
+            if let runner = running.withLock({ $0[name]?.runner }) { return runner }
+            guard try await loadDefinitions()[name] != nil else { throw PersistentSubscriptionError.notFound(name) }
+            holder = try await leases.leases(prefix: Self.leaseName(name)).first { $0.name == Self.leaseName(name) }
+            if holder != nil { break }
+        }
         throw PersistentSubscriptionError.ownedElsewhere(name, owner: holder?.owner ?? "another instance")
     }
 
