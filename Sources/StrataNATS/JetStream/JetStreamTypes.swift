@@ -30,6 +30,8 @@ public struct JetStreamStreamConfig: Codable, Sendable, Hashable {
     public var denyPurge: Bool? = nil
     /// Whether direct gets are allowed on every replica.
     public var allowDirect: Bool? = nil
+    /// The most messages kept per subject (-1 or nil: no limit; 1 makes a key-value stream).
+    public var maxMsgsPerSubject: Int64? = nil
 
     /// Creates a configuration.
     public init(name: String, subjects: [String]) {
@@ -41,7 +43,7 @@ public struct JetStreamStreamConfig: Codable, Sendable, Hashable {
         case name, subjects, storage, retention, discard
         case numReplicas = "num_replicas", maxMsgs = "max_msgs", maxBytes = "max_bytes", maxMsgSize = "max_msg_size"
         case maxAge = "max_age", duplicateWindow = "duplicate_window", denyDelete = "deny_delete", denyPurge = "deny_purge"
-        case allowDirect = "allow_direct"
+        case allowDirect = "allow_direct", maxMsgsPerSubject = "max_msgs_per_subject"
     }
 }
 
