@@ -68,10 +68,9 @@ extension JetStreamEventStore {
         }
         let index = self.index
         var snapshot = IndexSnapshot()
-        for (name, state) in try await concurrently(Array(streams), { name in
-            (name, try await index.record(name)?.record.writeState ?? .new)
-        }) {
-            snapshot.streams[name] = state
+        for (name, found) in try await concurrently(Array(streams), { name in (name, try await index.record(name)) }) {
+            snapshot.streams[name] = found?.record.writeState ?? .new
+            snapshot.records[name] = .some(found)
         }
         for (id, location) in try await concurrently(ids, { id in (id, try await index.location(of: id)) }) {
             if let location { snapshot.ids[id] = location }
@@ -164,7 +163,8 @@ extension JetStreamEventStore {
                 try checkOpen()
                 let (marker, markerSequence) = try await indexed(through: state.withLock { $0.knownSequence })
                 expected = marker.sequence
-                let plan = self.plan(batch, snapshot: try await snapshot(for: batch, marker: marker), marker: marker)
+                let snapshot = try await snapshot(for: batch, marker: marker)
+                let plan = self.plan(batch, snapshot: snapshot, marker: marker)
                 // A refusal or an idempotent answer decided on an index that may be behind the
                 // server is confirmed against the server's latest state first.
                 let decidedLocally = plan.outcomes.contains { if case .failed = $0 { return true }; if case .appended = $0 { return true }; return false }
@@ -208,7 +208,8 @@ extension JetStreamEventStore {
                 // Index the entry now, so that reads anywhere find it without repairing. Should
                 // this fail, the next operation that needs it indexes it (the commit is stored).
                 if ack.seq == marker.sequence + 1,
-                   let indexed = try? await index.index(entry, sequence: ack.seq, after: marker, markerSequence: markerSequence) {
+                   let indexed = try? await index.index(entry, sequence: ack.seq, after: marker, markerSequence: markerSequence,
+                                                        known: snapshot.records) {
                     observe(indexed.marker)
                 }
                 resolve(batch, plan.outcomes, stored: true)
@@ -252,6 +253,9 @@ struct IndexSnapshot: AppendStateSource {
     }
 
     var streams: [String: StreamWriteState] = [:]
+    /// The records the states come from, with their subject sequences (`nil`: unknown stream),
+    /// which indexing the planned entry starts from.
+    var records: [String: (record: StreamRecord, subjectSequence: UInt64)?] = [:]
     var ids: [UUID: EventLocation] = [:]
     var conditions: [ConditionKey: UInt64?] = [:]
 

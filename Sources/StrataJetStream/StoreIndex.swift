@@ -36,8 +36,10 @@ struct CachedCommit: Sendable {
 /// What an instance holds in memory: bounded caches only.
 struct IndexCaches {
     var commits: BoundedCache<UInt64, CachedCommit>
-    var revisions: BoundedCache<String, [RevisionLocation]>
-    var positions: BoundedCache<UInt64, [CommitSpan]>
+    /// Revision chunks by subject, with their subject sequence.
+    var revisions: BoundedCache<String, (chunk: [RevisionLocation], subjectSequence: UInt64)>
+    /// Position chunks by number, with their subject sequence.
+    var positions: BoundedCache<UInt64, (chunk: [CommitSpan], subjectSequence: UInt64)>
 
     init(_ limits: JetStreamCacheLimits) {
         commits = BoundedCache(capacity: limits.commits, maxCost: limits.commitBytes)
@@ -145,12 +147,17 @@ final class StoreIndex: Sendable {
 
     /// Indexes main-stream entry `sequence`, the one after `marker` (docs/JETSTREAM.md,
     /// "Maintenance"), and returns the new marker. Safe to run by several instances at once.
-    func index(_ entry: StoreEntry, sequence n: UInt64, after marker: IndexMarker,
-               markerSequence: UInt64) async throws -> (marker: IndexMarker, subjectSequence: UInt64) {
+    /// `known` may hold the records of the entry's streams as of `marker` (the writer read them
+    /// to plan the entry); the others are read.
+    func index(_ entry: StoreEntry, sequence n: UInt64, after marker: IndexMarker, markerSequence: UInt64,
+               known: [String: (record: StreamRecord, subjectSequence: UInt64)?] = [:]) async throws -> (marker: IndexMarker, subjectSequence: UInt64) {
         precondition(marker.sequence + 1 == n, "entries are indexed in stream order")
         let location = "\(mainStream)#\(n)"
         let names = IndexFormat.streams(of: entry)
-        let before = try await concurrently(names) { name in (name, try await self.record(name)) }
+        let before = try await concurrently(names) { name in
+            if let hint = known[name] { return (name, hint) }
+            return (name, try await self.record(name))
+        }
         var records: [String: StreamRecord?] = [:]
         var recordSequences: [String: UInt64] = [:]
         for (name, found) in before {
@@ -200,26 +207,52 @@ final class StoreIndex: Sendable {
 
     private func appendRevisions(_ subject: String, _ revisions: [(revision: UInt64, location: RevisionLocation)], location: String) async throws {
         let base = (revisions[0].revision - 1) / IndexFormat.chunk * IndexFormat.chunk
+        // The chunk as this instance last saw it saves a read; a conflict reads it.
+        var current = caches.withLock { $0.revisions.get(subject) }
         while true {
-            let found = try await get(subject)
-            let have = try found.map { try IndexFormat.decodeRevisions($0.body, where: "\(stream)#\($0.sequence)") } ?? []
+            let (have, sequence): ([RevisionLocation], UInt64)
+            if let c = current {
+                (have, sequence) = c
+            } else {
+                let found = try await get(subject)
+                have = try found.map { try IndexFormat.decodeRevisions($0.body, where: "\(stream)#\($0.sequence)") } ?? []
+                sequence = found?.sequence ?? 0
+            }
             let last = base + UInt64(have.count)
             let new = revisions.filter { $0.revision > last }
             guard let firstNew = new.first else { return }
             guard firstNew.revision == last + 1 else {
+                if current != nil { current = nil; continue }
                 throw StrataError.corruption(path: location, offset: 0, reason: "revision \(firstNew.revision) follows revision \(last) in the index (\(subject))")
             }
-            if try await put(subject, IndexFormat.encode(have + new.map(\.location)), expected: found?.sequence ?? 0) != nil { return }
+            let chunk = have + new.map(\.location)
+            if let written = try await put(subject, IndexFormat.encode(chunk), expected: sequence) {
+                caches.withLock { $0.revisions.put(subject, (chunk, written)) }
+                return
+            }
+            current = nil
         }
     }
 
     private func appendSpan(_ span: CommitSpan, chunk k: UInt64) async throws {
         let subject = positionSubject(chunk: k)
+        var current = caches.withLock { $0.positions.get(k) }
         while true {
-            let found = try await get(subject)
-            let have = try found.map { try IndexFormat.decodeSpans($0.body, where: "\(stream)#\($0.sequence)") } ?? []
+            let (have, sequence): ([CommitSpan], UInt64)
+            if let c = current {
+                (have, sequence) = c
+            } else {
+                let found = try await get(subject)
+                have = try found.map { try IndexFormat.decodeSpans($0.body, where: "\(stream)#\($0.sequence)") } ?? []
+                sequence = found?.sequence ?? 0
+            }
             if let last = have.last, last.firstPosition >= span.firstPosition { return }
-            if try await put(subject, IndexFormat.encode(have + [span]), expected: found?.sequence ?? 0) != nil { return }
+            let chunk = have + [span]
+            if let written = try await put(subject, IndexFormat.encode(chunk), expected: sequence) {
+                caches.withLock { $0.positions.put(k, (chunk, written)) }
+                return
+            }
+            current = nil
         }
     }
 
@@ -253,14 +286,14 @@ final class StoreIndex: Sendable {
         let chunks = try await concurrently(ks) { k -> (UInt64, [RevisionLocation]) in
             let subject = self.revisionSubject(name, chunk: k)
             let needed = Int(Swift.min(revisions.upperBound, (k + 1) * IndexFormat.chunk) - k * IndexFormat.chunk)
-            if let cached = self.caches.withLock({ $0.revisions.get(subject) }), cached.count >= needed { return (k, cached) }
+            if let cached = self.caches.withLock({ $0.revisions.get(subject) }), cached.chunk.count >= needed { return (k, cached.chunk) }
             let found = try await self.get(subject)
             let chunk = try found.map { try IndexFormat.decodeRevisions($0.body, where: "\(self.stream)#\($0.sequence)") } ?? []
             guard chunk.count >= needed else {
                 throw StrataError.corruption(path: "\(self.stream):\(subject)", offset: 0,
                                              reason: "the index holds \(chunk.count) revisions of chunk \(k) of \(name.debugDescription), \(needed) were expected")
             }
-            self.caches.withLock { $0.revisions.put(subject, chunk) }
+            self.caches.withLock { $0.revisions.put(subject, (chunk, found?.sequence ?? 0)) }
             return (k, chunk)
         }
         var byChunk: [UInt64: [RevisionLocation]] = [:]
@@ -276,7 +309,7 @@ final class StoreIndex: Sendable {
         let ks = Array((positions.lowerBound - 1) / IndexFormat.chunk ... (positions.upperBound - 1) / IndexFormat.chunk)
         let chunks = try await concurrently(ks) { k -> [CommitSpan] in
             let needed = Swift.min(positions.upperBound, (k + 1) * IndexFormat.chunk)
-            if let cached = self.caches.withLock({ $0.positions.get(k) }), let last = cached.last, last.lastPosition >= needed { return cached }
+            if let cached = self.caches.withLock({ $0.positions.get(k) }), let last = cached.chunk.last, last.lastPosition >= needed { return cached.chunk }
             let subject = self.positionSubject(chunk: k)
             let found = try await self.get(subject)
             let chunk = try found.map { try IndexFormat.decodeSpans($0.body, where: "\(self.stream)#\($0.sequence)") } ?? []
@@ -284,7 +317,7 @@ final class StoreIndex: Sendable {
                 throw StrataError.corruption(path: "\(self.stream):\(subject)", offset: 0,
                                              reason: "the index does not hold position \(needed)")
             }
-            self.caches.withLock { $0.positions.put(k, chunk) }
+            self.caches.withLock { $0.positions.put(k, (chunk, found?.sequence ?? 0)) }
             return chunk
         }
         var seen = Set<UInt64>()
@@ -349,7 +382,7 @@ final class StoreIndex: Sendable {
 }
 
 /// Runs `body` over `items` with at most `window` calls at once; answers in the items' order.
-func concurrently<T: Sendable, R: Sendable>(_ items: [T], window: Int = 64,
+func concurrently<T: Sendable, R: Sendable>(_ items: [T], window: Int = 256,
                                             _ body: @escaping @Sendable (T) async throws -> R) async throws -> [R] {
     if items.count == 1 { return [try await body(items[0])] }
     var out = [R?](repeating: nil, count: items.count)
