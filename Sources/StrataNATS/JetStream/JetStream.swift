@@ -143,13 +143,9 @@ public struct JetStream: Sendable {
     /// An ordered consumer: an ephemeral push consumer that delivers the stream's messages in
     /// order from `startSequence`, recreated transparently on a gap, a missed heartbeat or a
     /// slow-consumer overflow.
-    ///
-    /// With `headersOnly` the server delivers each message's headers and an empty payload (the
-    /// header `Nats-Msg-Size` gives the payload's size).
     public func orderedConsumer(stream: String, filterSubject: String? = nil, startSequence: UInt64 = 1,
-                                idleHeartbeat: Duration = .seconds(2), headersOnly: Bool = false) -> OrderedConsumer {
-        OrderedConsumer(js: self, stream: stream, filterSubject: filterSubject, startSequence: startSequence, idleHeartbeat: idleHeartbeat,
-                        headersOnly: headersOnly)
+                                idleHeartbeat: Duration = .seconds(2)) -> OrderedConsumer {
+        OrderedConsumer(js: self, stream: stream, filterSubject: filterSubject, startSequence: startSequence, idleHeartbeat: idleHeartbeat)
     }
 
     /// Creates (or finds) a durable pull consumer with explicit acknowledgements.

@@ -3,7 +3,7 @@ import Synchronization
 import NIOCore
 import StrataJSON
 
-/// An ordered consumer (see ``JetStream/orderedConsumer(stream:filterSubject:startSequence:idleHeartbeat:headersOnly:)``):
+/// An ordered consumer (see ``JetStream/orderedConsumer(stream:filterSubject:startSequence:idleHeartbeat:)``):
 /// an ephemeral push consumer with flow control and idle heartbeats, no acknowledgements, in
 /// memory on one replica. It checks the consumer sequence of every message and heartbeat; on a
 /// gap, a missed heartbeat (three intervals of silence), a slow-consumer overflow or a lost
@@ -20,8 +20,6 @@ public final class OrderedConsumer: AsyncSequence, Sendable {
     /// The subject filter, if any.
     public let filterSubject: String?
     let idleHeartbeat: Duration
-    /// Whether messages come without their payload.
-    public let headersOnly: Bool
     /// The cursor and the server-side consumer. One task iterates, but ``stop()``, ``cursor``
     /// and ``resets`` may come from others: the lock orders them (it is never held across an await).
     private struct State {
@@ -36,8 +34,7 @@ public final class OrderedConsumer: AsyncSequence, Sendable {
     /// How many times the consumer was recreated (gaps, missed heartbeats, overflows, failures).
     public var resets: Int { state.withLock { $0.resets } }
 
-    init(js: JetStream, stream: String, filterSubject: String?, startSequence: UInt64, idleHeartbeat: Duration, headersOnly: Bool = false) {
-        self.headersOnly = headersOnly
+    init(js: JetStream, stream: String, filterSubject: String?, startSequence: UInt64, idleHeartbeat: Duration) {
         self.js = js
         self.stream = stream
         self.filterSubject = filterSubject
@@ -100,8 +97,7 @@ public final class OrderedConsumer: AsyncSequence, Sendable {
         let inbox = js.connection.newInbox()
         let sub = try await js.connection.subscribe(to: inbox)
         let config = Config(deliver_subject: inbox, opt_start_seq: state.withLock { $0.nextSequence }, idle_heartbeat: idleHeartbeat.nanoseconds,
-                            inactive_threshold: (idleHeartbeat * 15).nanoseconds, filter_subject: filterSubject,
-                            headers_only: headersOnly)
+                            inactive_threshold: (idleHeartbeat * 15).nanoseconds, filter_subject: filterSubject)
         do {
             let answer = try await js.api("CONSUMER.CREATE.\(stream)", Create(stream_name: stream, config: config), as: Answer.self)
             let stopped = state.withLock { s -> Bool in
