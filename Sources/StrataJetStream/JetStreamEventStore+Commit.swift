@@ -68,11 +68,14 @@ extension JetStreamEventStore {
         }
         let index = self.index
         var snapshot = IndexSnapshot()
-        for (name, found) in try await concurrently(Array(streams), { name in (name, try await index.record(name)) }) {
+        let idList = ids
+        async let records = concurrently(Array(streams)) { name in (name, try await index.record(name)) }
+        async let locations = concurrently(idList) { id in (id, try await index.location(of: id)) }
+        for (name, found) in try await records {
             snapshot.streams[name] = found?.record.writeState ?? .new
             snapshot.records[name] = .some(found)
         }
-        for (id, location) in try await concurrently(ids, { id in (id, try await index.location(of: id)) }) {
+        for (id, location) in try await locations {
             if let location { snapshot.ids[id] = location }
         }
         for key in conditions {

@@ -166,8 +166,9 @@ final class StoreIndex: Sendable {
         }
         let after = try IndexFormat.apply(entry, sequence: n, head: marker.head, records: records, location: location)
         if case .commit(let first, _, let events) = entry {
+            // 1–3 at once (each must precede the records and the marker, not each other).
             // 1. Event ids: written once; a conflict is another instance's identical value.
-            _ = try await concurrently(Array(events.enumerated())) { i, e in
+            async let ids = concurrently(Array(events.enumerated())) { i, e in
                 let body = IndexFormat.encodeID(EventLocation(stream: e.stream, revision: e.revision, position: first + UInt64(i)))
                 return try await self.put(self.idSubject(e.event.id), body, expected: 0)
             }
@@ -177,13 +178,14 @@ final class StoreIndex: Sendable {
                 let k = (e.revision - 1) / IndexFormat.chunk
                 chunks[revisionSubject(e.stream, chunk: k), default: []].append((e.revision, RevisionLocation(position: first + UInt64(i), sequence: n)))
             }
-            _ = try await concurrently(Array(chunks)) { subject, revisions in
+            async let revisions = concurrently(Array(chunks)) { subject, revisions in
                 try await self.appendRevisions(subject, revisions, location: location)
             }
             // 3. Position chunks.
             let span = CommitSpan(firstPosition: first, count: UInt64(events.count), sequence: n)
             let ks = Array((first - 1) / IndexFormat.chunk ... (span.lastPosition - 1) / IndexFormat.chunk)
-            _ = try await concurrently(ks) { k in try await self.appendSpan(span, chunk: k) }
+            async let positions = concurrently(ks) { k in try await self.appendSpan(span, chunk: k) }
+            _ = try await (ids, revisions, positions)
         }
         // 4. Stream records.
         let expectedSequences = recordSequences
