@@ -11,6 +11,16 @@ struct IndexMarker: Codable, Sendable, Equatable {
     var head: UInt64
     /// The number of streams the store knows as of ``sequence``.
     var streams: UInt64
+    /// The creation time of the main stream this index is of (its `created`, as the server
+    /// reports it): an index left over from a deleted stream of the same name is refused.
+    var store: String?
+
+    init(sequence: UInt64, head: UInt64, streams: UInt64, store: String? = nil) {
+        self.sequence = sequence
+        self.head = head
+        self.streams = streams
+        self.store = store
+    }
 
     static let empty = IndexMarker(sequence: 0, head: 0, streams: 0)
 }

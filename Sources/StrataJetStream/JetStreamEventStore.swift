@@ -24,7 +24,9 @@ public final class JetStreamEventStore: EventStore {
     public let configuration: JetStreamStoreConfiguration
     let connection: NATSConnection
     let js: JetStream
-    let index: StoreIndex
+    /// The index (set when the store opens: it is bound to the main stream's creation time).
+    var index: StoreIndex { indexBox.withLock { $0! } }
+    private let indexBox = Mutex<StoreIndex?>(nil)
     struct State {
         var closedReason: String?
         /// The store's identity, from the JetStream stream's creation time (set when the store opens).
@@ -46,8 +48,6 @@ public final class JetStreamEventStore: EventStore {
         self.configuration = configuration
         self.connection = connection
         self.js = JetStream(connection: connection, timeout: .seconds(5))
-        self.index = StoreIndex(js: js, mainStream: configuration.streamName, stream: configuration.indexStreamName,
-                                prefix: configuration.indexSubjectPrefix, limits: configuration.cacheLimits)
         self.queue = GroupCommitQueue(limits: .init(maxBatchEvents: configuration.maxEventsPerCommit))
     }
 
@@ -82,12 +82,26 @@ public final class JetStreamEventStore: EventStore {
         let info = try await nats("create stream \(configuration.streamName)") {
             try await self.ensureStream(self.configuration.streamName, subject: "\(self.configuration.subjectPrefix).>", keyValue: false)
         }
-        _ = try await nats("create stream \(configuration.indexStreamName)") {
+        let indexInfo = try await nats("create stream \(configuration.indexStreamName)") {
             try await self.ensureStream(self.configuration.indexStreamName, subject: "\(self.configuration.indexSubjectPrefix).>", keyValue: true)
+        }
+        let created = info.created ?? "unknown"
+        let index = StoreIndex(js: js, mainStream: configuration.streamName, stream: configuration.indexStreamName,
+                               prefix: configuration.indexSubjectPrefix, storeCreated: created, limits: configuration.cacheLimits)
+        indexBox.withLock { $0 = index }
+        // An index is of one main stream: one left over from a deleted stream of the same name
+        // would describe events that are not there.
+        let found = try await nats("read \(configuration.indexStreamName)") { try await index.fetchMarker() }
+        let foreign: String? = found.subjectSequence == 0
+            ? (indexInfo.state.messages > 0 ? "holds keys but no marker" : nil)
+            : (found.marker.store != created ? "indexes a stream \(configuration.streamName) created \(found.marker.store ?? "unknown"), not this one (created \(created))" : nil)
+        if let foreign {
+            throw StrataError.corruption(path: "nats:\(configuration.indexStreamName)", offset: 0,
+                                         reason: "the index stream \(foreign): it is left over from a deleted store of the same name; delete the stream \(configuration.indexStreamName) (for example `nats stream rm \(configuration.indexStreamName)`) and open the store again to index it afresh")
         }
         // The stream's creation time makes the identity: the same for every instance, new when
         // the stream is deleted and created again.
-        let identity = try StoreIdentity("jetstream:" + (info.created ?? "unknown") + ":" + configuration.streamName)
+        let identity = try StoreIdentity("jetstream:" + created + ":" + configuration.streamName)
         state.withLock {
             $0.identity = identity
             $0.knownSequence = info.state.lastSeq

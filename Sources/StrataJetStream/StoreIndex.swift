@@ -61,8 +61,12 @@ final class StoreIndex: Sendable {
     /// The newest marker this instance has seen, with its subject sequence.
     private let known = Mutex<(marker: IndexMarker, subjectSequence: UInt64)?>(nil)
 
-    init(js: JetStream, mainStream: String, stream: String, prefix: String, limits: JetStreamCacheLimits) {
+    /// The main stream's creation time, which the marker records (docs/JETSTREAM.md).
+    let storeCreated: String
+
+    init(js: JetStream, mainStream: String, stream: String, prefix: String, storeCreated: String, limits: JetStreamCacheLimits) {
         self.js = js
+        self.storeCreated = storeCreated
         self.mainStream = mainStream
         self.stream = stream
         self.prefix = prefix
@@ -130,6 +134,16 @@ final class StoreIndex: Sendable {
     func ensureIndexed(through sequence: UInt64) async throws -> (marker: IndexMarker, subjectSequence: UInt64) {
         if let k = known.withLock({ $0 }), k.marker.sequence >= sequence { return k }
         var (marker, markerSequence) = try await fetchMarker()
+        if markerSequence == 0 {
+            // A new index: its marker comes first and names the stream it indexes.
+            let first = IndexMarker(sequence: 0, head: 0, streams: 0, store: storeCreated)
+            if let seq = try await put(headSubject, IndexFormat.encode(first), expected: 0) {
+                (marker, markerSequence) = (first, seq)
+                remember(first, seq)
+            } else {
+                (marker, markerSequence) = try await fetchMarker()
+            }
+        }
         while marker.sequence < sequence {
             let n = marker.sequence + 1
             let location = "\(mainStream)#\(n)"
@@ -194,7 +208,7 @@ final class StoreIndex: Sendable {
         }
         // 5. The marker.
         let created = UInt64(after.values.filter { $0.created == n }.count)
-        let next = IndexMarker(sequence: n, head: entry.head(after: marker.head), streams: marker.streams + created)
+        let next = IndexMarker(sequence: n, head: entry.head(after: marker.head), streams: marker.streams + created, store: marker.store)
         var expected = markerSequence
         while true {
             if let seq = try await put(headSubject, IndexFormat.encode(next), expected: expected) {

@@ -120,14 +120,15 @@ struct JetStreamIndexTests {
                 c.denyDelete = true
                 return c
             }())
+            let created = try #require(try await js.streamInfo(config.streamName).created)
             let partial = StoreIndex(js: js, mainStream: config.streamName, stream: config.indexStreamName,
-                                     prefix: config.indexSubjectPrefix, limits: JetStreamCacheLimits())
-            #expect(try await partial.ensureIndexed(through: 2).marker == IndexMarker(sequence: 2, head: 3, streams: 2))
+                                     prefix: config.indexSubjectPrefix, storeCreated: created, limits: JetStreamCacheLimits())
+            #expect(try await partial.ensureIndexed(through: 2).marker == IndexMarker(sequence: 2, head: 3, streams: 2, store: created))
             _ = try await partial.put(partial.idSubject(a[2].id), IndexFormat.encodeID(EventLocation(stream: "a", revision: 3, position: 4)), expected: 0)
 
             let store = try await JetStreamEventStore.open(config)
             #expect(try await store.headPosition() == 5)
-            #expect(try await store.index.fetchMarker().marker == IndexMarker(sequence: 4, head: 5, streams: 2))
+            #expect(try await store.index.fetchMarker().marker == IndexMarker(sequence: 4, head: 5, streams: 2, store: created))
             #expect(try await store.readStream("a").map(\.id).collect() == a.map(\.id))
             await #expect(throws: StrataError.streamNotFound("b")) { _ = try await store.readStreamPage("b", from: .start, direction: .forward, maxCount: 10) }
             #expect(try await store.readAll().map(\.id).collect() == [a[0].id, a[1].id, b[0].id, a[2].id, b[1].id])
@@ -164,8 +165,9 @@ struct JetStreamIndexTests {
             ]), head: 2, expected: 1)
             _ = try await Self.publishRaw(js, config, .commit(firstPosition: 5, recordedAtMicros: 6, events: [Self.committed("s", 4, lostToo)]),
                                           head: 4, expected: 2)
+            let created = try #require(try await js.streamInfo(config.streamName).created)
             let raw = StoreIndex(js: js, mainStream: config.streamName, stream: config.indexStreamName,
-                                 prefix: config.indexSubjectPrefix, limits: JetStreamCacheLimits())
+                                 prefix: config.indexSubjectPrefix, storeCreated: created, limits: JetStreamCacheLimits())
             _ = try await raw.put(raw.idSubject(lost[0].id), IndexFormat.encodeID(EventLocation(stream: "s", revision: 3, position: 3)), expected: 0)
             #expect(try await raw.fetchMarker().marker.sequence == 1)
 
@@ -174,7 +176,7 @@ struct JetStreamIndexTests {
             async let h1 = store.headPosition()
             async let h2 = other.headPosition()
             #expect(try await [h1, h2] == [5, 5])
-            #expect(try await raw.fetchMarker().marker == IndexMarker(sequence: 3, head: 5, streams: 2))
+            #expect(try await raw.fetchMarker().marker == IndexMarker(sequence: 3, head: 5, streams: 2, store: created))
             let revisions = try #require(try await raw.get(raw.revisionSubject("s", chunk: 0)))
             #expect(try IndexFormat.decodeRevisions(revisions.body, where: "") == [
                 RevisionLocation(position: 1, sequence: 1), RevisionLocation(position: 2, sequence: 1),
@@ -198,6 +200,33 @@ struct JetStreamIndexTests {
             #expect(try await other.readAll().map(\.position).collect() == [1, 2, 3, 4, 5, 6])
             try await other.close()
             try await store.close()
+            try? await connection.close()
+        }
+    }
+}
+
+extension JetStreamIndexTests {
+    @Test("an index stream left over from a deleted store of the same name is refused with a typed error; deleting it lets the new store open")
+    func leftoverIndex() async throws {
+        try await NATSTestCluster.run(nodes: 1) { cluster in
+            let config = try Self.configuration(cluster.urls, store: "again")
+            let store = try await JetStreamEventStore.open(config)
+            try await store.append(to: "s", events: [Self.event(0)])
+            try await store.close()
+            let connection = try await connect(cluster.urls)
+            let js = JetStream(connection: connection)
+            try await js.deleteStream(config.streamName)
+            do {
+                _ = try await JetStreamEventStore.open(config)
+                Issue.record("a store opened on another stream's index")
+            } catch StrataError.corruption(let path, _, let reason) {
+                #expect(path == "nats:\(config.indexStreamName)" && reason.contains("delete the stream \(config.indexStreamName)"), "\(reason)")
+            }
+            try await js.deleteStream(config.indexStreamName)
+            let fresh = try await JetStreamEventStore.open(config)
+            #expect(try await fresh.headPosition() == 0)
+            #expect(try await fresh.append(to: "s", events: [Self.event(1)]).firstPosition == 1)
+            try await fresh.close()
             try? await connection.close()
         }
     }
