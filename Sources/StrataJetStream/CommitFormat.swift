@@ -3,7 +3,7 @@ import Strata
 import StrataNATS
 import StrataJSON
 
-/// One entry of the store's JetStream stream (docs/JETSTREAM.md, format 1). Every change of the
+/// One entry of the store's JetStream stream (docs/JETSTREAM.md, entry formats 1 and 2). Every change of the
 /// store is one message: a commit of one or more appends, a stream deletion, or stream metadata.
 enum StoreEntry: Sendable, Equatable {
     /// Events with contiguous positions from `firstPosition`, recorded at one time.
@@ -12,6 +12,22 @@ enum StoreEntry: Sendable, Equatable {
     case delete(stream: String, mode: DeleteMode)
     /// New stream metadata.
     case metadata(stream: String, StreamMetadata)
+}
+
+extension StoreEntry {
+    /// The head position after this entry, written on `head`.
+    func head(after head: UInt64) -> UInt64 {
+        if case .commit(let first, _, let events) = self { return first + UInt64(events.count) - 1 }
+        return head
+    }
+
+    /// The stream a delete or a metadata change is about.
+    var changedStream: String? {
+        switch self {
+        case .commit: return nil
+        case .delete(let stream, _), .metadata(let stream, _): return stream
+        }
+    }
 }
 
 /// One event inside a commit: its stream and revision travel with it; its position is the
@@ -24,8 +40,12 @@ struct CommittedEvent: Sendable, Equatable {
 
 /// Encodes and decodes ``StoreEntry`` messages: headers plus a little-endian binary body.
 enum CommitFormat {
-    /// The format version, in the `Strata-Format` header.
-    static let version = "1"
+    /// The format version this build writes, in the `Strata-Format` header.
+    static let version = "2"
+    /// The versions this build reads: 1 (no `Strata-Head`) and 2.
+    static let readable: Set<String> = ["1", "2"]
+    /// Format 2: the head position after the entry.
+    static let headHeader = "Strata-Head"
     static let formatHeader = "Strata-Format"
     static let kindHeader = "Strata-Kind"
     static let firstPositionHeader = "Strata-First-Position"
@@ -40,10 +60,11 @@ enum CommitFormat {
             + 4 + (event.metadata?.count ?? 0) + 4 + event.data.count
     }
 
-    /// The headers and body of an entry.
-    static func encode(_ entry: StoreEntry) -> (NATSHeaders, [UInt8]) {
+    /// The headers and body of an entry written on head position `head` (the head before it).
+    static func encode(_ entry: StoreEntry, head: UInt64) -> (NATSHeaders, [UInt8]) {
         var headers = NATSHeaders()
         headers[formatHeader] = version
+        headers[headHeader] = String(entry.head(after: head))
         var body: [UInt8] = []
         switch entry {
         case .commit(let first, let recordedAt, let events):
@@ -85,8 +106,8 @@ enum CommitFormat {
     ///   version, ``StrataError/corruption(path:offset:reason:)`` for malformed bytes.
     static func decode(headers: NATSHeaders?, body: [UInt8], where location: String) throws -> StoreEntry {
         let found = headers?[formatHeader] ?? "none"
-        guard found == version else {
-            throw StrataError.unsupportedFormat(path: location, found: "Strata-Format \(found)", supported: "Strata-Format \(version)")
+        guard readable.contains(found) else {
+            throw StrataError.unsupportedFormat(path: location, found: "Strata-Format \(found)", supported: "Strata-Format 1 or 2")
         }
         var r = Reader(bytes: body, location: location)
         switch headers?[kindHeader] {
@@ -134,7 +155,17 @@ enum CommitFormat {
         }
     }
 
-    private static func put(_ value: UInt64, _ width: Int, into out: inout [UInt8]) {
+    /// The head position after an entry, from its headers alone (a headers-only delivery):
+    /// `Strata-Head` (format 2), or a format-1 commit's first position and count; `nil` for a
+    /// format-1 delete or metadata change, which do not say.
+    static func head(from headers: NATSHeaders?) -> UInt64? {
+        if let h = headers?[headHeader].flatMap(UInt64.init) { return h }
+        guard headers?[kindHeader] == "commit", let first = headers?[firstPositionHeader].flatMap(UInt64.init),
+              let n = headers?[countHeader].flatMap(UInt64.init), n > 0 else { return nil }
+        return first + n - 1
+    }
+
+    static func put(_ value: UInt64, _ width: Int, into out: inout [UInt8]) {
         var v = value
         for _ in 0 ..< width {
             out.append(UInt8(truncatingIfNeeded: v))
@@ -147,10 +178,15 @@ enum CommitFormat {
         out.append(contentsOf: bytes)
     }
 
-    private struct Reader {
+    struct Reader {
         let bytes: [UInt8]
         let location: String
         var offset = 0
+
+        init(bytes: [UInt8], location: String) {
+            self.bytes = bytes
+            self.location = location
+        }
 
         var atEnd: Bool { offset == bytes.count }
         var remaining: Int { bytes.count - offset }

@@ -2,7 +2,8 @@
 """nats-py as an independent client for Strata's JetStream tests (StrataJetStreamTests).
 
   nats_interop.py URL decode STREAM   reads every message of a Strata store's JetStream stream
-                                      with nats-py and decodes it by docs/JETSTREAM.md (format 1);
+                                      with nats-py and decodes it by docs/JETSTREAM.md (entry format 2,
+                                      which is format 1 plus Strata-Head);
                                       prints one JSON line per event.
   nats_interop.py URL publish STREAM SUBJECT
                                       publishes three messages with headers (one twice, with the
@@ -23,12 +24,14 @@ import nats
 
 
 def decode_commit(headers, body):
-    assert headers.get("Strata-Format") == "1", headers
+    assert headers.get("Strata-Format") in ("1", "2"), headers
     kind = headers.get("Strata-Kind")
     if kind != "commit":
         return kind, []
     first = int(headers["Strata-First-Position"])
     recorded, count = struct.unpack_from("<qI", body, 0)
+    if headers.get("Strata-Format") == "2":
+        assert int(headers["Strata-Head"]) == first + count - 1, headers
     off = 12
     events = []
 

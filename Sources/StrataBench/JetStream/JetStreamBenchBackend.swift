@@ -43,7 +43,8 @@ enum JetStreamBench {
         return storePrefix + String(hash, radix: 16)
     }
 
-    /// Deletes every benchmark stream (`STRATA_bench_*`, and the raw baselines' streams).
+    /// Deletes every benchmark stream (`STRATA_bench_*` and their indexes `STRATAIX_bench_*`,
+    /// and the raw baselines' streams).
     static func deleteStreams(url: String) async throws {
         let connection = try await NATSConnection.connect(try NATSConfiguration(urls: [url]))
         let js = JetStream(connection: connection)
@@ -51,7 +52,7 @@ enum JetStreamBench {
         struct Empty: Encodable {}
         let reply = try await connection.request("$JS.API.STREAM.NAMES", payload: Array("{}".utf8))
         let names = (try? StrataJSONDecoder().decode(Names.self, from: Data(reply.payload.readableBytesView)).streams) ?? []
-        for name in names ?? [] where name.hasPrefix("STRATA_" + storePrefix) || name.hasPrefix("STRATA_RAW_BENCH") {
+        for name in names ?? [] where name.hasPrefix("STRATA_" + storePrefix) || name.hasPrefix("STRATAIX_" + storePrefix) || name.hasPrefix("STRATA_RAW_BENCH") {
             try? await js.deleteStream(name)
         }
         try await connection.close()
