@@ -22,24 +22,36 @@ struct ConsumerGroupTests {
         #expect(try first.consumers().isEmpty, "the leases folder is not a consumer")
     }
 
-    /// Every event handled, by the member holding its partition; per stream in order.
+    /// Every event handled, by whom, and whether that member held the event's partition then.
     struct Handled: Sendable {
         var member: String
         var position: UInt64
         var stream: String
         var revision: UInt64
         var partition: Int
+        var heldByHandler: Bool
+    }
+
+    /// The members by name, for handlers to ask what their member holds.
+    final class Roster: @unchecked Sendable {
+        private let lock = NSLock()
+        private var held: [String: @Sendable () -> [Int]] = [:]
+        func add(_ name: String, _ partitions: @escaping @Sendable () -> [Int]) { lock.withLock { held[name] = partitions } }
+        func holds(_ name: String, _ partition: Int) -> Bool { lock.withLock { held[name] }?().contains(partition) ?? false }
     }
 
     static func member<C: CheckpointStore & LeaseStore>(_ name: String, store: any EventStore, checkpoints: C, partitions: Int = 8,
-                                                        handled: Collector<Handled>) -> ConsumerGroupMember<C> {
-        ConsumerGroupMember(group: "workers", member: name, store: store, checkpoints: checkpoints,
-                            options: ConsumerOptions(batchSize: 16), partitions: partitions, leaseDuration: .seconds(3)) { events, _ in
+                                                        handled: Collector<Handled>, roster: Roster = Roster()) -> ConsumerGroupMember<C> {
+        let member = ConsumerGroupMember(group: "workers", member: name, store: store, checkpoints: checkpoints,
+                                         options: ConsumerOptions(batchSize: 16), partitions: partitions, leaseDuration: .seconds(3)) { events, _ in
             for event in events {
+                let partition = ConsumerGroups.partition(of: event.stream, count: partitions)
                 handled.add(Handled(member: name, position: event.position, stream: event.stream, revision: event.revision,
-                                    partition: ConsumerGroups.partition(of: event.stream, count: partitions)))
+                                    partition: partition, heldByHandler: roster.holds(name, partition)))
             }
         }
+        roster.add(name) { [weak member] in member?.heldPartitions() ?? [] }
+        return member
     }
 
     static func checkOrder(_ handled: [Handled]) {
@@ -71,8 +83,9 @@ struct ConsumerGroupTests {
     static func shareAndHandOver<C: CheckpointStore & LeaseStore>(_ checkpoints: () throws -> C) async throws {
         let store = InMemoryEventStore()
         let handled = Collector<Handled>()
+        let roster = Roster()
         func make(_ name: String) throws -> ConsumerGroupMember<C> {
-            Self.member(name, store: store, checkpoints: try checkpoints(), handled: handled)
+            Self.member(name, store: store, checkpoints: try checkpoints(), handled: handled, roster: roster)
         }
         let members = try ["a", "b", "c"].map(make)
         for member in members { member.start() }
@@ -82,17 +95,16 @@ struct ConsumerGroupTests {
         }
         for round in 1 ... 3 { try await Self.appendRound(store, round) }
         try await Wait.until("the 72 events to be handled", timeout: .seconds(60)) { Set(handled.values.map(\.position)).count == 72 }
-        let holders = Dictionary(uniqueKeysWithValues: members.flatMap { m in m.heldPartitions().map { ($0, m.member) } })
-        for event in handled.values { #expect(holders[event.partition] == event.member, "event \(event.position) went to its partition's holder") }
-        #expect(handled.values.count == 72, "nothing handled twice while membership was stable")
+        // A loaded machine may delay a round past a lease and move partitions meanwhile: what
+        // holds whatever happens is that a member handles only partitions it holds at the time.
+        for event in handled.values { #expect(event.heldByHandler, "event \(event.position) went to \(event.member), which held partition \(event.partition)") }
 
         await members[1].stop()
         try await members[0].waitUntilHolding(4, timeout: .seconds(60))
         try await members[2].waitUntilHolding(4, timeout: .seconds(60))
         for round in 4 ... 5 { try await Self.appendRound(store, round) }
         try await Wait.until("the 120 events to be handled", timeout: .seconds(60)) { Set(handled.values.map(\.position)).count == 120 }
-        let status = try await members[0].status()
-        #expect(status.members == ["a", "c"])
+        try await Wait.until("a and c to be the members", timeout: .seconds(60)) { try await members[0].status().members == ["a", "c"] }
         try await Wait.until("every partition to be checkpointed through 120", timeout: .seconds(60)) {
             try await members[0].status().partitions.allSatisfy { ($0.checkpoint ?? 0) >= 120 }
         }
