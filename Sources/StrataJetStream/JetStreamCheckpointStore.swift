@@ -67,17 +67,11 @@ public final class JetStreamCheckpointStore: CheckpointStore, LeaseStore, Subscr
         return key("parked", consumer) + "." + String(repeating: "0", count: 20 - digits.count) + digits
     }
 
+    private var keys: KeyValueStream { KeyValueStream(js: js, stream: streamName, header: Self.header, version: Self.version) }
+
     /// A key's value and subject sequence; nil when it was never written (or was removed).
     private func get(_ subject: String) async throws -> (value: [UInt8], sequence: UInt64)? {
-        try await nats("read \(subject)") {
-            guard let message = try await js.getLastMessage(stream: streamName, subject: subject) else { return nil }
-            let found = message.headers?[Self.header] ?? "none"
-            guard found == Self.version else {
-                throw StrataError.unsupportedFormat(path: "\(streamName)#\(message.streamSequence)", found: "\(Self.header) \(found)",
-                                                    supported: "\(Self.header) \(Self.version)")
-            }
-            return (message.bytes, message.streamSequence)
-        }
+        try await nats("read \(subject)") { try await keys.get(subject).map { ($0.body, $0.sequence) } }
     }
 
     /// Writes a key; with `expected`, only if its last subject sequence is still that (0: never
@@ -87,17 +81,7 @@ public final class JetStreamCheckpointStore: CheckpointStore, LeaseStore, Subscr
         let encoder = StrataJSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let body = [UInt8](try encoder.encode(value))
-        var headers = NATSHeaders()
-        headers[Self.header] = Self.version
-        return try await nats("write \(subject)") {
-            do {
-                _ = try await js.publish(subject, payload: body, headers: headers,
-                                         options: JetStreamPublishOptions(expectedLastSubjectSequence: expected, expectedStream: streamName))
-                return true
-            } catch NATSError.jetStream(_, let code, _) where code == NATSError.wrongLastSequenceCode {
-                return false
-            }
-        }
+        return try await nats("write \(subject)") { try await keys.put(subject, body, expected: expected) != nil }
     }
 
     private func remove(_ subject: String) async throws {
@@ -139,7 +123,7 @@ public final class JetStreamCheckpointStore: CheckpointStore, LeaseStore, Subscr
         return try decode(Checkpoint.self, value, subject).position
     }
 
-    public func commit<Result: Sendable>(consumer: String, through position: UInt64, _ work: (Void) async throws -> Result) async throws -> Result {
+    public func commit<Result: Sendable>(consumer: String, through position: UInt64, _ work: (Transaction) async throws -> Result) async throws -> Result {
         let result = try await work(())
         try await put(key("cp", consumer), Checkpoint(position: position))
         return result
@@ -239,11 +223,6 @@ public final class JetStreamCheckpointStore: CheckpointStore, LeaseStore, Subscr
     public func saveDefinition(_ key: String, _ record: Data?) async throws {
         let subject = self.key("def", key)
         guard let record else { return try await remove(subject) }
-        var headers = NATSHeaders()
-        headers[Self.header] = Self.version
-        try await nats("write \(subject)") {
-            _ = try await js.publish(subject, payload: [UInt8](record), headers: headers,
-                                     options: JetStreamPublishOptions(expectedStream: streamName))
-        }
+        try await nats("write \(subject)") { _ = try await keys.put(subject, [UInt8](record), expected: nil) }
     }
 }

@@ -83,29 +83,16 @@ final class StoreIndex: Sendable {
 
     // MARK: - Raw keys
 
+    private var keys: KeyValueStream { KeyValueStream(js: js, stream: stream, header: IndexFormat.header, version: IndexFormat.version) }
+
     /// The value of a key and its subject sequence, or `nil` when the key was never written.
-    func get(_ subject: String) async throws -> (body: [UInt8], sequence: UInt64)? {
-        guard let m = try await js.getLastMessage(stream: stream, subject: subject) else { return nil }
-        let found = m.headers?[IndexFormat.header] ?? "none"
-        guard found == IndexFormat.version else {
-            throw StrataError.unsupportedFormat(path: "\(stream)#\(m.streamSequence)", found: "Strata-Index \(found)",
-                                                supported: "Strata-Index \(IndexFormat.version)")
-        }
-        return (m.bytes, m.streamSequence)
-    }
+    func get(_ subject: String) async throws -> (body: [UInt8], sequence: UInt64)? { try await keys.get(subject) }
 
     /// Writes a key if its last subject sequence is still `expected` (0: never written).
     /// - Returns: the new subject sequence, or `nil` when another writer came first.
     @discardableResult
     func put(_ subject: String, _ body: [UInt8], expected: UInt64) async throws -> UInt64? {
-        var headers = NATSHeaders()
-        headers[IndexFormat.header] = IndexFormat.version
-        do {
-            return try await js.publish(subject, payload: body, headers: headers,
-                                        options: JetStreamPublishOptions(expectedLastSubjectSequence: expected, expectedStream: stream)).seq
-        } catch NATSError.jetStream(_, let code, _) where code == NATSError.wrongLastSequenceCode {
-            return nil
-        }
+        try await keys.put(subject, body, expected: expected)
     }
 
     // MARK: - The marker
