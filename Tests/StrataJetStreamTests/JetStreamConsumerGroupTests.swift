@@ -85,7 +85,7 @@ struct JetStreamConsumerGroupTests {
             var settings = PersistentSubscriptionSettings()
             settings.minCheckpointCount = 1
             settings.checkpointAfterMilliseconds = 0
-            let first = PersistentSubscriptions(store: store, checkpoints: shared, instance: "http://a:2113")
+            let first = PersistentSubscriptions(store: store, checkpoints: shared, instance: "http://a:2113", leaseDuration: .seconds(600))
             try await first.create(name, settings: settings)
             let group = try await first.subscription(name)
             let messages = try await group.read(consumer: "worker", maxCount: 10)
@@ -96,7 +96,7 @@ struct JetStreamConsumerGroupTests {
 
             let other = try await Self.open(cluster.nodes[0].url, store: "persistent")
             let otherShared = try #require(try await StoreRegistry.sharedCheckpoints(of: other))
-            let second = PersistentSubscriptions(store: other, checkpoints: otherShared, instance: "http://b:2113")
+            let second = PersistentSubscriptions(store: other, checkpoints: otherShared, instance: "http://b:2113", leaseDuration: .seconds(600))
             #expect(try await second.list().map(\.name) == [name])
             await #expect(throws: PersistentSubscriptionError.ownedElsewhere(name, owner: "http://a:2113")) { _ = try await second.subscription(name) }
             await first.stop()

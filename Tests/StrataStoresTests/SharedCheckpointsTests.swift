@@ -45,10 +45,11 @@ struct SharedCheckpointsTests {
             let shared = try #require(try await StoreRegistry.sharedCheckpoints(of: Decorated(forwardee: store)))
             #expect(shared is PostgresCheckpointStore)
             let name = PersistentSubscriptionName(stream: "orders", group: "billing")
-            let registry = PersistentSubscriptions(store: store, checkpoints: shared, instance: "http://a.invalid")
+            // Leases far longer than the test: nothing here renews them (no start()), and a loaded machine is slow.
+            let registry = PersistentSubscriptions(store: store, checkpoints: shared, instance: "http://a.invalid", leaseDuration: .seconds(600))
             try await registry.create(name, settings: PersistentSubscriptionSettings())
             let other = PersistentSubscriptions(store: store, checkpoints: PostgresCheckpointStore(store: try #require(store as? PostgresEventStore)),
-                                                instance: "http://b.invalid")
+                                                instance: "http://b.invalid", leaseDuration: .seconds(600))
             #expect(try await other.list().map(\.name) == [name])
             await #expect(throws: PersistentSubscriptionError.ownedElsewhere(name, owner: "http://a.invalid")) { _ = try await other.subscription(name) }
             try await registry.delete(name)
