@@ -275,13 +275,13 @@ struct PersistentSubscriptionRouteTests {
         let port = try LoopbackPort.free()
         let firstURL = "http://127.0.0.1:\(port)"
         var configuration = ServerConfiguration(port: 0)
-        configuration.persistentSubscriptions = PersistentSubscriptions(store: store, checkpoints: checkpoints, instance: firstURL)
+        configuration.persistentSubscriptions = PersistentSubscriptions(store: store, checkpoints: checkpoints, instance: firstURL, leaseDuration: .seconds(600))
         let first = try await TestServer(store: store, configuration: configuration, port: port)
         // Created through the first, which takes it, before the second runs: nothing else can take it in between.
         let path = "/subscriptions/orders/billing"
         let created = try await HTTPTestClient.send(.PUT, first.baseURL + path, body: #"{"settings":{"minCheckpointCount":1,"checkpointAfterMilliseconds":0}}"#)
         #expect(created.status == 201)
-        configuration.persistentSubscriptions = PersistentSubscriptions(store: store, checkpoints: checkpoints, instance: "http://second.invalid")
+        configuration.persistentSubscriptions = PersistentSubscriptions(store: store, checkpoints: checkpoints, instance: "http://second.invalid", leaseDuration: .seconds(600))
         let second: TestServer
         do { second = try await TestServer(store: store, configuration: configuration) } catch {
             await first.stop()
