@@ -50,6 +50,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", exact: "1.7.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", exact: "2.4.1"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", exact: "2.9.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // The vocabulary, the EventStore contract and the in-memory reference store.
@@ -279,6 +283,18 @@ let package = Package(
             swiftSettings: strictness
         ),
         // The JetStream backend: one JetStream stream per store, one message per commit.
+        // KurrentDB's gRPC client protocol (issue 21): generated messages and services
+        // (scripts/generate-grpc.sh from Protos/kurrentdb), served over Strata's stores.
+        .target(name: "StrataKurrent",
+                dependencies: ["Strata", "StrataConsumers",
+                               .product(name: "GRPCCore", package: "grpc-swift-2"),
+                               .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                               .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                               .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                swiftSettings: strictness),
+        .testTarget(name: "StrataKurrentTests", dependencies: ["Strata", "StrataKurrent", "StrataTestSupport",
+                                                               .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                    swiftSettings: strictness),
         .target(name: "StrataJetStream", dependencies: ["Strata", "StrataJSON", "StrataNATS", "StrataConsumers"], swiftSettings: strictness),
         .testTarget(name: "StrataJetStreamTests",
                     dependencies: ["Strata", "StrataNATS", "StrataJetStream", "StrataConformance", "StrataTestSupport", "StrataDocuments", "StrataStores", "StrataMigration", "StrataConsumers",
