@@ -184,7 +184,7 @@ let package = Package(
             name: "StrataCLI",
             dependencies: [
                 "Strata", "StrataJSON", "StrataLog", "StrataConsumers", "StrataSQLite", "StrataPostgres", "StrataSchema", "StrataJSONShapes", "StrataServer",
-                "StrataLakehouse", "StrataCommandLine", "StrataTracing", "StrataMigration", "StrataDocuments", "StrataNATS", "StrataStores",
+                "StrataLakehouse", "StrataCommandLine", "StrataTracing", "StrataMigration", "StrataDocuments", "StrataNATS", "StrataStores", "StrataKurrent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -286,11 +286,13 @@ let package = Package(
         // KurrentDB's gRPC client protocol (issue 21): generated messages and services
         // (scripts/generate-grpc.sh from Protos/kurrentdb), served over Strata's stores.
         .target(name: "StrataKurrent",
-                dependencies: ["Strata", "StrataConsumers",
+                dependencies: ["Strata", "StrataConsumers", "StrataServer", "StrataJSON",
                                .product(name: "GRPCCore", package: "grpc-swift-2"),
                                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
-                               .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                               .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                               .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                               .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strictness),
         .testTarget(name: "StrataKurrentTests", dependencies: ["Strata", "StrataKurrent", "StrataTestSupport",
                                                                .product(name: "SwiftProtobuf", package: "swift-protobuf")],

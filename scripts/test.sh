@@ -58,6 +58,11 @@ if [ $# -eq 0 ] && command -v python3 >/dev/null; then
   # "Security model"): loopback only, bounded in count and time.
   python3 Tests/python/hostile_clients_test.py "$(swift build --show-bin-path)/strata"
   python3 Tests/python/cors_browser_test.py "$(swift build --show-bin-path)/strata"
+  # KurrentDB's own Python client (kurrentdbclient, pinned, in .build/kurrentdb-venv) against the
+  # gRPC surface (docs/KURRENTDB.md). STRATA_SKIP_KURRENTDB=1 skips it.
+  if [ "${STRATA_SKIP_KURRENTDB:-0}" != 1 ]; then
+    python3 Tests/python/kurrentdb_client_test.py "$(swift build --show-bin-path)/strata"
+  fi
   # Responses as docs/openapi.yaml describes them, checked by schemathesis.
   command -v st >/dev/null || python3 -m pip install --quiet --disable-pip-version-check schemathesis
   python3 Tests/python/openapi_conformance.py "$(swift build --show-bin-path)/strata"

@@ -7,6 +7,7 @@ import Strata
 import StrataConsumers
 import StrataSchema
 import StrataCommandLine
+import StrataKurrent
 import StrataServer
 import StrataSQLite
 import StrataStores
@@ -58,6 +59,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("This server's URL as clients and the other instances reach it: its name for the persistent subscription groups it runs, where the others redirect (307) requests for them. Default: http(s)://HOST:PORT as bound. Overrides the configuration file's advertisedURL.", valueName: "URL"))
     var advertise: String?
 
+    @Option(name: .customLong("grpc-port"), help: ArgumentHelp("Also serve KurrentDB's gRPC client protocol (HTTP/2) on this port, so that KurrentDB/EventStoreDB clients work unchanged (docs/KURRENTDB.md); 0 picks a free one. Overrides the configuration file's grpcPort.", valueName: "PORT"))
+    var grpcPort: Int?
+
     func run() async throws {
         var configuration = ServerConfiguration()
         var storeText = global.store
@@ -72,6 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let snapshots { configuration.snapshotsDirectory = snapshots }
         if let subscriptions { configuration.subscriptionsDirectory = subscriptions }
         if let advertise { configuration.advertisedURL = advertise }
+        if let grpcPort { configuration.grpcPort = grpcPort }
         for collection in cdcCollections where !configuration.cdcCollections.contains(collection) { configuration.cdcCollections.append(collection) }
         try configuration.validate()
         let checked = try configuration.schemasDirectory.map { try EventSchemaSet(folder: URL(fileURLWithPath: $0)) }
@@ -113,12 +118,20 @@ struct ServeCommand: AsyncParsableCommand {
         }
         // The SQLite checkpoint store has a connection of its own (PostgreSQL's shares the store's pool).
         let closeCheckpoints = { @Sendable () async in _ = try? await (checkpoints as? SQLiteCheckpointStore)?.close() }
+        let usesTLS = configuration.tls != nil
         let announce = Task {
             let port = try await server.waitUntilRunning()
-            let scheme = configuration.tls == nil ? "http" : "https"
-            StandardOutput.stdout.writeLine(Array("listening \(scheme)://\(server.host):\(port)".utf8), flushing: true)
+            StandardOutput.stdout.writeLine(Array("listening \(usesTLS ? "https" : "http")://\(server.host):\(port)".utf8), flushing: true)
         }
-        let group = ServiceGroup(configuration: .init(services: tracing.services(with: server), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let grpc = configuration.grpcPort.map { StrataKurrentServer(http: server, port: $0) }
+        let announceGRPC = Task { [grpc] in
+            guard let grpc else { return }
+            let port = try await grpc.waitUntilRunning()
+            StandardOutput.stdout.writeLine(Array("listening grpc\(usesTLS ? "+tls" : "")://\(grpc.host):\(port)".utf8), flushing: true)
+        }
+        defer { announceGRPC.cancel() }
+        let services = tracing.services(with: server) + (grpc.map { [$0] } ?? [])
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {

@@ -646,9 +646,20 @@ package nonisolated struct EventStore_Client_Streams_ReadResp: Sendable {
 
     package var preparePosition: UInt64 = 0
 
+    package var timestamp: SwiftProtobuf.Google_Protobuf_Timestamp {
+      get {_timestamp ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+      set {_timestamp = newValue}
+    }
+    /// Returns true if `timestamp` has been explicitly set.
+    package var hasTimestamp: Bool {self._timestamp != nil}
+    /// Clears the value of `timestamp`. Subsequent reads from it will return its default value.
+    package mutating func clearTimestamp() {self._timestamp = nil}
+
     package var unknownFields = SwiftProtobuf.UnknownStorage()
 
     package init() {}
+
+    fileprivate var _timestamp: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
   }
 
   package nonisolated struct StreamNotFound: Sendable {
@@ -672,14 +683,60 @@ package nonisolated struct EventStore_Client_Streams_ReadResp: Sendable {
     fileprivate var _streamIdentifier: EventStore_Client_StreamIdentifier? = nil
   }
 
+  package nonisolated struct Position: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    package var commitPosition: UInt64 = 0
+
+    package var preparePosition: UInt64 = 0
+
+    package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    package init() {}
+  }
+
+  /// A catch-up subscription's turn from stored to live events (and back), with where it was.
   package nonisolated struct CaughtUp: Sendable {
     // SwiftProtobuf.Message conformance is added in an extension below. See the
     // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
     // methods supported on all messages.
 
+    package var timestamp: SwiftProtobuf.Google_Protobuf_Timestamp {
+      get {_timestamp ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+      set {_timestamp = newValue}
+    }
+    /// Returns true if `timestamp` has been explicitly set.
+    package var hasTimestamp: Bool {self._timestamp != nil}
+    /// Clears the value of `timestamp`. Subsequent reads from it will return its default value.
+    package mutating func clearTimestamp() {self._timestamp = nil}
+
+    package var streamRevision: Int64 {
+      get {_streamRevision ?? 0}
+      set {_streamRevision = newValue}
+    }
+    /// Returns true if `streamRevision` has been explicitly set.
+    package var hasStreamRevision: Bool {self._streamRevision != nil}
+    /// Clears the value of `streamRevision`. Subsequent reads from it will return its default value.
+    package mutating func clearStreamRevision() {self._streamRevision = nil}
+
+    package var position: EventStore_Client_Streams_ReadResp.Position {
+      get {_position ?? EventStore_Client_Streams_ReadResp.Position()}
+      set {_position = newValue}
+    }
+    /// Returns true if `position` has been explicitly set.
+    package var hasPosition: Bool {self._position != nil}
+    /// Clears the value of `position`. Subsequent reads from it will return its default value.
+    package mutating func clearPosition() {self._position = nil}
+
     package var unknownFields = SwiftProtobuf.UnknownStorage()
 
     package init() {}
+
+    fileprivate var _timestamp: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    fileprivate var _streamRevision: Int64? = nil
+    fileprivate var _position: EventStore_Client_Streams_ReadResp.Position? = nil
   }
 
   package nonisolated struct FellBehind: Sendable {
@@ -687,9 +744,40 @@ package nonisolated struct EventStore_Client_Streams_ReadResp: Sendable {
     // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
     // methods supported on all messages.
 
+    package var timestamp: SwiftProtobuf.Google_Protobuf_Timestamp {
+      get {_timestamp ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+      set {_timestamp = newValue}
+    }
+    /// Returns true if `timestamp` has been explicitly set.
+    package var hasTimestamp: Bool {self._timestamp != nil}
+    /// Clears the value of `timestamp`. Subsequent reads from it will return its default value.
+    package mutating func clearTimestamp() {self._timestamp = nil}
+
+    package var streamRevision: Int64 {
+      get {_streamRevision ?? 0}
+      set {_streamRevision = newValue}
+    }
+    /// Returns true if `streamRevision` has been explicitly set.
+    package var hasStreamRevision: Bool {self._streamRevision != nil}
+    /// Clears the value of `streamRevision`. Subsequent reads from it will return its default value.
+    package mutating func clearStreamRevision() {self._streamRevision = nil}
+
+    package var position: EventStore_Client_Streams_ReadResp.Position {
+      get {_position ?? EventStore_Client_Streams_ReadResp.Position()}
+      set {_position = newValue}
+    }
+    /// Returns true if `position` has been explicitly set.
+    package var hasPosition: Bool {self._position != nil}
+    /// Clears the value of `position`. Subsequent reads from it will return its default value.
+    package mutating func clearPosition() {self._position = nil}
+
     package var unknownFields = SwiftProtobuf.UnknownStorage()
 
     package init() {}
+
+    fileprivate var _timestamp: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    fileprivate var _streamRevision: Int64? = nil
+    fileprivate var _position: EventStore_Client_Streams_ReadResp.Position? = nil
   }
 
   package init() {}
@@ -2676,7 +2764,7 @@ nonisolated extension EventStore_Client_Streams_ReadResp.SubscriptionConfirmatio
 
 nonisolated extension EventStore_Client_Streams_ReadResp.Checkpoint: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = EventStore_Client_Streams_ReadResp.protoMessageName + ".Checkpoint"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}commit_position\0\u{3}prepare_position\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}commit_position\0\u{3}prepare_position\0\u{1}timestamp\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2686,24 +2774,33 @@ nonisolated extension EventStore_Client_Streams_ReadResp.Checkpoint: SwiftProtob
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.commitPosition) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.preparePosition) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._timestamp) }()
       default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.commitPosition != 0 {
       try visitor.visitSingularUInt64Field(value: self.commitPosition, fieldNumber: 1)
     }
     if self.preparePosition != 0 {
       try visitor.visitSingularUInt64Field(value: self.preparePosition, fieldNumber: 2)
     }
+    try { if let v = self._timestamp {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: EventStore_Client_Streams_ReadResp.Checkpoint, rhs: EventStore_Client_Streams_ReadResp.Checkpoint) -> Bool {
     if lhs.commitPosition != rhs.commitPosition {return false}
     if lhs.preparePosition != rhs.preparePosition {return false}
+    if lhs._timestamp != rhs._timestamp {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2743,20 +2840,80 @@ nonisolated extension EventStore_Client_Streams_ReadResp.StreamNotFound: SwiftPr
   }
 }
 
-nonisolated extension EventStore_Client_Streams_ReadResp.CaughtUp: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  package static let protoMessageName: String = EventStore_Client_Streams_ReadResp.protoMessageName + ".CaughtUp"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+nonisolated extension EventStore_Client_Streams_ReadResp.Position: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = EventStore_Client_Streams_ReadResp.protoMessageName + ".Position"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}commit_position\0\u{3}prepare_position\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    // Load everything into unknown fields
-    while try decoder.nextFieldNumber() != nil {}
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.commitPosition) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.preparePosition) }()
+      default: break
+      }
+    }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.commitPosition != 0 {
+      try visitor.visitSingularUInt64Field(value: self.commitPosition, fieldNumber: 1)
+    }
+    if self.preparePosition != 0 {
+      try visitor.visitSingularUInt64Field(value: self.preparePosition, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: EventStore_Client_Streams_ReadResp.Position, rhs: EventStore_Client_Streams_ReadResp.Position) -> Bool {
+    if lhs.commitPosition != rhs.commitPosition {return false}
+    if lhs.preparePosition != rhs.preparePosition {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension EventStore_Client_Streams_ReadResp.CaughtUp: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = EventStore_Client_Streams_ReadResp.protoMessageName + ".CaughtUp"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}timestamp\0\u{3}stream_revision\0\u{1}position\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._timestamp) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self._streamRevision) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._position) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._timestamp {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._streamRevision {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._position {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: EventStore_Client_Streams_ReadResp.CaughtUp, rhs: EventStore_Client_Streams_ReadResp.CaughtUp) -> Bool {
+    if lhs._timestamp != rhs._timestamp {return false}
+    if lhs._streamRevision != rhs._streamRevision {return false}
+    if lhs._position != rhs._position {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2764,18 +2921,43 @@ nonisolated extension EventStore_Client_Streams_ReadResp.CaughtUp: SwiftProtobuf
 
 nonisolated extension EventStore_Client_Streams_ReadResp.FellBehind: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = EventStore_Client_Streams_ReadResp.protoMessageName + ".FellBehind"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}timestamp\0\u{3}stream_revision\0\u{1}position\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    // Load everything into unknown fields
-    while try decoder.nextFieldNumber() != nil {}
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._timestamp) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self._streamRevision) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._position) }()
+      default: break
+      }
+    }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._timestamp {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._streamRevision {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._position {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: EventStore_Client_Streams_ReadResp.FellBehind, rhs: EventStore_Client_Streams_ReadResp.FellBehind) -> Bool {
+    if lhs._timestamp != rhs._timestamp {return false}
+    if lhs._streamRevision != rhs._streamRevision {return false}
+    if lhs._position != rhs._position {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -7,13 +7,13 @@ import StrataJSONShapes
 
 /// An error the server answers with: a status and a JSON body `{"error": {"code", "message",
 /// "details"}}`. Every failure becomes one of these in one place, ``APIError/init(_:)``.
-struct APIError: Error, Sendable {
-    let status: HTTPResponse.Status
-    let code: String
-    let message: String
+package struct APIError: Error, Sendable {
+    package let status: HTTPResponse.Status
+    package let code: String
+    package let message: String
     let details: [(String, ErrorJSON.Detail)]
     /// Seconds for a `Retry-After` header.
-    var retryAfter: Int?
+    package var retryAfter: Int?
 
     init(_ status: HTTPResponse.Status, code: String, _ message: String, details: [(String, ErrorJSON.Detail)] = []) {
         self.status = status
@@ -41,7 +41,7 @@ struct APIError: Error, Sendable {
     }
 
     /// Any error a handler throws, as an API error.
-    static func from(_ error: any Error) -> APIError {
+    package static func from(_ error: any Error) -> APIError {
         switch error {
         case let e as APIError: return e
         case let e as StrataError: return APIError(e)

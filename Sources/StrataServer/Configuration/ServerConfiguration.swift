@@ -77,6 +77,10 @@ public struct ServerConfiguration: Sendable {
     /// subscription groups, to which the other instances redirect requests for them.
     /// `strata serve --advertise URL` wins; nil: `http(s)://HOST:PORT` as bound.
     public var advertisedURL: String?
+    /// The port of KurrentDB's gRPC client protocol (docs/KURRENTDB.md), served beside the HTTP
+    /// API by `strata serve` (StrataKurrent's `StrataKurrentServer`), with the same store, keys,
+    /// TLS files and subscriptions. Nil (the default): not served. `strata serve --grpc-port` wins.
+    public var grpcPort: Int?
     /// The log level of `strata serve` (`trace`, `debug`, `info`, `notice`, `warning`,
     /// `error`, `critical`); nil: `info`.
     public var logLevel: String?
@@ -141,6 +145,7 @@ public struct ServerConfiguration: Sendable {
         var cdcCollections: [String]?
         var subscriptionsDirectory: String?
         var advertisedURL: String?
+        var grpcPort: Int?
     }
 
     /// Reads a configuration file over `self`, returning the file's `store` URL if it names one.
@@ -176,6 +181,7 @@ public struct ServerConfiguration: Sendable {
         if let v = file.cdcCollections { cdcCollections = v }
         if let v = file.subscriptionsDirectory { subscriptionsDirectory = v }
         if let v = file.advertisedURL { advertisedURL = v }
+        if let v = file.grpcPort { grpcPort = v }
         try validate()
         return file.store
     }
@@ -219,6 +225,9 @@ public struct ServerConfiguration: Sendable {
         try limits.validate()
         try tracing?.validate()
         for collection in cdcCollections { try DocumentNaming.validateCollection(collection) }
+        if let grpcPort, !(0 ... 65_535).contains(grpcPort) || grpcPort == port && port != 0 {
+            throw StrataError.invalidArgument("grpcPort (strata serve --grpc-port) must be 0…65535 and differ from the HTTP port, not \(grpcPort)")
+        }
         if let advertisedURL {
             let lower = advertisedURL.lowercased()
             guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), let url = URL(string: advertisedURL), url.host?.isEmpty == false,

@@ -10,7 +10,7 @@ import StrataJSONShapes
 
 /// One thing to send on a live connection: event subscriptions over SSE and WebSocket, and
 /// document change streams, all deliver these.
-enum LiveItem: Sendable {
+package enum LiveItem: Sendable {
     /// An event, a filtered-`$all` checkpoint or the caught-up marker of a subscription.
     case message(SubscriptionMessage)
     /// An `$all` event from the shared tail, with its SSE frame encoded once for all subscribers.

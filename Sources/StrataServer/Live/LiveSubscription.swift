@@ -3,9 +3,9 @@ import Strata
 import StrataJSONShapes
 
 /// What a subscription request asks for, parsed the same way for SSE and WebSocket.
-struct LiveRequest: Sendable {
+package struct LiveRequest: Sendable {
     /// `$all` (with its filter) or one stream.
-    let target: Subscription.Target
+    package let target: Subscription.Target
     /// Where to start.
     let start: SubscriptionStart
     /// How events are written.
@@ -13,7 +13,7 @@ struct LiveRequest: Sendable {
 
     var isAll: Bool { if case .all = target { true } else { false } }
 
-    init(target: Subscription.Target, start: SubscriptionStart, style: EventJSON.Style) {
+    package init(target: Subscription.Target, start: SubscriptionStart, style: EventJSON.Style) {
         self.target = target
         self.start = start
         self.style = style
@@ -62,7 +62,7 @@ extension LiveRequest {
     /// again whenever it falls behind. It delivers the same messages, in the same order, as a
     /// ``Subscription`` of its own would. A stream subscription (or any subscription when the
     /// tail is not running) uses a subscription of its own.
-    func pump(state: ServerState, send: (LiveItem) async throws -> Void) async throws {
+    package func pump(state: ServerState, send: (LiveItem) async throws -> Void) async throws {
         guard case .all(let filter) = target else {
             return try await pumpAlone(start: start, state: state, send: send)
         }

@@ -14,10 +14,10 @@ import Synchronization
 /// A subscriber uses the tail only once it has caught up through the store, and only while its
 /// next position lies inside the window: one that falls behind (a slow client) reads the missing
 /// positions from the store itself, exactly as before, so no event is skipped or repeated.
-final class LiveTail: Sendable {
+package final class LiveTail: Sendable {
     /// One event of the window and its frames, encoded once.
-    struct Entry: Sendable {
-        let event: RecordedEvent
+    package struct Entry: Sendable {
+        package let event: RecordedEvent
         /// The SSE frame for an `$all` subscription in the default (`json`) encoding; `nil` when
         /// no subscriber followed the tail as the event was read (nobody to encode it for).
         let sseFrame: ByteBuffer?

@@ -3,7 +3,7 @@ import Synchronization
 
 /// Tells every open subscription that the server is shutting down, so that long-lived
 /// responses end and the server's graceful shutdown can complete.
-final class ShutdownSignal: Sendable {
+package final class ShutdownSignal: Sendable {
     private struct State {
         var triggered = false
         var waiters: [UUID: AsyncStream<Void>.Continuation] = [:]
@@ -12,10 +12,10 @@ final class ShutdownSignal: Sendable {
     private let state = Mutex(State())
 
     /// Whether shutdown has begun.
-    var isTriggered: Bool { state.withLock { $0.triggered } }
+    package var isTriggered: Bool { state.withLock { $0.triggered } }
 
     /// A sequence that yields once when shutdown begins (at once if it already has).
-    func stream() -> AsyncStream<Void> {
+    package func stream() -> AsyncStream<Void> {
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
         let id = UUID()
         let already = state.withLock { state in

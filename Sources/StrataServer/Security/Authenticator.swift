@@ -3,23 +3,23 @@ import HTTPTypes
 import Synchronization
 
 /// Who made a request: a configured key, or anyone when no key is configured.
-struct Principal: Sendable, Hashable {
+package struct Principal: Sendable, Hashable {
     /// The key's name, or `"anonymous"`.
-    let name: String
+    package let name: String
     /// The key, or nil for anonymous access (which may do everything).
-    let key: APIKey?
+    package let key: APIKey?
 
-    static let anonymous = Principal(name: "anonymous", key: nil)
+    package static let anonymous = Principal(name: "anonymous", key: nil)
 
-    func allows(_ scope: APIKey.Scope) -> Bool { key?.allows(scope) ?? true }
-    func covers(stream: String) -> Bool { key?.covers(stream: stream) ?? true }
-    var streamPrefix: String? { key?.streamPrefix }
+    package func allows(_ scope: APIKey.Scope) -> Bool { key?.allows(scope) ?? true }
+    package func covers(stream: String) -> Bool { key?.covers(stream: stream) ?? true }
+    package var streamPrefix: String? { key?.streamPrefix }
 }
 
 /// Finds the key a request carries. The presented secret is hashed (SHA-256) and compared with
 /// every configured key's digest in constant time, every digest every time, so timing reveals
 /// neither a key's bytes nor which key matched; plain and hashed keys are matched alike.
-struct Authenticator: Sendable {
+package struct Authenticator: Sendable {
     let keys: [APIKey]
     private let digests: [[UInt8]]
 
@@ -30,7 +30,7 @@ struct Authenticator: Sendable {
     }
 
     /// Whether requests must carry a key.
-    var isEnabled: Bool { !keys.isEmpty }
+    package var isEnabled: Bool { !keys.isEmpty }
 
     /// The principal for the presented secret (from `Authorization: Bearer`, `X-API-Key` or the
     /// `api_key` query parameter of a GET).

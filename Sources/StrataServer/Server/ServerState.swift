@@ -7,20 +7,20 @@ import StrataDocuments
 import Synchronization
 
 /// What every handler shares: the store, the settings and the server's bookkeeping.
-final class ServerState: Sendable {
-    let store: any EventStore
-    let configuration: ServerConfiguration
-    let logger: Logger
+package final class ServerState: Sendable {
+    package let store: any EventStore
+    package let configuration: ServerConfiguration
+    package let logger: Logger
     let metrics: ServerMetrics
-    let authenticator: Authenticator
+    package let authenticator: Authenticator
     /// Origin, host and content-type rules for browsers.
     let browserPolicy: BrowserPolicy
     let rateLimiter: RequestRateLimiter
     let subscribers: SubscriberCounter
-    let shutdown = ShutdownSignal()
+    package let shutdown = ShutdownSignal()
     let resources: StaticResources
     /// The shared reader of `$all`'s head that live `$all` subscriptions follow.
-    let tail: LiveTail
+    package let tail: LiveTail
     /// The document collections served under `/documents/…`, opened on first use.
     let documents: DocumentManager
     /// Document snapshots under ``ServerConfiguration/snapshotsDirectory``, when one is configured.
@@ -72,7 +72,7 @@ final class ServerState: Sendable {
     }
 
     /// Begins shutdown: open subscriptions end, new ones are refused.
-    func beginShutdown() {
+    package func beginShutdown() {
         shutdown.trigger()
         tail.stop()
     }
@@ -84,7 +84,13 @@ final class ServerState: Sendable {
     /// Authenticates the key a request presents and takes a token of its rate limit: the one
     /// admission check of HTTP requests (``GuardMiddleware``) and WebSocket upgrades.
     func admit(headers: HTTPFields, query: [String: [String]], isGet: Bool) throws(APIError) -> Principal {
-        let principal = try authenticator.authenticate(Authenticator.presentedKey(headers: headers, query: query, isGet: isGet))
+        try admit(presentedKey: Authenticator.presentedKey(headers: headers, query: query, isGet: isGet))
+    }
+
+    /// Authenticates a presented secret (nil when none was sent) and takes a token of its
+    /// key's rate limit: shared by every protocol the server speaks.
+    package func admit(presentedKey: String?) throws(APIError) -> Principal {
+        let principal = try authenticator.authenticate(presentedKey)
         if let wait = rateLimiter.acquire(principal.name) {
             var error = APIError(.tooManyRequests, code: "rate-limited",
                                  "over \(Int(limits.requestsPerSecondPerKey)) requests per second for this key; retry later")
@@ -95,7 +101,7 @@ final class ServerState: Sendable {
     }
 
     /// Reserves a subscription slot for the principal, or throws 429.
-    func reserveSubscriber(_ principal: Principal) throws(APIError) {
+    package func reserveSubscriber(_ principal: Principal) throws(APIError) {
         guard !shutdown.isTriggered else {
             throw APIError(.serviceUnavailable, code: "shutting-down", "the server is shutting down")
         }
@@ -109,13 +115,13 @@ final class ServerState: Sendable {
         metrics.subscribers.record(subscribers.total)
     }
 
-    func releaseSubscriber(_ principal: Principal) {
+    package func releaseSubscriber(_ principal: Principal) {
         subscribers.release(principal.name)
         metrics.subscribers.record(subscribers.total)
     }
 
     /// Appends with timing and metrics.
-    func append(_ requests: [AppendRequest], condition: AppendCondition?) async throws -> [AppendResult] {
+    package func append(_ requests: [AppendRequest], condition: AppendCondition?) async throws -> [AppendResult] {
         let started = ContinuousClock.now
         do {
             let results = try await store.append(requests, condition: condition)

@@ -23,7 +23,8 @@ import Synchronization
 /// ```
 public final class StrataHTTPServer: Service, Sendable {
     let routes: StrataRoutes
-    var state: ServerState { routes.state }
+    /// What the server shares with other protocols' servers over the same store (StrataKurrent's gRPC).
+    package var state: ServerState { routes.state }
     /// The address actually bound (loopback when no key is configured).
     public let host: String
     private let running = Mutex<RunState>(RunState())

@@ -1,0 +1,129 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ServiceLifecycle
+import Strata
+import StrataServer
+import Synchronization
+
+/// KurrentDB's gRPC client protocol beside Strata's HTTP API: existing KurrentDB (EventStoreDB)
+/// clients in any language read, append, subscribe and use persistent subscriptions against a
+/// Strata store (docs/KURRENTDB.md).
+///
+/// It serves HTTP/2 on a port of its own and shares everything else with the ``StrataHTTPServer``
+/// it is built from: the store, API keys and scopes, rate limits and subscriber limits, TLS
+/// files, the live tail that `$all` subscriptions follow, persistent subscriptions and shutdown.
+/// Without API keys it listens on loopback only, as the HTTP server does.
+///
+/// ```swift
+/// let http = try StrataHTTPServer(store: store, configuration: configuration)
+/// let grpc = StrataKurrentServer(http: http, port: 2113)
+/// try await ServiceGroup(services: [http, grpc], gracefulShutdownSignals: [.sigterm], logger: logger).run()
+/// ```
+public final class StrataKurrentServer: Service, Sendable {
+    /// The address listened on (loopback when no API key is configured).
+    public let host: String
+    private let requestedPort: Int
+    private let state: ServerState
+    private let running = Mutex<RunState>(RunState())
+
+    private struct RunState {
+        var port: Int?
+        var failure: String?
+        var waiters: [CheckedContinuation<Int, any Error>] = []
+    }
+
+    /// Creates the gRPC surface of an HTTP server.
+    /// - Parameters:
+    ///   - http: the server whose store, keys, limits, TLS files and subscriptions it shares.
+    ///   - port: the port to listen on; 0 picks a free one (see ``waitUntilRunning()``).
+    public init(http: StrataHTTPServer, port: Int) {
+        self.state = http.state
+        self.host = http.host
+        self.requestedPort = port
+    }
+
+    /// The port listened on, once running.
+    public var port: Int? { running.withLock { $0.port } }
+
+    /// Waits until the server listens and returns its port.
+    /// - Throws: when the server failed to start.
+    public func waitUntilRunning() async throws -> Int {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready: Result<Int, any Error>? = running.withLock { state in
+                if let port = state.port { return .success(port) }
+                if let failure = state.failure { return .failure(StrataError.io(path: host, operation: "listen", reason: failure)) }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
+    }
+
+    private func settle(_ result: Result<Int, any Error>) {
+        let waiters = running.withLock { state in
+            switch result {
+            case .success(let port): state.port = port
+            case .failure(let error): state.failure = "\(error)"
+            }
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters {
+            switch result {
+            case .success(let port): waiter.resume(returning: port)
+            case .failure(let error): waiter.resume(throwing: StrataError.io(path: host, operation: "listen", reason: "\(error)"))
+            }
+        }
+    }
+
+    /// Runs until cancelled or until graceful shutdown completes. Graceful shutdown ends open
+    /// subscriptions (with `UNAVAILABLE`, so that clients reconnect elsewhere) and finishes the
+    /// calls in flight.
+    public func run() async throws {
+        let state = self.state
+        let host = self.host == "localhost" ? "127.0.0.1" : self.host
+        let address: GRPCNIOTransportCore.SocketAddress = host.contains(":") ? .ipv6(host: host, port: requestedPort)
+                                                                              : .ipv4(host: host, port: requestedPort)
+        let security: HTTP2ServerTransport.Posix.TransportSecurity
+        if let tls = state.configuration.tls {
+            security = .tls(certificateChain: [.file(path: tls.certificate, format: .pem)], privateKey: .file(path: tls.privateKey, format: .pem))
+        } else {
+            security = .plaintext
+        }
+        var config = HTTP2ServerTransport.Posix.Config.defaults
+        config.rpc.maxRequestPayloadSize = max(state.configuration.limits.maxBodyBytes, 4 << 20)
+        let transport = HTTP2ServerTransport.Posix(address: address, transportSecurity: security, config: config)
+        let port = Mutex(0)
+        let services: [any RegistrableRPCService] = [
+            StreamsService(state: state),
+            PersistentSubscriptionsService(state: state),
+            ServerFeaturesService(state: state),
+            GossipService(state: state, endpoint: { [host] in (host, port.withLock { $0 }) }),
+        ]
+        let server = GRPCServer(transport: transport, services: services)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask {
+                try await withGracefulShutdownHandler {
+                    try await server.serve()
+                } onGracefulShutdown: {
+                    state.beginShutdown()
+                    server.beginGracefulShutdown()
+                }
+            }
+            do {
+                let listening = try await transport.listeningAddress
+                guard let bound = listening.ipv4?.port ?? listening.ipv6?.port else {
+                    throw StrataError.io(path: host, operation: "listen", reason: "no address")
+                }
+                port.withLock { $0 = bound }
+                state.logger.info("Strata KurrentDB gRPC listening on \(state.configuration.tls == nil ? "" : "TLS ")\(host):\(bound)\(state.authenticator.isEnabled ? "" : " (no API key configured: loopback only)")")
+                settle(.success(bound))
+            } catch {
+                settle(.failure(error))
+                throw error
+            }
+        }
+    }
+}
