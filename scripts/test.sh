@@ -49,7 +49,12 @@ trap 'scripts/postgres.sh stop "$STRATA_TEST_POSTGRES_DIR"' EXIT
 scripts/nats.sh
 export STRATA_NATS_KILL_EVENTS="${STRATA_NATS_KILL_EVENTS:-200}"
 
-swift build --build-tests
+# The test bundle and the executables the tests run, product by product: `swift build
+# --build-tests` would also build every package plugin's tools, among them swift-protobuf's
+# protoc (C++, minutes on two cores), which nothing here uses (docs/KURRENTDB.md).
+for product in strata strata-bench strata-codegen StrataTestChild AccountsExample StrataPackageTests; do
+  swift build --product "$product"
+done
 # The HTTP server as an outside user sees it: plain Python (standard library only).
 if [ $# -eq 0 ] && command -v python3 >/dev/null; then
   python3 -c "import yaml, openapi_spec_validator" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check openapi-spec-validator pyyaml
