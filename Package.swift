@@ -196,6 +196,8 @@ let package = Package(
         .executableTarget(
             name: "StrataBenchCLI",
             dependencies: [
+                "StrataKurrent", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 "Strata", "StrataJSON", "StrataBench", "StrataCommandLine", "StrataPostgres", "StrataServer", "StrataJSONShapes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

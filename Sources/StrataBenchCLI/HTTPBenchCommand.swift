@@ -11,7 +11,7 @@ import StrataCommandLine
 struct HTTPBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "http",
-        abstract: "Measure the HTTP server: appends per second (single and in batches of 100) and SSE fan-out latency.",
+        abstract: "Measure the HTTP server and its KurrentDB gRPC surface: appends per second (single and in batches of 100), reads of $all, and SSE fan-out latency.",
         discussion: """
             Starts a server on 127.0.0.1 in this process over a fresh store of the kind --store names \
             (file: the log engine with its default durability, sqlite:, memory:; the path is not used), \
@@ -20,6 +20,10 @@ struct HTTPBenchCommand: AsyncParsableCommand {
               http.append.single       events/s, one event per request, --connections clients
               http.append.batch100     events/s, 100 events per request, --connections clients
               store.append.batch100    events/s, the same load appended in-process (no HTTP)
+              grpc.append.single|batch100  events/s, the same loads as KurrentDB BatchAppend calls \
+            (--connections calls at a time on one HTTP/2 connection)
+              store.read.all | http.read.all | grpc.read.all   events/s reading $all of a filled \
+            store (200k events, 50k with --quick): in-process, HTTP pages of 1,000, one gRPC Read
               http.sse.fanout.p50|p99|max  ms from sending an append to a subscriber reading it, \
             with --subscribers SSE connections on $all and one writer at --rate events/s
               http.sse.fanout.deliveries   events/s delivered over all subscribers
@@ -46,6 +50,8 @@ struct HTTPBenchCommand: AsyncParsableCommand {
 
     static let resultNames = [
         "http.append.single", "http.append.batch100", "store.append.batch100", "ratio.http.append.batch100.store",
+        "grpc.append.single", "grpc.append.batch100", "ratio.grpc.append.batch100.store",
+        "store.read.all", "http.read.all", "grpc.read.all", "ratio.http.read.all.store", "ratio.grpc.read.all.store",
         "http.sse.fanout.p50", "http.sse.fanout.p99", "http.sse.fanout.max", "http.sse.fanout.deliveries",
     ]
 
@@ -64,6 +70,9 @@ struct HTTPBenchCommand: AsyncParsableCommand {
             throw CommandFailure.usage("--only \(only.joined(separator: ", ")) matches no benchmark; names: \(Self.resultNames.joined(separator: ", "))")
         }
         if selected.contains("ratio.http.append.batch100.store") { selected.formUnion(["http.append.batch100", "store.append.batch100"]) }
+        if selected.contains("ratio.grpc.append.batch100.store") { selected.formUnion(["grpc.append.batch100", "store.append.batch100"]) }
+        if selected.contains("ratio.http.read.all.store") { selected.formUnion(["http.read.all", "store.read.all"]) }
+        if selected.contains("ratio.grpc.read.all.store") { selected.formUnion(["grpc.read.all", "store.read.all"]) }
         let progress = { (line: String) in StandardOutput.stderr.writeLine("bench-http: " + line, flushing: true) }
 
         var results: [BenchResult] = []
@@ -94,28 +103,58 @@ struct HTTPBenchCommand: AsyncParsableCommand {
         let fanOutEvents = quick ? 200 : 500
         var results: [BenchResult] = []
 
-        /// One append workload against a fresh server: over HTTP, or in-process (`inProcess`).
-        func appendLoad(_ name: String, requests: Int, batch: Int, inProcess: Bool, _ description: String) async throws {
+        /// One append workload against a fresh server: over HTTP, gRPC, or in-process.
+        enum Surface { case http, grpc, inProcess }
+        func appendLoad(_ name: String, requests: Int, batch: Int, through surface: Surface, _ description: String) async throws {
             guard selected.contains(name) else { return }
             progress("\(name): \(description)")
             let server = try await HTTPBenchServer.start(url, parent: workDirectory, subscribers: 0)
             let load = HTTPAppendLoad(connections: connections, requests: requests, batch: batch)
             let label = batch == 1 ? "single" : "batch"
             let rate = try await measure(server) {
-                inProcess ? try await load.runInProcess(store: server.store, label: label)
-                    : try await load.runHTTP(client: appendClient, baseURL: server.baseURL, label: label)
+                switch surface {
+                case .inProcess: try await load.runInProcess(store: server.store, label: label)
+                case .http: try await load.runHTTP(client: appendClient, baseURL: server.baseURL, label: label)
+                case .grpc: try await KurrentLoad(connections: connections, requests: requests, batch: batch).runGRPC(port: server.grpcPort, label: label)
+                }
             }
             results.append(BenchResult(name: name, value: rate, unit: "events/s"))
         }
-        try await appendLoad("http.append.single", requests: singleRequests, batch: 1, inProcess: false,
+        func ratio(_ name: String, _ top: String, _ bottom: String) {
+            guard selected.contains(name), let a = results.first(where: { $0.name == top })?.value,
+                  let b = results.first(where: { $0.name == bottom })?.value, b > 0 else { return }
+            results.append(BenchResult(name: name, value: a / b, unit: "x"))
+        }
+        try await appendLoad("http.append.single", requests: singleRequests, batch: 1, through: .http,
                              "\(singleRequests) requests of 1 event over \(connections) connections")
-        try await appendLoad("http.append.batch100", requests: batchRequests, batch: 100, inProcess: false,
+        try await appendLoad("http.append.batch100", requests: batchRequests, batch: 100, through: .http,
                              "\(batchRequests) requests of 100 events over \(connections) connections")
-        try await appendLoad("store.append.batch100", requests: batchRequests, batch: 100, inProcess: true, "the same load in-process")
-        if let http = results.first(where: { $0.name == "http.append.batch100" })?.value,
-           let direct = results.first(where: { $0.name == "store.append.batch100" })?.value, direct > 0,
-           selected.contains("ratio.http.append.batch100.store") {
-            results.append(BenchResult(name: "ratio.http.append.batch100.store", value: http / direct, unit: "x"))
+        try await appendLoad("grpc.append.single", requests: singleRequests, batch: 1, through: .grpc,
+                             "\(singleRequests) BatchAppend calls of 1 event, \(connections) at a time")
+        try await appendLoad("grpc.append.batch100", requests: batchRequests, batch: 100, through: .grpc,
+                             "\(batchRequests) BatchAppend calls of 100 events, \(connections) at a time")
+        try await appendLoad("store.append.batch100", requests: batchRequests, batch: 100, through: .inProcess, "the same load in-process")
+        ratio("ratio.http.append.batch100.store", "http.append.batch100", "store.append.batch100")
+        ratio("ratio.grpc.append.batch100.store", "grpc.append.batch100", "store.append.batch100")
+        if !selected.isDisjoint(with: ["store.read.all", "http.read.all", "grpc.read.all"]) {
+            let events = quick ? 50_000 : 200_000
+            progress("read.all: $all of \(events) events in-process, over HTTP and over gRPC, one server")
+            let server = try await HTTPBenchServer.start(url, parent: workDirectory, subscribers: 0)
+            try await measure(server) {
+                try await KurrentLoad.fill(server.store, events: events)
+                if selected.contains("store.read.all") {
+                    results.append(BenchResult(name: "store.read.all", value: try await KurrentLoad.readStore(server.store), unit: "events/s"))
+                }
+                if selected.contains("http.read.all") {
+                    results.append(BenchResult(name: "http.read.all", value: try await KurrentLoad.readHTTP(client: appendClient, baseURL: server.baseURL, pageSize: 1_000),
+                                               unit: "events/s"))
+                }
+                if selected.contains("grpc.read.all") {
+                    results.append(BenchResult(name: "grpc.read.all", value: try await KurrentLoad.readGRPC(port: server.grpcPort), unit: "events/s"))
+                }
+            }
+            ratio("ratio.http.read.all.store", "http.read.all", "store.read.all")
+            ratio("ratio.grpc.read.all.store", "grpc.read.all", "store.read.all")
         }
         if !selected.isDisjoint(with: Self.resultNames.filter { $0.hasPrefix("http.sse.") }) {
             let limit = FileDescriptorLimit.raise(to: 2 * subscribers + 256)

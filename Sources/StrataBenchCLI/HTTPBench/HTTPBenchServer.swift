@@ -3,10 +3,11 @@ import Logging
 import ServiceLifecycle
 import Strata
 import StrataCommandLine
+import StrataKurrent
 import StrataServer
 
 /// A Strata server on loopback in this process, over a fresh store in its own directory, for
-/// the HTTP workloads of `strata bench-http`. Its rate limit is lifted and its subscriber limit
+/// the HTTP and gRPC (KurrentDB protocol) workloads of `strata bench-http`. Its rate limit is lifted and its subscriber limit
 /// raised so that the load generator measures the server, not its limits.
 struct HTTPBenchServer {
     let store: any EventStore
@@ -14,6 +15,8 @@ struct HTTPBenchServer {
     let group: ServiceGroup
     let task: Task<Void, any Error>
     let port: Int
+    /// The port of the KurrentDB gRPC surface beside it.
+    let grpcPort: Int
     let directory: String
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
@@ -36,10 +39,12 @@ struct HTTPBenchServer {
         logger.logLevel = .warning
         do {
             let server = try StrataHTTPServer(store: store, configuration: ServerConfiguration(port: 0, limits: limits), logger: logger)
-            let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
+            let grpc = StrataKurrentServer(http: server, port: 0)
+            let group = ServiceGroup(configuration: .init(services: [server, grpc], logger: logger))
             let task = Task { try await group.run() }
             let port = try await server.waitUntilRunning()
-            return HTTPBenchServer(store: store, server: server, group: group, task: task, port: port, directory: directory)
+            let grpcPort = try await grpc.waitUntilRunning()
+            return HTTPBenchServer(store: store, server: server, group: group, task: task, port: port, grpcPort: grpcPort, directory: directory)
         } catch {
             try? await store.close()
             try? FileManager.default.removeItem(atPath: directory)
