@@ -5,7 +5,6 @@ import Logging
 import ServiceLifecycle
 import Strata
 import StrataServer
-import Synchronization
 
 /// KurrentDB's gRPC client protocol beside Strata's HTTP API: existing KurrentDB (EventStoreDB)
 /// clients in any language read, append, subscribe and use persistent subscriptions against a
@@ -26,13 +25,7 @@ public final class StrataKurrentServer: Service, Sendable {
     public let host: String
     private let requestedPort: Int
     private let state: ServerState
-    private let running = Mutex<RunState>(RunState())
-
-    private struct RunState {
-        var port: Int?
-        var failure: String?
-        var waiters: [CheckedContinuation<Int, any Error>] = []
-    }
+    private let listening: ListeningPort
 
     /// Creates the gRPC surface of an HTTP server.
     /// - Parameters:
@@ -42,41 +35,15 @@ public final class StrataKurrentServer: Service, Sendable {
         self.state = http.state
         self.host = http.host
         self.requestedPort = port
+        self.listening = ListeningPort(host: http.host)
     }
 
     /// The port listened on, once running.
-    public var port: Int? { running.withLock { $0.port } }
+    public var port: Int? { listening.port }
 
     /// Waits until the server listens and returns its port.
     /// - Throws: when the server failed to start.
-    public func waitUntilRunning() async throws -> Int {
-        try await withCheckedThrowingContinuation { continuation in
-            let ready: Result<Int, any Error>? = running.withLock { state in
-                if let port = state.port { return .success(port) }
-                if let failure = state.failure { return .failure(StrataError.io(path: host, operation: "listen", reason: failure)) }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let ready { continuation.resume(with: ready) }
-        }
-    }
-
-    private func settle(_ result: Result<Int, any Error>) {
-        let waiters = running.withLock { state in
-            switch result {
-            case .success(let port): state.port = port
-            case .failure(let error): state.failure = "\(error)"
-            }
-            defer { state.waiters.removeAll() }
-            return state.waiters
-        }
-        for waiter in waiters {
-            switch result {
-            case .success(let port): waiter.resume(returning: port)
-            case .failure(let error): waiter.resume(throwing: StrataError.io(path: host, operation: "listen", reason: "\(error)"))
-            }
-        }
-    }
+    public func waitUntilRunning() async throws -> Int { try await listening.wait() }
 
     /// Runs until cancelled or until graceful shutdown completes. Graceful shutdown ends open
     /// subscriptions (with `UNAVAILABLE`, so that clients reconnect elsewhere) and finishes the
@@ -95,12 +62,12 @@ public final class StrataKurrentServer: Service, Sendable {
         var config = HTTP2ServerTransport.Posix.Config.defaults
         config.rpc.maxRequestPayloadSize = max(state.configuration.limits.maxBodyBytes, 4 << 20)
         let transport = HTTP2ServerTransport.Posix(address: address, transportSecurity: security, config: config)
-        let port = Mutex(0)
+        let listening = self.listening
         let services: [any RegistrableRPCService] = [
             StreamsService(state: state),
             PersistentSubscriptionsService(state: state),
             ServerFeaturesService(state: state),
-            GossipService(state: state, endpoint: { [host] in (host, port.withLock { $0 }) }),
+            GossipService(state: state, endpoint: { [host] in (host, listening.port ?? 0) }),
         ]
         let server = GRPCServer(transport: transport, services: services)
         try await withThrowingDiscardingTaskGroup { group in
@@ -113,15 +80,14 @@ public final class StrataKurrentServer: Service, Sendable {
                 }
             }
             do {
-                let listening = try await transport.listeningAddress
-                guard let bound = listening.ipv4?.port ?? listening.ipv6?.port else {
+                let address = try await transport.listeningAddress
+                guard let bound = address.ipv4?.port ?? address.ipv6?.port else {
                     throw StrataError.io(path: host, operation: "listen", reason: "no address")
                 }
-                port.withLock { $0 = bound }
                 state.logger.info("Strata KurrentDB gRPC listening on \(state.configuration.tls == nil ? "" : "TLS ")\(host):\(bound)\(state.authenticator.isEnabled ? "" : " (no API key configured: loopback only)")")
-                settle(.success(bound))
+                listening.listening(on: bound)
             } catch {
-                settle(.failure(error))
+                listening.failed(error)
                 throw error
             }
         }

@@ -97,9 +97,8 @@ struct StreamsService: EventStore_Client_Streams_Streams.ServiceProtocol {
                 return try await writer.write(Self.streamNotFound(stream))
             }
             first = false
-            for event in page.events {
-                try await writer.write(KurrentMapping.readEvent(event, structuredIDs: structured))
-            }
+            // A page at a time: one hop through the transport's writer per page, not per event.
+            try await writer.write(contentsOf: page.events.map { KurrentMapping.readEvent($0, structuredIDs: structured) })
             remaining -= UInt64(page.events.count)
             guard let next = page.next, !page.events.isEmpty else { return }
             origin = .at(next)
@@ -118,12 +117,10 @@ struct StreamsService: EventStore_Client_Streams_Streams.ServiceProtocol {
         while remaining > 0 {
             let page = try await state.store.readAllPage(from: origin, direction: direction, filter: filter.store,
                                                          maxCount: Int(min(filter.filtersHere ? UInt64(Self.pageSize) : remaining, UInt64(Self.pageSize))))
-            for event in page.events where filter.matches(event) {
-                try await writer.write(KurrentMapping.readEvent(event, structuredIDs: structured))
-                remaining -= 1
-                if remaining == 0 { return }
-            }
-            guard let next = page.next else { return }
+            let matched = Array(page.events.lazy.filter { filter.matches($0) }.prefix(Int(min(remaining, UInt64(Int.max)))))
+            try await writer.write(contentsOf: matched.map { KurrentMapping.readEvent($0, structuredIDs: structured) })
+            remaining -= UInt64(matched.count)
+            guard remaining > 0, let next = page.next else { return }
             origin = .at(next)
         }
     }

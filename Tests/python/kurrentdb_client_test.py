@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.request
 import uuid
 
 CLIENT_VERSION = "1.3.5"
@@ -72,6 +73,7 @@ from kurrentdbclient.exceptions import (  # noqa: E402
 STRATA = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, ".build", "debug", "strata")
 passed = failed = 0
 servers = []
+http_urls = []
 
 
 class Failure(Exception):
@@ -105,12 +107,13 @@ def check(name, body):
 
 
 def start_server(extra_args, env=None):
-    """Starts strata serve; returns (process, grpc port) once both surfaces listen."""
+    """Starts strata serve; returns (process, grpc port, folder) once both surfaces listen (the
+    HTTP URL goes to http_urls)."""
     folder = tempfile.mkdtemp(prefix="strata-kdb-")
     args = [STRATA, "serve", "--store", "memory:", "--port", "0", "--grpc-port", "0", "--subscriptions", os.path.join(folder, "subs")] + extra_args
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     servers.append((process, folder))
-    grpc_port = None
+    grpc_port = http_url = None
     deadline = time.monotonic() + 60
     lines = []
 
@@ -119,14 +122,17 @@ def start_server(extra_args, env=None):
             lines.append(line.strip())
 
     threading.Thread(target=reader, daemon=True).start()
-    while time.monotonic() < deadline and grpc_port is None:
+    while time.monotonic() < deadline and (grpc_port is None or http_url is None):
         for line in list(lines):
             if line.startswith("listening grpc"):
                 grpc_port = int(line.rsplit(":", 1)[1])
+            elif line.startswith("listening http"):
+                http_url = line.split(" ", 1)[1]
         if process.poll() is not None:
             raise Failure(f"strata serve exited with {process.returncode}: {lines}")
         time.sleep(0.05)
-    expect(grpc_port is not None, f"strata serve did not announce its gRPC port within 60 s: {lines}")
+    expect(grpc_port is not None and http_url is not None, f"strata serve did not announce both surfaces within 60 s: {lines}")
+    http_urls.append(http_url)
     return process, grpc_port, folder
 
 
@@ -209,6 +215,22 @@ def scenario(client, run):
         expect_raises(NotFoundError, lambda: client.get_stream(f"never-{run}"), "reading a stream that does not exist")
 
     check("read a stream forwards, backwards, from a revision; a missing stream is NotFound", reads)
+
+    def both_surfaces():
+        # One store behind both ports: what the gRPC client appended, the HTTP API reads, and back.
+        with urllib.request.urlopen(f"{http_urls[0]}/streams/{orders}?limit=10", timeout=30) as response:
+            page = json.load(response)
+        expect([x["revision"] for x in page["events"]] == [1, 2, 3, 4], f"HTTP revisions are 1-based: {page}")
+        expect([x["id"] for x in page["events"]] == [str(x.id) for x in e[:4]], "the same ids over HTTP")
+        body = json.dumps({"events": [{"id": str(e[5].id), "type": "OrderNoted", "data": {"n": 5}}]}).encode()
+        request = urllib.request.Request(f"{http_urls[0]}/streams/http-{run}", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            expect(response.status == 200, f"the HTTP append answered {response.status}")
+        over_grpc = client.get_stream(f"http-{run}")
+        expect([(x.id, x.type, x.stream_position) for x in over_grpc] == [(e[5].id, "OrderNoted", 0)], f"read over gRPC: {over_grpc}")
+
+    check("the HTTP API and the gRPC surface serve one store", both_surfaces)
 
     def read_all_filtered():
         client.append_to_stream(f"invoice-{run}", events=[event("InvoiceSent", {"n": 1})], current_version=StreamState.ANY)

@@ -27,13 +27,7 @@ public final class StrataHTTPServer: Service, Sendable {
     package var state: ServerState { routes.state }
     /// The address actually bound (loopback when no key is configured).
     public let host: String
-    private let running = Mutex<RunState>(RunState())
-
-    private struct RunState {
-        var port: Int?
-        var failure: String?
-        var waiters: [CheckedContinuation<Int, any Error>] = []
-    }
+    private let listening: ListeningPort
 
     /// Creates a server.
     /// - Throws: ``StrataError/invalidArgument(_:)`` for invalid settings.
@@ -46,6 +40,7 @@ public final class StrataHTTPServer: Service, Sendable {
             configuration.host = host
         }
         self.host = configuration.host
+        self.listening = ListeningPort(host: configuration.host)
         self.routes = try StrataRoutes(store: store, configuration: configuration, logger: logger)
     }
 
@@ -61,39 +56,11 @@ public final class StrataHTTPServer: Service, Sendable {
     }
 
     /// The port the server listens on, once it runs (see ``waitUntilRunning()``).
-    public var port: Int? { running.withLock { $0.port } }
+    public var port: Int? { listening.port }
 
     /// Waits until the server listens and returns its port.
     /// - Throws: when the server failed to start.
-    public func waitUntilRunning() async throws -> Int {
-        try await withCheckedThrowingContinuation { continuation in
-            let ready: Result<Int, any Error>? = running.withLock { state in
-                if let port = state.port { return .success(port) }
-                if let failure = state.failure { return .failure(StrataError.io(path: host, operation: "listen", reason: failure)) }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let ready { continuation.resume(with: ready) }
-        }
-    }
-
-    private func started(port: Int) {
-        let waiters = running.withLock { state in
-            state.port = port
-            defer { state.waiters.removeAll() }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume(returning: port) }
-    }
-
-    private func failed(_ error: any Error) {
-        let waiters = running.withLock { state in
-            state.failure = "\(error)"
-            defer { state.waiters.removeAll() }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume(throwing: StrataError.io(path: host, operation: "listen", reason: "\(error)")) }
-    }
+    public func waitUntilRunning() async throws -> Int { try await listening.wait() }
 
     /// The server's TLS settings: the configured certificate chain and key, TLS 1.2 or newer
     /// (``ServerConfiguration/TLSFiles/minimumVersion``), and for TLS 1.2 only forward-secret
@@ -137,7 +104,7 @@ public final class StrataHTTPServer: Service, Sendable {
             do {
                 server = try .tls(server, tlsConfiguration: try StrataHTTPServer.tlsConfiguration(tls))
             } catch {
-                failed(error)
+                listening.failed(error)
                 throw StrataError.invalidArgument("cannot load the TLS certificate or key: \(error)")
             }
         }
@@ -149,7 +116,7 @@ public final class StrataHTTPServer: Service, Sendable {
             onServerRunning: { [weak self] channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 state.logger.info("Strata server listening on \(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port)\(state.authenticator.isEnabled ? "" : " (no API key configured: loopback only)")")
-                self?.started(port: port)
+                self?.listening.listening(on: port)
             },
             logger: state.logger
         )
@@ -158,7 +125,7 @@ public final class StrataHTTPServer: Service, Sendable {
                 try await app.run()
             }
         } catch {
-            failed(error)
+            listening.failed(error)
             throw error
         }
     }
