@@ -26,6 +26,8 @@ for module in "${modules[@]}"; do
     [ -d "$dir/include" ] && cflags+=(-I "$dir/include")
   done
   for map in "$scratch"/debug/*.build/module.modulemap; do
+    # Plugin tools' host builds (`NAME-tool.build`) define the same C modules again.
+    case "$map" in *-tool.build/*) continue ;; esac
     [ -f "$map" ] && cflags+=(-Xcc "-fmodule-map-file=$map")
   done
   swift-symbolgraph-extract -module-name "$module" -I "$scratch/debug/Modules" "${cflags[@]}" \
