@@ -79,8 +79,10 @@ enum FaultTest {
     }
 
     /// Names in `directory/segments`, sorted.
+    /// The segment files of a data directory (not their `.idx` index files), sorted.
     static func segmentNames(_ directory: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory + "/segments")) ?? []).sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory + "/segments")) ?? [])
+            .filter { !$0.hasSuffix(SegmentIndexFile.fileExtension) }.sorted()
     }
 
     /// Writes `bytes` at `offset` of the file at `path` (pwrite; the file is not truncated).

@@ -263,6 +263,10 @@ extension LogEngine {
         }
         for (write, outcome) in zip(batch, outcomes) { write.complete(with: outcome) }
         notifier.advance(to: head)
+        if indexingDue && !configuration.readOnly && failure == nil {
+            indexingDue = false
+            indexSealedSegments()
+        }
         if retentionDue && !configuration.readOnly {
             retentionDue = false
             applyRetention(now: now, buffer: &buffer)
