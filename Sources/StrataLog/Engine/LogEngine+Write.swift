@@ -74,7 +74,15 @@ extension LogEngine {
                 try? writeCheckpoint()
             }
         }
-        // Closing: sync, checkpoint, release.
+        // Closing: install a finished index build, sync, checkpoint, release.
+        // Sealed segments waiting for their index file get it now, so that the checkpoint
+        // describes them as indexed (a failed build stops this: the next open retries).
+        if failure == nil && !configuration.readOnly {
+            repeat {
+                indexBuilds.waitUntilIdle()
+                advanceIndexing()
+            } while indexBuilds.isBusy
+        }
         var result: Result<Void, any Error> = .success(())
         if failure == nil {
             do {
@@ -89,6 +97,7 @@ extension LogEngine {
             }
         }
         compressionGate.waitUntilIdle()
+        indexBuilds.waitUntilIdle()
         withIndexLock { closed = true }
         notifier.close()
         closing?.complete(with: result.map { [] })
@@ -263,10 +272,7 @@ extension LogEngine {
         }
         for (write, outcome) in zip(batch, outcomes) { write.complete(with: outcome) }
         notifier.advance(to: head)
-        if indexingDue && !configuration.readOnly && failure == nil {
-            indexingDue = false
-            indexSealedSegments()
-        }
+        advanceIndexing()
         if retentionDue && !configuration.readOnly {
             retentionDue = false
             applyRetention(now: now, buffer: &buffer)

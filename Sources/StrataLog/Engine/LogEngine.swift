@@ -48,8 +48,11 @@ final class LogEngine: @unchecked Sendable {
     var wroteSinceOpen = false
     /// Whether a segment was sealed in this batch, so retention should run after it (writer thread).
     var retentionDue = false
-    /// Whether a segment was sealed in this batch, so it should get its index file after it (writer thread).
+    /// Whether sealed segments wait for their index file (writer thread): set at a seal, cleared
+    /// when a build fails (retried after the next seal).
     var indexingDue = false
+    /// The background build of sealed segments' index files.
+    let indexBuilds = IndexBuilds()
     /// Offset in the newest segment from which its writes are not known to be durable (writer
     /// thread only); nil when everything written is synced.
     var unsyncedFrom: Int?
