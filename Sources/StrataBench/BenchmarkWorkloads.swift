@@ -91,7 +91,7 @@ extension Benchmark {
             return [BenchResult(name: "sqlite.read.all", value: rate, unit: "events/s")]
         })
         for (label, size) in [("1m", \BenchScale.openSmall), ("10m", \BenchScale.openLarge)] {
-            let names = ["open.\(label)", "rss.open.\(label)"]
+            let names = ["open.\(label)", "rss.open.\(label)", "rss.anon.open.\(label)"]
             list.append(Workload(names, needsPersistence: true) { c in
                 let events = c.scale[keyPath: size] / 1000 * 1000
                 let scratch = try ScratchDirectory(parent: c.directory, name: "open-\(label)")
@@ -112,6 +112,9 @@ extension Benchmark {
                 var results = [BenchResult(name: "open.\(label)", value: measurement.milliseconds, unit: "ms")]
                 if let bytes = measurement.residentBytes {
                     results.append(BenchResult(name: "rss.open.\(label)", value: Double(bytes) / 1_048_576, unit: "MiB"))
+                }
+                if let bytes = measurement.anonymousBytes {
+                    results.append(BenchResult(name: "rss.anon.open.\(label)", value: Double(bytes) / 1_048_576, unit: "MiB"))
                 }
                 return results
             })

@@ -225,13 +225,13 @@ struct SegmentIndexFileTests {
         let events = try await store.readAllPage(from: .start, direction: .forward, filter: EventFilter(), maxCount: table.slotCount).events
         for (i, e) in events.enumerated() {
             #expect(table.offset(at: i) != 0)
-            #expect(table.bloom.mayContain(IDTable.hash(e.id)))
+            #expect(table.mayContainID(hash: IDTable.hash(e.id)))
             var found: UInt64?
             _ = table.positions(ofIDHash: IDTable.hash(e.id)) { found = $0; return true }
             #expect(found == e.position)
         }
         var misses = 0
-        for _ in 0..<10_000 where table.bloom.mayContain(IDTable.hash(EventID.random())) { misses += 1 }
+        for _ in 0..<10_000 where table.mayContainID(hash: IDTable.hash(EventID.random())) { misses += 1 }
         #expect(misses < 300, "false positives \(misses) of 10000")
         let s0 = events.filter { $0.stream == "s-0" }
         let entries = table.streamEntries(hash: StreamNameHash.hash("s-0"), revisions: 1...UInt64.max, backward: false, limit: .max)

@@ -7,13 +7,16 @@ public struct OpenMeasurement: Sendable, Hashable {
     public let milliseconds: Double
     /// VmRSS after the open, in bytes (nil where `/proc` is missing).
     public let residentBytes: Int64?
+    /// RssAnon after the open, in bytes: resident memory without file pages (nil where `/proc` is missing).
+    public let anonymousBytes: Int64?
     /// The head position the store reported.
     public let headPosition: UInt64
 
     /// Creates a measurement.
-    public init(milliseconds: Double, residentBytes: Int64?, headPosition: UInt64) {
+    public init(milliseconds: Double, residentBytes: Int64?, anonymousBytes: Int64? = nil, headPosition: UInt64) {
         self.milliseconds = milliseconds
         self.residentBytes = residentBytes
+        self.anonymousBytes = anonymousBytes
         self.headPosition = headPosition
     }
 }
@@ -67,7 +70,8 @@ public enum OpenWorkload {
         }
         let milliseconds = Stopwatch.seconds(since: start) * 1000
         let resident = ResidentMemory.current()
+        let anonymous = ResidentMemory.anonymous()
         try await store.close()
-        return OpenMeasurement(milliseconds: milliseconds, residentBytes: resident, headPosition: head)
+        return OpenMeasurement(milliseconds: milliseconds, residentBytes: resident, anonymousBytes: anonymous, headPosition: head)
     }
 }

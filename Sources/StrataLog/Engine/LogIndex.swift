@@ -63,8 +63,8 @@ struct StreamEntry {
 /// The indexes of the log: segments with per-event offsets (position lookups), streams with
 /// their revisions' positions (stream reads), and event ids (idempotency). Sealed segments'
 /// parts live in their index files (`SegmentIndexFile`); what is in memory is the newest
-/// segment's (and not yet indexed sealed segments') parts, each stream's state, and the index
-/// files' bloom filters (docs/ENGINE.md, "Indexes"). Rebuilt from the log when no valid
+/// segment's (and not yet indexed sealed segments') parts and each stream's state
+/// (docs/ENGINE.md, "Indexes"). Rebuilt from the log when no valid
 /// checkpoint exists. Guarded by the engine's index lock.
 final class LogIndex {
     var head: UInt64 = 0

@@ -7,8 +7,8 @@ import Glibc
 
 /// A sealed segment's index file, `{first}.idx` (docs/FORMAT.md, "Segment index file"): the
 /// record offset of each of its positions, its event ids sorted by hash and its stream entries
-/// sorted by (stream hash, revision), mapped from the file rather than held in memory; only the
-/// id bloom filter is copied into memory. Immutable once written; derived from its segment, so a
+/// sorted by (stream hash, revision), and its ids' bloom filter, all mapped from the file rather
+/// than held in the heap. Immutable once written; derived from its segment, so a
 /// missing or damaged one is rebuilt from it.
 final class SegmentIndexFile: @unchecked Sendable {
     // Safe to share: every stored property is immutable; the mapping is read-only and lives
@@ -28,13 +28,14 @@ final class SegmentIndexFile: @unchecked Sendable {
     let slotCount: Int
     let idCount: Int
     let streamEntryCount: Int
-    let bloom: IDBloom
+    /// The bloom filter's blocks, in the mapping.
+    private let bloomBlocks: UnsafeRawBufferPointer
     private let file: any StorageFile
     private let mapping: UnsafeRawBufferPointer
     private let idsStart: Int
     private let streamsStart: Int
 
-    private init(path: String, file: any StorageFile, mapping: UnsafeRawBufferPointer, header: Header, bloom: IDBloom) {
+    private init(path: String, file: any StorageFile, mapping: UnsafeRawBufferPointer, header: Header) {
         self.path = path
         self.file = file
         self.mapping = mapping
@@ -45,10 +46,10 @@ final class SegmentIndexFile: @unchecked Sendable {
         self.slotCount = Int(header.slots)
         self.idCount = Int(header.ids)
         self.streamEntryCount = Int(header.streams)
-        self.bloom = bloom
         let layout = Layout(header)
         self.idsStart = layout.ids
         self.streamsStart = layout.streams
+        self.bloomBlocks = UnsafeRawBufferPointer(rebasing: mapping[layout.bloom..<layout.total])
     }
 
     deinit {
@@ -84,9 +85,12 @@ final class SegmentIndexFile: @unchecked Sendable {
         return nil
     }
 
+    /// False when no id of the segment has this hash (its bloom filter rules it out: one cache line).
+    func mayContainID(hash: UInt64) -> Bool { IDBloom.mayContain(hash, blocks: bloomBlocks) }
+
     /// Calls `body` with each position whose id hash is `hash`, until it returns true.
     func positions(ofIDHash hash: UInt64, where body: (UInt64) throws -> Bool) rethrows -> Bool {
-        guard bloom.mayContain(hash) else { return false }
+        guard mayContainID(hash: hash) else { return false }
         var lo = 0
         var hi = idCount
         while lo < hi {
@@ -177,10 +181,10 @@ final class SegmentIndexFile: @unchecked Sendable {
         }
         ids.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
         streams.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
-        let bloom = IDBloom(hashes: ids.lazy.map(\.0), count: ids.count)
+        let bloom = IDBloom.build(hashes: ids.lazy.map(\.0), count: ids.count)
         let header = Header(generation: UInt32(generation), firstPosition: firstPosition, end: UInt64(end), newestRecordedAt: newest,
                             slots: UInt32(offsets.count), ids: UInt32(ids.count), streams: UInt32(streams.count),
-                            bloomBlocks: UInt32(bloom.blockCount), bodyCRC: 0)
+                            bloomBlocks: UInt32(bloom.count / IDBloom.wordsPerBlock), bodyCRC: 0)
         let layout = Layout(header)
         var out = [UInt8](repeating: 0, count: layout.total)
         out.withUnsafeMutableBytes { raw in
@@ -194,7 +198,7 @@ final class SegmentIndexFile: @unchecked Sendable {
                 raw.storeBytes(of: e.1.littleEndian, toByteOffset: layout.streams + 24 * i + 8, as: UInt64.self)
                 raw.storeBytes(of: e.2.littleEndian, toByteOffset: layout.streams + 24 * i + 16, as: UInt64.self)
             }
-            for (i, word) in bloom.words.enumerated() { raw.storeBytes(of: word.littleEndian, toByteOffset: layout.bloom + 8 * i, as: UInt64.self) }
+            for (i, word) in bloom.enumerated() { raw.storeBytes(of: word.littleEndian, toByteOffset: layout.bloom + 8 * i, as: UInt64.self) }
             let bodyCRC = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[headerSize...]))
             var h = header
             h.bodyCRC = bodyCRC
@@ -219,8 +223,7 @@ final class SegmentIndexFile: @unchecked Sendable {
     }
 
     /// Opens and checks an index file (docs/FORMAT.md, "Checks"): every byte is read once
-    /// through `pread` to check its CRCs (so the check does not make the mapping resident), and
-    /// the bloom filter is copied into memory.
+    /// through `pread` to check its CRCs, so the check does not make the mapping resident.
     static func open(path: String, firstPosition: UInt64, generation: Int, end: Int?, fileSystem: any FileSystem) -> Result<SegmentIndexFile, Rejection> {
         guard fileSystem.exists(path) else { return .failure(.missing) }
         let file: any StorageFile
@@ -239,9 +242,8 @@ final class SegmentIndexFile: @unchecked Sendable {
             if let end, header.end != UInt64(end) { throw Rejection.damaged("describes the segment up to \(header.end), not \(end)") }
             let layout = Layout(header)
             guard layout.total == size else { throw Rejection.damaged("\(size) bytes, its counts say \(layout.total)") }
-            // Check the body's CRC in chunks, keeping the bloom filter's words.
+            // Check the body's CRC in chunks.
             var crc: UInt32 = 0
-            var words = [UInt64](repeating: 0, count: Int(header.bloomBlocks) * IDBloom.wordsPerBlock)
             var chunk = [UInt8](repeating: 0, count: 1 << 20)
             var at = headerSize
             try chunk.withUnsafeMutableBytes { raw in
@@ -251,21 +253,12 @@ final class SegmentIndexFile: @unchecked Sendable {
                     guard n > 0 else { throw Rejection.damaged("short read") }
                     let got = UnsafeRawBufferPointer(rebasing: raw[0..<n])
                     crc = CRC32C.checksum(got, continuing: crc)
-                    // The part of this chunk inside the bloom section.
-                    let from = Swift.max(at, layout.bloom)
-                    if from < at + n {
-                        words.withUnsafeMutableBytes { w in
-                            UnsafeMutableRawBufferPointer(rebasing: w[(from - layout.bloom)..<(at + n - layout.bloom)])
-                                .copyMemory(from: UnsafeRawBufferPointer(rebasing: got[(from - at)...]))
-                        }
-                    }
                     at += n
                 }
             }
             guard crc == header.bodyCRC else { throw Rejection.damaged("body CRC mismatch") }
-            for i in words.indices { words[i] = UInt64(littleEndian: words[i]) }
             let mapping = try file.map(size: size)
-            return .success(SegmentIndexFile(path: path, file: file, mapping: mapping, header: header, bloom: IDBloom(words: words)))
+            return .success(SegmentIndexFile(path: path, file: file, mapping: mapping, header: header))
         } catch let rejection as Rejection {
             file.close()
             return .failure(rejection)
@@ -349,42 +342,35 @@ final class SegmentIndexFile: @unchecked Sendable {
 
 /// A blocked bloom filter of event-id hashes (docs/FORMAT.md, "Bloom filter"): about 10 bits
 /// per id in 64-byte blocks, so that a lookup touches one cache line.
-struct IDBloom: Sendable {
+enum IDBloom {
     static let wordsPerBlock = 8
-    let words: [UInt64]
 
-    var blockCount: Int { words.count / IDBloom.wordsPerBlock }
-
-    init(words: [UInt64]) {
-        precondition(words.count >= IDBloom.wordsPerBlock && words.count % IDBloom.wordsPerBlock == 0, "bloom filter of whole blocks")
-        self.words = words
-    }
-
-    init<S: Sequence>(hashes: S, count: Int) where S.Element == UInt64 {
+    /// The filter's little-endian words for `count` hashes.
+    static func build<S: Sequence>(hashes: S, count: Int) -> [UInt64] where S.Element == UInt64 {
         let blocks = Swift.max(1, (count * 10 + 511) / 512)
-        var words = [UInt64](repeating: 0, count: blocks * IDBloom.wordsPerBlock)
+        var words = [UInt64](repeating: 0, count: blocks * wordsPerBlock)
         for h in hashes {
-            let base = Int((h >> 32) % UInt64(blocks)) * IDBloom.wordsPerBlock
+            let base = Int((h >> 32) % UInt64(blocks)) * wordsPerBlock
             let g = h &* 0x9E37_79B9_7F4A_7C15
             for j in 0..<7 {
                 let bit = Int((g >> UInt64(9 * j)) & 511)
                 words[base + bit >> 6] |= 1 << UInt64(bit & 63)
             }
         }
-        self.words = words
+        return words
     }
 
-    /// False when the hash is certainly not in the set.
-    @inline(__always) func mayContain(_ h: UInt64) -> Bool {
-        let base = Int((h >> 32) % UInt64(blockCount)) * IDBloom.wordsPerBlock
+    /// False when the hash is certainly not in the filter whose blocks are `blocks`.
+    @inline(__always) static func mayContain(_ h: UInt64, blocks: UnsafeRawBufferPointer) -> Bool {
+        let blockCount = blocks.count / (8 * wordsPerBlock)
+        let base = Int((h >> 32) % UInt64(blockCount)) * 8 * wordsPerBlock
         let g = h &* 0x9E37_79B9_7F4A_7C15
-        return words.withUnsafeBufferPointer { w in
-            for j in 0..<7 {
-                let bit = Int((g >> UInt64(9 * j)) & 511)
-                if w[base + bit >> 6] & (1 << UInt64(bit & 63)) == 0 { return false }
-            }
-            return true
+        for j in 0..<7 {
+            let bit = Int((g >> UInt64(9 * j)) & 511)
+            let word = UInt64(littleEndian: blocks.loadUnaligned(fromByteOffset: base + 8 * (bit >> 6), as: UInt64.self))
+            if word & (1 << UInt64(bit & 63)) == 0 { return false }
         }
+        return true
     }
 }
 
