@@ -389,7 +389,12 @@ final class LogEngine: @unchecked Sendable {
                 try scan(entry, from: SegmentHeader.size, isLast: i == newer.count - 1, cutTornTail: !readOnly)
             }
         }
-        if !newer.isEmpty { indexSealedSegments() }
+        // Segments another process sealed: a writer indexes them in the background (that
+        // process may be building the same file: both write identical bytes, renamed
+        // atomically); a read-only open uses the files it finds.
+        if !newer.isEmpty {
+            if readOnly { indexSealedSegments() } else { indexingDue = true }
+        }
         if !readOnly { lockGeneration = generation &+ 1 }
     }
 
