@@ -30,6 +30,7 @@ final class SegmentIndexFile: @unchecked Sendable {
     let streamEntryCount: Int
     /// The bloom filter's blocks, in the mapping.
     private let bloomBlocks: UnsafeRawBufferPointer
+    /// The file, closed once mapped: kept to unmap it.
     private let file: any StorageFile
     private let mapping: UnsafeRawBufferPointer
     private let idsStart: Int
@@ -53,8 +54,10 @@ final class SegmentIndexFile: @unchecked Sendable {
     }
 
     deinit {
+        // The descriptor was closed right after mapping (a store of 100 M events has ~450
+        // sealed segments: their index files would double its open descriptors); the mapping
+        // outlives it.
         if let base = mapping.baseAddress { file.unmap(base, count: mapping.count) }
-        file.close()
     }
 
     /// The file name of a segment's index file.
@@ -258,6 +261,7 @@ final class SegmentIndexFile: @unchecked Sendable {
             }
             guard crc == header.bodyCRC else { throw Rejection.damaged("body CRC mismatch") }
             let mapping = try file.map(size: size)
+            file.close()
             return .success(SegmentIndexFile(path: path, file: file, mapping: mapping, header: header))
         } catch let rejection as Rejection {
             file.close()
