@@ -248,4 +248,48 @@ struct SegmentIndexFileTests {
         guard case .failure(.damaged(let reason)) = result else { Issue.record("a damaged file was accepted"); return }
         #expect(reason.contains("CRC"), "\(reason)")
     }
+
+    @Test("scavenges write the new generation's index file and remove the old one; compressed segments and retention keep their index files consistent")
+    func scavengeCompressionRetention() async throws {
+        let dir = TemporaryDirectory.freshPath("idx-scavenge")
+        defer { TemporaryDirectory.remove(dir) }
+        let configuration = LogConfiguration(durability: .none, segmentSize: 16 * 1024, compressSealedSegments: true)
+        let store = try LogEventStore(directory: dir, configuration: configuration)
+        var expected = try await Self.fill(store, count: 2000, streams: 5)
+        try await store.deleteStream("s-2", expectedRevision: .any, mode: .tombstone)
+        expected["s-2"] = nil
+        let report = try await store.scavenge()
+        #expect(report.segmentsRewritten > 0)
+        try await Self.expectStreams(store, expected, "after the scavenge")
+        try await store.close()
+        // Every index file belongs to a segment file of the same generation, and every sealed
+        // segment has one.
+        func check(_ label: String) throws {
+            let names = (try FileManager.default.contentsOfDirectory(atPath: dir + "/segments")).filter { !$0.hasSuffix(".tmp") }
+            let segments = names.compactMap(SegmentFile.parseName).map { "\($0.firstPosition).\($0.generation)" }
+            let indexes = names.compactMap(SegmentIndexFile.parseName).map { "\($0.firstPosition).\($0.generation)" }
+            #expect(Set(indexes).isSubset(of: Set(segments)), "\(label): index files without their segment: \(names.sorted())")
+            #expect(indexes.count == Set(segments).count - 1, "\(label): \(names.sorted())")
+            #expect(names.contains { $0.hasSuffix(".seg.gz") }, "\(label): sealed segments were compressed")
+        }
+        try check("after the scavenge")
+
+        // Reopened: the compressed, rewritten segments are read through their index files.
+        let reopened = try LogEventStore(directory: dir, configuration: configuration)
+        try await Self.expectStreams(reopened, expected, "after reopening")
+        await #expect(throws: StrataError.self) { _ = try await reopened.readStream("s-2").collect() }
+        try await reopened.close()
+        try check("after reopening")
+
+        // Retention drops the oldest segments with their index files.
+        let retained = LogConfiguration(durability: .none, segmentSize: 16 * 1024, retention: LogRetention(maxBytes: 48 * 1024))
+        let third = try LogEventStore(directory: dir, configuration: retained)
+        _ = try await Self.fill(third, count: 300, streams: 2, from: 10_000)
+        let first = try await third.stats().firstPosition
+        #expect(first > 1, "retention dropped segments")
+        try await third.close()
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir + "/segments")
+        let oldest = names.compactMap(SegmentIndexFile.parseName).map(\.firstPosition).min() ?? 0
+        #expect(oldest >= first, "the index files of dropped segments are gone: \(names.sorted())")
+    }
 }
