@@ -56,6 +56,35 @@ public enum OpenWorkload {
         try await store.close()
     }
 
+    /// In the store `build` filled: reads `streams` streams picked at random (a fixed seed) in
+    /// full, then appends 10,000 events with new ids in batches of 100 (each id checked against
+    /// the whole store for idempotency). Returns events per second of each.
+    public static func readAndAppend<B: BenchBackend>(_ backend: B, directory: String, streams count: Int) async throws -> (readStream: Double, append: Double) {
+        let names = BenchEvents.streamNames("stream", count: streamCount)
+        let store = try await backend.open(directory: directory, durability: .none)
+        do {
+            var seed: UInt64 = 20
+            var read = 0
+            let readSeconds = try await Stopwatch.time {
+                for _ in 0..<count {
+                    seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                    for try await _ in store.readStream(names[Int(seed >> 33) % names.count]) { read += 1 }
+                }
+            }
+            var factory = BenchEvents()
+            let appendSeconds = try await Stopwatch.time {
+                for b in 0..<100 {
+                    _ = try await store.append([AppendRequest(stream: "appended-\(b % 10)", events: factory.batch(100))])
+                }
+            }
+            try await store.close()
+            return (Double(read) / readSeconds, 10_000 / appendSeconds)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+
     /// Opens the store in `directory` in this process and measures it. The resident figure
     /// includes whatever the process held before; a fresh child process gives a cleaner one.
     public static func measure<B: BenchBackend>(_ backend: B, directory: String) async throws -> OpenMeasurement {

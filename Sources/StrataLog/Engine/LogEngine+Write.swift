@@ -13,6 +13,7 @@ struct IndexSource: AppendStateSource {
     func location(ofEvent id: UUID) throws -> EventLocation? { try index.location(ofEvent: id) }
     func containsAny(of ids: [UUID]) throws -> Bool {
         index.ids.prefetch(ids)
+        index.prefetchSealed(ids)
         for id in ids where try index.location(ofEvent: id) != nil { return true }
         return false
     }

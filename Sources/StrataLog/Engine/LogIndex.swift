@@ -139,6 +139,16 @@ final class LogIndex {
         return EventLocation(stream: view.streamName, revision: view.revision, position: view.position)
     }
 
+    /// Touches, in every index file, the bloom blocks of these ids: one pass of independent
+    /// loads whose cache misses overlap, before the lookups probe them one by one.
+    func prefetchSealed(_ ids: [UUID]) {
+        guard ids.count > 1, segments.first?.table != nil else { return }
+        let hashes = ids.map(IDTable.hash)
+        var sink: UInt64 = 0
+        for segment in segments { if let table = segment.table { sink &+= table.prefetchIDs(hashes) } }
+        IDTable.keep(sink)
+    }
+
     /// The (revision, position) of a stream's stored events with revisions in `range`, in
     /// revision order (descending when `backward`), at most `limit`: from the index files of
     /// sealed segments, then from the stream's recent positions. Under a stream-hash collision,

@@ -91,6 +91,10 @@ final class SegmentIndexFile: @unchecked Sendable {
     /// False when no id of the segment has this hash (its bloom filter rules it out: one cache line).
     func mayContainID(hash: UInt64) -> Bool { IDBloom.mayContain(hash, blocks: bloomBlocks) }
 
+    /// Touches the bloom blocks of these id hashes (see `IDBloom.prefetch`); returns a value
+    /// the caller must consume so that the loads are kept.
+    func prefetchIDs(_ hashes: [UInt64]) -> UInt64 { IDBloom.prefetch(hashes, blocks: bloomBlocks) }
+
     /// Calls `body` with each position whose id hash is `hash`, until it returns true.
     func positions(ofIDHash hash: UInt64, where body: (UInt64) throws -> Bool) rethrows -> Bool {
         guard mayContainID(hash: hash) else { return false }
@@ -354,7 +358,7 @@ enum IDBloom {
         let blocks = Swift.max(1, (count * 10 + 511) / 512)
         var words = [UInt64](repeating: 0, count: blocks * wordsPerBlock)
         for h in hashes {
-            let base = Int((h >> 32) % UInt64(blocks)) * wordsPerBlock
+            let base = block(of: h, count: blocks) * wordsPerBlock
             let g = h &* 0x9E37_79B9_7F4A_7C15
             for j in 0..<7 {
                 let bit = Int((g >> UInt64(9 * j)) & 511)
@@ -364,10 +368,25 @@ enum IDBloom {
         return words
     }
 
+    /// The block of a hash among `count` blocks: the high 32 bits scaled to the count
+    /// (multiply and shift; no division on the lookup path).
+    @inline(__always) static func block(of h: UInt64, count: Int) -> Int {
+        Int(((h >> 32) &* UInt64(count)) >> 32)
+    }
+
+    /// Touches the block of each hash, so that the cache misses of a batch's checks overlap
+    /// (the loads are independent) and the checks that follow hit the cache.
+    static func prefetch(_ hashes: [UInt64], blocks: UnsafeRawBufferPointer) -> UInt64 {
+        let blockCount = blocks.count / (8 * wordsPerBlock)
+        var sink: UInt64 = 0
+        for h in hashes { sink &+= blocks.loadUnaligned(fromByteOffset: block(of: h, count: blockCount) * 8 * wordsPerBlock, as: UInt64.self) }
+        return sink
+    }
+
     /// False when the hash is certainly not in the filter whose blocks are `blocks`.
     @inline(__always) static func mayContain(_ h: UInt64, blocks: UnsafeRawBufferPointer) -> Bool {
         let blockCount = blocks.count / (8 * wordsPerBlock)
-        let base = Int((h >> 32) % UInt64(blockCount)) * 8 * wordsPerBlock
+        let base = block(of: h, count: blockCount) * 8 * wordsPerBlock
         let g = h &* 0x9E37_79B9_7F4A_7C15
         for j in 0..<7 {
             let bit = Int((g >> UInt64(9 * j)) & 511)
