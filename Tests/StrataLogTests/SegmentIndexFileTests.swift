@@ -233,6 +233,11 @@ struct SegmentIndexFileTests {
         var misses = 0
         for _ in 0..<10_000 where table.mayContainID(hash: IDTable.hash(EventID.random())) { misses += 1 }
         #expect(misses < 300, "false positives \(misses) of 10000")
+        for stream in Set(events.map(\.stream)) { #expect(table.mayContainStream(hash: StreamNameHash.hash(stream))) }
+        var streamMisses = 0
+        for i in 0..<10_000 where table.mayContainStream(hash: StreamNameHash.hash("absent-\(i)")) { streamMisses += 1 }
+        #expect(streamMisses < 300, "stream filter false positives \(streamMisses) of 10000")
+        #expect(table.streamEntries(hash: StreamNameHash.hash("absent-1"), revisions: 1...UInt64.max, backward: false, limit: .max).isEmpty)
         let s0 = events.filter { $0.stream == "s-0" }
         let entries = table.streamEntries(hash: StreamNameHash.hash("s-0"), revisions: 1...UInt64.max, backward: false, limit: .max)
         #expect(entries.map(\.position) == s0.map(\.position))

@@ -28,8 +28,10 @@ final class SegmentIndexFile: @unchecked Sendable {
     let slotCount: Int
     let idCount: Int
     let streamEntryCount: Int
-    /// The bloom filter's blocks, in the mapping.
+    /// The id bloom filter's blocks, in the mapping.
     private let bloomBlocks: UnsafeRawBufferPointer
+    /// The stream-name bloom filter's blocks, in the mapping.
+    private let streamBloomBlocks: UnsafeRawBufferPointer
     /// The file, closed once mapped: kept to unmap it.
     private let file: any StorageFile
     private let mapping: UnsafeRawBufferPointer
@@ -50,7 +52,8 @@ final class SegmentIndexFile: @unchecked Sendable {
         let layout = Layout(header)
         self.idsStart = layout.ids
         self.streamsStart = layout.streams
-        self.bloomBlocks = UnsafeRawBufferPointer(rebasing: mapping[layout.bloom..<layout.total])
+        self.bloomBlocks = UnsafeRawBufferPointer(rebasing: mapping[layout.bloom..<layout.streamBloom])
+        self.streamBloomBlocks = UnsafeRawBufferPointer(rebasing: mapping[layout.streamBloom..<layout.total])
     }
 
     deinit {
@@ -121,10 +124,13 @@ final class SegmentIndexFile: @unchecked Sendable {
                 UInt64(littleEndian: mapping.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self)))
     }
 
+    /// False when no event of the segment belongs to a stream with this hash (one cache line).
+    func mayContainStream(hash: UInt64) -> Bool { IDBloom.mayContain(hash, blocks: streamBloomBlocks) }
+
     /// The (revision, position) entries of the stream with this hash whose revision lies in
     /// `revisions`, in revision order (descending when `backward`), at most `limit`.
     func streamEntries(hash: UInt64, revisions: ClosedRange<UInt64>, backward: Bool, limit: Int) -> [(revision: UInt64, position: UInt64)] {
-        guard limit > 0, streamEntryCount > 0 else { return [] }
+        guard limit > 0, streamEntryCount > 0, mayContainStream(hash: hash) else { return [] }
         // The first entry whose key is above (hash, revision), or not below it when `orEqual`.
         func bound(_ hash: UInt64, _ revision: UInt64, above: Bool) -> Int {
             var lo = 0
@@ -189,6 +195,8 @@ final class SegmentIndexFile: @unchecked Sendable {
         ids.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
         streams.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
         let bloom = IDBloom.build(hashes: ids.lazy.map(\.0), count: ids.count)
+        // Sized by entries (an upper bound of the streams), so the header needs no count of its own.
+        let streamBloom = IDBloom.build(hashes: streams.lazy.map(\.0), count: streams.count)
         let header = Header(generation: UInt32(generation), firstPosition: firstPosition, end: UInt64(end), newestRecordedAt: newest,
                             slots: UInt32(offsets.count), ids: UInt32(ids.count), streams: UInt32(streams.count),
                             bloomBlocks: UInt32(bloom.count / IDBloom.wordsPerBlock), bodyCRC: 0)
@@ -206,6 +214,9 @@ final class SegmentIndexFile: @unchecked Sendable {
                 raw.storeBytes(of: e.2.littleEndian, toByteOffset: layout.streams + 24 * i + 16, as: UInt64.self)
             }
             for (i, word) in bloom.enumerated() { raw.storeBytes(of: word.littleEndian, toByteOffset: layout.bloom + 8 * i, as: UInt64.self) }
+            for (i, word) in streamBloom.enumerated() {
+                raw.storeBytes(of: word.littleEndian, toByteOffset: layout.streamBloom + 8 * i, as: UInt64.self)
+            }
             let bodyCRC = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[headerSize...]))
             var h = header
             h.bodyCRC = bodyCRC
@@ -336,6 +347,7 @@ final class SegmentIndexFile: @unchecked Sendable {
         let ids: Int
         let streams: Int
         let bloom: Int
+        let streamBloom: Int
         let total: Int
 
         init(_ h: Header) {
@@ -343,19 +355,23 @@ final class SegmentIndexFile: @unchecked Sendable {
             ids = (offsetsEnd + 7) & ~7
             streams = ids + 16 * Int(h.ids)
             bloom = streams + 24 * Int(h.streams)
-            total = bloom + 64 * Int(h.bloomBlocks)
+            streamBloom = bloom + 64 * Int(h.bloomBlocks)
+            total = streamBloom + 64 * IDBloom.blockCount(for: Int(h.streams))
         }
     }
 }
 
-/// A blocked bloom filter of event-id hashes (docs/FORMAT.md, "Bloom filter"): about 10 bits
-/// per id in 64-byte blocks, so that a lookup touches one cache line.
+/// A blocked bloom filter of 64-bit hashes — event ids', and stream names' (docs/FORMAT.md,
+/// "Bloom filter"): about 10 bits per key in 64-byte blocks, so that a lookup touches one cache line.
 enum IDBloom {
     static let wordsPerBlock = 8
 
+    /// Blocks for `count` keys: about 10 bits each, at least one block.
+    static func blockCount(for count: Int) -> Int { Swift.max(1, (count * 10 + 511) / 512) }
+
     /// The filter's little-endian words for `count` hashes.
     static func build<S: Sequence>(hashes: S, count: Int) -> [UInt64] where S.Element == UInt64 {
-        let blocks = Swift.max(1, (count * 10 + 511) / 512)
+        let blocks = blockCount(for: count)
         var words = [UInt64](repeating: 0, count: blocks * wordsPerBlock)
         for h in hashes {
             let base = block(of: h, count: blocks) * wordsPerBlock
