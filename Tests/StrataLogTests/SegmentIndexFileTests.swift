@@ -297,4 +297,28 @@ struct SegmentIndexFileTests {
         let oldest = names.compactMap(SegmentIndexFile.parseName).map(\.firstPosition).min() ?? 0
         #expect(oldest >= first, "the index files of dropped segments are gone: \(names.sorted())")
     }
+
+    @Test("an incremental backup keeps the backup's index files instead of indexing every segment again; a restore builds its own")
+    func backupKeepsIndexFiles() async throws {
+        let source = TemporaryDirectory.freshPath("idx-backup-source")
+        let backup = TemporaryDirectory.freshPath("idx-backup")
+        let restored = TemporaryDirectory.freshPath("idx-backup-restored")
+        defer { for p in [source, backup, restored] { TemporaryDirectory.remove(p) } }
+        let store = try LogEventStore(directory: source, configuration: Self.configuration)
+        let expected = try await Self.fill(store, count: 1500, streams: 4)
+        try await store.close()
+        _ = try await LogBackup.backup(directory: source, to: backup)
+        let first = Self.indexFiles(in: backup)
+        #expect(first.count == Self.segments(in: backup).count - 1, "the backup's open indexed its sealed segments")
+        let inode = { (name: String) in (try? FileManager.default.attributesOfItem(atPath: backup + "/segments/" + name)[.systemFileNumber] as? Int) ?? -1 }
+        let before = first.map(inode)
+        _ = try await LogBackup.backup(directory: source, to: backup)
+        #expect(Self.indexFiles(in: backup) == first)
+        #expect(first.map(inode) == before, "the second run kept the index files (not rebuilt)")
+        _ = try await LogBackup.restore(backup: backup, to: restored)
+        let reopened = try LogEventStore(directory: restored, configuration: Self.configuration)
+        try await Self.expectStreams(reopened, expected, "restored")
+        try await reopened.close()
+        #expect(Self.indexFiles(in: restored).count == Self.segments(in: restored).count - 1)
+    }
 }
