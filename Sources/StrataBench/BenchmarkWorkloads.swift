@@ -91,7 +91,8 @@ extension Benchmark {
             return [BenchResult(name: "sqlite.read.all", value: rate, unit: "events/s")]
         })
         for (label, size) in [("1m", \BenchScale.openSmall), ("10m", \BenchScale.openLarge)] {
-            let names = ["open.\(label)", "rss.open.\(label)"]
+            let names = ["open.\(label)", "rss.open.\(label)", "rss.anon.open.\(label)",
+                         "open.\(label).read.stream", "open.\(label).append.batch100"]
             list.append(Workload(names, needsPersistence: true) { c in
                 let events = c.scale[keyPath: size] / 1000 * 1000
                 let scratch = try ScratchDirectory(parent: c.directory, name: "open-\(label)")
@@ -112,6 +113,14 @@ extension Benchmark {
                 var results = [BenchResult(name: "open.\(label)", value: measurement.milliseconds, unit: "ms")]
                 if let bytes = measurement.residentBytes {
                     results.append(BenchResult(name: "rss.open.\(label)", value: Double(bytes) / 1_048_576, unit: "MiB"))
+                }
+                if let bytes = measurement.anonymousBytes {
+                    results.append(BenchResult(name: "rss.anon.open.\(label)", value: Double(bytes) / 1_048_576, unit: "MiB"))
+                }
+                if c.wants("open.\(label).read.stream") || c.wants("open.\(label).append.batch100") {
+                    let rates = try await OpenWorkload.readAndAppend(c.backend, directory: scratch.path, streams: 2000)
+                    results.append(BenchResult(name: "open.\(label).read.stream", value: rates.readStream, unit: "events/s"))
+                    results.append(BenchResult(name: "open.\(label).append.batch100", value: rates.append, unit: "events/s"))
                 }
                 return results
             })

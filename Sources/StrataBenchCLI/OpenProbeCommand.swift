@@ -37,6 +37,8 @@ struct OpenProbeCommand: AsyncParsableCommand {
         out.number(measurement.milliseconds)
         out.key("residentBytes")
         if let bytes = measurement.residentBytes { out.number(bytes) } else { out.null() }
+        out.key("anonymousBytes")
+        if let bytes = measurement.anonymousBytes { out.number(bytes) } else { out.null() }
         out.field("headPosition", measurement.headPosition)
         out.endObject()
         StandardOutput.stdout.writeLine(out.bytes)
@@ -68,6 +70,7 @@ struct OpenProbeCommand: AsyncParsableCommand {
             throw StrataError.io(path: store, operation: "strata-bench open-probe",
                                  reason: "status \(process.terminationStatus): \(stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
-        return OpenMeasurement(milliseconds: milliseconds, residentBytes: object["residentBytes"]?.integerValue, headPosition: head)
+        return OpenMeasurement(milliseconds: milliseconds, residentBytes: object["residentBytes"]?.integerValue,
+                               anonymousBytes: object["anonymousBytes"]?.integerValue, headPosition: head)
     }
 }

@@ -78,9 +78,10 @@ enum FaultTest {
         return files
     }
 
-    /// Names in `directory/segments`, sorted.
+    /// The segment files of a data directory (not their index files, nor those being written), sorted.
     static func segmentNames(_ directory: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory + "/segments")) ?? []).sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory + "/segments")) ?? [])
+            .filter { !$0.contains(SegmentIndexFile.fileExtension) }.sorted()
     }
 
     /// Writes `bytes` at `offset` of the file at `path` (pwrite; the file is not truncated).

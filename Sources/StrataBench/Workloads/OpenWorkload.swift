@@ -7,13 +7,16 @@ public struct OpenMeasurement: Sendable, Hashable {
     public let milliseconds: Double
     /// VmRSS after the open, in bytes (nil where `/proc` is missing).
     public let residentBytes: Int64?
+    /// RssAnon after the open, in bytes: resident memory without file pages (nil where `/proc` is missing).
+    public let anonymousBytes: Int64?
     /// The head position the store reported.
     public let headPosition: UInt64
 
     /// Creates a measurement.
-    public init(milliseconds: Double, residentBytes: Int64?, headPosition: UInt64) {
+    public init(milliseconds: Double, residentBytes: Int64?, anonymousBytes: Int64? = nil, headPosition: UInt64) {
         self.milliseconds = milliseconds
         self.residentBytes = residentBytes
+        self.anonymousBytes = anonymousBytes
         self.headPosition = headPosition
     }
 }
@@ -53,6 +56,35 @@ public enum OpenWorkload {
         try await store.close()
     }
 
+    /// In the store `build` filled: reads `streams` streams picked at random (a fixed seed) in
+    /// full, then appends 10,000 events with new ids in batches of 100 (each id checked against
+    /// the whole store for idempotency). Returns events per second of each.
+    public static func readAndAppend<B: BenchBackend>(_ backend: B, directory: String, streams count: Int) async throws -> (readStream: Double, append: Double) {
+        let names = BenchEvents.streamNames("stream", count: streamCount)
+        let store = try await backend.open(directory: directory, durability: .none)
+        do {
+            var seed: UInt64 = 20
+            var read = 0
+            let readSeconds = try await Stopwatch.time {
+                for _ in 0..<count {
+                    seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                    for try await _ in store.readStream(names[Int(seed >> 33) % names.count]) { read += 1 }
+                }
+            }
+            var factory = BenchEvents()
+            let appendSeconds = try await Stopwatch.time {
+                for b in 0..<100 {
+                    _ = try await store.append([AppendRequest(stream: "appended-\(b % 10)", events: factory.batch(100))])
+                }
+            }
+            try await store.close()
+            return (Double(read) / readSeconds, 10_000 / appendSeconds)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+
     /// Opens the store in `directory` in this process and measures it. The resident figure
     /// includes whatever the process held before; a fresh child process gives a cleaner one.
     public static func measure<B: BenchBackend>(_ backend: B, directory: String) async throws -> OpenMeasurement {
@@ -67,7 +99,8 @@ public enum OpenWorkload {
         }
         let milliseconds = Stopwatch.seconds(since: start) * 1000
         let resident = ResidentMemory.current()
+        let anonymous = ResidentMemory.anonymous()
         try await store.close()
-        return OpenMeasurement(milliseconds: milliseconds, residentBytes: resident, headPosition: head)
+        return OpenMeasurement(milliseconds: milliseconds, residentBytes: resident, anonymousBytes: anonymous, headPosition: head)
     }
 }

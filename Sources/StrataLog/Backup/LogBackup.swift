@@ -114,10 +114,12 @@ public enum LogBackup {
         copied += try copyFile(from: directory + "/" + StrataLog.Manifest.fileName,
                                to: backupDirectory + "/" + StrataLog.Manifest.fileName, fileSystem: fileSystem).bytes
 
-        // 5. What the source no longer has.
+        // 5. What the source no longer has. The backup's own index files stay: derived data that
+        // its open (step 6) checks, keeps when they match a segment, and removes otherwise, so
+        // an incremental run does not index every segment again.
         let wanted = Set(listing)
         for name in try storage({ try fileSystem.contentsOfDirectory(backupDirectory + "/" + SegmentFile.directoryName) })
-        where !wanted.contains(name) {
+        where !wanted.contains(name) && SegmentIndexFile.parseName(name) == nil {
             try storage { try fileSystem.remove(backupDirectory + "/" + SegmentFile.directoryName + "/" + name) }
         }
         try storage { try fileSystem.syncDirectory(backupDirectory + "/" + SegmentFile.directoryName) }

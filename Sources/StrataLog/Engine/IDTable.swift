@@ -75,6 +75,19 @@ struct IDTable {
         }
     }
 
+    /// Removes the entries whose position lies in `range` (their segment's index file holds
+    /// them now), rebuilding the table at a size fitting what is left.
+    mutating func remove(positionsIn range: Range<UInt64>) {
+        let old = slots
+        var kept = 0
+        for i in stride(from: 0, to: old.count, by: 2) where old[i] != 0 && !range.contains(old[i + 1]) { kept += 1 }
+        var smaller = IDTable(capacity: Swift.max(1024, kept * 2))
+        for i in stride(from: 0, to: old.count, by: 2) where old[i] != 0 && !range.contains(old[i + 1]) {
+            smaller.insert(hash: old[i], position: old[i + 1])
+        }
+        self = smaller
+    }
+
     private mutating func grow() {
         let old = slots
         var bigger = IDTable(capacity: capacity * 2)

@@ -5,14 +5,14 @@ import StrataStorage
 import Glibc
 #endif
 
-/// The index checkpoint, `index.ckpt` (docs/FORMAT.md, "Index checkpoint"): the whole in-memory
-/// index saved as flat arrays so that opening a large store reads a few large blocks instead of
+/// The index checkpoint, `index.ckpt` (docs/FORMAT.md, "Index checkpoint"): the in-memory part
+/// of the index (stream state, and the segments without an index file) saved as flat arrays so that opening a large store reads a few large blocks instead of
 /// replaying the log. It is only an accelerator: when it is missing, damaged, of another
 /// version, or does not match the segments on disk, the engine rebuilds the index from the log.
 enum IndexCheckpoint {
     static let fileName = "index.ckpt"
     static let magic: [UInt8] = Array("STRATAIX".utf8)
-    static let version: UInt32 = 2
+    static let version: UInt32 = 3
 
     static func exists(in directory: String, fileSystem: any FileSystem) -> Bool {
         fileSystem.exists(directory + "/" + fileName)
@@ -44,6 +44,7 @@ enum IndexCheckpoint {
                 // The CRC field of the last committed record lets a reader check that the log
                 // still holds what the checkpoint describes.
                 out.u32(try lastRecordChecksum(s))
+                out.u8(s.table == nil ? 0 : 1)
                 out.u64(UInt64(s.offsets.count))
                 out.array(s.offsets)
             }
@@ -63,8 +64,10 @@ enum IndexCheckpoint {
                 } else {
                     out.u32(UInt32.max)
                 }
-                out.u64(UInt64(stream.positions.count))
-                out.array(stream.positions)
+                out.u64(stream.lastRevision)
+                out.u64(stream.lastPosition)
+                out.u64(UInt64(stream.recent.count))
+                out.array(stream.recent)
             }
             out.u64(UInt64(index.ids.count))
             out.u64(UInt64(index.ids.capacity))
@@ -95,7 +98,7 @@ enum IndexCheckpoint {
     /// last event (control records may follow it).
     static func lastRecordOffset(_ s: SegmentEntry) throws -> Int {
         let bytes = try s.bytes
-        var at = s.offsets.last.map(Int.init) ?? SegmentHeader.size
+        var at = s.lastEventOffset.map(Int.init) ?? SegmentHeader.size
         while true {
             let length = Int(bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian)
             let next = at + RecordFormat.frameSize + length
@@ -125,35 +128,45 @@ enum IndexCheckpoint {
             // Every count is checked against the bytes left before it sizes anything: a damaged
             // or forged count must be refused, not trap or allocate without bound (found by
             // Fuzz/FuzzIndexCheckpoint).
-            let segmentCount = try input.count(minimumBytesEach: 40)
-            var segments: [(first: UInt64, generation: Int, end: Int, lastRecordedAt: Int64, crc: UInt32, offsets: [UInt32])] = []
+            let segmentCount = try input.count(minimumBytesEach: 41)
+            var segments: [(first: UInt64, generation: Int, end: Int, lastRecordedAt: Int64, crc: UInt32, indexed: Bool, offsets: [UInt32])] = []
             for _ in 0..<segmentCount {
                 let first = try input.u64()
                 let generation = Int(try input.u32())
                 guard let end = Int(exactly: try input.u64()) else { return nil }
                 let last = try input.i64()
                 let crc = try input.u32()
+                let indexed = try input.u8()
+                guard indexed <= 1 else { return nil }
                 let count = try input.count(minimumBytesEach: 4)
-                segments.append((first, generation, end, last, crc, try input.array(UInt32.self, count: count)))
+                guard indexed == 0 || count == 0 else { return nil }
+                segments.append((first, generation, end, last, crc, indexed == 1, try input.array(UInt32.self, count: count)))
             }
-            let streamCount = try input.count(minimumBytesEach: 47)
+            let streamCount = try input.count(minimumBytesEach: 63)
             var streams: [StreamEntry] = []
             streams.reserveCapacity(streamCount)
             var streamIDs: [String: Int] = Dictionary(minimumCapacity: streamCount)
+            var withRecent: Set<Int> = []
             for i in 0..<streamCount {
                 let nameLength = Int(try input.u16())
                 let name = String(decoding: try input.bytes(nameLength), as: UTF8.self)
-                var entry = StreamEntry(name: name)
-                entry.deletedThrough = try input.u64()
-                entry.tombstoned = try input.u8() != 0
+                let deletedThrough = try input.u64()
+                let tombstoned = try input.u8() != 0
                 let maxCount = try input.i64()
                 let maxAge = Double(bitPattern: try input.u64())
                 let truncateBefore = try input.u64()
                 let customLength = try input.u32()
                 let custom: Data? = customLength == UInt32.max ? nil : Data(try input.bytes(Int(customLength)))
+                let lastRevision = try input.u64()
+                let lastPosition = try input.u64()
+                let recent = try input.array(UInt64.self, count: try input.count(minimumBytesEach: 8))
+                guard UInt64(recent.count) <= lastRevision else { return nil }
+                var entry = StreamEntry(name: name, lastRevision: lastRevision, lastPosition: lastPosition, recent: recent)
+                entry.deletedThrough = deletedThrough
+                entry.tombstoned = tombstoned
                 entry.metadata = StreamMetadata(maxCount: maxCount < 0 ? nil : Int(maxCount), maxAge: maxAge.isNaN ? nil : maxAge,
                                                 truncateBefore: truncateBefore == 0 ? nil : truncateBefore, custom: custom)
-                entry.positions = try input.array(UInt64.self, count: try input.count(minimumBytesEach: 8))
+                if !recent.isEmpty { withRecent.insert(i) }
                 streamIDs[name] = i
                 streams.append(entry)
             }
@@ -184,6 +197,14 @@ enum IndexCheckpoint {
                 entry.end = s.end
                 entry.lastRecordedAt = s.lastRecordedAt
                 entry.lastRecordCRC = s.crc
+                if s.indexed {
+                    // Indexed segments come first (never the newest); their index file must
+                    // check, or be rebuilt from the segment (not in a read-only open).
+                    guard i < kept.count - 1, entries.allSatisfy({ $0.table != nil }),
+                          let table = try engine.indexFile(for: entry) else { return nil }
+                    entry.table = table
+                    entry.lastRecordedAt = table.newestRecordedAt
+                }
                 entries.append(entry)
             }
             // The log must still hold the last record the checkpoint covers.
@@ -204,6 +225,7 @@ enum IndexCheckpoint {
             index.streamIDs = streamIDs
             index.forgetLastStream()
             index.ids = IDTable(slots: slots, count: idCount)
+            index.streamsWithRecent = withRecent
             return Loaded(segmentIndex: entries.count - 1, end: last.end)
         } catch {
             return nil
@@ -234,6 +256,7 @@ extension LogIndex {
         streams = []
         forgetLastStream()
         ids = IDTable()
+        streamsWithRecent = []
         lastRecordedAt = 0
     }
 }

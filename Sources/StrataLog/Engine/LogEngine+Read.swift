@@ -42,14 +42,14 @@ extension LogEngine {
             var b = Int(last - s.firstPosition)
             var j = backward ? b : a
             while a <= j && j <= b {
-                if s.offsets[j] != 0 {
+                if s.offset(at: j) != 0 {
                     remaining -= 1
                     if remaining == 0 { break }
                 }
                 j += backward ? -1 : 1
             }
             if remaining == 0 { if backward { a = j } else { b = j } }
-            runs.append(Run(segment: s, firstPosition: s.firstPosition + UInt64(a), offsets: Array(s.offsets[a...b])))
+            runs.append(Run(segment: s, firstPosition: s.firstPosition + UInt64(a), offsets: s.offsets(a...b)))
             if remaining == 0 {
                 return (backward ? runs.reversed() : runs, s.firstPosition + UInt64(backward ? a : b))
             }
@@ -137,13 +137,16 @@ extension LogEngine {
                                      metadata: entry.metadata, nowMicros: now)
             visibility = v
             guard maxCount > 0, let range = v.revisions(from: origin, direction: direction) else { return }
-            locations.reserveCapacity(Swift.min(maxCount, range.count))
-            var r = direction == .forward ? range.lowerBound : range.upperBound
-            while range.contains(r) {
-                if locations.count == maxCount { next = r; break }
-                let position = entry.positions[Int(r - 1)]
+            let backward = direction == .backward
+            let found = index.storedRevisions(of: entry, in: range, backward: backward, limit: maxCount)
+            locations.reserveCapacity(found.count)
+            for (_, position) in found {
                 if let location = index.location(of: position) { locations.append(location) }
-                if direction == .forward { r += 1 } else { if r == 0 { break }; r -= 1 }
+            }
+            // A full page continues after its last revision, when the range goes on.
+            if found.count == maxCount, let last = found.last?.revision {
+                if !backward && last < range.upperBound { next = last + 1 }
+                if backward && last > range.lowerBound { next = last - 1 }
             }
         }
         guard let visibility else { return StreamPage(events: [], next: nil) }
@@ -151,6 +154,8 @@ extension LogEngine {
         events.reserveCapacity(locations.count)
         for (segment, offset) in locations {
             let view = try segment.record(at: offset)
+            // Index files find a stream by a hash of its name: confirm the name.
+            guard view.hasStreamName(stream) else { continue }
             if visibility.admits(recordedAtMicros: view.recordedAtMicros) { events.append(view.recordedEvent()) }
         }
         return StreamPage(events: events, next: next)
@@ -168,13 +173,12 @@ extension LogEngine {
                 let v = StreamVisibility(lastRevision: entry.lastRevision, deletedThrough: entry.deletedThrough,
                                          metadata: entry.metadata, nowMicros: now)
                 if let range = v.revisions(from: .start, direction: .forward) {
-                    if entry.metadata.maxAge == nil {
-                        for r in range where entry.positions[Int(r - 1)] >= index.firstPosition { count += 1 }
-                    } else {
-                        for r in range {
-                            let p = entry.positions[Int(r - 1)]
-                            if let view = try index.record(at: p), v.admits(recordedAtMicros: view.recordedAtMicros) { count += 1 }
-                        }
+                    let found = index.storedRevisions(of: entry, in: range, backward: false, limit: Int.max)
+                    // Each record is read to confirm its stream (index files find streams by
+                    // a hash of the name) and, with maxAge, its age.
+                    for (_, p) in found {
+                        guard let view = try index.record(at: p), view.hasStreamName(stream) else { continue }
+                        if entry.metadata.maxAge == nil || v.admits(recordedAtMicros: view.recordedAtMicros) { count += 1 }
                     }
                 }
             }

@@ -11,6 +11,7 @@ extension LogEngine {
     func sealed(_ segment: SegmentEntry, now: Int64) {
         if configuration.compressSealedSegments, let path = segment.file?.path { compressInBackground(path) }
         retentionDue = configuration.retention != nil
+        indexingDue = true
     }
 
     /// Compresses a sealed segment's file on a thread of its own. The segment stays mapped in
@@ -83,6 +84,7 @@ extension LogEngine {
                 try? fileSystem.remove(plain)
                 try? fileSystem.remove(plain + ".gz")
             }
+            try? fileSystem.remove(indexFilePath(firstPosition: segment.firstPosition, generation: segment.generation))
         }
     }
 
@@ -91,8 +93,7 @@ extension LogEngine {
     private func carryStreamStateForward(before firstKept: UInt64, now: Int64, buffer: inout [UInt8]) throws {
         var records: [PendingRecord] = []
         for stream in index.streams {
-            let lastPosition = stream.positions.last(where: { $0 != 0 }) ?? 0
-            records += restatement(of: stream, revisionFloor: stream.lastRevision > 0 && lastPosition < firstKept)
+            records += restatement(of: stream, revisionFloor: stream.lastRevision > 0 && stream.lastPosition < firstKept)
         }
         try appendRestatement(records, now: now, buffer: &buffer)
     }

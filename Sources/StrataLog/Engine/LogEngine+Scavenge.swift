@@ -249,12 +249,28 @@ extension LogEngine {
             let entry = try SegmentEntry(file: file, generation: rewrite.entry.generation + 1)
             _ = try RecordDecoder.scan(try entry.bytes, from: SegmentHeader.size, inspectTail: false) { view in
                 guard view.kind == .event else { return }
-                let slot = entry.firstPosition + UInt64(entry.offsets.count)
+                let slot = entry.firstPosition + UInt64(entry.eventCount)
                 if view.position > slot { entry.offsets.append(contentsOf: repeatElement(0, count: Int(view.position - slot))) }
                 entry.offsets.append(UInt32(view.offset))
                 entry.lastRecordedAt = view.recordedAtMicros
             }
             entry.end = (try entry.bytes).count - RecordFormat.frameSize
+            // The replaced generation's index was in its index file: so is the new one's (the
+            // indexed segments stay the oldest ones). Its ids and revisions were out of memory
+            // already, and the new generation holds a subset of them.
+            if rewrite.entry.table != nil {
+                do {
+                    guard let table = try indexFile(for: entry) else { throw StrataError.unsupported("indexing in a read-only open") }
+                    entry.table = table
+                    entry.offsets = []
+                } catch {
+                    // The new generation is published: without its index, this process's view
+                    // would be incomplete. Stop; the next open indexes it.
+                    let stored = (error as? StrataError) ?? .io(path: rewrite.finalPath, operation: "index", reason: "\(error)")
+                    withIndexLock { failure = stored }
+                    throw stored
+                }
+            }
             replacements[ObjectIdentifier(rewrite.entry)] = .some(entry)
         }
         withIndexLock {
@@ -270,6 +286,7 @@ extension LogEngine {
                 try? fileSystem.remove(old)
                 try? fileSystem.remove(old + ".gz")
             }
+            try? fileSystem.remove(indexFilePath(firstPosition: rewrite.entry.firstPosition, generation: rewrite.entry.generation))
         }
         try? fileSystem.syncDirectory(segmentsDirectory)
         metrics.segments.record(index.segments.count)

@@ -13,6 +13,7 @@ struct IndexSource: AppendStateSource {
     func location(ofEvent id: UUID) throws -> EventLocation? { try index.location(ofEvent: id) }
     func containsAny(of ids: [UUID]) throws -> Bool {
         index.ids.prefetch(ids)
+        index.prefetchSealed(ids)
         for id in ids where try index.location(ofEvent: id) != nil { return true }
         return false
     }
@@ -74,7 +75,15 @@ extension LogEngine {
                 try? writeCheckpoint()
             }
         }
-        // Closing: sync, checkpoint, release.
+        // Closing: install a finished index build, sync, checkpoint, release.
+        // Sealed segments waiting for their index file get it now, so that the checkpoint
+        // describes them as indexed (a failed build stops this: the next open retries).
+        if failure == nil && !configuration.readOnly {
+            repeat {
+                indexBuilds.waitUntilIdle()
+                advanceIndexing()
+            } while indexBuilds.isBusy
+        }
         var result: Result<Void, any Error> = .success(())
         if failure == nil {
             do {
@@ -89,6 +98,7 @@ extension LogEngine {
             }
         }
         compressionGate.waitUntilIdle()
+        indexBuilds.waitUntilIdle()
         withIndexLock { closed = true }
         notifier.close()
         closing?.complete(with: result.map { [] })
@@ -263,6 +273,7 @@ extension LogEngine {
         }
         for (write, outcome) in zip(batch, outcomes) { write.complete(with: outcome) }
         notifier.advance(to: head)
+        advanceIndexing()
         if retentionDue && !configuration.readOnly {
             retentionDue = false
             applyRetention(now: now, buffer: &buffer)

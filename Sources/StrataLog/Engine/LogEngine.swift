@@ -48,6 +48,11 @@ final class LogEngine: @unchecked Sendable {
     var wroteSinceOpen = false
     /// Whether a segment was sealed in this batch, so retention should run after it (writer thread).
     var retentionDue = false
+    /// Whether sealed segments wait for their index file (writer thread): set at a seal, cleared
+    /// when a build fails (retried after the next seal).
+    var indexingDue = false
+    /// The background build of sealed segments' index files.
+    let indexBuilds = IndexBuilds()
     /// Offset in the newest segment from which its writes are not known to be durable (writer
     /// thread only); nil when everything written is synced.
     var unsyncedFrom: Int?
@@ -188,7 +193,11 @@ final class LogEngine: @unchecked Sendable {
             let start = i == resumeSegment ? resumeOffset : SegmentHeader.size
             let isLast = i == files.count - 1
             try scan(entry, from: start, isLast: isLast, cutTornTail: !readOnly, thorough: true)
+            // A rebuild indexes each sealed segment as soon as it is read, so that it never
+            // holds more than about one segment's index in memory.
+            if !isLast { indexSealedSegments() }
         }
+        indexSealedSegments()
         // A scavenged store may have removed the newest events before the newest segment: its
         // name still says where appends continue (positions are never reused).
         if index.allowsGaps, let last = index.lastSegment, last.firstPosition > index.head + 1 { index.head = last.firstPosition - 1 }
@@ -237,6 +246,10 @@ final class LogEngine: @unchecked Sendable {
                 if age(path) > 600 { try? fileSystem.remove(path) }
             } else if name.hasSuffix(".seg.tmp") {
                 try? fileSystem.remove(path)  // segments are created under the lock we hold
+            } else if name.hasSuffix(".tmp"), name.contains(SegmentIndexFile.fileExtension + ".") {
+                if age(path) > 600 { try? fileSystem.remove(path) }  // another process may be writing it
+            } else if let n = SegmentIndexFile.parseName(name), newest[n.firstPosition] != n.generation {
+                try? fileSystem.remove(path)  // its segment (that generation) is gone
             } else if name.hasSuffix(".seg.gz.tmp") {
                 if age(path) > 600 { try? fileSystem.remove(path) }
             } else if name.hasSuffix(SegmentFile.fileExtension), set.contains(name + ".gz") {
@@ -375,6 +388,12 @@ final class LogEngine: @unchecked Sendable {
                 index.segments.append(entry)
                 try scan(entry, from: SegmentHeader.size, isLast: i == newer.count - 1, cutTornTail: !readOnly)
             }
+        }
+        // Segments another process sealed: a writer indexes them in the background (that
+        // process may be building the same file: both write identical bytes, renamed
+        // atomically); a read-only open uses the files it finds.
+        if !newer.isEmpty {
+            if readOnly { indexSealedSegments() } else { indexingDue = true }
         }
         if !readOnly { lockGeneration = generation &+ 1 }
     }

@@ -5,22 +5,67 @@ import Strata
 /// One stream as the index knows it.
 struct StreamEntry {
     let name: String
-    /// Position of each revision: `positions[r - 1]`. Revisions are contiguous from 1.
-    var positions: [UInt64] = []
+    /// The stream-name hash of index files (`StreamNameHash`).
+    let hash: UInt64
+    /// The stream's last revision (revisions are contiguous from 1; some may have no stored event).
+    private(set) var lastRevision: UInt64 = 0
+    /// Positions of the newest revisions whose events are not in an index file yet:
+    /// `recent[i]` is revision `lastRevision - recent.count + 1 + i`'s position (0: no stored
+    /// event). Older revisions are looked up in the sealed segments' index files.
+    private(set) var recent: [UInt64] = []
+    /// The position of the newest stored event (0: none).
+    private(set) var lastPosition: UInt64 = 0
     var deletedThrough: UInt64 = 0
     var tombstoned = false
     var metadata = StreamMetadata()
 
-    init(name: String) { self.name = name }
+    init(name: String) {
+        self.name = name
+        self.hash = StreamNameHash.hash(name)
+    }
 
-    var lastRevision: UInt64 { UInt64(positions.count) }
+    /// A stream loaded from the index checkpoint.
+    init(name: String, lastRevision: UInt64, lastPosition: UInt64, recent: [UInt64]) {
+        self.init(name: name)
+        self.lastRevision = lastRevision
+        self.lastPosition = lastPosition
+        self.recent = recent
+    }
+
     var exists: Bool { !tombstoned && lastRevision > deletedThrough }
     var writeState: StreamWriteState { StreamWriteState(lastRevision: lastRevision, exists: exists, isTombstoned: tombstoned) }
+    /// The first revision `recent` covers.
+    var firstRecentRevision: UInt64 { lastRevision - UInt64(recent.count) + 1 }
+
+    /// Appends the next revision, stored at `position`.
+    mutating func append(position: UInt64) {
+        lastRevision += 1
+        recent.append(position)
+        lastPosition = position
+    }
+
+    /// Raises the last revision to `revision`: the revisions in between have no stored event.
+    mutating func skip(to revision: UInt64) {
+        guard revision > lastRevision else { return }
+        // Zeros keep `recent` contiguous; with nothing recent there is nothing to keep contiguous.
+        if !recent.isEmpty { recent.append(contentsOf: repeatElement(0, count: Int(revision - lastRevision))) }
+        lastRevision = revision
+    }
+
+    /// Forgets the recent positions up to `position` (their segment's index file now holds them).
+    mutating func dropRecent(through position: UInt64) {
+        var n = 0
+        while n < recent.count, recent[n] <= position { n += 1 }
+        if n == recent.count { recent = [] } else if n > 0 { recent.removeFirst(n) }
+    }
 }
 
-/// The in-memory indexes of the log: segments with per-event offsets (position lookups), streams
-/// with their revisions' positions (stream reads), and event ids (idempotency). Rebuilt from the
-/// log when no valid checkpoint exists. Guarded by the engine's index lock.
+/// The indexes of the log: segments with per-event offsets (position lookups), streams with
+/// their revisions' positions (stream reads), and event ids (idempotency). Sealed segments'
+/// parts live in their index files (`SegmentIndexFile`); what is in memory is the newest
+/// segment's (and not yet indexed sealed segments') parts and each stream's state
+/// (docs/ENGINE.md, "Indexes"). Rebuilt from the log when no valid
+/// checkpoint exists. Guarded by the engine's index lock.
 final class LogIndex {
     var head: UInt64 = 0
     /// The oldest position still stored (retention drops whole segments before it).
@@ -48,14 +93,14 @@ final class LogIndex {
             if segments[mid].firstPosition <= position { lo = mid } else { hi = mid - 1 }
         }
         let s = segments[lo]
-        return position >= s.firstPosition && position < s.firstPosition + UInt64(s.offsets.count) ? lo : nil
+        return position >= s.firstPosition && position < s.firstPosition + UInt64(s.eventCount) ? lo : nil
     }
 
     /// The segment and offset of an event, nil when the position is not stored.
     func location(of position: UInt64) -> (SegmentEntry, Int)? {
         guard let i = segmentIndex(containing: position) else { return nil }
         let s = segments[i]
-        let offset = Int(s.offsets[Int(position - s.firstPosition)])
+        let offset = Int(s.offset(at: Int(position - s.firstPosition)))
         return offset == 0 ? nil : (s, offset)
     }
 
@@ -73,16 +118,68 @@ final class LogIndex {
         return stream(name)?.writeState ?? .new
     }
 
-    /// Where an event id was stored (confirmed against the log), or nil.
+    /// Where an event id was stored (confirmed against the log), or nil: the in-memory table
+    /// holds the ids of segments without an index file; the others are looked up in their index
+    /// files, newest first, skipping those whose bloom filter rules the id out.
     func location(ofEvent id: UUID) throws -> EventLocation? {
         var found: RecordView?
-        _ = try ids.firstPosition(for: id) { position in
-            guard let view = try record(at: position), view.id == id else { return false }
+        let confirm: (UInt64) throws -> Bool = { position in
+            guard let view = try self.record(at: position), view.id == id else { return false }
             found = view
             return true
         }
+        if try ids.firstPosition(for: id, where: confirm) == nil {
+            let hash = IDTable.hash(id)
+            for segment in segments.reversed() {
+                guard let table = segment.table else { continue }
+                if try table.positions(ofIDHash: hash, where: confirm) { break }
+            }
+        }
         guard let view = found else { return nil }
         return EventLocation(stream: view.streamName, revision: view.revision, position: view.position)
+    }
+
+    /// Touches, in every index file, the bloom blocks of these ids: one pass of independent
+    /// loads whose cache misses overlap, before the lookups probe them one by one.
+    func prefetchSealed(_ ids: [UUID]) {
+        guard ids.count > 1, segments.first?.table != nil else { return }
+        let hashes = ids.map(IDTable.hash)
+        var sink: UInt64 = 0
+        for segment in segments { if let table = segment.table { sink &+= table.prefetchIDs(hashes) } }
+        IDTable.keep(sink)
+    }
+
+    /// The (revision, position) of a stream's stored events with revisions in `range`, in
+    /// revision order (descending when `backward`), at most `limit`: from the index files of
+    /// sealed segments, then from the stream's recent positions. Under a stream-hash collision,
+    /// entries of another stream may appear: readers confirm the record's stream name.
+    func storedRevisions(of stream: StreamEntry, in range: ClosedRange<UInt64>, backward: Bool, limit: Int) -> [(revision: UInt64, position: UInt64)] {
+        var out: [(revision: UInt64, position: UInt64)] = []
+        guard limit > 0 else { return out }
+        let firstRecent = stream.firstRecentRevision
+        func fromRecent() {
+            guard range.upperBound >= firstRecent, !stream.recent.isEmpty else { return }
+            let lo = Swift.max(range.lowerBound, firstRecent)
+            let hi = Swift.min(range.upperBound, stream.lastRevision)
+            guard lo <= hi else { return }
+            var r = backward ? hi : lo
+            while lo <= r && r <= hi && out.count < limit {
+                let p = stream.recent[Int(r - firstRecent)]
+                if p != 0 && p >= firstPosition { out.append((r, p)) }
+                if backward { if r == 0 { break }; r -= 1 } else { r += 1 }
+            }
+        }
+        func fromTables() {
+            guard range.lowerBound < firstRecent else { return }
+            let tableRange = range.lowerBound...Swift.min(range.upperBound, firstRecent - 1)
+            let tables = segments.compactMap(\.table)
+            for table in backward ? tables.reversed() : tables {
+                if out.count >= limit { return }
+                out += table.streamEntries(hash: stream.hash, revisions: tableRange, backward: backward, limit: limit - out.count)
+            }
+        }
+        if backward { fromRecent(); fromTables() } else { fromTables(); fromRecent() }
+        return out
     }
 
     func firstEvent(matching query: EventQuery, after position: UInt64) throws -> UInt64? {
@@ -112,6 +209,27 @@ final class LogIndex {
 
     // MARK: - Applying records
 
+    /// Streams whose `recent` is not empty (those an index file installation trims).
+    var streamsWithRecent: Set<Int> = []
+
+    /// Installs a sealed segment's index file: its offsets, ids and stream revisions are then
+    /// looked up in the file and dropped from memory. Segments are installed oldest first, so
+    /// the indexed segments are always the oldest ones.
+    func install(_ table: SegmentIndexFile, in segment: SegmentEntry) {
+        precondition(segment.table == nil && table.firstPosition == segment.firstPosition && table.generation == segment.generation,
+                     "an index file for another segment")
+        precondition(segments.prefix(while: { $0 !== segment }).allSatisfy { $0.table != nil }, "segments are indexed oldest first")
+        let last = segment.firstPosition + UInt64(table.slotCount)  // one past
+        segment.table = table
+        segment.offsets = []
+        segment.lastRecordedAt = table.newestRecordedAt
+        if table.idCount > 0 { ids.remove(positionsIn: segment.firstPosition..<last) }
+        for sid in streamsWithRecent {
+            streams[sid].dropRecent(through: last - 1)
+            if streams[sid].recent.isEmpty { streamsWithRecent.remove(sid) }
+        }
+    }
+
     /// The last stream looked up: batches usually append many events to one stream.
     private var lastStream: (name: String, id: Int)?
 
@@ -132,10 +250,11 @@ final class LogIndex {
         let sid = streamID(name)
         precondition(revision == streams[sid].lastRevision + 1, "revisions must be contiguous in \(name)")
         if !streams[sid].exists { sortedNamesCache = nil }
-        streams[sid].positions.append(position)
+        streams[sid].append(position: position)
         ids.insert(id, position: position)
         segment.offsets.append(UInt32(offset))
         segment.lastRecordedAt = recordedAt
+        if streams[sid].recent.count == 1 { streamsWithRecent.insert(sid) }
         head = position
         lastRecordedAt = Swift.max(lastRecordedAt, recordedAt)
     }
@@ -153,10 +272,7 @@ final class LogIndex {
         case .streamTombstone:
             streams[sid].tombstoned = true
         case .streamRevision:
-            let have = streams[sid].lastRevision
-            if revision > have {
-                streams[sid].positions.append(contentsOf: repeatElement(0, count: Int(revision - have)))
-            }
+            streams[sid].skip(to: revision)
         case .event:
             preconditionFailure("events are not control records")
         }
@@ -175,12 +291,12 @@ final class LogIndex {
             // events: a stream continues at a higher revision. Its missing revisions get
             // position 0, which no read returns.
             if view.revision > expectedRevision,
-               allowsGaps || (firstPosition > 1 && (known?.positions.last ?? 0) < firstPosition) {
+               allowsGaps || (firstPosition > 1 && (known?.lastPosition ?? 0) < firstPosition) {
                 let sid = streamID(name)
-                streams[sid].positions.append(contentsOf: repeatElement(0, count: Int(view.revision - expectedRevision)))
+                streams[sid].skip(to: view.revision - 1)
                 expectedRevision = view.revision
             }
-            let slot = segment.firstPosition + UInt64(segment.offsets.count)
+            let slot = segment.firstPosition + UInt64(segment.eventCount)
             let inOrder = allowsGaps
                 ? view.position > head && view.position >= slot
                 : (view.position == head + 1 || (head == 0 && view.position == firstPosition && firstPosition > 1)) && view.position == slot

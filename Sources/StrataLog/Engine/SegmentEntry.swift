@@ -21,8 +21,11 @@ final class SegmentEntry: @unchecked Sendable {
     private let mapped: UnsafeRawBufferPointer?
     private let decompressed = Mutex<UnsafeMutableRawBufferPointer?>(nil)
     /// File offset of each event, by `position - firstPosition`; 0 for a position a scavenge
-    /// removed (records start at offset 64 or later, so 0 is never a record's offset).
+    /// removed (records start at offset 64 or later, so 0 is never a record's offset). Empty once
+    /// the segment's index file holds them (`table`).
     var offsets: [UInt32] = []
+    /// The sealed segment's index file, once it is built and installed (docs/ENGINE.md, "Indexes").
+    var table: SegmentIndexFile?
     /// Offset just past the last committed record.
     var end: Int = SegmentHeader.size
     /// The newest event's recorded time (0 when it has none).
@@ -85,9 +88,27 @@ final class SegmentEntry: @unchecked Sendable {
         }
     }
 
-    /// Positions stored here: `firstPosition ..< firstPosition + offsets.count`.
-    var eventCount: Int { offsets.count }
-    var lastPosition: UInt64 { firstPosition + UInt64(offsets.count) - 1 }
+    /// Positions stored here: `firstPosition ..< firstPosition + eventCount`.
+    var eventCount: Int { table?.slotCount ?? offsets.count }
+    var lastPosition: UInt64 { firstPosition + UInt64(eventCount) - 1 }
+
+    /// The record offset of position `firstPosition + i` (0: removed by a scavenge).
+    @inline(__always) func offset(at i: Int) -> UInt32 {
+        if let table { return table.offset(at: i) }
+        return offsets[i]
+    }
+
+    /// The record offsets of positions `firstPosition + range`, copied.
+    func offsets(_ range: ClosedRange<Int>) -> [UInt32] {
+        guard let table else { return Array(offsets[range]) }
+        return range.map { table.offset(at: $0) }
+    }
+
+    /// The offset of the last stored event, or nil.
+    var lastEventOffset: UInt32? {
+        if let table { return table.lastEventOffset }
+        return offsets.last(where: { $0 != 0 })
+    }
 
     /// The decoded record at an event offset, CRC-checked.
     func record(at offset: Int) throws -> RecordView {
@@ -100,6 +121,14 @@ final class SegmentEntry: @unchecked Sendable {
 }
 
 extension RecordView {
+    /// Whether the record's stream is `name` (compared as UTF-8 bytes, without a String).
+    func hasStreamName(_ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { utf8 in
+            utf8.count == streamLength && memcmp(utf8.baseAddress!, stream.baseAddress!, streamLength) == 0
+        }
+    }
+
     /// The event this record holds, copied out of the segment's bytes.
     func recordedEvent() -> RecordedEvent {
         RecordedEvent(id: id, stream: streamName, revision: revision, position: position,
