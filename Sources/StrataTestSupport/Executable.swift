@@ -28,7 +28,7 @@ public enum Executable {
     /// ``built(_:overriddenBy:)``, or ``NotFound`` naming how to build it.
     public static func requireBuilt(_ name: String, overriddenBy variable: String? = nil) throws -> String {
         guard let path = built(name, overriddenBy: variable) else {
-            throw NotFound(name: name, hint: "build the package with `swift build --build-tests`"
+            throw NotFound(name: name, hint: "build it with `swift build --product \(name)` (scripts/test.sh builds every one the tests run)"
                 + (variable.map { " or set \($0) to its path" } ?? ""))
         }
         return path
