@@ -16,7 +16,8 @@ enum KurrentCall {
     static func admit(_ metadata: Metadata, state: ServerState, scope: APIKey.Scope) throws -> Principal {
         var presented: String?
         var user: String?
-        if let value = metadata[stringValues: "authorization"].first(where: { _ in true }) {
+        var values = metadata[stringValues: "authorization"].makeIterator()
+        if let value = values.next() {
             let parts = value.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" {
                 presented = String(parts[1])

@@ -16,14 +16,6 @@ enum KurrentMapping {
     /// The Strata revision of the protocol's revision.
     static func strataRevision(_ kurrent: UInt64) -> UInt64 { kurrent == UInt64.max ? kurrent : kurrent + 1 }
 
-    /// An expected revision from the protocol's choice.
-    static func expected(revision: UInt64?, noStream: Bool, streamExists: Bool) -> ExpectedRevision {
-        if let revision { return .exact(strataRevision(revision)) }
-        if noStream { return .noStream }
-        if streamExists { return .streamExists }
-        return .any
-    }
-
     /// The version number KurrentDB prints for an expected revision: the revision, or -1 (no
     /// stream), -2 (any), -4 (stream exists).
     static func versionNumber(_ expected: ExpectedRevision) -> Int64 {
@@ -104,7 +96,7 @@ enum KurrentMapping {
     }
 
     /// A recorded event as the protocol's streams and persistent-subscription services send it.
-    static func fill(_ message: inout EventStore_Client_Streams_ReadResp.ReadEvent.RecordedEvent, _ event: RecordedEvent, structuredIDs: Bool) {
+    static func fill(_ message: inout some KurrentRecordedEvent, _ event: RecordedEvent, structuredIDs: Bool) {
         message.id = uuid(event.id, structured: structuredIDs)
         message.streamIdentifier = identifier(event.stream)
         message.streamRevision = revision(event.revision)
@@ -132,9 +124,21 @@ enum KurrentMapping {
         return response
     }
 
-    static func timestamp(microseconds: Int64) -> Google_Protobuf_Timestamp {
-        Google_Protobuf_Timestamp(seconds: microseconds / 1_000_000, nanos: Int32(microseconds % 1_000_000) * 1000)
-    }
-
     static func now() -> Google_Protobuf_Timestamp { Google_Protobuf_Timestamp(date: Date()) }
 }
+
+/// The recorded-event message of the streams service and of the persistent-subscriptions
+/// service: two generated types with the same fields, filled by one ``KurrentMapping/fill(_:_:structuredIDs:)``.
+protocol KurrentRecordedEvent {
+    var id: EventStore_Client_UUID { get set }
+    var streamIdentifier: EventStore_Client_StreamIdentifier { get set }
+    var streamRevision: UInt64 { get set }
+    var commitPosition: UInt64 { get set }
+    var preparePosition: UInt64 { get set }
+    var metadata: [String: String] { get set }
+    var customMetadata: Data { get set }
+    var data: Data { get set }
+}
+
+extension EventStore_Client_Streams_ReadResp.ReadEvent.RecordedEvent: KurrentRecordedEvent {}
+extension EventStore_Client_PersistentSubscriptions_ReadResp.ReadEvent.RecordedEvent: KurrentRecordedEvent {}

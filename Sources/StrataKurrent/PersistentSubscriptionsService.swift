@@ -154,7 +154,8 @@ struct PersistentSubscriptionsService: EventStore_Client_PersistentSubscriptions
                 let name = PersistentSubscriptionName(stream: stream, group: options.groupName)
                 let subscription = try await registry.subscription(name)
                 let structured = if case .structured? = options.uuidOption.content { true } else { false }
-                let bufferSize = max(1, Int(options.bufferSize))
+                // The client's buffer, bounded: a hostile client gets no more in flight than readBatchSize allows at most.
+                let bufferSize = min(max(1, Int(options.bufferSize)), 10_000)
                 let consumer = "grpc:\(principal.name):\(UUID().uuidString.lowercased())"
                 try state.reserveSubscriber(principal)
                 defer { state.releaseSubscriber(principal) }
@@ -218,17 +219,8 @@ struct PersistentSubscriptionsService: EventStore_Client_PersistentSubscriptions
     }
 
     static func readEvent(_ message: PersistentSubscriptionMessage, structured: Bool) -> EventStore_Client_PersistentSubscriptions_ReadResp {
-        var streamsEvent = EventStore_Client_Streams_ReadResp.ReadEvent.RecordedEvent()
-        KurrentMapping.fill(&streamsEvent, message.event, structuredIDs: structured)
         var recorded = EventStore_Client_PersistentSubscriptions_ReadResp.ReadEvent.RecordedEvent()
-        recorded.id = streamsEvent.id
-        recorded.streamIdentifier = streamsEvent.streamIdentifier
-        recorded.streamRevision = streamsEvent.streamRevision
-        recorded.commitPosition = streamsEvent.commitPosition
-        recorded.preparePosition = streamsEvent.preparePosition
-        recorded.metadata = streamsEvent.metadata
-        recorded.customMetadata = streamsEvent.customMetadata
-        recorded.data = streamsEvent.data
+        KurrentMapping.fill(&recorded, message.event, structuredIDs: structured)
         var read = EventStore_Client_PersistentSubscriptions_ReadResp.ReadEvent()
         read.event = recorded
         read.commitPosition = message.event.position

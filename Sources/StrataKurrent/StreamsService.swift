@@ -248,7 +248,7 @@ struct StreamsService: EventStore_Client_Streams_Streams.ServiceProtocol {
                     let stream = try KurrentMapping.streamName(options.streamIdentifier)
                     try KurrentCall.check(principal, covers: MetadataStream.subject(of: stream) ?? stream)
                     let expected: ExpectedRevision = switch options.expectedStreamRevision {
-                    case .revision(let r)?: KurrentMapping.expected(revision: r, noStream: false, streamExists: false)
+                    case .revision(let r)?: .exact(KurrentMapping.strataRevision(r))
                     case .noStream?: .noStream
                     case .streamExists?: .streamExists
                     case .any?, nil: .any
